@@ -1,0 +1,209 @@
+"""Argument and tensor validation, kept apart from the maths.
+
+Three stages, so that callers can run each exactly once:
+
+* :func:`check_options` — the keyword options (pure Python, no tensors);
+* :func:`check_layout` — types, ranks and shapes of a ``(preds, target)`` pair
+  and the task they imply. Needs no host synchronisation, so the accumulator
+  runs it on every batch in ``update``;
+* :func:`check_values` — NaN scores and out-of-range labels. These need a look
+  at the data (a device-to-host sync), so the accumulator defers them to
+  ``compute`` and runs them once on the whole epoch.
+
+Every failure is a ``TypeError`` (wrong type) or ``ValueError`` (wrong value)
+whose message names the argument, what is allowed and what was received.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import NamedTuple, Optional
+
+import torch
+
+TASKS = ("binary", "multiclass", "multilabel")
+AVERAGES = ("macro", "weighted", "micro", None)
+MULTI_CLASS = ("ovr", "ovo")
+ACTIVATIONS = ("auto", "softmax", "sigmoid", None)
+
+_FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
+
+class Options(NamedTuple):
+    """The validated keyword options shared by every public entry point."""
+
+    task: Optional[str]
+    num_classes: Optional[int]
+    average: Optional[str]
+    multi_class: str
+    activation: Optional[str]
+    max_fpr: Optional[float]
+    ignore_index: Optional[int]
+
+
+class Layout(NamedTuple):
+    """What the shapes of ``(preds, target)`` say about the problem."""
+
+    task: str
+    num_classes: int  # 1 for binary
+    binary_column: Optional[int]  # binary task given as (N, 2) scores: use column 1
+
+
+def _fmt(choices: tuple) -> str:
+    return ", ".join(repr(c) for c in choices)
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+
+
+def check_options(
+    *,
+    task=None,
+    num_classes=None,
+    average="macro",
+    multi_class="ovr",
+    activation="auto",
+    max_fpr=None,
+    ignore_index=None,
+) -> Options:
+    """Validate the keyword options; return them normalised."""
+    if task not in (None,) + TASKS:
+        raise ValueError(f"`task` must be one of None, {_fmt(TASKS)}; got {task!r}")
+    if num_classes is not None and not _is_int(num_classes):
+        raise TypeError(f"`num_classes` must be an int or None; got {type(num_classes).__name__} {num_classes!r}")
+    if num_classes is not None and num_classes < 1:
+        raise ValueError(f"`num_classes` must be >= 1; got {num_classes!r}")
+    if average not in AVERAGES:
+        raise ValueError(f"`average` must be one of {_fmt(AVERAGES)}; got {average!r}")
+    if multi_class not in MULTI_CLASS:
+        raise ValueError(f"`multi_class` must be one of {_fmt(MULTI_CLASS)}; got {multi_class!r}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"`activation` must be one of {_fmt(ACTIVATIONS)}; got {activation!r}")
+    if max_fpr is not None and (isinstance(max_fpr, bool) or not isinstance(max_fpr, numbers.Real)):
+        raise TypeError(f"`max_fpr` must be a float in (0, 1] or None; got {type(max_fpr).__name__} {max_fpr!r}")
+    if max_fpr is not None and not 0 < max_fpr <= 1:
+        raise ValueError(f"`max_fpr` must be in (0, 1]; got {max_fpr!r}")
+    if ignore_index is not None and not _is_int(ignore_index):
+        raise TypeError(f"`ignore_index` must be an int or None; got {type(ignore_index).__name__} {ignore_index!r}")
+    if multi_class == "ovo" and average == "micro":
+        raise ValueError("`average='micro'` is not defined for `multi_class='ovo'`; use 'macro', 'weighted' or None")
+    if multi_class == "ovo" and max_fpr is not None:
+        raise ValueError(f"`max_fpr` is supported with `multi_class='ovr'` only; got max_fpr={max_fpr!r} with 'ovo'")
+    return Options(
+        task,
+        None if num_classes is None else int(num_classes),
+        average,
+        multi_class,
+        activation,
+        None if max_fpr is None else float(max_fpr),
+        None if ignore_index is None else int(ignore_index),
+    )
+
+
+def check_layout(preds, target, opts: Options) -> Layout:
+    """Check types and shapes (no host sync) and resolve the task."""
+    if not isinstance(preds, torch.Tensor):
+        raise TypeError(f"`preds` must be a torch.Tensor; got {type(preds).__name__}")
+    if not isinstance(target, torch.Tensor):
+        raise TypeError(f"`target` must be a torch.Tensor; got {type(target).__name__}")
+    if preds.is_complex() or not (preds.is_floating_point() or preds.dtype == torch.bool or _int_dtype(preds.dtype)):
+        raise TypeError(f"`preds` must hold real numbers (float, int or bool); got dtype {preds.dtype}")
+    if target.is_complex() or not (target.is_floating_point() or target.dtype == torch.bool or _int_dtype(target.dtype)):
+        raise TypeError(f"`target` must hold labels (int, bool or integral float); got dtype {target.dtype}")
+    if preds.ndim not in (1, 2):
+        raise ValueError(f"`preds` must be 1-d (N,) or 2-d (N, C); got shape {tuple(preds.shape)}")
+    if target.ndim not in (1, 2):
+        raise ValueError(f"`target` must be 1-d (N,) or 2-d (N, C); got shape {tuple(target.shape)}")
+    if preds.shape[0] != target.shape[0]:
+        raise ValueError(
+            f"`preds` and `target` must have the same number of samples; got preds {tuple(preds.shape)}"
+            f" and target {tuple(target.shape)}"
+        )
+    if preds.shape[0] == 0:
+        raise ValueError(f"`preds` and `target` are empty (shape {tuple(preds.shape)}); AUROC needs samples")
+    if preds.ndim == 2 and preds.shape[1] == 0:
+        raise ValueError(f"`preds` has no columns; got shape {tuple(preds.shape)}")
+
+    cols = 1 if preds.ndim == 1 else preds.shape[1]
+    tcols = 1 if target.ndim == 1 else target.shape[1]
+    task = opts.task
+    if task is None:
+        if cols == 1:
+            task = "binary"
+        elif tcols == 1:
+            task = "multiclass"
+        else:
+            task = "multilabel"
+
+    if task == "binary":
+        if cols > 2:
+            raise ValueError(
+                f"task 'binary' needs `preds` of shape (N,), (N, 1) or (N, 2); got {tuple(preds.shape)}"
+                " (pass task='multiclass' or 'multilabel' for more columns)"
+            )
+        if tcols != 1:
+            raise ValueError(f"task 'binary' needs `target` of shape (N,) or (N, 1); got {tuple(target.shape)}")
+        if opts.num_classes not in (None, 1, 2):
+            raise ValueError(f"`num_classes` must be None, 1 or 2 for task 'binary'; got {opts.num_classes!r}")
+        if cols == 1 and opts.activation == "softmax":
+            raise ValueError(
+                "`activation='softmax'` needs (N, 2) scores for task 'binary': softmax over one column is constant;"
+                f" got preds of shape {tuple(preds.shape)} (use 'sigmoid', 'auto' or None)"
+            )
+        return Layout("binary", 1, 1 if cols == 2 else None)
+
+    if task == "multiclass":
+        if cols < 2:
+            raise ValueError(f"task 'multiclass' needs `preds` of shape (N, C) with C >= 2; got {tuple(preds.shape)}")
+        if tcols != 1:
+            raise ValueError(
+                f"task 'multiclass' needs integer `target` of shape (N,); got {tuple(target.shape)}"
+                " (one-hot targets: pass target.argmax(1); several labels per sample: task='multilabel')"
+            )
+    else:  # multilabel
+        if cols < 2 or tcols != cols:
+            raise ValueError(
+                "task 'multilabel' needs `preds` and `target` of the same shape (N, C) with C >= 2;"
+                f" got preds {tuple(preds.shape)} and target {tuple(target.shape)}"
+            )
+    if opts.num_classes is not None and opts.num_classes != cols:
+        raise ValueError(
+            f"`num_classes`={opts.num_classes} disagrees with `preds`, which has {cols} columns (shape {tuple(preds.shape)})"
+        )
+    return Layout(task, cols, None)
+
+
+def _int_dtype(dtype: torch.dtype) -> bool:
+    return dtype in (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+
+
+def check_values(preds: torch.Tensor, target: torch.Tensor, layout: Layout, ignore_index: Optional[int]) -> None:
+    """Check label values, and that preds hold no NaN. Costs one host sync."""
+    keep = None if ignore_index is None else target != ignore_index
+    t = target if keep is None else target[keep]
+    if t.numel() == 0:
+        raise ValueError(f"every target equals `ignore_index`={ignore_index}: nothing is left to score")
+    if t.is_floating_point():
+        bad = t[(t != t.round()) | ~torch.isfinite(t)]
+        if bad.numel():
+            raise ValueError(f"`target` must hold integer labels; got fractional or non-finite values such as {bad[0].item()!r}")
+    if t.dtype != torch.bool:
+        lo, hi = t.min().item(), t.max().item()
+        upper = layout.num_classes if layout.task == "multiclass" else 2
+        if lo < 0:
+            extra = "" if ignore_index is None else f" other than `ignore_index`={ignore_index}"
+            raise ValueError(f"`target` holds negative labels{extra}; got {_num(lo)}")
+        if hi >= upper:
+            if layout.task == "multiclass":
+                raise ValueError(
+                    f"`target` holds label {_num(hi)}, but `preds` has {layout.num_classes} columns"
+                    f" (labels must be in [0, {layout.num_classes - 1}])"
+                )
+            raise ValueError(f"`target` must be 0/1 for task {layout.task!r}; got {_num(hi)}")
+    if preds.is_floating_point() and torch.isnan(preds).any().item():
+        raise ValueError("`preds` contains NaN (a diverged model?); AUROC needs finite or infinite scores")
+
+
+def _num(x):
+    return int(x) if float(x).is_integer() else x

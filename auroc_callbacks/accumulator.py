@@ -1,0 +1,237 @@
+"""The epoch buffer behind every callback, usable on its own in a plain PyTorch loop."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Optional, Tuple, Union
+
+import torch
+
+from . import _checks
+from .distributed import gather_uneven, is_distributed
+from .functional import AUROCScores, UndefinedAUROCWarning, compute_curves, compute_scores
+
+_MIN_CAPACITY = 1024
+NAN_STRATEGIES = ("error", "warn")
+
+
+class _Buffer:
+    """A growable tensor: amortised O(1) appends with one device copy each, no host sync."""
+
+    __slots__ = ("data", "size", "pin")
+
+    def __init__(self, pin: bool):
+        self.data: Optional[torch.Tensor] = None
+        self.size = 0
+        self.pin = pin
+
+    def append(self, x: torch.Tensor, device: torch.device) -> None:
+        need = self.size + x.shape[0]
+        data = self.data
+        if data is None or need > data.shape[0] or data.dtype != x.dtype and _wider(x.dtype, data.dtype):
+            dtype = x.dtype if data is None else torch.promote_types(data.dtype, x.dtype)
+            cap = max(need, _MIN_CAPACITY, 0 if data is None else 2 * data.shape[0])
+            grown = torch.empty((cap,) + tuple(x.shape[1:]), dtype=dtype, device=device, pin_memory=self.pin)
+            if data is not None and self.size:
+                grown[: self.size].copy_(data[: self.size])
+            self.data = data = grown
+        data[self.size: need].copy_(x, non_blocking=True)
+        self.size = need
+
+    def view(self) -> Optional[torch.Tensor]:
+        return None if self.data is None else self.data[: self.size]
+
+
+def _wider(new: torch.dtype, old: torch.dtype) -> bool:
+    return torch.promote_types(new, old) != old
+
+
+class AUROCAccumulator:
+    """Collects ``(preds, target)`` batches on their device; computes the exact epoch AUROC.
+
+    Takes every option of :func:`auroc_callbacks.auroc`, plus:
+
+    Args:
+        buffer_device: where to keep the epoch's predictions. None (default):
+            the device of the first batch. ``"cpu"`` keeps them in pinned host
+            memory, copied asynchronously, for GPUs with little memory to spare;
+            the AUROC is then computed on the CPU.
+        sync_dist: when ``torch.distributed`` is initialised, gather every
+            rank's samples before computing (default True). Turn off when the
+            framework already gathers each batch (fastai's ``to_detach``).
+        process_group: the group to gather over (default: the world).
+        nan_strategy: ``"error"`` (default) raises ``ValueError`` on NaN
+            scores; ``"warn"`` returns NaN with an :class:`UndefinedAUROCWarning`
+            instead, so a diverged model cannot crash a training run.
+
+    ``update`` checks types and shapes of each batch and appends it with one
+    device copy: no host synchronisation, no ``.item()``, no ``.cpu()``. Value
+    checks (label range, NaN) need a sync, so they run once, in ``compute``.
+
+    Example:
+        >>> import torch, auroc_callbacks as ac
+        >>> acc = ac.AUROCAccumulator()
+        >>> acc.update(torch.tensor([0.1, 0.4]), torch.tensor([0, 0]))  # one class only: fine
+        >>> acc.update(torch.tensor([0.35, 0.8]), torch.tensor([1, 1]))
+        >>> acc.compute()
+        tensor(0.7500, dtype=torch.float64)
+    """
+
+    def __init__(
+        self,
+        *,
+        task: Optional[str] = None,
+        num_classes: Optional[int] = None,
+        average: Optional[str] = "macro",
+        multi_class: str = "ovr",
+        activation: Optional[str] = "auto",
+        max_fpr: Optional[float] = None,
+        ignore_index: Optional[int] = None,
+        buffer_device: Union[str, torch.device, None] = None,
+        sync_dist: bool = True,
+        process_group=None,
+        nan_strategy: str = "error",
+    ):
+        self.options = _checks.check_options(
+            task=task, num_classes=num_classes, average=average, multi_class=multi_class,
+            activation=activation, max_fpr=max_fpr, ignore_index=ignore_index,
+        )
+        if nan_strategy not in NAN_STRATEGIES:
+            raise ValueError(f"`nan_strategy` must be one of 'error', 'warn'; got {nan_strategy!r}")
+        if not isinstance(sync_dist, bool):
+            raise TypeError(f"`sync_dist` must be a bool; got {type(sync_dist).__name__} {sync_dist!r}")
+        self.buffer_device = None if buffer_device is None else torch.device(buffer_device)
+        self.sync_dist = sync_dist
+        self.process_group = process_group
+        self.nan_strategy = nan_strategy
+        self.reset()
+
+    # ------------------------------------------------------------------ accumulation
+
+    def reset(self) -> None:
+        """Forget every sample (call at the start of each epoch)."""
+        self._layout: Optional[_checks.Layout] = None
+        self._shapes: Optional[Tuple[tuple, tuple]] = None
+        self._preds = _Buffer(pin=False)
+        self._target = _Buffer(pin=False)
+        self._async_host_copy = False
+        self._cache = None
+
+    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+        """Append one batch. Detaches; keeps the tensors on their device (or ``buffer_device``).
+
+        Raises ``TypeError``/``ValueError`` at once for wrong types or shapes,
+        including shapes that disagree with earlier batches.
+        """
+        shapes = (tuple(preds.shape[1:]), tuple(target.shape[1:])) if isinstance(preds, torch.Tensor) and isinstance(
+            target, torch.Tensor) else None
+        if shapes is None or shapes != self._shapes:
+            layout = _checks.check_layout(preds, target, self.options)
+            if self._layout is not None and layout != self._layout:
+                raise ValueError(
+                    f"batch shapes changed within an epoch: `preds` {tuple(preds.shape)}, `target` "
+                    f"{tuple(target.shape)} after batches of preds (N, *{self._shapes[0]}), target (N, *{self._shapes[1]})"
+                )
+            self._layout, self._shapes = layout, shapes
+        elif preds.shape[0] != target.shape[0]:
+            raise ValueError(
+                f"`preds` and `target` must have the same number of samples; got preds {tuple(preds.shape)}"
+                f" and target {tuple(target.shape)}"
+            )
+        if preds.shape[0] == 0:
+            return
+        device = self.buffer_device or preds.device
+        if self._preds.data is None and device.type == "cpu" and preds.device.type != "cpu":
+            self._preds.pin = self._target.pin = True
+            self._async_host_copy = True
+        self._preds.append(preds.detach(), device)
+        self._target.append(target.detach(), device)
+        self._cache = None
+
+    def truncate(self, num_samples: int) -> None:
+        """Keep only the first ``num_samples`` samples of this rank.
+
+        Used to drop the duplicates a ``DistributedSampler`` pads the last ranks with.
+        """
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 0:
+            raise ValueError(f"`num_samples` must be a non-negative int; got {num_samples!r}")
+        self._preds.size = min(self._preds.size, num_samples)
+        self._target.size = min(self._target.size, num_samples)
+        self._cache = None
+
+    @property
+    def num_samples(self) -> int:
+        """Samples held by this rank (no sync)."""
+        return self._preds.size
+
+    # ------------------------------------------------------------------ results
+
+    def gather(self) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The epoch's ``(preds, target)``: every rank's under ``torch.distributed`` (a collective call).
+
+        Raises:
+            ValueError: nothing was accumulated (on any rank).
+        """
+        if self._cache is not None:
+            return self._cache
+        if self._async_host_copy:
+            torch.cuda.synchronize()
+        preds, target = self._preds.view(), self._target.view()
+        if self.sync_dist and is_distributed(self.process_group):
+            preds, target = gather_uneven([preds, target], group=self.process_group)
+        elif preds is None:
+            raise ValueError("AUROCAccumulator.compute() called before any update(): there are no samples")
+        self._cache = (preds, target)
+        return self._cache
+
+    def _checked(self):
+        preds, target = self.gather()
+        layout = self._layout or _checks.check_layout(preds, target, self.options)
+        if self.nan_strategy == "warn" and preds.is_floating_point() and bool(torch.isnan(preds).any()):
+            warnings.warn(
+                "`preds` contains NaN (a diverged model?): the epoch AUROC is NaN",
+                UndefinedAUROCWarning, stacklevel=3,
+            )
+            return None
+        _checks.check_values(preds, target, layout, self.options.ignore_index)
+        return preds, target, layout
+
+    def compute_scores(self) -> AUROCScores:
+        """The configured value plus per-class AUROC and supports, from one ranking."""
+        checked = self._checked()
+        if checked is None:
+            return self._nan_scores()
+        preds, target, layout = checked
+        return compute_scores(preds, target, layout, self.options, per_class=True)
+
+    def compute(self) -> torch.Tensor:
+        """The exact AUROC over every sample since the last ``reset``; equals ``auroc`` on the concatenation."""
+        checked = self._checked()
+        if checked is None:
+            return self._nan_scores().value
+        preds, target, layout = checked
+        return compute_scores(preds, target, layout, self.options, per_class=False).value
+
+    def compute_curves(self, *, drop_intermediate: bool = True):
+        """ROC curve(s) of the epoch, as :func:`auroc_callbacks.roc_curve` returns them."""
+        checked = self._checked()
+        if checked is None:
+            raise ValueError("`preds` contains NaN: no ROC curve can be drawn")
+        preds, target, layout = checked
+        opts = self.options._replace(average=None, max_fpr=None)
+        return compute_curves(preds, target, layout, opts, drop_intermediate=drop_intermediate)
+
+    def _nan_scores(self) -> AUROCScores:
+        """NaN everywhere, with the true supports (scores of the NaN-free stand-in are discarded)."""
+        preds, target = self.gather()
+        layout = self._layout or _checks.check_layout(preds, target, self.options)
+        _checks.check_values(torch.zeros_like(preds), target, layout, self.options.ignore_index)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UndefinedAUROCWarning)
+            s = compute_scores(torch.zeros_like(preds), target, layout, self.options, per_class=True)
+        return AUROCScores(torch.full_like(s.value, float("nan")), torch.full_like(s.per_class, float("nan")),
+                           s.support, s.num_samples)
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.options._asdict().items())
+        return f"AUROCAccumulator({opts}, num_samples={self.num_samples})"
