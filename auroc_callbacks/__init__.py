@@ -6,7 +6,7 @@ matplotlib or tensorboard. Integrations live in ``auroc_callbacks.fastai`` and
 """
 
 from .accumulator import AUROCAccumulator
-from .functional import AUROCScores, UndefinedAUROCWarning, auroc, auroc_scores, roc_curve
+from .functional import AUROCScores, UndefinedAUROCWarning, auroc, auroc_scores, probabilities, roc_curve
 
 __version__ = "0.1.0"
 
@@ -16,6 +16,7 @@ __all__ = [
     "UndefinedAUROCWarning",
     "auroc",
     "auroc_scores",
+    "probabilities",
     "roc_curve",
     "__version__",
 ]

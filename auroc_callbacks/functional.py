@@ -16,7 +16,7 @@ import torch
 from . import _checks, _ranking
 from ._checks import Layout, Options
 
-__all__ = ["UndefinedAUROCWarning", "AUROCScores", "auroc", "auroc_scores", "roc_curve"]
+__all__ = ["UndefinedAUROCWarning", "AUROCScores", "auroc", "auroc_scores", "roc_curve", "probabilities"]
 
 
 class UndefinedAUROCWarning(UserWarning):
@@ -135,6 +135,7 @@ def roc_curve(
     activation: Optional[str] = "auto",
     ignore_index: Optional[int] = None,
     drop_intermediate: bool = True,
+    average: Optional[str] = None,
 ) -> Union[Tuple[torch.Tensor, torch.Tensor, torch.Tensor], List[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]]:
     """ROC curve(s) with scikit-learn's contract.
 
@@ -145,6 +146,8 @@ def roc_curve(
     probability scale when an activation was applied (sigmoid is applied to
     the thresholds, not the scores, so no ties are created). A class with no
     positives (no negatives) gets a NaN ``tpr`` (``fpr``) and a warning.
+    ``average="micro"`` returns the single curve of every (sample, class)
+    entry as one binary problem, the curve of ``auroc(average="micro")``.
 
     Example:
         >>> import torch, auroc_callbacks as ac
@@ -154,10 +157,46 @@ def roc_curve(
         >>> thr[0].item()
         inf
     """
-    opts = _checks.check_options(task=task, num_classes=num_classes, activation=activation, ignore_index=ignore_index)
+    if average not in (None, "micro"):
+        raise ValueError(f"`average` must be None or 'micro' for a ROC curve; got {average!r}")
+    opts = _checks.check_options(
+        task=task, num_classes=num_classes, activation=activation, ignore_index=ignore_index, average=average
+    )
     layout = _checks.check_layout(preds, target, opts)
     _checks.check_values(preds, target, layout, opts.ignore_index)
     return compute_curves(preds, target, layout, opts, drop_intermediate=drop_intermediate)
+
+
+def probabilities(
+    preds: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    task: Optional[str] = None,
+    num_classes: Optional[int] = None,
+    activation: Optional[str] = "auto",
+    ignore_index: Optional[int] = None,
+) -> Tuple[torch.Tensor, torch.Tensor, Optional[str]]:
+    """The probabilities the AUROC ranks, with the activation decided for them.
+
+    Applies the same once-per-input ``activation`` decision as :func:`auroc`
+    (here sigmoid is applied too, for display and thresholds). Returns
+    ``(probs, target, activation)``: probs ``(N,)`` for binary, else
+    ``(N, C)``; target formatted as ``(N,)`` bool (binary), ``(N,)`` int64
+    (multiclass) or ``(N, C)`` bool (multilabel), after ``ignore_index``
+    (multilabel keeps its shape: ignored entries are not marked).
+
+    Example:
+        >>> import torch, auroc_callbacks as ac
+        >>> p, t, act = ac.probabilities(torch.tensor([[2.0, 0.0], [0.0, 2.0]]), torch.tensor([0, 1]))
+        >>> act, p.argmax(1).tolist()
+        ('softmax', [0, 1])
+    """
+    opts = _checks.check_options(task=task, num_classes=num_classes, activation=activation, ignore_index=ignore_index)
+    layout = _checks.check_layout(preds, target, opts)
+    _checks.check_values(preds, target, layout, opts.ignore_index)
+    f = _format(preds, target, layout, opts)
+    probs = torch.sigmoid(f.scores) if f.activation == "sigmoid" else f.scores
+    return probs, f.target, f.activation
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -249,7 +288,8 @@ def _rank(scores: torch.Tensor, *, labels=None, label_index=None, valid=None) ->
 def _row_problem(f: _Formatted, layout: Layout, rows: Optional[torch.Tensor] = None) -> dict:
     """Arguments of :func:`_rank` for the one-vs-rest rows (all, or the subset ``rows``)."""
     if layout.task == "binary":
-        return dict(scores=f.scores.reshape(1, -1), labels=f.target.reshape(1, -1))
+        valid = None if f.valid is None else f.valid.reshape(1, -1)
+        return dict(scores=f.scores.reshape(1, -1), labels=f.target.reshape(1, -1), valid=valid)
     if layout.task == "multilabel":
         scores, labels = f.scores.T, f.target.T
         valid = None if f.valid is None else f.valid.T
@@ -268,8 +308,10 @@ def _row_problem(f: _Formatted, layout: Layout, rows: Optional[torch.Tensor] = N
 def _class_counts(f: _Formatted, layout: Layout) -> Tuple[torch.Tensor, torch.Tensor]:
     """(positives, negatives) per class or label, int64."""
     if layout.task == "binary":
-        pos = f.target.sum(dtype=torch.int64).reshape(1)
-        return pos, f.target.numel() - pos
+        lab = f.target if f.valid is None else f.target & f.valid
+        pos = lab.sum(dtype=torch.int64).reshape(1)
+        n = f.target.numel() if f.valid is None else f.valid.sum(dtype=torch.int64)
+        return pos, n - pos
     if layout.task == "multiclass":
         pos = torch.bincount(f.target, minlength=layout.num_classes)
         return pos, f.target.numel() - pos
@@ -325,13 +367,19 @@ def _partial(ranked: _Ranked, r: int, max_fpr: float) -> float:
     return _ranking.partial_auc(fps / fps[-1], tps / tps[-1], max_fpr)
 
 
-def _micro(f: _Formatted, layout: Layout, max_fpr: Optional[float]) -> torch.Tensor:
+def _flatten(f: _Formatted, layout: Layout) -> _Formatted:
     """All (sample, class) entries as one binary problem (scikit-learn's 'micro')."""
-    scores = f.scores.reshape(1, -1)
+    labels = f.target
     if layout.task == "multiclass":
-        labels = torch.nn.functional.one_hot(f.target, layout.num_classes).bool().reshape(1, -1)
-    else:
-        labels = f.target.reshape(1, -1)
+        labels = torch.nn.functional.one_hot(f.target, layout.num_classes).bool()
+    valid = None if f.valid is None else f.valid.reshape(-1)
+    return _Formatted(f.scores.reshape(-1), labels.reshape(-1), valid, f.activation)
+
+
+def _micro(f: _Formatted, layout: Layout, max_fpr: Optional[float]) -> torch.Tensor:
+    """AUROC of all (sample, class) entries as one binary problem (scikit-learn's 'micro')."""
+    f = _flatten(f, layout)
+    scores, labels = f.scores.reshape(1, -1), f.target.reshape(1, -1)
     valid = None if f.valid is None else f.valid.reshape(1, -1)
     n_pos = int((labels if valid is None else labels & valid).sum())
     n_all = labels.numel() if valid is None else int(valid.sum())
@@ -425,6 +473,8 @@ def _warn_undefined(layout: Layout, pos: torch.Tensor, neg: torch.Tensor, averag
 def compute_curves(preds, target, layout: Layout, opts: Options, *, drop_intermediate: bool = True):
     """The compute stage of :func:`roc_curve`, on validated inputs."""
     f = _format(preds, target, layout, opts)
+    if opts.average == "micro" and layout.task != "binary":
+        f, layout = _flatten(f, layout), Layout("binary", 1, None)
     ranked = _rank(**_row_problem(f, layout))
     pos, neg = _class_counts(f, layout)
     curves = []
