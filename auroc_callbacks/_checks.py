@@ -101,8 +101,8 @@ def check_options(
     )
 
 
-def check_layout(preds, target, opts: Options) -> Layout:
-    """Check types and shapes (no host sync) and resolve the task."""
+def check_layout(preds, target, opts: Options, *, allow_empty: bool = False) -> Layout:
+    """Check types and shapes (no host sync) and resolve the task. An accumulator's batch may be empty."""
     if not isinstance(preds, torch.Tensor):
         raise TypeError(f"`preds` must be a torch.Tensor; got {type(preds).__name__}")
     if not isinstance(target, torch.Tensor):
@@ -120,7 +120,7 @@ def check_layout(preds, target, opts: Options) -> Layout:
             f"`preds` and `target` must have the same number of samples; got preds {tuple(preds.shape)}"
             f" and target {tuple(target.shape)}"
         )
-    if preds.shape[0] == 0:
+    if preds.shape[0] == 0 and not allow_empty:
         raise ValueError(f"`preds` and `target` are empty (shape {tuple(preds.shape)}); AUROC needs samples")
     if preds.ndim == 2 and preds.shape[1] == 0:
         raise ValueError(f"`preds` has no columns; got shape {tuple(preds.shape)}")

@@ -126,7 +126,7 @@ class AUROCAccumulator:
         shapes = (tuple(preds.shape[1:]), tuple(target.shape[1:])) if isinstance(preds, torch.Tensor) and isinstance(
             target, torch.Tensor) else None
         if shapes is None or shapes != self._shapes:
-            layout = _checks.check_layout(preds, target, self.options)
+            layout = _checks.check_layout(preds, target, self.options, allow_empty=True)
             if self._layout is not None and layout != self._layout:
                 raise ValueError(
                     f"batch shapes changed within an epoch: `preds` {tuple(preds.shape)}, `target` "

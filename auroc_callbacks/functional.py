@@ -96,9 +96,9 @@ def auroc(
         >>> import torch, auroc_callbacks as ac
         >>> ac.auroc(torch.tensor([0.1, 0.4, 0.35, 0.8]), torch.tensor([0, 0, 1, 1]))
         tensor(0.7500, dtype=torch.float64)
-        >>> logits = torch.tensor([[2.0, 0.1, 0.0], [0.2, 1.5, 0.1], [0.1, 0.3, 2.2], [1.0, 0.9, 0.2]])
-        >>> ac.auroc(logits, torch.tensor([0, 1, 2, 1]), average=None)
-        tensor([1.0000, 1.0000, 1.0000], dtype=torch.float64)
+        >>> probs = torch.tensor([[0.7, 0.2, 0.1], [0.3, 0.4, 0.3], [0.2, 0.2, 0.6], [0.4, 0.5, 0.1]])
+        >>> ac.auroc(probs, torch.tensor([0, 0, 2, 1]), average=None)  # rows are distributions: no softmax
+        tensor([0.7500, 1.0000, 1.0000], dtype=torch.float64)
     """
     opts = _checks.check_options(
         task=task, num_classes=num_classes, average=average, multi_class=multi_class,

@@ -1,0 +1,32 @@
+"""Shared references. Expected values come from here or from scikit-learn, never from the code under test."""
+
+import numpy as np
+import pytest
+import torch
+
+
+def brute_force_auroc(scores, labels) -> float:
+    """Pairwise Mann-Whitney count over every (positive, negative) pair; ties count 1/2.
+
+    O(n_pos * n_neg): for small inputs only. NaN when a class is missing.
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(labels).astype(bool)
+    pos, neg = s[y], s[~y]
+    if pos.size == 0 or neg.size == 0:
+        return float("nan")
+    p, q = pos[:, None], neg[None, :]
+    return float(((p > q).sum() + 0.5 * (p == q).sum()) / (pos.size * neg.size))
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+# Scripts run in subprocesses by the distributed tests, not test modules.
+collect_ignore_glob = ["_*_worker.py"]

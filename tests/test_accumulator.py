@@ -1,0 +1,223 @@
+"""AUROCAccumulator: epoch value equals the one-shot value, no host sync per batch, bounded bookkeeping."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import roc_auc_score
+
+import auroc_callbacks as ac
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+def _feed(acc, preds, target, sizes):
+    start = 0
+    for size in sizes:
+        acc.update(preds[start:start + size], target[start:start + size])
+        start += size
+    acc.update(preds[start:], target[start:])
+
+
+@settings(max_examples=25, deadline=None)
+@given(sizes=st.lists(st.integers(0, 97), max_size=12), task=st.sampled_from(["binary", "multiclass", "multilabel"]))
+def test_epoch_value_equals_auroc_on_the_concatenation(sizes, task):
+    g = torch.Generator().manual_seed(len(sizes))
+    n = 400
+    if task == "binary":
+        preds, target = torch.randn(n, generator=g), torch.arange(n) % 2
+    elif task == "multiclass":
+        preds, target = torch.randn(n, 4, generator=g), torch.arange(n) % 4
+    else:
+        preds, target = torch.randn(n, 3, generator=g), torch.randint(0, 2, (n, 3), generator=g)
+    acc = ac.AUROCAccumulator(average=None)
+    _feed(acc, preds, target, sizes)
+    assert acc.num_samples == n
+    np.testing.assert_array_equal(acc.compute().numpy(), ac.auroc(preds, target, average=None).numpy())
+
+
+def test_minibatch_mean_is_not_the_epoch_value_but_ours_is():
+    """The classic mistake, on real data: averaging per-batch AUROC."""
+    from sklearn.datasets import load_breast_cancer
+
+    x, y = load_breast_cancer(return_X_y=True)
+    scores = torch.tensor(x[:, 0] - x[:, 1] / 10)  # a weak, real-valued score
+    target = torch.tensor(y)
+    acc = ac.AUROCAccumulator()
+    batch_values = []
+    for i in range(0, len(y), 16):
+        acc.update(scores[i:i + 16], target[i:i + 16])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ac.UndefinedAUROCWarning)
+            batch_values.append(ac.auroc(scores[i:i + 16], target[i:i + 16]).item())
+    exact = roc_auc_score(y, scores.numpy())
+    assert abs(acc.compute().item() - exact) < 1e-12
+    assert abs(np.nanmean(batch_values) - exact) > 1e-3
+
+
+class _NoSync:
+    """Make every host-synchronising Tensor method raise while active."""
+
+    METHODS = ("item", "tolist", "cpu", "numpy", "__bool__", "__int__", "__float__", "nonzero")
+
+    def __init__(self, monkeypatch):
+        self.monkeypatch = monkeypatch
+
+    def __enter__(self):
+        def boom(*_, **__):
+            raise AssertionError("host sync in update()")
+
+        for name in self.METHODS:
+            self.monkeypatch.setattr(torch.Tensor, name, boom)
+
+    def __exit__(self, *exc):
+        self.monkeypatch.undo()
+
+
+def test_update_makes_no_host_sync_even_with_bad_labels(monkeypatch):
+    acc = ac.AUROCAccumulator()
+    preds, target = torch.randn(64, 3), torch.full((64,), 7)  # label 7 is invalid for 3 classes
+    with _NoSync(monkeypatch):
+        for _ in range(5):
+            acc.update(preds, target)
+    with pytest.raises(ValueError, match="label 7"):  # value checks run once, at compute
+        acc.compute()
+
+
+def test_shape_errors_are_raised_at_update():
+    acc = ac.AUROCAccumulator()
+    acc.update(torch.randn(4, 3), torch.tensor([0, 1, 2, 0]))
+    with pytest.raises(ValueError, match="batch shapes changed"):
+        acc.update(torch.randn(4, 5), torch.tensor([0, 1, 2, 0]))
+    with pytest.raises(ValueError, match="same number of samples"):
+        acc.update(torch.randn(4, 3), torch.tensor([0, 1, 2]))
+    with pytest.raises(TypeError, match="`preds`"):
+        acc.update(np.zeros((4, 3)), torch.tensor([0, 1, 2, 0]))
+
+
+def test_buffer_grows_geometrically_and_keeps_no_list_of_batches():
+    acc = ac.AUROCAccumulator()
+    storages = set()
+    for _ in range(2000):
+        acc.update(torch.randn(8, 3), torch.randint(0, 3, (8,)))
+        storages.add(acc._preds.data.untyped_storage().data_ptr())
+    assert acc.num_samples == 16000
+    assert len(storages) <= 6  # 1024 -> 2048 -> ... -> 16384: a handful of reallocations
+    assert acc._preds.data.shape[0] < 2 * 16000
+    assert not any(isinstance(v, list) for v in vars(acc).values())
+
+
+def test_dtype_promotes_when_a_later_batch_is_wider():
+    acc = ac.AUROCAccumulator()
+    a, b = torch.randn(50, 3), torch.randn(50, 3)
+    t = torch.arange(100) % 3
+    acc.update(a.half(), t[:50])
+    acc.update(b, t[50:])
+    assert acc._preds.data.dtype == torch.float32
+    assert acc.compute().item() == ac.auroc(torch.cat([a.half().float(), b]), t).item()
+
+
+def test_reset_forgets_and_compute_before_update_is_a_clear_error():
+    acc = ac.AUROCAccumulator()
+    with pytest.raises(ValueError, match="before any update"):
+        acc.compute()
+    acc.update(torch.randn(10), torch.arange(10) % 2)
+    acc.reset()
+    assert acc.num_samples == 0
+    with pytest.raises(ValueError, match="before any update"):
+        acc.compute()
+
+
+def test_truncate_keeps_the_first_samples():
+    preds, target = torch.randn(100), torch.arange(100) % 2
+    acc = ac.AUROCAccumulator()
+    _feed(acc, preds, target, [30, 30])
+    acc.truncate(70)
+    assert acc.num_samples == 70
+    assert acc.compute().item() == ac.auroc(preds[:70], target[:70]).item()
+    with pytest.raises(ValueError, match="`num_samples`"):
+        acc.truncate(-1)
+
+
+def test_nan_scores_warn_instead_of_raising_when_asked():
+    preds = torch.randn(20, 3)
+    preds[3, 1] = float("nan")
+    target = torch.arange(20) % 3
+    strict = ac.AUROCAccumulator()
+    strict.update(preds, target)
+    with pytest.raises(ValueError, match="NaN"):
+        strict.compute()
+    lenient = ac.AUROCAccumulator(nan_strategy="warn")
+    lenient.update(preds, target)
+    with pytest.warns(ac.UndefinedAUROCWarning, match="NaN") as rec:
+        scores = lenient.compute_scores()
+    assert len(rec) == 1
+    assert torch.isnan(scores.value) and torch.isnan(scores.per_class).all()
+    assert scores.support.tolist() == [7, 7, 6]
+
+
+def test_compute_scores_and_curves_share_one_gather():
+    preds, target = torch.randn(60, 3), torch.arange(60) % 3
+    acc = ac.AUROCAccumulator(average="weighted")
+    acc.update(preds, target)
+    s = acc.compute_scores()
+    assert s.value.item() == ac.auroc(preds, target, average="weighted").item()
+    np.testing.assert_array_equal(s.per_class.numpy(), ac.auroc(preds, target, average=None).numpy())
+    curves = acc.compute_curves()
+    assert len(curves) == 3 and curves[0][2][0] == float("inf")
+    assert acc.gather() is acc.gather()
+
+
+def test_cpu_buffer_option():
+    acc = ac.AUROCAccumulator(buffer_device="cpu")
+    preds, target = torch.randn(50), torch.arange(50) % 2
+    acc.update(preds, target)
+    assert acc._preds.data.device.type == "cpu"
+    assert acc.compute().item() == ac.auroc(preds, target).item()
+
+
+# ----------------------------------------------------------------------------- GPU (skipped without one)
+
+
+@cuda
+@pytest.mark.gpu
+@pytest.mark.parametrize("task", ["binary", "multiclass", "multilabel"])
+@pytest.mark.parametrize("average", ["macro", "weighted", "micro", None])
+def test_gpu_result_equals_cpu_result(task, average):
+    g = torch.Generator().manual_seed(7)
+    if task == "binary":
+        preds, target = torch.randn(5000, generator=g).round(decimals=1), torch.randint(0, 2, (5000,), generator=g)
+    elif task == "multiclass":
+        preds, target = torch.randn(5000, 6, generator=g), torch.randint(0, 6, (5000,), generator=g)
+    else:
+        preds, target = torch.randn(5000, 6, generator=g).round(), torch.randint(0, 2, (5000, 6), generator=g)
+    cpu = ac.auroc(preds, target, average=average)
+    gpu = ac.auroc(preds.cuda(), target.cuda(), average=average)
+    assert gpu.device.type == "cuda"
+    np.testing.assert_allclose(gpu.cpu().numpy(), cpu.numpy(), atol=1e-12)
+    if task == "multiclass" and average != "micro":
+        ovo = ac.auroc(preds.cuda(), target.cuda(), multi_class="ovo", average=average)
+        np.testing.assert_allclose(ovo.cpu().numpy(), ac.auroc(preds, target, multi_class="ovo", average=average).numpy(),
+                                   atol=1e-12)
+
+
+@cuda
+@pytest.mark.gpu
+@pytest.mark.parametrize("buffer_device", [None, "cpu"])
+def test_gpu_update_never_syncs_with_the_host(buffer_device):
+    acc = ac.AUROCAccumulator(num_classes=10, buffer_device=buffer_device)
+    preds, target = torch.randn(256, 10, device="cuda"), torch.randint(0, 10, (256,), device="cuda")
+    acc.update(preds, target)  # first batch allocates
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for _ in range(50):
+            acc.update(preds, target)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    want = ac.auroc(preds.repeat(51, 1).cpu(), target.repeat(51).cpu())
+    assert abs(acc.compute().item() - want.item()) < 1e-12
+    assert acc._preds.data.device.type == ("cpu" if buffer_device else "cuda")

@@ -1,0 +1,364 @@
+"""ac.auroc / ac.auroc_scores / ac.roc_curve against scikit-learn and a brute-force pairwise count."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from sklearn.metrics import roc_auc_score
+from sklearn.metrics import roc_curve as sk_roc_curve
+
+import auroc_callbacks as ac
+from conftest import brute_force_auroc
+
+TOL = 1e-9
+
+
+def _multiclass(n=600, c=5, ties=False, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn(n, c, generator=g)
+    if ties:
+        logits = (logits * 2).round() / 2  # few distinct values: many ties
+    target = torch.randint(0, c, (n,), generator=g)
+    return logits, target
+
+
+def _probs(logits):
+    return torch.softmax(logits.float(), 1)
+
+
+# ----------------------------------------------------------------------------- sklearn oracle
+
+
+@pytest.mark.parametrize("ties", [False, True])
+@pytest.mark.parametrize("average", ["macro", "weighted", "micro", None])
+def test_multiclass_ovr_equals_sklearn(average, ties):
+    logits, target = _multiclass(ties=ties)
+    got = ac.auroc(logits, target, average=average)
+    want = roc_auc_score(target.numpy(), _probs(logits).numpy(), multi_class="ovr", average=average)
+    assert got.dtype == torch.float64
+    np.testing.assert_allclose(got.numpy(), want, rtol=0, atol=TOL)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+@pytest.mark.parametrize("average", ["macro", "weighted"])
+def test_multiclass_ovo_equals_sklearn(average, ties):
+    logits, target = _multiclass(ties=ties, c=4)
+    got = ac.auroc(logits, target, multi_class="ovo", average=average)
+    want = roc_auc_score(target.numpy(), _probs(logits).numpy(), multi_class="ovo", average=average)
+    assert abs(got.item() - want) < TOL
+
+
+def test_ovo_average_none_gives_symmetric_pair_matrix():
+    logits, target = _multiclass(c=4)
+    m = ac.auroc(logits, target, multi_class="ovo", average=None)
+    p, y = _probs(logits).numpy(), target.numpy()
+    assert m.shape == (4, 4) and torch.isnan(m.diagonal()).all()
+    for a in range(4):
+        for b in range(a + 1, 4):
+            mask = (y == a) | (y == b)
+            want = (roc_auc_score(y[mask] == a, p[mask, a]) + roc_auc_score(y[mask] == b, p[mask, b])) / 2
+            assert abs(m[a, b].item() - want) < TOL and m[a, b] == m[b, a]
+
+
+@pytest.mark.parametrize("ties", [False, True])
+@pytest.mark.parametrize("average", ["macro", "weighted", "micro", None])
+def test_multilabel_equals_sklearn(average, ties):
+    g = torch.Generator().manual_seed(1)
+    scores = torch.randn(500, 4, generator=g)
+    if ties:
+        scores = scores.round()
+    target = torch.randint(0, 2, (500, 4), generator=g)
+    got = ac.auroc(scores, target, average=average)
+    want = roc_auc_score(target.numpy(), scores.numpy(), average=average)
+    np.testing.assert_allclose(got.numpy(), want, rtol=0, atol=TOL)
+
+
+@pytest.mark.parametrize("max_fpr", [0.05, 0.3, 0.8, 1.0])
+def test_binary_partial_auc_equals_sklearn(max_fpr):
+    g = torch.Generator().manual_seed(2)
+    target = torch.randint(0, 2, (400,), generator=g)
+    scores = (torch.randn(400, generator=g) + target).round(decimals=1)  # ties too
+    got = ac.auroc(scores, target, max_fpr=max_fpr)
+    assert abs(got.item() - roc_auc_score(target.numpy(), scores.numpy(), max_fpr=max_fpr)) < TOL
+
+
+def test_partial_auc_per_class_for_multiclass_ovr_and_multilabel():
+    logits, target = _multiclass(c=4)
+    p, y = _probs(logits).numpy(), target.numpy()
+    got = ac.auroc(logits, target, max_fpr=0.2, average=None)
+    want = [roc_auc_score(y == c, p[:, c], max_fpr=0.2) for c in range(4)]
+    np.testing.assert_allclose(got.numpy(), want, atol=TOL)
+    assert abs(ac.auroc(logits, target, max_fpr=0.2).item() - np.mean(want)) < TOL
+    ml_target = torch.randint(0, 2, (600, 4))
+    got = ac.auroc(logits, ml_target, max_fpr=0.2, average="macro")
+    assert abs(got.item() - roc_auc_score(ml_target.numpy(), logits.numpy(), max_fpr=0.2)) < TOL
+
+
+def test_two_logit_binary_head_scores_the_positive_column():
+    logits, _ = _multiclass(c=2)
+    target = torch.randint(0, 2, (600,))
+    got = ac.auroc(logits, target, task="binary")
+    assert abs(got.item() - roc_auc_score(target.numpy(), _probs(logits)[:, 1].numpy())) < TOL
+
+
+# ----------------------------------------------------------------------------- brute force + properties
+
+
+def test_brute_force_reference_agrees_with_sklearn_on_ties(rng):
+    s, y = rng.integers(0, 4, 200), rng.integers(0, 2, 200)
+    assert abs(brute_force_auroc(s, y) - roc_auc_score(y, s)) < 1e-12
+
+
+finite_or_inf = st.one_of(
+    st.floats(-1e6, 1e6, width=32),
+    st.sampled_from([0.0, -0.0, 0.5, 1.0, float("inf"), float("-inf")]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), n=st.integers(2, 60))
+def test_binary_matches_brute_force_for_any_scores(data, n):
+    scores = np.array(data.draw(st.lists(finite_or_inf, min_size=n, max_size=n)), dtype=np.float32)
+    labels = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)))
+    want = brute_force_auroc(scores, labels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ac.UndefinedAUROCWarning)
+        got = ac.auroc(torch.from_numpy(scores), torch.from_numpy(labels)).item()
+    assert (np.isnan(want) and np.isnan(got)) or abs(got - want) < 1e-12
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    probs=hnp.arrays(np.float32, st.tuples(st.integers(8, 40), st.integers(2, 5)),
+                     elements=st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.9, 1.0])),
+    seed=st.integers(0, 2**16),
+)
+def test_multiclass_per_class_matches_brute_force_on_tie_heavy_scores(probs, seed):
+    n, c = probs.shape
+    target = np.random.default_rng(seed).integers(0, c, n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ac.UndefinedAUROCWarning)
+        got = ac.auroc(torch.from_numpy(probs), torch.from_numpy(target), activation=None, average=None).numpy()
+    want = np.array([brute_force_auroc(probs[:, k], target == k) for k in range(c)])
+    np.testing.assert_allclose(got, want, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(5, 200), c=st.integers(2, 6), seed=st.integers(0, 2**16), dtype=st.sampled_from(["f32", "f64"]))
+def test_sklearn_oracle_over_random_shapes(n, c, seed, dtype):
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn(n, c, generator=g, dtype=torch.float64 if dtype == "f64" else torch.float32)
+    target = torch.arange(n) % c  # every class present
+    p, y = torch.softmax(logits, 1).numpy(), target.numpy()
+    got = ac.auroc(logits, target, average="macro").item()
+    assert abs(got - np.mean([roc_auc_score(y == k, p[:, k]) for k in range(c)])) < TOL
+
+
+def test_exact_past_2_pow_24_samples():
+    """Counts past float32's exact range: a grouped brute force computed in Python integers."""
+    g = torch.Generator().manual_seed(3)
+    pos = torch.randint(1_000_000, 2_000_000, (5,), generator=g)
+    neg = torch.randint(2_000_000, 3_000_000, (5,), generator=g)
+    assert int(pos.sum() + neg.sum()) > 2**24
+    values = torch.tensor([0.1, 0.2, 0.3, 0.4, 0.5])
+    scores = torch.cat([values.repeat_interleave(pos), values.repeat_interleave(neg)])
+    target = torch.cat([torch.ones(int(pos.sum()), dtype=torch.long), torch.zeros(int(neg.sum()), dtype=torch.long)])
+    p, q = pos.tolist(), neg.tolist()
+    u2 = sum(p[v] * (2 * sum(q[:v]) + q[v]) for v in range(5))  # 2 * U, ties as 1/2, exact integers
+    want = u2 / (2 * sum(p) * sum(q))
+    assert abs(ac.auroc(scores, target).item() - want) < 1e-12
+
+
+# ----------------------------------------------------------------------------- dtypes and layouts
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+def test_low_and_high_precision_inputs_equal_sklearn_on_same_probabilities(dtype):
+    logits, target = _multiclass()
+    logits = logits.to(dtype)
+    same = torch.softmax(logits.float() if dtype != torch.float64 else logits, 1)
+    want = roc_auc_score(target.numpy(), same.numpy(), multi_class="ovr")
+    assert abs(ac.auroc(logits, target).item() - want) < TOL
+    probs = same.to(dtype)  # already distributions (to the dtype's precision): used as given
+    p, y = probs.double().numpy(), target.numpy()
+    want = np.mean([roc_auc_score(y == k, p[:, k]) for k in range(p.shape[1])])
+    assert abs(ac.auroc(probs, target).item() - want) < TOL
+
+
+def test_non_contiguous_inputs():
+    logits, target = _multiclass()
+    wide = torch.zeros(600, 10)
+    wide[:, ::2] = logits
+    strided = wide[:, ::2]
+    assert not strided.is_contiguous()
+    t2 = torch.stack([target, target], 1)[:, 0]
+    assert ac.auroc(strided, t2).item() == ac.auroc(logits, target).item()
+    assert abs(ac.auroc(logits.T.contiguous().T, target).item() - ac.auroc(logits, target).item()) == 0
+
+
+@pytest.mark.parametrize("target_dtype", [torch.bool, torch.int32, torch.int64, torch.float32, torch.uint8])
+def test_binary_targets_of_any_dtype(target_dtype):
+    scores = torch.randn(300)
+    target = torch.randint(0, 2, (300,))
+    want = roc_auc_score(target.numpy(), scores.numpy())
+    assert abs(ac.auroc(scores, target.to(target_dtype)).item() - want) < TOL
+
+
+def test_int_preds_and_infinite_scores():
+    target = torch.tensor([0, 0, 1, 1, 0, 1, 1, 0])
+    ints = torch.tensor([1, 3, 2, 5, 0, 5, 9, 9])
+    assert abs(ac.auroc(ints, target).item() - roc_auc_score(target, ints)) < TOL
+    inf = torch.tensor([0.1, -float("inf"), float("inf"), 2.0, 0.3, float("inf"), 1.0, 0.0])
+    assert abs(ac.auroc(inf, target).item() - brute_force_auroc(inf.numpy(), target.numpy())) < TOL
+
+
+def test_requires_grad_preds_keep_no_graph():
+    logits = torch.randn(50, 3, requires_grad=True)
+    out = ac.auroc(logits, torch.arange(50) % 3)
+    assert out.grad_fn is None and not out.requires_grad
+
+
+def test_sigmoid_saturation_does_not_create_ties():
+    """float32 sigmoid maps 20 and 30 to 1.0; the ranking of the logits is kept."""
+    logits = torch.tensor([20.0, 30.0, 25.0, 40.0])
+    target = torch.tensor([0, 1, 0, 1])
+    assert torch.sigmoid(logits)[0] == torch.sigmoid(logits)[1]
+    assert ac.auroc(logits, target).item() == roc_auc_score(target, logits.numpy()) == 1.0
+
+
+def test_auto_activation_keeps_probabilities_and_softmaxes_logits():
+    logits, target = _multiclass(c=3)
+    p = _probs(logits)
+    assert ac.auroc(p, target).item() == ac.auroc(p, target, activation=None).item()
+    want_raw = np.mean([roc_auc_score(target.numpy() == k, logits.numpy()[:, k]) for k in range(3)])
+    assert abs(ac.auroc(logits, target, activation=None).item() - want_raw) < TOL
+    assert abs(ac.auroc(logits, target).item() - ac.auroc(logits, target, activation="softmax").item()) == 0
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "multilabel"])
+def test_ignore_index_drops_samples(task):
+    g = torch.Generator().manual_seed(4)
+    if task == "binary":
+        scores, target = torch.randn(300, generator=g), torch.randint(0, 2, (300,), generator=g)
+    elif task == "multiclass":
+        scores, target = torch.randn(300, 3, generator=g), torch.randint(0, 3, (300,), generator=g)
+    else:
+        scores, target = torch.randn(300, 3, generator=g), torch.randint(0, 2, (300, 3), generator=g)
+    target = torch.where(torch.rand(target.shape, generator=g) < 0.2, -100, target)
+    got = ac.auroc(scores, target, ignore_index=-100, average=None)
+    t, s = target.numpy(), scores.numpy()
+    if task == "binary":
+        keep = t != -100
+        want = roc_auc_score(t[keep], s[keep])
+    elif task == "multiclass":
+        keep = t != -100
+        p = torch.softmax(scores[torch.from_numpy(keep)], 1).numpy()
+        want = [roc_auc_score(t[keep] == k, p[:, k]) for k in range(3)]
+    else:
+        want = [roc_auc_score(t[t[:, k] != -100, k], s[t[:, k] != -100, k]) for k in range(3)]
+    np.testing.assert_allclose(got.numpy(), want, atol=TOL)
+
+
+# ----------------------------------------------------------------------------- undefined classes
+
+
+def test_single_class_binary_gives_nan_and_one_warning():
+    with pytest.warns(ac.UndefinedAUROCWarning, match="only one class") as rec:
+        out = ac.auroc(torch.rand(20), torch.ones(20))
+    assert torch.isnan(out) and len(rec) == 1
+
+
+def test_absent_class_is_nan_and_left_out_of_macro_and_weighted():
+    logits, target = _multiclass(c=5)
+    target[target == 3] = 0
+    p, y = _probs(logits).numpy(), target.numpy()
+    per = [roc_auc_score(y == k, p[:, k]) for k in (0, 1, 2, 4)]
+    with pytest.warns(ac.UndefinedAUROCWarning, match="3") as rec:
+        got = ac.auroc(logits, target, average=None)
+    assert len(rec) == 1
+    assert torch.isnan(got[3]) and np.allclose(got[[0, 1, 2, 4]].numpy(), per, atol=TOL)
+    with pytest.warns(ac.UndefinedAUROCWarning):
+        assert abs(ac.auroc(logits, target).item() - np.mean(per)) < TOL
+    support = np.bincount(y, minlength=5)[[0, 1, 2, 4]]
+    with pytest.warns(ac.UndefinedAUROCWarning):
+        assert abs(ac.auroc(logits, target, average="weighted").item() - np.average(per, weights=support)) < TOL
+
+
+def test_thousands_of_classes_most_absent():
+    g = torch.Generator().manual_seed(5)
+    n, c = 400, 3000
+    logits = torch.randn(n, c, generator=g)
+    target = torch.randint(0, 7, (n,), generator=g) * 400  # 7 classes present
+    p, y = torch.softmax(logits, 1).numpy(), target.numpy()
+    present = np.unique(y)
+    with pytest.warns(ac.UndefinedAUROCWarning) as rec:
+        got = ac.auroc(logits, target, average=None)
+    assert len(rec) == 1 and "more" in str(rec[0].message)
+    assert torch.isnan(got).sum() == c - len(present)
+    np.testing.assert_allclose(got[present].numpy(), [roc_auc_score(y == k, p[:, k]) for k in present], atol=TOL)
+
+
+def test_multilabel_column_with_no_negatives_is_nan():
+    target = torch.randint(0, 2, (50, 3))
+    target[:, 1] = 1
+    with pytest.warns(ac.UndefinedAUROCWarning, match="no negative"):
+        got = ac.auroc(torch.randn(50, 3), target, average=None)
+    assert torch.isnan(got[1]) and not torch.isnan(got[[0, 2]]).any()
+
+
+def test_auroc_scores_reports_per_class_and_support_from_one_ranking():
+    logits, target = _multiclass(c=3)
+    s = ac.auroc_scores(logits, target, average="macro")
+    assert s.support.tolist() == np.bincount(target.numpy(), minlength=3).tolist()
+    assert s.num_samples == 600 and s.value.item() == s.per_class.mean().item()
+
+
+# ----------------------------------------------------------------------------- curves
+
+
+@pytest.mark.parametrize("drop", [True, False])
+def test_binary_roc_curve_equals_sklearn(drop):
+    g = torch.Generator().manual_seed(6)
+    scores = torch.randn(300, generator=g).round(decimals=1)
+    target = torch.randint(0, 2, (300,), generator=g)
+    fpr, tpr, thr = ac.roc_curve(scores, target, activation=None, drop_intermediate=drop)
+    F, T, TH = sk_roc_curve(target.numpy(), scores.numpy(), drop_intermediate=drop)
+    np.testing.assert_allclose(fpr.numpy(), F, atol=1e-12)
+    np.testing.assert_allclose(tpr.numpy(), T, atol=1e-12)
+    np.testing.assert_allclose(thr.numpy(), TH, atol=1e-6)
+    assert thr[0] == float("inf")
+
+
+def test_multiclass_curves_per_class_and_micro_equal_sklearn():
+    logits, target = _multiclass(c=3)
+    p, y = _probs(logits).numpy(), target.numpy()
+    curves = ac.roc_curve(logits, target)
+    assert len(curves) == 3
+    for k, (fpr, tpr, thr) in enumerate(curves):
+        F, T, TH = sk_roc_curve(y == k, p[:, k])
+        np.testing.assert_allclose(fpr.numpy(), F, atol=1e-12)
+        np.testing.assert_allclose(tpr.numpy(), T, atol=1e-12)
+        np.testing.assert_allclose(thr[1:].numpy(), TH[1:], atol=1e-7)
+    fpr, tpr, _ = ac.roc_curve(logits, target, average="micro")
+    F, T, _ = sk_roc_curve(np.eye(3)[y].ravel(), p.ravel())
+    np.testing.assert_allclose(fpr.numpy(), F, atol=1e-12)
+    np.testing.assert_allclose(tpr.numpy(), T, atol=1e-12)
+
+
+def test_curve_thresholds_are_probabilities_after_sigmoid():
+    logits = torch.tensor([-3.0, -1.0, 0.5, 2.0])
+    _, _, thr = ac.roc_curve(logits, torch.tensor([0, 1, 0, 1]))
+    assert thr[0] == float("inf") and ((thr[1:] > 0) & (thr[1:] < 1)).all()
+    np.testing.assert_allclose(thr[1:].numpy(), torch.sigmoid(logits.double()).flip(0).numpy(), atol=1e-12)
+
+
+def test_probabilities_expose_the_activation_decision():
+    logits, target = _multiclass(c=3)
+    probs, t, act = ac.probabilities(logits, target)
+    assert act == "softmax" and torch.allclose(probs, _probs(logits)) and t.dtype == torch.int64
+    probs, _, act = ac.probabilities(torch.tensor([-1.0, 2.0]), torch.tensor([0, 1]))
+    assert act == "sigmoid" and torch.allclose(probs, torch.sigmoid(torch.tensor([-1.0, 2.0])))
