@@ -29,68 +29,85 @@ import numpy as np
 import torch
 
 _INT32_SIGN = 0x7FFFFFFF
-# codes of float32 scores in [0, 1] fit 30 bits, so `code << 1 | label` fits int32
-_F32_ONE_BITS = 0x3F800000
 
 
-class Codes(NamedTuple):
-    """Order-preserving non-negative integer codes of scores, and their inverse."""
+class Keys(NamedTuple):
+    """Packed ``code << 1 | label`` keys of rows of scores, and how to read a score back."""
 
-    codes: torch.Tensor
-    decode: Callable[[torch.Tensor], torch.Tensor]  # codes -> float64 scores
+    keys: torch.Tensor  # (R, N) contiguous int32 or int64, label bit set
+    decode: Callable[[torch.Tensor], torch.Tensor]  # codes (keys >> 1) -> float64 scores
 
 
-def encode(scores: torch.Tensor) -> Codes:
-    """Map floating scores to non-negative integer codes with the same order and ties.
+def pack(
+    scores: torch.Tensor,
+    labels: Optional[torch.Tensor] = None,
+    *,
+    label_index: Optional[torch.Tensor] = None,
+    valid: Optional[torch.Tensor] = None,
+) -> Keys:
+    """Build sortable ``code << 1 | label`` keys for rows of scores (R, N), any strides.
 
-    float32 scores in [0, 1] (probabilities) keep their raw bits as int32 codes;
-    other float32 scores use the sign-flip trick into 32 bits (held in int64);
-    float64 scores in [0, 1] keep their raw bits (62 bits); anything else is
-    replaced by its dense rank, which is exact for any dtype.
-    ``-0.0`` is folded onto ``+0.0`` first so that they tie, as they compare equal.
+    The code of a score is a non-negative integer with the same order and ties:
+    float32 scores in [0, 1] (probabilities) keep their raw bits (at most
+    0x3F800000, so the key fits int32), and the key is written in one pass (``-0.0`` and ``+0.0`` collapse as the sign bit shifts
+    out), as int32; other float32 scores use the sign-flip trick (int64 keys);
+    float64 scores in [0, 1] keep their raw bits (int64 keys); anything else is
+    replaced by its dense rank, exact for any dtype.
+
+    Labels come as a (R, N) 0/1 tensor or, for multiclass one-vs-rest, as
+    ``label_index`` (N,): the row whose label bit is set in each column, or -1
+    for none (a scatter of N bits instead of a pass over R*N). ``valid`` (R, N)
+    marks the entries to keep; the rest get a sentinel that sorts after every
+    real key with label 0, so it changes no count.
     """
     if scores.dtype in (torch.float16, torch.bfloat16):
         scores = scores.float()
-    scores = scores + 0.0  # -0.0 -> +0.0; also a private copy we may overwrite
     lo, hi = (v.item() for v in torch.aminmax(scores))
-    if scores.dtype == torch.float32:
-        bits = scores.view(torch.int32)
-        if lo >= 0 and hi <= 1:
-            return Codes(bits, lambda c: c.to(torch.int32).view(torch.float32).double())
+    out_shape = tuple(scores.shape)
+    if scores.dtype == torch.float32 and lo >= 0 and hi <= 1:
+        keys = torch.empty(out_shape, dtype=torch.int32, device=scores.device)
+        torch.bitwise_left_shift(scores.view(torch.int32), 1, out=keys)
+        decode = _decode_f32_unsigned
+    elif scores.dtype == torch.float32:
+        bits = (scores + 0.0).view(torch.int32)  # -0.0 -> +0.0 so that they tie
         codes = (bits ^ ((bits >> 31) & _INT32_SIGN)).long() + 2**31
-        return Codes(codes, _decode_f32_signed)
-    if scores.dtype == torch.float64 and lo >= 0 and hi <= 1:
-        return Codes(scores.view(torch.int64), lambda c: c.view(torch.float64))
-    uniq, inverse = torch.unique(scores, sorted=True, return_inverse=True)
-    uniq = uniq.double()
-    return Codes(inverse.reshape(scores.shape), lambda c: uniq[c])
+        keys = torch.empty(out_shape, dtype=torch.int64, device=scores.device)
+        torch.bitwise_left_shift(codes, 1, out=keys)
+        decode = _decode_f32_signed
+    elif scores.dtype == torch.float64 and lo >= 0 and hi <= 1:
+        keys = torch.empty(out_shape, dtype=torch.int64, device=scores.device)
+        torch.bitwise_left_shift(scores.view(torch.int64), 1, out=keys)
+        decode = _decode_f64_unsigned
+    else:
+        uniq, inverse = torch.unique(scores, sorted=True, return_inverse=True)
+        keys = torch.empty(out_shape, dtype=torch.int64, device=scores.device)
+        torch.bitwise_left_shift(inverse.reshape(out_shape), 1, out=keys)
+        uniq = uniq.double()
+        decode = uniq.__getitem__
+    if labels is not None:
+        keys |= labels.to(keys.dtype)
+    if label_index is not None:
+        n = keys.shape[1]
+        has_row = label_index >= 0  # -1: a negative in every row
+        flat = torch.arange(n, device=keys.device).add_(label_index, alpha=n)[has_row]
+        keys.view(-1).index_add_(0, flat, torch.ones_like(flat, dtype=keys.dtype))
+    if valid is not None:
+        keys.masked_fill_(~valid, torch.iinfo(keys.dtype).max - 1)
+    return Keys(keys, decode)
+
+
+def _decode_f32_unsigned(codes: torch.Tensor) -> torch.Tensor:
+    return codes.to(torch.int32).view(torch.float32).double()
+
+
+def _decode_f64_unsigned(codes: torch.Tensor) -> torch.Tensor:
+    return codes.view(torch.float64)
 
 
 def _decode_f32_signed(codes: torch.Tensor) -> torch.Tensor:
     bits = (codes - 2**31).to(torch.int32)
     bits = bits ^ ((bits >> 31) & _INT32_SIGN)
     return bits.view(torch.float32).double()
-
-
-def pack(codes: torch.Tensor, labels: Optional[torch.Tensor] = None, *, label_index: Optional[torch.Tensor] = None,
-         valid: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Build ``code << 1 | label`` keys for rows of codes (R, N).
-
-    Labels come either as a (R, N) 0/1 tensor or, for multiclass one-vs-rest,
-    as ``label_index`` (N,): the row whose label bit is set in each column, or
-    -1 for none (a scatter of N bits instead of a pass over R*N). ``valid`` (R, N) marks
-    entries to keep; the rest get a sentinel key that sorts after every real one.
-    """
-    keys = codes << 1  # a fresh tensor: safe to modify in place
-    if labels is not None:
-        keys |= labels.to(keys.dtype)
-    if label_index is not None:
-        cols = torch.arange(keys.shape[1], device=keys.device)
-        has_row = label_index >= 0  # -1: positive in none of the rows
-        keys[label_index[has_row], cols[has_row]] += 1
-    if valid is not None:
-        keys.masked_fill_(~valid, torch.iinfo(keys.dtype).max - 1)
-    return keys
 
 
 def sort_rows(keys: torch.Tensor) -> torch.Tensor:
@@ -122,25 +139,30 @@ def mann_whitney(sorted_keys: torch.Tensor, n_pos: torch.Tensor) -> torch.Tensor
     Sentinel (invalid) keys sort last with label 0 and do not change it.
     """
     rows, n = sorted_keys.shape
-    device = sorted_keys.device
-    labels = sorted_keys & 1
-    if n < 2**26:  # float64 dot products are exact while the sums stay below 2**53
-        pos_sum = torch.mv(labels.double(), torch.arange(n, dtype=torch.float64, device=device)).round().long()
+    hit_rows, hit_cols = (sorted_keys & 1).nonzero(as_tuple=True)  # every positive, in sorted order
+    # sum of the positives' positions; float64 sums of integers are exact below 2**53
+    if n < 2**26:
+        pos_sum = torch.bincount(hit_rows, weights=hit_cols.double(), minlength=rows).round().long()
     else:
-        pos_sum = (labels.long() * torch.arange(n, device=device)).sum(1)
+        pos_sum = torch.zeros(rows, dtype=torch.int64, device=sorted_keys.device).index_add_(0, hit_rows, hit_cols)
     two_u = 2 * pos_sum - n_pos * (n_pos - 1)
-    # Mixed tie groups: a negative key directly followed by the positive key one above it.
-    start = ((sorted_keys[:, 1:] - sorted_keys[:, :-1]) == 1) & (labels[:, 1:] == 1)
-    if bool(start.any()):
-        two_u = two_u - _tie_pairs(sorted_keys, start)
+    # A tie group holding both labels: its first positive directly follows the negative key one below it.
+    inner = hit_cols > 0
+    hit_rows, hit_cols = hit_rows[inner], hit_cols[inner]
+    flat = sorted_keys.view(-1)
+    at = hit_rows * n + hit_cols
+    mixed = flat[at - 1] == flat[at] - 1
+    if bool(mixed.any()):
+        two_u = two_u - _tie_pairs(sorted_keys, hit_rows[mixed], hit_cols[mixed])
     return two_u
 
 
-def _tie_pairs(sorted_keys: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
-    """Per row, the sum over tie groups of n_pos_in_group * n_neg_in_group."""
+def _tie_pairs(sorted_keys: torch.Tensor, hit_rows: torch.Tensor, hit_cols: torch.Tensor) -> torch.Tensor:
+    """Per row, the sum over mixed tie groups of n_pos_in_group * n_neg_in_group.
+
+    ``hit_cols`` are the positions of each mixed group's first positive.
+    """
     out = torch.zeros(sorted_keys.shape[0], dtype=torch.int64, device=sorted_keys.device)
-    hit_rows, hit_cols = start.nonzero(as_tuple=True)
-    hit_cols = hit_cols + 1  # position of the group's first positive
     for r in hit_rows.unique().tolist():
         row = sorted_keys[r]
         k = hit_cols[hit_rows == r]

@@ -80,6 +80,7 @@ def auroc(
             one-vs-one; with ``average=None`` the (C, C) pair matrix).
         activation: ``"auto"``, ``"softmax"``, ``"sigmoid"`` or None. Decided
             once for the whole input. ``"auto"``: multiclass applies softmax
+            (bitwise ``torch.softmax(preds, 1)``, in float32 for half inputs)
             unless every row is already a probability distribution. Sigmoid
             never changes a ranking, so binary and multilabel scores are
             ranked as given (no float32 saturation ties).
@@ -230,6 +231,8 @@ def _format(preds: torch.Tensor, target: torch.Tensor, layout: Layout, opts: Opt
     preds = _as_float(preds)
     activation = _decide_activation(preds, in_dtype, layout, opts.activation)
     if activation == "softmax":
+        # Bitwise the probabilities users get from torch.softmax(logits, 1) (and fastai's get_preds):
+        # a class-major softmax is faster but rounds differently, which breaks exact ties differently.
         preds = torch.softmax(preds, dim=1)
     if layout.binary_column is not None:
         preds = preds[:, layout.binary_column]
@@ -272,8 +275,8 @@ class _Ranked(NamedTuple):
 
 def _rank(scores: torch.Tensor, *, labels=None, label_index=None, valid=None) -> _Ranked:
     """Rank rows of scores (R, N) against labels given as (R, N) 0/1, or as the positive row of each column."""
-    codes = _ranking.encode(scores)
-    keys = _ranking.pack(codes.codes, labels, label_index=label_index, valid=valid)
+    packed = _ranking.pack(scores, labels, label_index=label_index, valid=valid)
+    keys = packed.keys
     n_rows, n = keys.shape
     if labels is not None:
         lab = labels if valid is None else labels & valid
@@ -282,7 +285,7 @@ def _rank(scores: torch.Tensor, *, labels=None, label_index=None, valid=None) ->
         n_pos = torch.bincount(label_index[label_index >= 0], minlength=n_rows)
     n_valid = torch.full_like(n_pos, n) if valid is None else valid.sum(1, dtype=torch.int64)
     keys = _ranking.sort_rows(keys)
-    return _Ranked(keys, codes.decode, n_pos, n_valid, _ranking.mann_whitney(keys, n_pos))
+    return _Ranked(keys, packed.decode, n_pos, n_valid, _ranking.mann_whitney(keys, n_pos))
 
 
 def _row_problem(f: _Formatted, layout: Layout, rows: Optional[torch.Tensor] = None) -> dict:
@@ -404,7 +407,7 @@ def _ovo(f: _Formatted, layout: Layout, counts: torch.Tensor, average: Optional[
     """
     n_cls = layout.num_classes
     device = f.scores.device
-    codes = _ranking.encode(f.scores).codes.long()
+    codes = _ranking.pack(f.scores).keys.long() >> 1
     bits = max(int(codes.max()).bit_length(), 1)
     if bits + max(n_cls - 1, 1).bit_length() > 62:  # no room for the class: dense ranks instead
         codes = torch.unique(codes, sorted=True, return_inverse=True)[1].reshape(codes.shape)
