@@ -1,0 +1,440 @@
+"""ROC curves drawn with matplotlib, every number taken from the core.
+
+matplotlib is imported inside the functions that draw (install it with
+``pip install "auroc-callbacks[plot]"``); importing this module does not
+import it.
+
+The per-class, micro and macro AUROC in the legend come from
+:func:`auroc_callbacks.auroc_scores` and :func:`auroc_callbacks.auroc`, the
+curves from :func:`auroc_callbacks.roc_curve`. The one thing computed here is
+the macro-average *curve*: the mean of the per-class TPRs, interpolated
+linearly on the union of every class's FPRs (scikit-learn's ROC example does
+the same on a fixed grid). On that grid the mean curve is exact, so its area
+is the core's macro AUROC that labels it.
+
+Every artist has a ``gid`` so that it can be found and restyled:
+
+========================================  ======================================
+gid                                       artist
+========================================  ======================================
+``roc/class/{c}``                         ROC curve of class ``c`` (index)
+``roc/binary``                            the curve of a binary problem
+``roc/micro``                             micro-average curve
+``roc/macro``                             macro-average curve
+``roc/chance``                            chance diagonal
+``roc/operating_point/{c}``, ``.../binary``  marker of the default decision
+========================================  ======================================
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+import warnings
+from typing import List, NamedTuple, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from . import _optional
+from .accumulator import AUROCAccumulator
+from .functional import UndefinedAUROCWarning, auroc, auroc_scores, probabilities, roc_curve
+
+__all__ = ["plot_roc"]
+
+#: options of :func:`auroc_callbacks.auroc` that shape the curves.
+_CURVE_OPTIONS = ("task", "num_classes", "activation", "ignore_index")
+#: options accepted for symmetry with :func:`auroc_callbacks.auroc` that do not change the plot.
+_SUMMARY_OPTIONS = ("average", "multi_class", "max_fpr")
+
+_AUTO_TOP_K = 10  # classes drawn by default when there are more than _MAX_ALL_CLASSES
+_MAX_ALL_CLASSES = 12
+_LEGEND_INSIDE_MAX = 6  # legend entries that still fit inside the axes
+_LEGEND_ROWS = 28  # entries per legend column
+_NAME_CHARS = 28  # class names are shortened to this in the legend
+_LINESTYLES = ("-", "--", "-.", ":")
+
+
+class _Line(NamedTuple):
+    gid: str
+    fpr: Optional[np.ndarray]  # None: a legend entry without a curve (undefined AUROC)
+    tpr: Optional[np.ndarray]
+    label: str
+    color: object
+    style: dict
+
+
+class _Plan(NamedTuple):
+    """Everything to draw, computed before any matplotlib call."""
+
+    lines: List[_Line]  # class curves (in legend order), then micro, macro
+    points: List[Tuple[str, float, float, object]]  # (gid, fpr, tpr, color)
+    point_label: Optional[str]
+    legend_title: Optional[str]
+    title: str
+
+
+def plot_roc(
+    preds: Optional[torch.Tensor] = None,
+    target: Optional[torch.Tensor] = None,
+    *,
+    accumulator: Optional[AUROCAccumulator] = None,
+    class_names: Optional[Sequence[object]] = None,
+    ax=None,
+    top_k: Optional[int] = None,
+    show_micro: bool = True,
+    show_macro: bool = True,
+    show_operating_points: bool = True,
+    title: Optional[str] = None,
+    **auroc_options,
+):
+    """Draw ROC curves, one per class, labelled with the core's exact AUROC.
+
+    Give either ``preds`` and ``target`` or a filled ``accumulator`` (whose
+    options are then used). Binary input draws one curve. Multiclass
+    (one-vs-rest) and multilabel input draw one curve per class labelled
+    ``"{name} (AUC = 0.xxx)"``, the micro- and macro-average curves and the
+    chance diagonal. A class whose AUROC is undefined (no positive or no
+    negative samples) gets a legend entry saying so and no curve, with one
+    :class:`~auroc_callbacks.UndefinedAUROCWarning`.
+
+    The marker on each curve is the default decision: the argmax class for
+    multiclass, ``probability >= 0.5`` for binary and multilabel (drawn only
+    when the scores are probabilities). With more than 12 classes (or
+    ``top_k`` given), only the ``ceil(k/2)`` best and ``floor(k/2)`` worst
+    classes by AUROC are drawn (``k = 10`` by default); the legend title says so.
+
+    Every value shown is the full-curve AUROC, the area under what is drawn:
+    ``average``, ``multi_class`` and ``max_fpr`` (of the accumulator or the
+    options) do not change the plot.
+
+    Args:
+        preds: scores, logits or probabilities, ``(N,)`` / ``(N, 1)`` / ``(N, 2)``
+            binary, ``(N, C)`` multiclass or multilabel, as for
+            :func:`auroc_callbacks.auroc`.
+        target: labels, ``(N,)`` or ``(N, C)`` (multilabel).
+        accumulator: an :class:`~auroc_callbacks.AUROCAccumulator` holding the
+            epoch, instead of ``preds``/``target``. Under ``torch.distributed``
+            its ``gather`` is a collective call: call ``compute_scores()`` on
+            every rank first, then plot on one rank (the gathered epoch is cached).
+        class_names: ``C`` names (binary: 1 or 2, the last names the positive
+            class); default ``"0"``..``"C-1"``.
+        ax: a matplotlib ``Axes`` to draw on; by default a new figure sized
+            to fit the legend.
+        top_k: draw only the best and worst ``top_k`` classes (int >= 1).
+        show_micro: draw the micro-average curve (multiclass/multilabel).
+        show_macro: draw the macro-average curve (multiclass/multilabel).
+        show_operating_points: mark the default decision on each curve.
+        title: axes title; default says the kind of curve and the sample count.
+        **auroc_options: ``task``, ``num_classes``, ``activation`` and
+            ``ignore_index`` as for :func:`auroc_callbacks.auroc` (and
+            ``average``, ``multi_class``, ``max_fpr``, accepted but unused).
+
+    Returns:
+        ``(fig, ax)``.
+
+    Raises:
+        ValueError: both or neither of ``preds``/``target`` and ``accumulator``;
+            options given with an accumulator; bad ``class_names`` or ``top_k``.
+        ModuleNotFoundError: matplotlib is not installed.
+
+    Example:
+        >>> import torch
+        >>> from auroc_callbacks.plotting import plot_roc
+        >>> fig, ax = plot_roc(torch.tensor([0.1, 0.4, 0.35, 0.8]), torch.tensor([0, 0, 1, 1]))
+        >>> [t.get_text() for t in ax.get_legend().get_texts()]
+        ['ROC curve (AUC = 0.750)', 'decision at p >= 0.5', 'chance (AUC = 0.5)']
+        >>> import matplotlib.pyplot as plt; plt.close(fig)
+    """
+    _optional.require_matplotlib("plot_roc")
+    preds, target, options = _resolve_inputs(preds, target, accumulator, auroc_options)
+    plan = _plan(
+        preds, target, options, class_names=class_names, top_k=top_k, show_micro=show_micro,
+        show_macro=show_macro, show_operating_points=show_operating_points, title=title,
+    )
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=_figsize(plan), layout="constrained")
+        ax.set_anchor("W")  # the legend on the right follows the axes; keep the slack past it
+    else:
+        fig = ax.figure
+    _draw(ax, plan)
+    return fig, ax
+
+
+def _roc_figure(accumulator: AUROCAccumulator, class_names=None):
+    """A pyplot-free figure of :func:`plot_roc` for writers (no GUI backend, safe off the main thread)."""
+    _optional.require_matplotlib("log_auroc(figure=True)")
+    from matplotlib.figure import Figure
+
+    preds, target, options = _resolve_inputs(None, None, accumulator, {})
+    plan = _plan(preds, target, options, class_names=class_names)
+    fig = Figure(figsize=_figsize(plan), layout="constrained")
+    ax = fig.add_subplot()
+    ax.set_anchor("W")
+    _draw(ax, plan)
+    return fig
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def _resolve_inputs(preds, target, accumulator, auroc_options: dict):
+    """Check the argument combination; return ``(preds, target, curve options)``."""
+    has_data = preds is not None or target is not None
+    if has_data and accumulator is not None:
+        raise ValueError("pass either `preds` and `target` or `accumulator`, not both")
+    if not has_data and accumulator is None:
+        raise ValueError("pass `preds` and `target`, or `accumulator`; got neither")
+    unknown = sorted(set(auroc_options) - set(_CURVE_OPTIONS) - set(_SUMMARY_OPTIONS))
+    if unknown:
+        allowed = ", ".join(_CURVE_OPTIONS + _SUMMARY_OPTIONS)
+        raise TypeError(f"plot_roc got unexpected keyword argument(s) {', '.join(unknown)}; options are {allowed}")
+    if accumulator is not None:
+        if not isinstance(accumulator, AUROCAccumulator):
+            raise TypeError(f"`accumulator` must be an AUROCAccumulator; got {type(accumulator).__name__}")
+        if auroc_options:
+            raise ValueError(
+                f"options come from the accumulator when `accumulator` is given; got {', '.join(sorted(auroc_options))}"
+            )
+        preds, target = accumulator.gather()
+        auroc_options = accumulator.options._asdict()
+    elif preds is None:
+        raise ValueError("`preds` is None but `target` was given: pass both")
+    elif target is None:
+        raise ValueError("`target` is None but `preds` was given: pass both")
+    return preds, target, {k: auroc_options[k] for k in _CURVE_OPTIONS if k in auroc_options}
+
+
+def _names(class_names, num_classes: int, binary: bool) -> List[str]:
+    if class_names is None:
+        return ["ROC curve"] if binary else [str(c) for c in range(num_classes)]
+    if isinstance(class_names, (str, bytes)) or not isinstance(class_names, Sequence):
+        raise TypeError(f"`class_names` must be a sequence of names; got {type(class_names).__name__}")
+    allowed = (1, 2) if binary else (num_classes,)
+    if len(class_names) not in allowed:
+        want = "1 or 2 names (the last names the positive class)" if binary else f"{num_classes} names"
+        raise ValueError(f"`class_names` must have {want}; got {len(class_names)}")
+    return [str(n) for n in class_names][-1:] if binary else [str(n) for n in class_names]
+
+
+def _check_top_k(top_k) -> None:
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral)):
+        raise TypeError(f"`top_k` must be an int or None; got {type(top_k).__name__} {top_k!r}")
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"`top_k` must be >= 1; got {top_k!r}")
+
+
+# ----------------------------------------------------------------------------- what to draw
+
+
+def _plan(
+    preds, target, options: dict, *, class_names=None, top_k=None, show_micro=True, show_macro=True,
+    show_operating_points=True, title=None,
+) -> _Plan:
+    _check_top_k(top_k)
+    probs, target_f, _ = probabilities(preds, target, **options)
+    binary = probs.ndim == 1
+    multilabel = target_f.ndim == 2
+    n_cls = 1 if binary else probs.shape[1]
+    names = [_shorten(n) for n in _names(class_names, n_cls, binary)]
+
+    scores = auroc_scores(preds, target, average="macro", **options)  # warns once for undefined classes
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedAUROCWarning)  # already warned above
+        curves = roc_curve(preds, target, **options)
+        if binary:
+            curves = [curves]
+        micro = micro_auc = None
+        if not binary and show_micro:
+            micro = roc_curve(preds, target, average="micro", **options)
+            micro_auc = float(auroc(preds, target, average="micro", **options))
+    per_class = scores.per_class.cpu().numpy()
+    curves = [(f.cpu().numpy(), t.cpu().numpy()) for f, t, _ in curves]
+    points = _operating_points(probs, target_f, target, options.get("ignore_index"), binary, multilabel)
+
+    defined = [c for c in range(n_cls) if not math.isnan(per_class[c])]
+    shown, legend_title = _select(per_class, defined, n_cls, top_k, "labels" if multilabel else "classes")
+    palette = _palette(len(shown))
+    lines, marks = [], []
+    for i, c in enumerate(shown):
+        color, style = palette[i]
+        gid = "binary" if binary else str(c)
+        if math.isnan(per_class[c]):
+            lines.append(_Line(f"roc/undefined/{gid}", None, None, f"{names[c]} (AUC undefined)", color, style))
+            continue
+        fpr, tpr = curves[c]
+        lines.append(_Line(f"roc/{'binary' if binary else 'class/' + gid}", fpr, tpr,
+                           f"{names[c]} (AUC = {per_class[c]:.3f})", color, style))
+        if show_operating_points and points is not None:
+            marks.append((f"roc/operating_point/{gid}", points[0][c], points[1][c], color))
+    if micro is not None and not math.isnan(micro_auc):
+        lines.append(_Line("roc/micro", micro[0].cpu().numpy(), micro[1].cpu().numpy(),
+                           f"micro-average (AUC = {micro_auc:.3f})", "black", dict(ls=":", lw=2.4)))
+    macro_auc = float(scores.value)
+    if not binary and show_macro and defined and not math.isnan(macro_auc):
+        fpr, tpr = _mean_curve([curves[c] for c in defined])
+        lines.append(_Line("roc/macro", fpr, tpr, f"macro-average (AUC = {macro_auc:.3f})",
+                           "0.3", dict(ls=(0, (6, 1.5, 1.5, 1.5)), lw=2.2)))
+    point_label = None
+    if marks:
+        point_label = "argmax decision" if not binary and not multilabel else "decision at p >= 0.5"
+    if title is None:
+        kind = "ROC curve" if binary else ("ROC curves per label" if multilabel else "ROC curves, one-vs-rest")
+        title = f"{kind} (n = {scores.num_samples:,})"
+    return _Plan(lines, marks, point_label, legend_title, title)
+
+
+def _shorten(name: str) -> str:
+    """Collapse whitespace; cut long names in the middle, keeping the end (``"... class 17"`` stays distinct)."""
+    name = re.sub(r"\s+", " ", name).strip()
+    if len(name) <= _NAME_CHARS:
+        return name
+    head = (_NAME_CHARS - 1) // 2
+    return name[:head] + "\u2026" + name[len(name) - (_NAME_CHARS - 1 - head):]
+
+
+def _select(per_class: np.ndarray, defined: List[int], n_cls: int, top_k, what: str):
+    """Classes to draw, in legend order, and the legend title."""
+    k = top_k if top_k is not None else (_AUTO_TOP_K if n_cls > _MAX_ALL_CLASSES else None)
+    if k is None or k >= len(defined):
+        return list(range(n_cls)), None
+    ranked = sorted(defined, key=lambda c: (-per_class[c], c))  # best first; ties by index
+    n_best = (k + 1) // 2
+    n_worst = k - n_best
+    shown = ranked[:n_best] + (ranked[-n_worst:] if n_worst else [])
+    title = f"{n_best} best" + (f" and {n_worst} worst" if n_worst else "") + f" of {n_cls} {what}"
+    if len(defined) < n_cls:
+        title += f" ({n_cls - len(defined)} undefined)"
+    return shown, title
+
+
+def _palette(n: int) -> List[Tuple[object, dict]]:
+    """Qualitative colours (tab10, tab20 past 10); past 20, the line style changes too."""
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if n <= 10 else "tab20"]
+    size = cmap.N
+    return [(cmap(i % size), dict(ls=_LINESTYLES[(i // size) % len(_LINESTYLES)], lw=1.6)) for i in range(n)]
+
+
+def _operating_points(probs, target_f, target_raw, ignore_index, binary: bool, multilabel: bool):
+    """(FPR, TPR) arrays, one entry per class, of the default decision; None if scores are not probabilities."""
+    if binary or multilabel:
+        if bool((probs.min() < 0) | (probs.max() > 1)):
+            return None  # activation=None on raw scores: 0.5 means nothing
+        decision = probs >= 0.5
+        positive = target_f
+    else:
+        n_cls = probs.shape[1]
+        classes = torch.arange(n_cls, device=probs.device)
+        decision = probs.argmax(1, keepdim=True) == classes
+        positive = target_f.unsqueeze(1) == classes
+    if binary:
+        decision, positive = decision.reshape(-1, 1), positive.reshape(-1, 1)
+    valid = torch.ones_like(positive)
+    if multilabel and ignore_index is not None:
+        valid = target_raw.reshape(positive.shape).to(positive.device) != ignore_index
+    pos = (positive & valid).sum(0, dtype=torch.int64).double()
+    neg = (~positive & valid).sum(0, dtype=torch.int64).double()
+    tp = (decision & positive & valid).sum(0, dtype=torch.int64).double()
+    fp = (decision & ~positive & valid).sum(0, dtype=torch.int64).double()
+    return (fp / neg).cpu().numpy(), (tp / pos).cpu().numpy()
+
+
+def _mean_curve(curves: List[Tuple[np.ndarray, np.ndarray]]) -> Tuple[np.ndarray, np.ndarray]:
+    """Macro-average ROC curve: the mean TPR of piecewise-linear curves on the union of their FPRs.
+
+    Each grid point is taken twice, once as the lowest and once as the highest
+    TPR a curve reaches there, so vertical steps stay exact.
+    """
+    grid = np.unique(np.concatenate([fpr for fpr, _ in curves]))
+    low = np.zeros_like(grid)
+    high = np.zeros_like(grid)
+    for fpr, tpr in curves:
+        low += _interp(grid, fpr, tpr, side="left")
+        high += _interp(grid, fpr, tpr, side="right")
+    x = np.repeat(grid, 2)
+    y = np.empty_like(x)
+    y[0::2], y[1::2] = low / len(curves), high / len(curves)
+    return x, y
+
+
+def _interp(x: np.ndarray, fpr: np.ndarray, tpr: np.ndarray, side: str) -> np.ndarray:
+    """TPR of one curve at ``x``: the lowest ("left") or highest ("right") where the curve is vertical."""
+    if side == "left":
+        j = np.searchsorted(fpr, x, side="left")  # first index with fpr >= x
+        hit = fpr[np.minimum(j, len(fpr) - 1)] == x
+        lo, hi = np.maximum(j - 1, 0), np.minimum(j, len(fpr) - 1)
+    else:
+        j = np.searchsorted(fpr, x, side="right") - 1  # last index with fpr <= x
+        hit = fpr[np.maximum(j, 0)] == x
+        lo, hi = np.maximum(j, 0), np.minimum(j + 1, len(fpr) - 1)
+    span = fpr[hi] - fpr[lo]
+    w = np.divide(x - fpr[lo], span, out=np.zeros_like(x), where=span > 0)
+    between = tpr[lo] + w * (tpr[hi] - tpr[lo])
+    exact = tpr[np.clip(j, 0, len(fpr) - 1)]
+    return np.where(hit, exact, between)
+
+
+# ----------------------------------------------------------------------------- drawing
+
+
+def _legend_size(plan: _Plan) -> Tuple[int, int, int]:
+    """(entries, columns, longest label)."""
+    labels = [line.label for line in plan.lines]
+    labels += [plan.point_label] if plan.point_label else []
+    labels.append("chance (AUC = 0.5)")
+    longest = max(len(s) for s in labels + [plan.legend_title or ""])
+    n = len(labels)
+    return n, max(1, math.ceil(n / _LEGEND_ROWS)), longest
+
+
+def _figsize(plan: _Plan) -> Tuple[float, float]:
+    n, ncol, longest = _legend_size(plan)
+    side = 5.2
+    if n <= _LEGEND_INSIDE_MAX:
+        return (side, side + 0.2)
+    return (side + ncol * (0.7 + 0.064 * longest), side)
+
+
+def _draw(ax, plan: _Plan) -> None:
+    from matplotlib.lines import Line2D
+
+    handles = []
+    for line in plan.lines:
+        if line.fpr is None:  # a legend entry without a curve
+            handles.append(Line2D([], [], color=line.color, lw=1.6, ls=(0, (1, 3)), label=line.label))
+            continue
+        zorder = 2.5 if line.gid in ("roc/micro", "roc/macro") else 3
+        (h,) = ax.plot(line.fpr, line.tpr, color=line.color, label=line.label, gid=line.gid,
+                       clip_on=False, zorder=zorder, **line.style)
+        handles.append(h)
+    for gid, x, y, color in plan.points:
+        ax.plot([x], [y], ls="none", marker="o", ms=7, mfc=color, mec="white", mew=1.2,
+                gid=gid, clip_on=False, zorder=4)
+    if plan.point_label:
+        handles.append(Line2D([], [], ls="none", marker="o", ms=7, mfc="0.5", mec="white", mew=1.2,
+                              label=plan.point_label))
+    (chance,) = ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance (AUC = 0.5)",
+                        gid="roc/chance", zorder=1)
+    handles.append(chance)
+
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_aspect("equal")
+    ax.set_xlabel("False positive rate")
+    ax.set_ylabel("True positive rate")
+    ax.grid(True, alpha=0.3, lw=0.6)
+    if plan.title:
+        ax.set_title(plan.title)
+    n, ncol, _ = _legend_size(plan)
+    common = dict(handles=handles, fontsize="small", title=plan.legend_title, title_fontsize="small",
+                  handlelength=3.0)
+    if n <= _LEGEND_INSIDE_MAX:
+        ax.legend(loc="lower right", **common)
+    else:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False,
+                  ncols=ncol, alignment="left", **common)

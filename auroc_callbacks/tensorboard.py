@@ -1,0 +1,220 @@
+"""Log an epoch's AUROC to TensorBoard: one function shared by the fastai and Lightning callbacks.
+
+:func:`log_auroc` takes any writer with ``add_scalar`` (and ``add_figure`` /
+``add_pr_curve`` when those are asked for): a
+``torch.utils.tensorboard.SummaryWriter``, which is what Lightning's
+``TensorBoardLogger.experiment`` and fastai's ``TensorBoardCallback.writer``
+are. Nothing here imports tensorboard or matplotlib at module import time;
+the figure needs matplotlib (``pip install "auroc-callbacks[plot]"``), a
+``SummaryWriter`` needs tensorboard (``pip install "auroc-callbacks[tensorboard]"``).
+
+Tags written, for ``tag="auroc"`` (the default) and class names after
+sanitising (every run of characters other than letters, digits, ``_``, ``.``
+and ``-`` becomes ``_``):
+
+====================  ===========  ==============================================================
+tag                   kind         written when
+====================  ===========  ==============================================================
+``auroc``             scalar       the configured value is a scalar (not ``average=None``) and not NaN
+``auroc/{class}``     scalar       multiclass / multilabel: each class whose AUROC is defined (not NaN)
+``auroc/roc``         image        ``figure=True``: :func:`auroc_callbacks.plotting.plot_roc` of the epoch
+``auroc/pr/{class}``  PR curve     ``pr_curves=True``, multiclass / multilabel: each class with a positive
+``auroc/pr``          PR curve     ``pr_curves=True``, binary (if there is a positive)
+====================  ===========  ==============================================================
+
+Classes with an undefined AUROC (no positive or no negative samples) get no
+scalar: TensorBoard charts draw NaN badly, and the core has already warned
+with :class:`~auroc_callbacks.UndefinedAUROCWarning`. When the epoch's scores
+contain NaN (an accumulator with ``nan_strategy="warn"``), neither the figure
+nor the PR curves are drawn. PR curves are TensorBoard's own binned display
+(127 thresholds) of the probabilities of :func:`auroc_callbacks.probabilities`;
+no number this library reports comes from them.
+"""
+
+from __future__ import annotations
+
+import numbers
+import re
+import warnings
+from typing import List, Optional, Sequence
+
+import torch
+
+from . import _checks, _optional
+from .accumulator import AUROCAccumulator
+from .functional import AUROCScores, UndefinedAUROCWarning, probabilities
+
+__all__ = ["log_auroc", "tag_name"]
+
+_UNSAFE = re.compile(r"[^\w.\-]+")
+
+
+def tag_name(name: object) -> str:
+    """A class name made safe for a TensorBoard tag: runs of other characters than ``[\\w.-]`` become ``_``.
+
+    Example:
+        >>> tag_name("sea lion/seal")
+        'sea_lion_seal'
+    """
+    return _UNSAFE.sub("_", str(name)) or "_"
+
+
+def log_auroc(
+    writer,
+    accumulator: AUROCAccumulator,
+    *,
+    step: int,
+    tag: str = "auroc",
+    class_names: Optional[Sequence[object]] = None,
+    scores: Optional[AUROCScores] = None,
+    figure: bool = True,
+    pr_curves: bool = True,
+) -> AUROCScores:
+    """Write the epoch's AUROC, per-class AUROC, ROC figure and PR curves to a TensorBoard writer.
+
+    See the module docstring for the tags. Under ``torch.distributed``,
+    ``accumulator.gather()`` is a collective call: compute the scores on every
+    rank (``accumulator.compute_scores()``) and call this on one rank with
+    ``scores=``; the accumulator then reuses its gathered epoch.
+
+    Args:
+        writer: a ``torch.utils.tensorboard.SummaryWriter`` or anything with
+            ``add_scalar(tag, value, global_step=)``, plus ``add_figure`` and
+            ``add_pr_curve`` when ``figure`` / ``pr_curves`` are on.
+        accumulator: the :class:`~auroc_callbacks.AUROCAccumulator` holding the epoch.
+        step: the global step to log at.
+        tag: prefix of every tag (``"val/auroc"`` works too).
+        class_names: ``C`` names, used in the per-class tags and the figure
+            (binary: 1 or 2, figure only); default ``"0"``..``"C-1"``.
+        scores: the :class:`~auroc_callbacks.AUROCScores` already computed
+            from ``accumulator``, to avoid ranking the epoch again; default
+            ``accumulator.compute_scores()``.
+        figure: log the ROC figure (needs matplotlib).
+        pr_curves: log a precision-recall curve per class.
+
+    Returns:
+        The :class:`~auroc_callbacks.AUROCScores` that were logged.
+
+    Raises:
+        TypeError: ``writer`` lacks ``add_scalar``, ``accumulator`` is not an
+            ``AUROCAccumulator``, or ``step``/``tag``/``scores`` have the wrong type.
+        ValueError: ``class_names`` has the wrong length, or two names give the same tag.
+        ModuleNotFoundError: ``figure=True`` and matplotlib is not installed
+            (raised before anything is written).
+
+    Example:
+        >>> import tempfile, torch, auroc_callbacks as ac
+        >>> from torch.utils.tensorboard import SummaryWriter
+        >>> from auroc_callbacks.tensorboard import log_auroc
+        >>> acc = ac.AUROCAccumulator()
+        >>> acc.update(torch.tensor([0.1, 0.4, 0.35, 0.8]), torch.tensor([0, 0, 1, 1]))
+        >>> with tempfile.TemporaryDirectory() as logdir:
+        ...     with SummaryWriter(logdir) as writer:
+        ...         scores = log_auroc(writer, acc, step=0)  # tags 'auroc', 'auroc/roc', 'auroc/pr'
+        >>> scores.value
+        tensor(0.7500, dtype=torch.float64)
+    """
+    if not callable(getattr(writer, "add_scalar", None)):
+        raise TypeError(f"`writer` must have an add_scalar method (a SummaryWriter); got {type(writer).__name__}")
+    if not isinstance(accumulator, AUROCAccumulator):
+        raise TypeError(f"`accumulator` must be an AUROCAccumulator; got {type(accumulator).__name__}")
+    if isinstance(step, bool) or not isinstance(step, numbers.Integral):
+        raise TypeError(f"`step` must be an int; got {type(step).__name__} {step!r}")
+    if not isinstance(tag, str):
+        raise TypeError(f"`tag` must be a str; got {type(tag).__name__} {tag!r}")
+    if not tag.strip("/"):
+        raise ValueError(f"`tag` must be a non-empty tag name; got {tag!r}")
+    if scores is not None and not isinstance(scores, AUROCScores):
+        raise TypeError(f"`scores` must be an AUROCScores or None; got {type(scores).__name__}")
+    if figure:
+        _optional.require_matplotlib("log_auroc(figure=True)")  # before anything is written
+    tag = tag.strip("/")
+    step = int(step)
+
+    if scores is None:
+        scores = accumulator.compute_scores()
+    preds, target = accumulator.gather()  # cached by compute_scores: no second collective
+    layout = _checks.check_layout(preds, target, accumulator.options)
+    binary = layout.task == "binary"
+    names = None if binary else _tag_names(class_names, layout.num_classes)
+
+    value = scores.value
+    if value.ndim == 0 and not bool(torch.isnan(value)):
+        writer.add_scalar(tag, float(value), global_step=step)
+    if not binary:
+        for name, v in zip(names, scores.per_class.tolist()):
+            if v == v:  # not NaN
+                writer.add_scalar(f"{tag}/{name}", v, global_step=step)
+
+    if preds.is_floating_point() and bool(torch.isnan(preds).any()):
+        return scores  # nan_strategy="warn": the core warned; nothing can be drawn
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedAUROCWarning)  # warned when the scores were computed
+        if figure:
+            _log_figure(writer, accumulator, f"{tag}/roc", step, class_names)
+        if pr_curves:
+            _log_pr_curves(writer, preds, target, accumulator, tag, step, names)
+    return scores
+
+
+def _tag_names(class_names, num_classes: int) -> List[str]:
+    if class_names is None:
+        return [str(c) for c in range(num_classes)]
+    if isinstance(class_names, (str, bytes)) or not isinstance(class_names, Sequence):
+        raise TypeError(f"`class_names` must be a sequence of names; got {type(class_names).__name__}")
+    if len(class_names) != num_classes:
+        raise ValueError(f"`class_names` must have {num_classes} names, one per class; got {len(class_names)}")
+    names = [tag_name(n) for n in class_names]
+    seen = {}
+    for raw, name in zip(class_names, names):
+        if name in seen:
+            raise ValueError(
+                f"`class_names` {seen[name]!r} and {raw!r} both become the tag name {name!r}; make them distinct"
+            )
+        seen[name] = raw
+    return names
+
+
+def _log_figure(writer, accumulator, tag: str, step: int, class_names) -> None:
+    from matplotlib import pyplot as plt
+
+    from .plotting import _roc_figure
+
+    fig = _roc_figure(accumulator, class_names)
+    try:
+        writer.add_figure(tag, fig, global_step=step)
+    finally:
+        plt.close(fig)
+
+
+def _log_pr_curves(writer, preds, target, accumulator, tag: str, step: int, names: Optional[List[str]]) -> None:
+    opts = accumulator.options
+    probs, labels, _ = probabilities(
+        preds, target, task=opts.task, num_classes=opts.num_classes, activation=opts.activation,
+        ignore_index=opts.ignore_index,
+    )
+    if bool((probs.min() < 0) | (probs.max() > 1)):
+        warnings.warn(
+            f"PR curves need probabilities in [0, 1]; with activation={opts.activation!r} the scores are outside"
+            " it, so no PR curve is logged (use activation='auto', 'sigmoid' or 'softmax')",
+            UserWarning, stacklevel=3,
+        )
+        return
+    probs = probs.detach().float().cpu()
+    if names is None:  # binary
+        labels = labels.cpu()
+        if bool(labels.any()):
+            writer.add_pr_curve(f"{tag}/pr", labels.to(torch.int64).numpy(), probs.numpy(), global_step=step)
+        return
+    valid = None
+    if labels.ndim == 1:  # multiclass (ignore_index already dropped those samples)
+        labels = torch.nn.functional.one_hot(labels, probs.shape[1]).bool()
+    elif opts.ignore_index is not None:  # multilabel: ignored entries are kept in place, drop them per label
+        valid = (target != opts.ignore_index).cpu()
+    labels = labels.cpu()
+    for c, name in enumerate(names):
+        y, p = labels[:, c], probs[:, c]
+        if valid is not None:
+            y, p = y[valid[:, c]], p[valid[:, c]]
+        if bool(y.any()):
+            writer.add_pr_curve(f"{tag}/pr/{name}", y.to(torch.int64).numpy(), p.numpy(), global_step=step)
