@@ -1,0 +1,36 @@
+# Everything runs in a local virtual environment that `make` creates on first use.
+# torch is pinned to the CPU wheel and torchvision is never installed (see requirements/).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test test-fast bench clean
+
+$(STAMP): pyproject.toml requirements/constraints.txt requirements/dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -c requirements/constraints.txt torch==2.13.0
+	$(BIN)/python -m pip install -q -c requirements/constraints.txt -r requirements/dev.txt
+	# fastai without its torchvision requirement (no CPU build matches torch 2.13; installed, it breaks Lightning)
+	$(BIN)/python -m pip install -q --no-deps -c requirements/constraints.txt fastai
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+	@if $(BIN)/python -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('torchvision') is None)"; then \
+		echo "torchvision is installed in $(VENV): it breaks torchmetrics/Lightning with CPU torch"; exit 1; fi
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/auroc-callbacks demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_auroc.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .hypothesis

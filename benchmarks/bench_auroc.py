@@ -1,0 +1,215 @@
+"""Time ac.auroc against scikit-learn, torcheval, torchmetrics and a values-only np.sort floor.
+
+Every contender is measured in the same run, on the same float32 logits, with
+the same thread count; the script prints medians and ratios, never absolute
+claims. Targets (issue 2): ac.auroc <= 2x the np.sort floor, >= 5x faster than
+scikit-learn, >= 3x faster than the faster of torcheval and torchmetrics.
+
+    python benchmarks/bench_auroc.py                 # CPU, 2 threads, the issue's three sizes
+    python benchmarks/bench_auroc.py --ties          # logits rounded to 0.1: tie-heavy
+    python benchmarks/bench_auroc.py --device cuda   # GPU: 1e7 x 10 (target < 30 ms on an H100)
+    python benchmarks/bench_auroc.py --quick         # tiny sizes, a smoke run
+
+What is timed: ac.auroc and torchmetrics take logits (their softmax is inside
+the timing); scikit-learn and torcheval take the probabilities, computed
+outside the timing (so they are favoured); the floor sorts the logits matrix
+column by column, values only, single-threaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import warnings
+
+import numpy as np
+import torch
+
+import auroc_callbacks as ac
+
+CPU_SIZES = [(1_000_000, 10), (100_000, 100), (50_000, 1000)]
+GPU_SIZES = [(10_000_000, 10), (1_000_000, 100), (100_000, 1000)]
+QUICK_SIZES = [(20_000, 10), (5_000, 100)]
+
+
+def _median_time(fn, repeats: int, sync=None) -> float:
+    fn()  # warm-up (allocations, lazy imports, kernels)
+    if sync:
+        sync()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        if sync:
+            sync()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _contenders(logits: torch.Tensor, target: torch.Tensor, num_classes: int, with_sklearn: bool):
+    probs = torch.softmax(logits, 1)
+    out = {"auroc_callbacks": lambda: ac.auroc(logits, target)}
+    try:
+        from torchmetrics.functional.classification import multiclass_auroc as tm_auroc
+
+        out["torchmetrics"] = lambda: tm_auroc(logits, target, num_classes=num_classes, average="macro", thresholds=None)
+    except ImportError:
+        print("  (torchmetrics not installed: skipped)")
+    try:
+        from torcheval.metrics.functional import multiclass_auroc as te_auroc
+
+        out["torcheval"] = lambda: te_auroc(probs, target, num_classes=num_classes, average="macro")
+    except ImportError:
+        print("  (torcheval not installed: skipped)")
+    if with_sklearn:
+        from sklearn.metrics import roc_auc_score
+
+        p_np, y_np = probs.cpu().numpy(), target.cpu().numpy()
+        out["scikit-learn"] = lambda: roc_auc_score(y_np, p_np, multi_class="ovr", average="macro")
+    return out
+
+
+def _peak_rss_mib(fn) -> float:
+    """Extra resident memory at the peak of fn(), in MiB (Linux: VmHWM after resetting it)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")  # reset the peak resident set size to the current one
+    except OSError:
+        return float("nan")
+
+    def read(key):
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(key):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    base = read("VmRSS:")
+    fn()
+    return read("VmHWM:") - base
+
+
+def _check_results(contenders) -> None:
+    """The peers must agree with us (to their own float32 precision) before their times mean anything."""
+    ours = float(contenders["auroc_callbacks"]())
+    for name, fn in contenders.items():
+        if name != "auroc_callbacks":
+            theirs = float(fn())
+            flag = "" if abs(theirs - ours) < 1e-4 else "   <-- differs"
+            print(f"  value  {name:16s} {theirs:.9f}  (ours {ours:.9f}){flag}")
+
+
+def bench_sizes(sizes, device: str, repeats: int, ties: bool, with_sklearn: bool) -> list[str]:
+    sync = torch.cuda.synchronize if device == "cuda" else None
+    verdicts = []
+    for n, c in sizes:
+        g = torch.Generator().manual_seed(0)
+        logits = torch.randn(n, c, generator=g)
+        if ties:
+            logits = logits.round(decimals=1)
+        target = torch.randint(0, c, (n,), generator=g)
+        logits, target = logits.to(device), target.to(device)
+        print(f"\n{n:,} x {c} {'(ties) ' if ties else ''}on {device}")
+        contenders = _contenders(logits, target, c, with_sklearn and device == "cpu")
+        _check_results(contenders)
+        times = {name: _median_time(fn, repeats, sync) for name, fn in contenders.items()}
+        if device == "cpu":
+            host = logits.numpy()
+            times["np.sort floor"] = _median_time(lambda: np.sort(host, axis=0), repeats)
+        ours = times["auroc_callbacks"]
+        for name, t in times.items():
+            print(f"  {name:16s} {t * 1e3:10.1f} ms   {t / ours:6.2f}x ours")
+        line = f"{n:,}x{c}: ours {ours * 1e3:.1f} ms"
+        if "np.sort floor" in times:
+            r = ours / times["np.sort floor"]
+            line += f"; {r:.2f}x floor ({'ok' if r <= 2.0 else 'MISS'} <= 2.0)"
+        if "scikit-learn" in times:
+            r = times["scikit-learn"] / ours
+            line += f"; sklearn/ours {r:.1f} ({'ok' if r >= 5 else 'MISS'} >= 5)"
+        peers = [times[k] for k in ("torchmetrics", "torcheval") if k in times]
+        if peers:
+            r = min(peers) / ours
+            line += f"; best peer/ours {r:.1f} ({'ok' if r >= 3 else 'MISS'} >= 3)"
+        if device == "cuda" and (n, c) == (10_000_000, 10):
+            line += f"; {'ok' if ours < 0.030 else 'MISS'} < 30 ms"
+        verdicts.append(line)
+    return verdicts
+
+
+def bench_update(device: str, batches: int = 2000, batch: int = 256, classes: int = 10) -> str:
+    """Host cost of one update(): what a training loop pays per validation batch."""
+    preds = torch.randn(batch, classes, device=device)
+    target = torch.randint(0, classes, (batch,), device=device)
+    acc = ac.AUROCAccumulator(num_classes=classes)
+    acc.update(preds, target)
+    if device == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.set_sync_debug_mode("error")  # any host sync inside update() raises
+    try:
+        start = time.perf_counter()
+        for _ in range(batches):
+            acc.update(preds, target)
+        per = (time.perf_counter() - start) / batches * 1e6
+    finally:
+        if device == "cuda":
+            torch.cuda.set_sync_debug_mode("default")
+    syncs = "0 host syncs (CUDA sync debug mode 'error')" if device == "cuda" else "no sync methods called (see tests)"
+    return f"update(): {per:.1f} us per batch of {batch}x{classes} ({'ok' if per <= 20 else 'MISS'} <= 20 us); {syncs}"
+
+
+def bench_memory(device: str, n: int, c: int) -> str:
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(n, c, generator=g).to(device)
+    target = torch.randint(0, c, (n,), generator=g).to(device)
+    input_mib = (logits.numel() * 4 + target.numel() * 8) / 2**20
+    if device == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        ac.auroc(logits, target)
+        torch.cuda.synchronize()
+        peak = (torch.cuda.max_memory_allocated() - base) / 2**20
+        return f"peak extra GPU memory of ac.auroc at {n:,}x{c}: {peak:.0f} MiB (inputs: {input_mib:.0f} MiB)"
+    lines = [f"peak extra resident memory at {n:,}x{c} (inputs: {input_mib:.0f} MiB):"]
+    lines.append(f"  auroc_callbacks {_peak_rss_mib(lambda: ac.auroc(logits, target)):8.0f} MiB")
+    try:
+        from torchmetrics.functional.classification import multiclass_auroc as tm_auroc
+
+        mib = _peak_rss_mib(lambda: tm_auroc(logits, target, num_classes=c, thresholds=None))
+        lines.append(f"  torchmetrics    {mib:8.0f} MiB")
+    except ImportError:
+        pass
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per contender (median reported)")
+    parser.add_argument("--ties", action="store_true", help="round logits to 0.1 (tie-heavy scores)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
+    parser.add_argument("--no-sklearn", action="store_true", help="skip scikit-learn (slow at large sizes)")
+    args = parser.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA device is available")
+    torch.set_num_threads(args.threads)
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    warnings.simplefilter("ignore")
+    sizes = QUICK_SIZES if args.quick else (GPU_SIZES if args.device == "cuda" else CPU_SIZES)
+    print(f"torch {torch.__version__}, {args.threads} CPU threads, device {args.device}"
+          + (f" ({torch.cuda.get_device_name()})" if args.device == "cuda" else ""))
+    verdicts = bench_sizes(sizes, args.device, args.repeats, args.ties, not args.no_sklearn)
+    verdicts.append(bench_update(args.device, batches=200 if args.quick else 2000))
+    verdicts.append(bench_memory(args.device, *(sizes[0] if args.quick else (sizes[0]))))
+    print("\nSummary")
+    for line in verdicts:
+        print("  " + line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
