@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import torch
 
@@ -16,34 +16,58 @@ NAN_STRATEGIES = ("error", "warn")
 
 
 class _Buffer:
-    """A growable tensor: amortised O(1) appends with one device copy each, no host sync."""
+    """Geometrically sized chunks: one device copy per append, nothing ever re-copied, no host sync.
 
-    __slots__ = ("data", "size", "pin")
+    Each new chunk holds as many rows as all earlier ones together, so an epoch
+    of n rows lives in O(log n) chunks with at most 2x over-allocation, joined
+    once at the end. Never re-copying also means an asynchronous device-to-host
+    copy into a pinned chunk can never race a reallocation.
+    """
+
+    __slots__ = ("chunks", "fills", "size", "pin")
 
     def __init__(self, pin: bool):
-        self.data: Optional[torch.Tensor] = None
+        self.chunks: List[torch.Tensor] = []
+        self.fills: List[int] = []
         self.size = 0
         self.pin = pin
 
     def append(self, x: torch.Tensor, device: torch.device) -> None:
-        need = self.size + x.shape[0]
-        data = self.data
-        if data is None or need > data.shape[0] or data.dtype != x.dtype and _wider(x.dtype, data.dtype):
-            dtype = x.dtype if data is None else torch.promote_types(data.dtype, x.dtype)
-            cap = max(need, _MIN_CAPACITY, 0 if data is None else 2 * data.shape[0])
-            grown = torch.empty((cap,) + tuple(x.shape[1:]), dtype=dtype, device=device, pin_memory=self.pin)
-            if data is not None and self.size:
-                grown[: self.size].copy_(data[: self.size])
-            self.data = data = grown
-        data[self.size: need].copy_(x, non_blocking=True)
-        self.size = need
+        while x.shape[0]:  # at most twice: the rest of the last chunk, then a new one
+            last = self.chunks[-1] if self.chunks else None
+            if last is None or self.fills[-1] == last.shape[0] or _wider(x.dtype, last.dtype):
+                dtype = x.dtype if last is None else torch.promote_types(last.dtype, x.dtype)
+                rows = max(x.shape[0], _MIN_CAPACITY, self.size)
+                last = torch.empty((rows,) + tuple(x.shape[1:]), dtype=dtype, device=device, pin_memory=self.pin)
+                self.chunks.append(last)
+                self.fills.append(0)
+            fill = self.fills[-1]
+            take = min(last.shape[0] - fill, x.shape[0])
+            last[fill: fill + take].copy_(x[:take], non_blocking=True)
+            self.fills[-1] = fill + take
+            self.size += take
+            x = x[take:]
+
+    def truncate(self, rows: int) -> None:
+        keep, fills = [], []
+        for chunk, fill in zip(self.chunks, self.fills):
+            take = min(fill, rows - sum(fills))
+            if take <= 0:
+                break
+            keep.append(chunk)
+            fills.append(take)
+        self.chunks, self.fills, self.size = keep, fills, sum(fills)
 
     def view(self) -> Optional[torch.Tensor]:
-        return None if self.data is None else self.data[: self.size]
+        if not self.chunks:
+            return None
+        if len(self.chunks) == 1:
+            return self.chunks[0][: self.fills[0]]
+        return torch.cat([chunk[:fill] for chunk, fill in zip(self.chunks, self.fills)])
 
 
 def _wider(new: torch.dtype, old: torch.dtype) -> bool:
-    return torch.promote_types(new, old) != old
+    return new != old and torch.promote_types(new, old) != old
 
 
 class AUROCAccumulator:
@@ -141,7 +165,7 @@ class AUROCAccumulator:
         if preds.shape[0] == 0:
             return
         device = self.buffer_device or preds.device
-        if self._preds.data is None and device.type == "cpu" and preds.device.type != "cpu":
+        if not self._preds.chunks and device.type == "cpu" and preds.device.type == "cuda":
             self._preds.pin = self._target.pin = True
             self._async_host_copy = True
         self._preds.append(preds.detach(), device)
@@ -155,8 +179,8 @@ class AUROCAccumulator:
         """
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 0:
             raise ValueError(f"`num_samples` must be a non-negative int; got {num_samples!r}")
-        self._preds.size = min(self._preds.size, num_samples)
-        self._target.size = min(self._target.size, num_samples)
+        self._preds.truncate(num_samples)
+        self._target.truncate(num_samples)
         self._cache = None
 
     @property

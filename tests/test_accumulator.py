@@ -98,16 +98,15 @@ def test_shape_errors_are_raised_at_update():
         acc.update(np.zeros((4, 3)), torch.tensor([0, 1, 2, 0]))
 
 
-def test_buffer_grows_geometrically_and_keeps_no_list_of_batches():
+def test_buffer_grows_geometrically_not_one_tensor_per_batch():
     acc = ac.AUROCAccumulator()
-    storages = set()
-    for _ in range(2000):
-        acc.update(torch.randn(8, 3), torch.randint(0, 3, (8,)))
-        storages.add(acc._preds.data.untyped_storage().data_ptr())
+    preds, target = torch.randn(16000, 3), torch.randint(0, 3, (16000,))
+    for i in range(0, 16000, 8):
+        acc.update(preds[i:i + 8], target[i:i + 8])
     assert acc.num_samples == 16000
-    assert len(storages) <= 6  # 1024 -> 2048 -> ... -> 16384: a handful of reallocations
-    assert acc._preds.data.shape[0] < 2 * 16000
-    assert not any(isinstance(v, list) for v in vars(acc).values())
+    rows = [c.shape[0] for c in acc._preds.chunks]
+    assert rows == [1024, 1024, 2048, 4096, 8192]  # each chunk as large as all before it: O(log n) chunks
+    assert torch.equal(acc.gather()[0], preds)
 
 
 def test_dtype_promotes_when_a_later_batch_is_wider():
@@ -116,7 +115,7 @@ def test_dtype_promotes_when_a_later_batch_is_wider():
     t = torch.arange(100) % 3
     acc.update(a.half(), t[:50])
     acc.update(b, t[50:])
-    assert acc._preds.data.dtype == torch.float32
+    assert acc._preds.chunks[-1].dtype == torch.float32
     assert acc.compute().item() == ac.auroc(torch.cat([a.half().float(), b]), t).item()
 
 
@@ -140,6 +139,16 @@ def test_truncate_keeps_the_first_samples():
     assert acc.compute().item() == ac.auroc(preds[:70], target[:70]).item()
     with pytest.raises(ValueError, match="`num_samples`"):
         acc.truncate(-1)
+
+
+def test_truncate_across_chunks():
+    preds, target = torch.randn(5000, 3), torch.arange(5000) % 3
+    acc = ac.AUROCAccumulator()
+    _feed(acc, preds, target, [100] * 49)
+    assert len(acc._preds.chunks) > 2
+    acc.truncate(3000)
+    assert acc.num_samples == 3000 and torch.equal(acc.gather()[1], target[:3000])
+    assert acc.compute().item() == ac.auroc(preds[:3000], target[:3000]).item()
 
 
 def test_nan_scores_warn_instead_of_raising_when_asked():
@@ -175,7 +184,7 @@ def test_cpu_buffer_option():
     acc = ac.AUROCAccumulator(buffer_device="cpu")
     preds, target = torch.randn(50), torch.arange(50) % 2
     acc.update(preds, target)
-    assert acc._preds.data.device.type == "cpu"
+    assert acc._preds.chunks[0].device.type == "cpu"
     assert acc.compute().item() == ac.auroc(preds, target).item()
 
 
@@ -220,4 +229,5 @@ def test_gpu_update_never_syncs_with_the_host(buffer_device):
         torch.cuda.set_sync_debug_mode("default")
     want = ac.auroc(preds.repeat(51, 1).cpu(), target.repeat(51).cpu())
     assert abs(acc.compute().item() - want.item()) < 1e-12
-    assert acc._preds.data.device.type == ("cpu" if buffer_device else "cuda")
+    assert {c.device.type for c in acc._preds.chunks} == {"cpu" if buffer_device else "cuda"}
+    assert all(c.is_pinned() for c in acc._preds.chunks) == bool(buffer_device)
