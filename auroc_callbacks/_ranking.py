@@ -160,17 +160,32 @@ def mann_whitney(sorted_keys: torch.Tensor, n_pos: torch.Tensor) -> torch.Tensor
 def _tie_pairs(sorted_keys: torch.Tensor, hit_rows: torch.Tensor, hit_cols: torch.Tensor) -> torch.Tensor:
     """Per row, the sum over mixed tie groups of n_pos_in_group * n_neg_in_group.
 
-    ``hit_cols`` are the positions of each mixed group's first positive.
+    ``hit_cols`` are the positions of each mixed group's first positive; its
+    negatives end right before it and its positives start there, so two
+    batched binary searches (one per side) find the group's extent.
     """
-    out = torch.zeros(sorted_keys.shape[0], dtype=torch.int64, device=sorted_keys.device)
-    for r in hit_rows.unique().tolist():
-        row = sorted_keys[r]
-        k = hit_cols[hit_rows == r]
-        pos_key = row[k]
-        neg_first = torch.searchsorted(row, pos_key - 1, side="left")
-        pos_end = torch.searchsorted(row, pos_key, side="right")
-        out[r] = ((k - neg_first) * (pos_end - k)).sum()
-    return out
+    n = sorted_keys.shape[1]
+    flat = sorted_keys.view(-1)
+    start = hit_rows * n
+    at = start + hit_cols
+    pos_key = flat[at]
+    neg_first = _bisect(flat, start, at, pos_key - 1, right=False)  # first key >= the negatives' key
+    pos_end = _bisect(flat, at, start + n, pos_key, right=True)  # first key > the positives' key
+    pairs = (at - neg_first) * (pos_end - at)
+    return torch.zeros(sorted_keys.shape[0], dtype=torch.int64, device=flat.device).index_add_(0, hit_rows, pairs)
+
+
+def _bisect(flat: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, values: torch.Tensor, *, right: bool):
+    """Vectorised ``searchsorted`` of each value in its own sorted slice ``flat[lo:hi]``."""
+    lo, hi = lo.clone(), hi.clone()
+    last = flat.numel() - 1
+    for _ in range(int(flat.numel()).bit_length() + 1):
+        mid = (lo + hi) // 2
+        v = flat[mid.clamp(max=last)]
+        go = ((v <= values) if right else (v < values)) & (lo < hi)
+        lo = torch.where(go, mid + 1, lo)
+        hi = torch.where(go, hi, mid)
+    return lo
 
 
 def curve_from_sorted(

@@ -33,6 +33,14 @@ class _Buffer:
         self.pin = pin
 
     def append(self, x: torch.Tensor, device: torch.device) -> None:
+        n = x.shape[0]
+        if self.chunks:  # the common case first: the batch fits the last chunk
+            last, fill = self.chunks[-1], self.fills[-1]
+            if fill + n <= last.shape[0] and x.dtype == last.dtype:
+                last.narrow(0, fill, n).copy_(x, non_blocking=True)
+                self.fills[-1] = fill + n
+                self.size += n
+                return
         while x.shape[0]:  # at most twice: the rest of the last chunk, then a new one
             last = self.chunks[-1] if self.chunks else None
             if last is None or self.fills[-1] == last.shape[0] or _wider(x.dtype, last.dtype):
@@ -147,8 +155,8 @@ class AUROCAccumulator:
         Raises ``TypeError``/``ValueError`` at once for wrong types or shapes,
         including shapes that disagree with earlier batches.
         """
-        shapes = (tuple(preds.shape[1:]), tuple(target.shape[1:])) if isinstance(preds, torch.Tensor) and isinstance(
-            target, torch.Tensor) else None
+        tensors = isinstance(preds, torch.Tensor) and isinstance(target, torch.Tensor)
+        shapes = (preds.shape[1:], target.shape[1:]) if tensors else None
         if shapes is None or shapes != self._shapes:
             layout = _checks.check_layout(preds, target, self.options, allow_empty=True)
             if self._layout is not None and layout != self._layout:
