@@ -1,0 +1,474 @@
+"""Exact epoch AUROC for PyTorch Lightning 2.x, as a ``Callback``::
+
+    from auroc_callbacks.lightning import AUROCCallback
+
+    trainer = Trainer(callbacks=[AUROCCallback(num_classes=10), ModelCheckpoint(monitor="val_auroc", mode="max")])
+
+The callback reads the predictions ``validation_step`` returns, keeps them on
+the device in an :class:`auroc_callbacks.AUROCAccumulator`, and at the end of
+each validation epoch logs the exact AUROC of the whole validation set with
+``pl_module.log``, so ``ModelCheckpoint``, ``EarlyStopping``, the progress bar,
+``trainer.callback_metrics`` and every logger see it.
+
+Both Lightning packages (``lightning.pytorch`` and the standalone
+``pytorch_lightning``) are supported by one class: :class:`AUROCCallback`
+inherits from the ``Callback`` of each package that is installed. The two
+``Callback`` base classes are plain classes with identical, empty hooks, so
+the multiple inheritance is safe, and ``isinstance(cb, Callback)`` (how the
+``Trainer`` accepts a bare callback and finds stateful ones) is true for the
+``Trainer`` of either package. A user of either writes the same import. The
+second package costs no import time to speak of: it shares its dependencies
+with the first (``lightning.pytorch`` is tried first, as the house style asks).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Mapping
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, RandomSampler, SequentialSampler
+
+from . import _optional
+from .accumulator import AUROCAccumulator
+from .functional import AUROCScores, UndefinedAUROCWarning
+from .tensorboard import tag_name
+
+_BASES: List[type] = []
+_TB_LOGGER_PATHS: List[str] = []
+try:
+    import lightning.pytorch as _lightning_pytorch
+
+    _BASES.append(_lightning_pytorch.Callback)
+    _TB_LOGGER_PATHS.append("lightning.pytorch.loggers")
+except ImportError:  # pragma: no cover - depends on the environment
+    _lightning_pytorch = None
+try:
+    import pytorch_lightning as _pytorch_lightning
+
+    _BASES.append(_pytorch_lightning.Callback)
+    _TB_LOGGER_PATHS.append("pytorch_lightning.loggers")
+except ImportError:  # pragma: no cover - depends on the environment
+    _pytorch_lightning = None
+if not _BASES:  # pragma: no cover - depends on the environment
+    raise ModuleNotFoundError(
+        "auroc_callbacks.lightning needs PyTorch Lightning 2.x (`lightning` or `pytorch_lightning`):"
+        " pip install 'auroc-callbacks[lightning]'"
+    )
+
+__all__ = ["AUROCCallback"]
+
+OutputTransform = Callable[[Any, Any], Tuple[torch.Tensor, torch.Tensor]]
+
+# Samplers whose ``__iter__`` follows torch's DistributedSampler: pad the index list at its end, then
+# deal it out round-robin. Lightning's wrappers (DistributedSamplerWrapper, UnrepeatedDistributedSampler)
+# live in these modules.
+_KNOWN_SAMPLER_MODULES = (
+    "torch.utils.data.distributed",
+    "lightning.fabric.utilities.distributed",
+    "lightning.pytorch.overrides.distributed",
+    "lightning_fabric.utilities.distributed",
+    "pytorch_lightning.overrides.distributed",
+)
+
+
+class AUROCCallback(*_BASES):
+    """Log the exact epoch AUROC of the validation (and optionally test) set.
+
+    Takes every option of :func:`auroc_callbacks.auroc` (``task``,
+    ``num_classes``, ``average``, ``multi_class``, ``activation``, ``max_fpr``,
+    ``ignore_index``); ``activation="auto"`` is decided once per epoch, on the
+    whole epoch, on the device. Half-precision outputs (``bf16-mixed``,
+    ``16-mixed``) are upcast to float32 before any softmax.
+
+    Predictions are taken from what ``validation_step`` (``test_step``)
+    returns: a dict with a ``preds_key`` entry (by default ``"logits"``, else
+    ``"preds"``) and a ``target_key`` entry (``"target"``); or a
+    ``(preds, target)`` tuple; or, when given, whatever ``output_transform``
+    makes of ``(outputs, batch)``. Shapes are those of :func:`auroc_callbacks.auroc`:
+    preds ``(N,)``/``(N, 1)``/``(N, 2)`` binary, ``(N, C)`` multiclass or
+    multilabel; target ``(N,)`` or ``(N, C)``.
+
+    Under DDP every rank's predictions are gathered (uneven shards included)
+    and every rank logs the same exact value. The duplicate samples Lightning's
+    default ``DistributedSampler`` pads the last ranks with are dropped first,
+    so the value is that of the validation set itself, whatever the number of
+    devices. Where they cannot be found (a custom sampler, a rank that did not
+    see its whole shard because of ``limit_val_batches``), a warning says so once.
+
+    Sanity-check batches are never scored: the value of the first epoch is
+    that of the first epoch.
+
+    Args:
+        task, num_classes, average, multi_class, activation, max_fpr, ignore_index:
+            as in :func:`auroc_callbacks.auroc`.
+        name: the key the validation value is logged under (default ``"val_auroc"``).
+        per_class: also log ``{name}/{class}``, the one-vs-rest AUROC of each
+            class (multiclass) or label (multilabel); binary problems have no
+            per-class keys. With ``average=None`` there is no scalar
+            ``{name}``: the per-class keys are logged whatever ``per_class`` says.
+        class_names: names of the classes for the per-class keys (made
+            tag-safe by :func:`auroc_callbacks.tensorboard.tag_name`), the
+            history and the ROC legend; default ``"0"``, ``"1"``, ... Binary:
+            1 or 2 names, the last one names the positive class.
+        preds_key: the key (or keys, tried in order) of the predictions in a
+            dict returned by the step.
+        target_key: the key of the targets in a dict returned by the step.
+        output_transform: ``output_transform(outputs, batch) -> (preds, target)``;
+            when given it is used for every batch, before the dict and tuple forms.
+        test: also score the test stage (``trainer.test``), from ``test_step``
+            outputs, logged under ``test_name``.
+        test_name: the key of the test value (default ``"test_auroc"``).
+        log_curve: with a ``TensorBoardLogger``, also draw the epoch's ROC
+            curves (per class, AUROC in the legend) to
+            ``logger.experiment.add_figure`` under ``{name}/roc`` at step
+            ``trainer.global_step``, on global rank 0. Needs matplotlib (``pip install 'auroc-callbacks[plot]'``).
+            Other loggers get the scalars only.
+        prog_bar: show the value in the progress bar.
+        buffer_device: where to keep the epoch's predictions (see
+            :class:`auroc_callbacks.AUROCAccumulator`): None for the device
+            they are on, ``"cpu"`` to spare GPU memory.
+
+    Attributes:
+        history: one dict per validation epoch, saved in checkpoints and
+            restored on resume: ``epoch``, ``step`` (``trainer.global_step``),
+            ``value`` (a float, or a list for ``average=None``), ``per_class``
+            and ``support`` (dicts keyed by class name: one-vs-rest AUROC, NaN
+            where undefined, and number of positives) and ``num_samples``
+            (samples scored, over all ranks).
+        last_scores: the :class:`auroc_callbacks.AUROCScores` of the last
+            epoch scored, validation or test (None before the first).
+        accumulator: the :class:`auroc_callbacks.AUROCAccumulator` in use.
+
+    Example:
+        >>> from auroc_callbacks.lightning import AUROCCallback
+        >>> cb = AUROCCallback(num_classes=3, per_class=True, class_names=["cat", "dog", "owl"])
+        >>> cb.name, cb.history
+        ('val_auroc', [])
+    """
+
+    def __init__(
+        self,
+        *,
+        task: Optional[str] = None,
+        num_classes: Optional[int] = None,
+        average: Optional[str] = "macro",
+        multi_class: str = "ovr",
+        activation: Optional[str] = "auto",
+        max_fpr: Optional[float] = None,
+        ignore_index: Optional[int] = None,
+        name: str = "val_auroc",
+        per_class: bool = False,
+        class_names: Optional[Sequence[str]] = None,
+        preds_key: Union[str, Sequence[str]] = ("logits", "preds"),
+        target_key: str = "target",
+        output_transform: Optional[OutputTransform] = None,
+        test: bool = False,
+        test_name: str = "test_auroc",
+        log_curve: bool = False,
+        prog_bar: bool = False,
+        buffer_device: Union[str, torch.device, None] = None,
+    ):
+        super().__init__()
+        self.accumulator = AUROCAccumulator(
+            task=task, num_classes=num_classes, average=average, multi_class=multi_class,
+            activation=activation, max_fpr=max_fpr, ignore_index=ignore_index,
+            buffer_device=buffer_device, sync_dist=True, nan_strategy="warn",
+        )
+        _check_str("name", name)
+        _check_str("test_name", test_name)
+        _check_str("target_key", target_key)
+        if isinstance(preds_key, str):
+            preds_key = (preds_key,)
+        elif not isinstance(preds_key, Sequence) or not preds_key or not all(isinstance(k, str) for k in preds_key):
+            raise TypeError(f"`preds_key` must be a str or a non-empty sequence of str; got {preds_key!r}")
+        if class_names is not None:
+            if isinstance(class_names, str) or not isinstance(class_names, Sequence):
+                raise TypeError(f"`class_names` must be a sequence of str or None; got {class_names!r}")
+            class_names = [str(c) for c in class_names]
+            one_logit_binary = num_classes == 1 and len(class_names) == 2  # (negative, positive)
+            if num_classes is not None and len(class_names) != num_classes and not one_logit_binary:
+                raise ValueError(
+                    f"`class_names` must have `num_classes` = {num_classes} names; got {len(class_names)}"
+                )
+        if output_transform is not None and not callable(output_transform):
+            raise TypeError(f"`output_transform` must be callable or None; got {type(output_transform).__name__}")
+        for arg, val in (("per_class", per_class), ("test", test), ("log_curve", log_curve), ("prog_bar", prog_bar)):
+            if not isinstance(val, bool):
+                raise TypeError(f"`{arg}` must be a bool; got {type(val).__name__} {val!r}")
+        self.name = name
+        self.per_class = per_class
+        self.class_names = class_names
+        self.preds_key = tuple(preds_key)
+        self.target_key = target_key
+        self.output_transform = output_transform
+        self.test = test
+        self.test_name = test_name
+        self.log_curve = log_curve
+        self.prog_bar = prog_bar
+        self.history: List[Dict[str, Any]] = []
+        self.last_scores: Optional[AUROCScores] = None
+        self._rows: Dict[int, int] = {}  # rows this rank accumulated per dataloader_idx, this epoch
+        self._warned: set = set()
+
+    # ------------------------------------------------------------------ Lightning hooks
+
+    @property
+    def state_key(self) -> str:
+        return self._generate_state_key(name=self.name)
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        if self.log_curve and self._tensorboard_loggers(trainer):
+            _optional.require_matplotlib("AUROCCallback(log_curve=True)")  # fail now, not after an epoch
+        if trainer.world_size > 1:
+            # The value is global already (every rank gathers every rank's samples), so it is logged with
+            # sync_dist=False; Lightning's generic advice to sync epoch-level values does not apply to it.
+            keys = "|".join(re.escape(k) for k in (self.name, self.test_name))
+            advice = rf"It is recommended to use `self\.log\('(?:{keys})(?:/[^']*)?', \.\.\., sync_dist=True\)`"
+            warnings.filterwarnings("ignore", message=advice)
+
+    def on_validation_epoch_start(self, trainer, pl_module) -> None:
+        self._start()
+
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        self._update(trainer, outputs, batch, dataloader_idx, "validation_step")
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        if trainer.sanity_checking:
+            return
+        scores = self._end(trainer, pl_module, self.name, trainer.val_dataloaders, "limit_val_batches")
+        if scores is not None:
+            self.history.append(self._record(trainer, scores))
+
+    def on_test_epoch_start(self, trainer, pl_module) -> None:
+        if self.test:
+            self._start()
+
+    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        if self.test:
+            self._update(trainer, outputs, batch, dataloader_idx, "test_step")
+
+    def on_test_epoch_end(self, trainer, pl_module) -> None:
+        if self.test:
+            self._end(trainer, pl_module, self.test_name, trainer.test_dataloaders, "limit_test_batches")
+
+    def state_dict(self) -> Dict[str, Any]:
+        return {"history": [dict(h) for h in self.history]}
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        self.history = [dict(h) for h in state_dict.get("history", [])]
+
+    # ------------------------------------------------------------------ stages
+
+    def _start(self) -> None:
+        self.accumulator.reset()
+        self._rows = {}
+
+    def _update(self, trainer, outputs, batch, dataloader_idx: int, step_name: str) -> None:
+        preds, target = self._extract(outputs, batch, step_name)  # also during the sanity check: fail early
+        if trainer.sanity_checking:
+            return
+        self.accumulator.update(preds, target)
+        self._rows[dataloader_idx] = self._rows.get(dataloader_idx, 0) + preds.shape[0]
+
+    def _end(self, trainer, pl_module, name: str, dataloaders, limit_name: str) -> Optional[AUROCScores]:
+        distributed = trainer.world_size > 1 and torch.distributed.is_available() and torch.distributed.is_initialized()
+        if distributed:
+            self._drop_sampler_padding(dataloaders, limit_name)
+        elif self.accumulator.num_samples == 0:
+            self._warn_once("empty", f"AUROCCallback: no samples were scored this epoch; `{name}` is not logged")
+            return None
+        scores = self.accumulator.compute_scores()  # a collective call under DDP: every rank makes it
+        self.last_scores = scores
+        if scores.value.ndim == 0:
+            pl_module.log(name, scores.value, prog_bar=self.prog_bar, sync_dist=False)
+        if (self.per_class or self.accumulator.options.average is None) and scores.per_class.shape[0] > 1:
+            for cls, v in zip(self._names(scores), scores.per_class):
+                pl_module.log(f"{name}/{tag_name(cls)}", v, prog_bar=False, sync_dist=False)
+        if self.log_curve and trainer.is_global_zero:
+            self._log_figure(trainer, name, scores)
+        return scores
+
+    def _record(self, trainer, scores: AUROCScores) -> Dict[str, Any]:
+        names = self._names(scores)
+        return {
+            "epoch": trainer.current_epoch,
+            "step": trainer.global_step,
+            "value": scores.value.tolist(),
+            "per_class": dict(zip(names, scores.per_class.tolist())),
+            "support": dict(zip(names, scores.support.tolist())),
+            "num_samples": int(scores.num_samples),
+        }
+
+    def _names(self, scores: AUROCScores) -> List[str]:
+        """One name per entry of ``scores.per_class`` (binary: one, the positive class)."""
+        n = scores.per_class.shape[0]
+        names = self.class_names
+        if names is None:
+            return ["1"] if n == 1 else [str(i) for i in range(n)]
+        if n == 1 and len(names) == 2:
+            return names[1:]
+        if len(names) != n:
+            raise ValueError(f"`class_names` must have one name per class: the model scores {n}; got {len(names)}")
+        return list(names)
+
+    # ------------------------------------------------------------------ outputs -> (preds, target)
+
+    def _extract(self, outputs, batch, step_name: str) -> Tuple[torch.Tensor, torch.Tensor]:
+        if self.output_transform is not None:
+            got = self.output_transform(outputs, batch)
+            if not _is_pair(got):
+                raise TypeError(
+                    f"`output_transform` must return a (preds, target) pair of tensors; got {_describe(got)}"
+                )
+            return got[0], got[1]
+        if isinstance(outputs, Mapping):
+            preds_key = next((k for k in self.preds_key if k in outputs), None)
+            if preds_key is not None and self.target_key in outputs:
+                preds, target = outputs[preds_key], outputs[self.target_key]
+                if _is_pair((preds, target)):
+                    return preds, target
+        elif _is_pair(outputs):
+            return outputs[0], outputs[1]
+        keys = " or ".join(repr(k) for k in self.preds_key)
+        raise TypeError(
+            f"AUROCCallback found no predictions in what `{step_name}` returned ({_describe(outputs)}). Return a dict"
+            f" with {keys} and {self.target_key!r} tensors (`preds_key`, `target_key` rename them), or a"
+            f" (preds, target) tuple, or pass `output_transform=lambda outputs, batch: (preds, target)`."
+        )
+
+    # ------------------------------------------------------------------ DDP: exact, not approximately right
+
+    def _drop_sampler_padding(self, dataloaders, limit_name: str) -> None:
+        """Truncate this rank's samples to the ones its sampler did not invent as padding.
+
+        torch's ``DistributedSampler`` (``drop_last=False``, shuffled or not) pads its index list at the end
+        to ``num_samples * num_replicas`` and gives rank ``r`` positions ``r, r + W, r + 2W, ...``; positions
+        ``>= len(dataset)`` are padding, so rank ``r`` holds ``len(range(r, len(dataset), W))`` real samples,
+        first, then its padding. Only the padding of the last dataloader can be cut (it ends the buffer).
+        """
+        loaders = _flatten(dataloaders)
+        total = sum(self._rows.values())
+        keep = total
+        last = max((i for i, n in self._rows.items() if n > 0), default=None)
+        for idx, rows in sorted(self._rows.items()):
+            loader = loaders[idx] if idx < len(loaders) else None
+            real = self._real_rows(loader, rows, limit_name)
+            if real < rows:
+                if idx == last:
+                    keep = total - (rows - real)
+                else:
+                    self._warn_once(
+                        "middle", f"AUROCCallback: cannot drop the {rows - real} duplicate sample(s) DistributedSampler"
+                        f" padded dataloader {idx} with on this rank (only the last dataloader's padding can be"
+                        " removed): the epoch AUROC counts them",
+                    )
+        if keep < total:
+            self.accumulator.truncate(keep)
+
+    def _real_rows(self, loader, rows: int, limit_name: str) -> int:
+        """How many of the ``rows`` this rank scored from ``loader`` are real samples (not sampler padding)."""
+        sampler = loader.sampler if isinstance(loader, DataLoader) else None
+        batch_sampler = loader.batch_sampler if isinstance(loader, DataLoader) else None
+        if batch_sampler is not None and type(batch_sampler) is not BatchSampler:
+            sampler = batch_sampler
+        if isinstance(sampler, (SequentialSampler, RandomSampler)):
+            return rows  # this rank iterates its own dataset: no padding
+        if not (isinstance(sampler, DistributedSampler)
+                and getattr(type(sampler).__iter__, "__module__", None) in _KNOWN_SAMPLER_MODULES):
+            self._warn_once(
+                "sampler", f"AUROCCallback: cannot tell which samples {type(sampler).__name__} dealt to this rank;"
+                " if it pads ranks with duplicates (as DistributedSampler does) the epoch AUROC counts them. Use"
+                " the Trainer's default sampler (`use_distributed_sampler=True`) for an exact value",
+            )
+            return rows
+        size, rank, world = len(sampler.dataset), sampler.rank, sampler.num_replicas
+        if sampler.drop_last:
+            real = sampler.num_samples
+            if size % world:
+                self._warn_once(
+                    "drop_last", f"AUROCCallback: DistributedSampler(drop_last=True) leaves {size - real * world} of"
+                    f" {size} samples out: the epoch AUROC is over the other {real * world}",
+                )
+        else:
+            real = len(range(rank, size, world))
+        if rows > sampler.num_samples:
+            self._warn_once(
+                "rows", f"AUROCCallback: this rank scored {rows} rows from {sampler.num_samples} samples (several"
+                " rows per sample?), so the DistributedSampler padding cannot be told apart: the epoch AUROC may"
+                " count a duplicate sample",
+            )
+            return rows
+        if rows < sampler.num_samples:
+            self._warn_once(
+                "partial", f"AUROCCallback: rank {rank} scored {rows} of the {sampler.num_samples} samples of its"
+                f" shard (`{limit_name}`?): the epoch AUROC is exact over the samples scored, not over the whole set",
+            )
+        return min(rows, real)
+
+    # ------------------------------------------------------------------ TensorBoard figure
+
+    @staticmethod
+    def _tensorboard_loggers(trainer) -> list:
+        import importlib
+
+        classes = tuple(importlib.import_module(p).TensorBoardLogger for p in _TB_LOGGER_PATHS)
+        return [lg for lg in trainer.loggers if isinstance(lg, classes)]
+
+    def _log_figure(self, trainer, name: str, scores: AUROCScores) -> None:
+        loggers = self._tensorboard_loggers(trainer)
+        if not loggers or bool(torch.isnan(scores.value).any()):
+            return  # NaN scores (a diverged model): the core warned, there is no curve to draw
+        from .plotting import plot_roc
+
+        for logger in loggers:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UndefinedAUROCWarning)  # warned when the scores were computed
+                fig, _ = plot_roc(accumulator=self.accumulator, class_names=self.class_names)  # no collective: cached
+            logger.experiment.add_figure(f"{name}/roc", fig, global_step=trainer.global_step, close=True)
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            warnings.warn(message, UserWarning, stacklevel=3)
+
+    def __repr__(self) -> str:
+        return f"AUROCCallback(name={self.name!r}, accumulator={self.accumulator!r})"
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _check_str(arg: str, value) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"`{arg}` must be a str; got {type(value).__name__} {value!r}")
+    if not value:
+        raise ValueError(f"`{arg}` must be a non-empty str; got {value!r}")
+
+
+def _is_pair(x) -> bool:
+    return isinstance(x, (tuple, list)) and len(x) == 2 and all(isinstance(t, torch.Tensor) for t in x)
+
+
+def _describe(x) -> str:
+    if x is None:
+        return "None"
+    if isinstance(x, torch.Tensor):
+        return f"a tensor of shape {tuple(x.shape)}"
+    if isinstance(x, Mapping):
+        return f"a dict with keys {sorted(map(str, x.keys()))}"
+    if isinstance(x, (tuple, list)):
+        return f"a {type(x).__name__} of {len(x)}: ({', '.join(type(v).__name__ for v in x)})"
+    return f"a {type(x).__name__}"
+
+
+def _flatten(dataloaders) -> list:
+    if dataloaders is None:
+        return []
+    if isinstance(dataloaders, Mapping):
+        return [d for v in dataloaders.values() for d in _flatten(v)]
+    if isinstance(dataloaders, (list, tuple)):
+        return [d for v in dataloaders for d in _flatten(v)]
+    return [dataloaders]

@@ -1,0 +1,495 @@
+"""AUROCCallback in real (tiny) Lightning trainings, checked against scikit-learn.
+
+The reference is ``sklearn.metrics.roc_auc_score`` on the validation
+probabilities of the trained model, computed here by running the model over
+the validation set in the same batches (softmax of float32 logits, as the
+core ranks them). The DDP tests run real processes on CPU/gloo through
+``tests/_lightning_ddp_worker.py``.
+"""
+
+import csv
+import functools
+import importlib
+import json
+import math
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+lightning_callbacks = pytest.importorskip("auroc_callbacks.lightning")
+pytest.importorskip("sklearn")
+
+from sklearn.datasets import load_breast_cancer, load_digits, load_wine  # noqa: E402
+from sklearn.metrics import roc_auc_score  # noqa: E402
+from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
+
+import auroc_callbacks as ac  # noqa: E402
+
+AUROCCallback = lightning_callbacks.AUROCCallback
+
+
+def _importable(name):
+    try:
+        importlib.import_module(name)
+        return True
+    except ImportError:
+        return False
+
+
+PACKAGES = [p for p in ("lightning.pytorch", "pytorch_lightning") if _importable(p)]
+PL = PACKAGES[0]  # the package most tests train with
+WORKER = Path(__file__).with_name("_lightning_ddp_worker.py")
+VAL_BATCH = 32
+
+
+# ----------------------------------------------------------------------------- tiny models and data
+
+
+@functools.lru_cache(maxsize=None)
+def _dataset(name):
+    loader = {"digits": load_digits, "wine": load_wine, "cancer": load_breast_cancer}[name]
+    x, y = loader(return_X_y=True)
+    order = np.random.default_rng(0).permutation(len(y))
+    x, y = x[order], y[order]
+    x = (x - x.mean(0)) / (x.std(0) + 1e-6)
+    n_val = len(y) * 2 // 5
+    x, y = torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.long)
+    return x[n_val:], y[n_val:], x[:n_val], y[:n_val]
+
+
+@functools.lru_cache(maxsize=None)
+def _module_class(package):
+    pl = importlib.import_module(package)
+
+    class Classifier(pl.LightningModule):
+        """An MLP whose validation/test step returns its outputs in the form ``output`` names."""
+
+        def __init__(self, n_in, n_out, output="dict"):
+            super().__init__()
+            self.net = torch.nn.Sequential(torch.nn.Linear(n_in, 16), torch.nn.ReLU(), torch.nn.Linear(16, n_out))
+            self.output = output
+            self.dtypes = set()
+
+        def forward(self, x):
+            return self.net(x)
+
+        def _loss(self, logits, y):
+            if logits.shape[1] == 1:
+                return torch.nn.functional.binary_cross_entropy_with_logits(logits[:, 0].float(), y.float())
+            return torch.nn.functional.cross_entropy(logits.float(), y)
+
+        def training_step(self, batch, batch_idx):
+            x, y = batch
+            return self._loss(self(x), y)
+
+        def validation_step(self, batch, batch_idx):
+            x, y = batch
+            logits = self(x)
+            self.dtypes.add(logits.dtype)
+            out = {
+                "dict": lambda: {"logits": logits, "target": y, "loss": self._loss(logits, y)},
+                "preds": lambda: {"preds": logits, "target": y},
+                "tuple": lambda: (logits, y),
+                "custom_keys": lambda: {"scores": logits, "y": y},
+                "loss": lambda: self._loss(logits, y),
+                "none": lambda: None,
+                "logits_only": lambda: {"logits": logits},
+            }[self.output]
+            return out()
+
+        test_step = validation_step
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.05)
+
+    return Classifier
+
+
+def _model(package, data, output="dict"):
+    x, y, _, _ = _dataset(data)
+    n_out = 1 if data == "cancer" else int(y.max()) + 1
+    return _module_class(package)(x.shape[1], n_out, output)
+
+
+def _loaders(data):
+    x, y, xv, yv = _dataset(data)
+    return DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True), DataLoader(
+        TensorDataset(xv, yv), batch_size=VAL_BATCH)
+
+
+def _trainer(package, tmp_path, callbacks, **kwargs):
+    pl = importlib.import_module(package)
+    options = dict(
+        max_epochs=2, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False, default_root_dir=str(tmp_path),
+    )
+    options.update(kwargs)
+    return pl.Trainer(callbacks=callbacks, **options)
+
+
+def _fit(package, tmp_path, callbacks, data="wine", output="dict", **kwargs):
+    """Train ``max_epochs`` (default 2) epochs; return (trainer, model)."""
+    importlib.import_module(package).seed_everything(0)
+    model = _model(package, data, output)
+    trainer = _trainer(package, tmp_path, callbacks, **kwargs)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\).*")
+        trainer.fit(model, *_loaders(data))
+    return trainer, model
+
+
+def _logits(model, data, bf16=False):
+    """The model's validation logits, batch by batch as Lightning ran them."""
+    _, _, xv, _ = _dataset(data)
+    model.eval()
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        return torch.cat([model(xb) for xb in xv.split(VAL_BATCH)]).float()
+
+
+def _reference(model, data, average="macro", bf16=False):
+    """scikit-learn's AUROC of the model on the validation set."""
+    logits = _logits(model, data, bf16)
+    y = _dataset(data)[3].numpy()
+    if logits.shape[1] == 1:
+        return roc_auc_score(y, logits[:, 0].numpy())
+    probs = torch.softmax(logits, dim=1).numpy()
+    if average is None:
+        return np.array([roc_auc_score(y == k, probs[:, k]) for k in range(probs.shape[1])])
+    return roc_auc_score(y, probs, multi_class="ovr", average=average)
+
+
+def _logged(trainer, key):
+    return float(trainer.callback_metrics[key])
+
+
+# ----------------------------------------------------------------------------- both packages, bare or in a list
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_callback_is_a_callback_of_every_installed_lightning_package(package):
+    assert isinstance(AUROCCallback(), importlib.import_module(package).Callback)
+
+
+@pytest.mark.parametrize("bare", [True, False], ids=["bare", "list"])
+@pytest.mark.parametrize("package", PACKAGES)
+def test_logged_value_equals_sklearn_on_the_validation_set(tmp_path, package, bare):
+    cb = AUROCCallback(num_classes=10)
+    trainer, model = _fit(package, tmp_path, cb if bare else [cb], data="digits")
+    expected = _reference(model, "digits")
+    assert _logged(trainer, "val_auroc") == pytest.approx(expected, abs=1e-9)
+    assert [h["epoch"] for h in cb.history] == [0, 1]
+    assert cb.history[-1]["value"] == pytest.approx(expected, abs=1e-9)
+    assert cb.history[-1]["num_samples"] == len(_dataset("digits")[3])
+    assert list(cb.history[-1]["support"].values()) == np.bincount(_dataset("digits")[3].numpy()).tolist()
+    assert list(cb.history[-1]["support"]) == [str(k) for k in range(10)]
+
+
+def test_binary_head_with_one_logit(tmp_path):
+    cb = AUROCCallback(per_class=True)
+    trainer, model = _fit(PL, tmp_path, [cb], data="cancer")
+    assert _logged(trainer, "val_auroc") == pytest.approx(_reference(model, "cancer"), abs=1e-9)
+    assert not [k for k in trainer.callback_metrics if k.startswith("val_auroc/")]  # binary: no per-class keys
+    assert cb.history[-1]["per_class"] == pytest.approx({"1": _reference(model, "cancer")}, abs=1e-9)
+
+
+# ----------------------------------------------------------------------------- what validation_step returns
+
+
+@pytest.mark.parametrize(
+    "output, options",
+    [
+        ("dict", {}),
+        ("preds", {}),
+        ("tuple", {}),
+        ("custom_keys", {"preds_key": "scores", "target_key": "y"}),
+        ("loss", None),  # the step returns only its loss: output_transform recomputes the logits from the batch
+    ],
+    ids=["dict-logits", "dict-preds", "tuple", "custom-keys", "output_transform"],
+)
+def test_predictions_are_read_from_each_output_form(tmp_path, output, options):
+    importlib.import_module(PL).seed_everything(0)
+    model = _model(PL, "wine", output)
+    if options is None:
+        options = {"output_transform": lambda outputs, batch: (model(batch[0]), batch[1])}
+    cb = AUROCCallback(**options)
+    trainer = _trainer(PL, tmp_path, [cb])
+    trainer.fit(model, *_loaders("wine"))
+    assert _logged(trainer, "val_auroc") == pytest.approx(_reference(model, "wine"), abs=1e-9)
+
+
+@pytest.mark.parametrize("output", ["loss", "none", "logits_only"])
+def test_outputs_without_predictions_raise_one_clear_error_on_the_first_batch(tmp_path, output):
+    cb = AUROCCallback()
+    with pytest.raises(TypeError, match="found no predictions in what `validation_step` returned") as err:
+        _fit(PL, tmp_path, [cb], output=output, num_sanity_val_steps=0)
+    message = str(err.value)
+    assert "'logits' or 'preds'" in message and "'target'" in message and "output_transform=" in message
+    assert cb.accumulator.num_samples == 0
+
+
+def test_missing_predictions_fail_during_the_sanity_check(tmp_path):
+    cb = AUROCCallback()
+    trainer = _trainer(PL, tmp_path, [cb], num_sanity_val_steps=1)
+    with pytest.raises(TypeError, match="found no predictions"):
+        trainer.fit(_model(PL, "wine", "loss"), *_loaders("wine"))
+    assert trainer.global_step == 0  # before any training
+
+
+def test_output_transform_must_return_a_pair(tmp_path):
+    cb = AUROCCallback(output_transform=lambda outputs, batch: outputs["logits"])
+    with pytest.raises(TypeError, match="`output_transform` must return a \\(preds, target\\) pair"):
+        _fit(PL, tmp_path, [cb], num_sanity_val_steps=0)
+
+
+# ----------------------------------------------------------------------------- logging and monitoring
+
+
+def test_model_checkpoint_and_early_stopping_monitor_val_auroc(tmp_path):
+    pl = importlib.import_module(PL)
+    cb = AUROCCallback(num_classes=3)
+    ckpt = pl.callbacks.ModelCheckpoint(
+        dirpath=str(tmp_path / "ckpt"), monitor="val_auroc", mode="max", filename="{epoch}-{val_auroc:.6f}")
+    stop = pl.callbacks.EarlyStopping(monitor="val_auroc", mode="max", patience=2)
+    _fit(PL, tmp_path, [cb, ckpt, stop], max_epochs=4, enable_checkpointing=True)
+    values = [h["value"] for h in cb.history]
+    best = max(values)
+    assert float(ckpt.best_model_score) == pytest.approx(best, abs=1e-12)
+    assert f"val_auroc={best:.6f}" in os.path.basename(ckpt.best_model_path)
+    assert f"epoch={values.index(best)}-" in os.path.basename(ckpt.best_model_path)
+    assert float(stop.best_score) == pytest.approx(best, abs=1e-12)
+
+
+def test_per_class_values_are_logged_under_class_names(tmp_path):
+    names = ["barolo", "grignolino", "barbera d'asti"]
+    cb = AUROCCallback(per_class=True, class_names=names)
+    trainer, model = _fit(PL, tmp_path, [cb])
+    expected = _reference(model, "wine", average=None)
+    keys = ["val_auroc/barolo", "val_auroc/grignolino", "val_auroc/barbera_d_asti"]  # tag-safe names
+    assert sorted(k for k in trainer.callback_metrics if k.startswith("val_auroc/")) == sorted(keys)
+    np.testing.assert_allclose([_logged(trainer, k) for k in keys], expected, rtol=0, atol=1e-9)
+    assert cb.history[-1]["per_class"] == pytest.approx(dict(zip(names, expected)), abs=1e-9)
+
+
+def test_average_none_logs_the_per_class_values_only(tmp_path):
+    cb = AUROCCallback(average=None)
+    trainer, model = _fit(PL, tmp_path, [cb], max_epochs=1)
+    assert "val_auroc" not in trainer.callback_metrics
+    np.testing.assert_allclose([_logged(trainer, f"val_auroc/{k}") for k in range(3)],
+                               _reference(model, "wine", average=None), rtol=0, atol=1e-9)
+    assert len(cb.history[-1]["value"]) == 3
+
+
+def test_csv_logger_receives_the_scalars(tmp_path):
+    pl = importlib.import_module(PL)
+    logger = pl.loggers.CSVLogger(str(tmp_path), name="csv")
+    cb = AUROCCallback(per_class=True, name="auroc")
+    _fit(PL, tmp_path, [cb], logger=logger)
+    with open(os.path.join(logger.log_dir, "metrics.csv")) as f:
+        rows = [r for r in csv.DictReader(f) if r.get("auroc")]
+    assert [float(r["auroc"]) for r in rows] == pytest.approx([h["value"] for h in cb.history], abs=1e-12)
+    assert [float(r["auroc/2"]) for r in rows] == pytest.approx([h["per_class"]["2"] for h in cb.history], abs=1e-12)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_tensorboard_gets_scalars_and_the_roc_figure_per_epoch(tmp_path, package):
+    pytest.importorskip("tensorboard")
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    pl = importlib.import_module(package)
+    logger = pl.loggers.TensorBoardLogger(str(tmp_path), name="tb")
+    cb = AUROCCallback(per_class=True, class_names=["a", "b", "c"], log_curve=True)
+    _fit(package, tmp_path, [cb], logger=logger)
+    ea = EventAccumulator(logger.log_dir, size_guidance={"images": 0, "scalars": 0})
+    ea.Reload()
+    scalars = ea.Scalars("val_auroc")
+    assert [s.value for s in scalars] == pytest.approx([h["value"] for h in cb.history], abs=1e-6)  # TB: float32
+    assert [s.value for s in ea.Scalars("val_auroc/c")] == pytest.approx(
+        [h["per_class"]["c"] for h in cb.history], abs=1e-6)
+    images = ea.Images("val_auroc/roc")
+    assert [im.step for im in images] == [h["step"] for h in cb.history]  # trainer.global_step
+    assert all(im.width > 100 and im.height > 100 for im in images)
+
+
+def test_log_curve_without_tensorboard_logger_logs_scalars_only(tmp_path):
+    pl = importlib.import_module(PL)
+    cb = AUROCCallback(log_curve=True)
+    trainer, _ = _fit(PL, tmp_path, [cb], max_epochs=1, logger=pl.loggers.CSVLogger(str(tmp_path)))
+    assert "val_auroc" in trainer.callback_metrics
+
+
+# ----------------------------------------------------------------------------- stages
+
+
+def test_sanity_check_batches_never_reach_the_first_epoch(tmp_path):
+    pl = importlib.import_module(PL)
+    cb = AUROCCallback()
+    seen = {}
+
+    class Spy(pl.Callback):
+        def on_sanity_check_end(self, trainer, pl_module):
+            seen.update(samples=cb.accumulator.num_samples, history=list(cb.history),
+                        logged="val_auroc" in trainer.callback_metrics)
+
+    # 2 sanity batches of 32 from an untrained model: had they leaked, the count and the value would show it
+    trainer, model = _fit(PL, tmp_path, [cb, Spy()], max_epochs=1, num_sanity_val_steps=2)
+    assert seen == {"samples": 0, "history": [], "logged": False}
+    assert len(cb.history) == 1
+    assert cb.history[0]["num_samples"] == len(_dataset("wine")[3])
+    assert _logged(trainer, "val_auroc") == pytest.approx(_reference(model, "wine"), abs=1e-9)
+
+
+def test_test_stage_logs_test_auroc_when_asked(tmp_path):
+    pl = importlib.import_module(PL)
+    pl.seed_everything(0)
+    model = _model(PL, "wine")
+    _, test_loader = _loaders("wine")
+    results = _trainer(PL, tmp_path, [AUROCCallback(test=True)]).test(model, test_loader, verbose=False)
+    assert results[0]["test_auroc"] == pytest.approx(_reference(model, "wine"), abs=1e-9)
+    results = _trainer(PL, tmp_path, [AUROCCallback()]).test(model, test_loader, verbose=False)
+    assert "test_auroc" not in results[0]
+
+
+def test_validate_appends_to_history(tmp_path):
+    cb = AUROCCallback()
+    trainer = _trainer(PL, tmp_path, [cb])
+    model = _model(PL, "wine")
+    (result,) = trainer.validate(model, _loaders("wine")[1], verbose=False)
+    assert result["val_auroc"] == pytest.approx(_reference(model, "wine"), abs=1e-9)
+    assert len(cb.history) == 1
+
+
+def test_bf16_mixed_logits_are_scored_exactly(tmp_path):
+    cb = AUROCCallback(num_classes=10)
+    trainer, model = _fit(PL, tmp_path, [cb], data="digits", max_epochs=1, precision="bf16-mixed")
+    assert torch.bfloat16 in model.dtypes  # the callback did receive half-precision logits
+    expected = _reference(model, "digits", bf16=True)
+    assert _logged(trainer, "val_auroc") == pytest.approx(expected, abs=1e-9)
+
+
+def test_nan_predictions_warn_and_log_nan_instead_of_crashing(tmp_path):
+    cb = AUROCCallback(output_transform=lambda out, batch: (torch.full_like(out["logits"], math.nan), batch[1]))
+    with pytest.warns(ac.UndefinedAUROCWarning, match="NaN"):
+        trainer, _ = _fit(PL, tmp_path, [cb], max_epochs=1, num_sanity_val_steps=0)
+    assert math.isnan(_logged(trainer, "val_auroc"))
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+
+def test_history_survives_checkpoint_and_resume(tmp_path):
+    pl = importlib.import_module(PL)
+    first = AUROCCallback(num_classes=3)
+    ckpt = pl.callbacks.ModelCheckpoint(dirpath=str(tmp_path / "ckpt"), save_last=True)
+    _fit(PL, tmp_path, [first, ckpt], max_epochs=2, enable_checkpointing=True)
+    last = str(tmp_path / "ckpt" / "last.ckpt")
+    state = torch.load(last, weights_only=False)["callbacks"][first.state_key]
+    assert state["history"] == first.history
+
+    resumed = AUROCCallback(num_classes=3)
+    ckpt = pl.callbacks.ModelCheckpoint(dirpath=str(tmp_path / "ckpt"), save_last=True)
+    trainer = _trainer(PL, tmp_path, [resumed, ckpt], max_epochs=3, enable_checkpointing=True)
+    model = _model(PL, "wine")
+    trainer.fit(model, *_loaders("wine"), ckpt_path=last)
+    assert resumed.history[:2] == first.history
+    assert [h["epoch"] for h in resumed.history] == [0, 1, 2]
+    assert resumed.history[2]["value"] == pytest.approx(_reference(model, "wine"), abs=1e-9)
+
+
+# ----------------------------------------------------------------------------- arguments
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"average": "mean"}, ValueError, "`average` must be one of"),
+        ({"task": "regression"}, ValueError, "`task` must be one of"),
+        ({"max_fpr": 1.5}, ValueError, "`max_fpr`"),
+        ({"name": 3}, TypeError, "`name` must be a str"),
+        ({"name": ""}, ValueError, "`name` must be a non-empty str"),
+        ({"preds_key": []}, TypeError, "`preds_key` must be a str or a non-empty sequence"),
+        ({"class_names": "abc"}, TypeError, "`class_names` must be a sequence"),
+        ({"num_classes": 3, "class_names": ["a", "b"]}, ValueError, "`class_names` must have `num_classes` = 3"),
+        ({"output_transform": "logits"}, TypeError, "`output_transform` must be callable"),
+        ({"per_class": 1}, TypeError, "`per_class` must be a bool"),
+    ],
+)
+def test_bad_arguments_raise_errors_naming_them(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        AUROCCallback(**kwargs)
+
+
+# ----------------------------------------------------------------------------- DDP: real processes on CPU
+
+
+def _ddp_reference(ranks, run):
+    """sklearn on every distinct validation sample the ranks scored, and on every row (duplicates kept)."""
+    idx, logits, target = [], [], []
+    for r in ranks:
+        idx += r[run]["idx"]
+        logits += r[run]["logits"]
+        target += r[run]["target"]
+    probs = torch.softmax(torch.tensor(logits, dtype=torch.float32), dim=1).numpy()
+    target, idx = np.array(target), np.array(idx)
+    _, first = np.unique(idx, return_index=True)
+    unique = roc_auc_score(target[first], probs[first], multi_class="ovr")
+    with_duplicates = roc_auc_score(target, probs, multi_class="ovr")
+    return unique, with_duplicates, len(first), len(idx)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "devices, package",
+    [(2, "lightning.pytorch"), (3, "pytorch_lightning")],
+    ids=["2-ranks-lightning.pytorch", "3-ranks-pytorch_lightning"],
+)
+def test_ddp_value_is_exact_over_uneven_shards_without_sampler_duplicates(tmp_path, devices, package):
+    if package not in PACKAGES:
+        pytest.skip(f"{package} is not installed")
+    root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run([sys.executable, str(WORKER), str(tmp_path), package, str(devices)],
+                          capture_output=True, text=True, timeout=180, env=env, cwd=root)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(devices)]
+    assert [r["world_size"] for r in ranks] == [devices] * devices
+
+    for run in ("fit", "shuffled", "wrapped"):
+        unique, with_duplicates, n_unique, n_rows = _ddp_reference(ranks, run)
+        assert n_unique == 1001 and n_rows == devices * math.ceil(1001 / devices)  # the sampler did pad
+        for r in ranks:
+            assert r[run]["logged"] == pytest.approx(unique, abs=1e-9), run
+            assert r[run]["history"]["num_samples"] == 1001, run
+            assert r[run]["warnings"] == [], run
+        assert len({r[run]["logged"] for r in ranks}) == 1  # every rank logs the same value
+        assert abs(with_duplicates - unique) > 1e-6  # keeping the duplicates would have given another value
+    steps = ranks[0]["fit"]["steps"]
+    assert len(steps) == 2 and all(r["fit"]["steps"] == steps for r in ranks)  # the sanity check added no epoch
+    if _importable("tensorboard"):  # rank 0 drew one ROC figure per epoch, then one per trainer.validate()
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+        ea = EventAccumulator(str(tmp_path / "tb" / "version_0"), size_guidance={"images": 0})
+        ea.Reload()
+        assert [im.step for im in ea.Images("val_auroc/roc")] == steps + [steps[-1]] * 4
+    assert all(r["fit"]["sync_dist_advice"] == [] for r in ranks)
+
+    # the user's own DistributedSampler subclass: its padding cannot be known; warned once, duplicates counted
+    unique, with_duplicates, _, _ = _ddp_reference(ranks, "custom")
+    for r in ranks:
+        assert r["custom"]["logged"] == pytest.approx(with_duplicates, abs=1e-9)
+        assert len(r["custom"]["warnings"]) == 1 and "OwnDistributedSampler" in r["custom"]["warnings"][0]
+
+    # limit_val_batches=0.5: each rank scored part of its shard; exact over what was scored, warned once
+    unique, _, n_unique, n_rows = _ddp_reference(ranks, "partial")
+    assert n_unique == n_rows < 1001
+    for r in ranks:
+        assert r["partial"]["logged"] == pytest.approx(unique, abs=1e-9)
+        assert len(r["partial"]["warnings"]) == 1 and "limit_val_batches" in r["partial"]["warnings"][0]
