@@ -33,7 +33,7 @@ from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, Rando
 
 from . import _optional
 from .accumulator import AUROCAccumulator
-from .functional import AUROCScores, UndefinedAUROCWarning
+from .functional import AUROCScores
 from .tensorboard import tag_name
 
 _BASES: List[type] = []
@@ -123,8 +123,9 @@ class AUROCCallback(*_BASES):
         test_name: the key of the test value (default ``"test_auroc"``).
         log_curve: with a ``TensorBoardLogger``, also draw the epoch's ROC
             curves (per class, AUROC in the legend) to
-            ``logger.experiment.add_figure`` under ``{name}/roc`` at step
-            ``trainer.global_step``, on global rank 0. Needs matplotlib (``pip install 'auroc-callbacks[plot]'``).
+            ``logger.experiment`` under ``{name}/roc``, and PR curves under
+            ``{name}/pr/{class}``, through :func:`auroc_callbacks.tensorboard.log_auroc`,
+            at step ``trainer.global_step``, on global rank 0. Needs matplotlib (``pip install 'auroc-callbacks[plot]'``).
             Other loggers get the scalars only.
         prog_bar: show the value in the progress bar.
         buffer_device: where to keep the epoch's predictions (see
@@ -421,13 +422,11 @@ class AUROCCallback(*_BASES):
         loggers = self._tensorboard_loggers(trainer)
         if not loggers or bool(torch.isnan(scores.value).any()):
             return  # NaN scores (a diverged model): the core warned, there is no curve to draw
-        from .plotting import plot_roc
+        from .tensorboard import log_auroc
 
-        for logger in loggers:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UndefinedAUROCWarning)  # warned when the scores were computed
-                fig, _ = plot_roc(accumulator=self.accumulator, class_names=self.class_names)  # no collective: cached
-            logger.experiment.add_figure(f"{name}/roc", fig, global_step=trainer.global_step, close=True)
+        for logger in loggers:  # the scalars went through pl_module.log; figure and PR curves from the cache
+            log_auroc(logger.experiment, self.accumulator, step=trainer.global_step, tag=name,
+                      class_names=self.class_names, scores=scores, scalars=False)
 
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:

@@ -69,6 +69,7 @@ def log_auroc(
     scores: Optional[AUROCScores] = None,
     figure: bool = True,
     pr_curves: bool = True,
+    scalars: bool = True,
 ) -> AUROCScores:
     """Write the epoch's AUROC, per-class AUROC, ROC figure and PR curves to a TensorBoard writer.
 
@@ -91,6 +92,8 @@ def log_auroc(
             ``accumulator.compute_scores()``.
         figure: log the ROC figure (needs matplotlib).
         pr_curves: log a precision-recall curve per class.
+        scalars: log the scalars; off when they already reach TensorBoard
+            another way (Lightning's ``pl_module.log``).
 
     Returns:
         The :class:`~auroc_callbacks.AUROCScores` that were logged.
@@ -139,9 +142,9 @@ def log_auroc(
     names = None if binary else _tag_names(class_names, layout.num_classes)
 
     value = scores.value
-    if value.ndim == 0 and not bool(torch.isnan(value)):
+    if scalars and value.ndim == 0 and not bool(torch.isnan(value)):
         writer.add_scalar(tag, float(value), global_step=step)
-    if not binary:
+    if scalars and not binary:
         for name, v in zip(names, scores.per_class.tolist()):
             if v == v:  # not NaN
                 writer.add_scalar(f"{tag}/{name}", v, global_step=step)

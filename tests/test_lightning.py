@@ -308,8 +308,10 @@ def test_tensorboard_gets_scalars_and_the_roc_figure_per_epoch(tmp_path, package
     logger = pl.loggers.TensorBoardLogger(str(tmp_path), name="tb")
     cb = AUROCCallback(per_class=True, class_names=["a", "b", "c"], log_curve=True)
     _fit(package, tmp_path, [cb], logger=logger)
-    ea = EventAccumulator(logger.log_dir, size_guidance={"images": 0, "scalars": 0})
+    ea = EventAccumulator(logger.log_dir, size_guidance={"images": 0, "scalars": 0, "tensors": 0})
     ea.Reload()
+    assert {"val_auroc/pr/a", "val_auroc/pr/b", "val_auroc/pr/c"} <= set(ea.Tags()["tensors"])
+    assert [len(ea.Scalars(t)) for t in ("val_auroc", "val_auroc/a")] == [len(cb.history)] * 2  # written once
     scalars = ea.Scalars("val_auroc")
     assert [s.value for s in scalars] == pytest.approx([h["value"] for h in cb.history], abs=1e-6)  # TB: float32
     assert [s.value for s in ea.Scalars("val_auroc/c")] == pytest.approx(
