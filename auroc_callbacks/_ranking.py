@@ -140,11 +140,7 @@ def mann_whitney(sorted_keys: torch.Tensor, n_pos: torch.Tensor) -> torch.Tensor
     """
     rows, n = sorted_keys.shape
     hit_rows, hit_cols = (sorted_keys & 1).nonzero(as_tuple=True)  # every positive, in sorted order
-    # sum of the positives' positions; float64 sums of integers are exact below 2**53
-    if n < 2**26:
-        pos_sum = torch.bincount(hit_rows, weights=hit_cols.double(), minlength=rows).round().long()
-    else:
-        pos_sum = torch.zeros(rows, dtype=torch.int64, device=sorted_keys.device).index_add_(0, hit_rows, hit_cols)
+    pos_sum = torch.zeros(rows, dtype=torch.int64, device=sorted_keys.device).index_add_(0, hit_rows, hit_cols)
     two_u = 2 * pos_sum - n_pos * (n_pos - 1)
     # A tie group holding both labels: its first positive directly follows the negative key one below it.
     inner = hit_cols > 0

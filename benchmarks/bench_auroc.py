@@ -10,10 +10,12 @@ scikit-learn, >= 3x faster than the faster of torcheval and torchmetrics.
     python benchmarks/bench_auroc.py --device cuda   # GPU: 1e7 x 10 (target < 30 ms on an H100)
     python benchmarks/bench_auroc.py --quick         # tiny sizes, a smoke run
 
-What is timed: ac.auroc and torchmetrics take logits (their softmax is inside
-the timing); scikit-learn and torcheval take the probabilities, computed
-outside the timing (so they are favoured); the floor sorts the logits matrix
-column by column, values only, single-threaded.
+What is timed: every contender gets the same float32 logits and does the
+whole job, softmax included (ac.auroc and torchmetrics apply it themselves;
+scikit-learn and torcheval are given ``torch.softmax(logits, 1)`` inside the
+timed call, as a user would). The floor sorts the logits matrix column by
+column, values only, single-threaded. Peak memory is measured for each
+contender in a fresh process (Linux: the peak resident set size).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import time
 import warnings
@@ -50,7 +53,7 @@ def _median_time(fn, repeats: int, sync=None) -> float:
 
 
 def _contenders(logits: torch.Tensor, target: torch.Tensor, num_classes: int, with_sklearn: bool):
-    probs = torch.softmax(logits, 1)
+    """Each contender does the whole job from the same float32 logits: softmax, then one-vs-rest macro AUROC."""
     out = {"auroc_callbacks": lambda: ac.auroc(logits, target)}
     try:
         from torchmetrics.functional.classification import multiclass_auroc as tm_auroc
@@ -61,19 +64,24 @@ def _contenders(logits: torch.Tensor, target: torch.Tensor, num_classes: int, wi
     try:
         from torcheval.metrics.functional import multiclass_auroc as te_auroc
 
-        out["torcheval"] = lambda: te_auroc(probs, target, num_classes=num_classes, average="macro")
+        out["torcheval"] = lambda: te_auroc(torch.softmax(logits, 1), target, num_classes=num_classes, average="macro")
     except ImportError:
         print("  (torcheval not installed: skipped)")
     if with_sklearn:
         from sklearn.metrics import roc_auc_score
 
-        p_np, y_np = probs.cpu().numpy(), target.cpu().numpy()
-        out["scikit-learn"] = lambda: roc_auc_score(y_np, p_np, multi_class="ovr", average="macro")
+        y_np = target.cpu().numpy()
+        out["scikit-learn"] = lambda: roc_auc_score(
+            y_np, torch.softmax(logits, 1).cpu().numpy(), multi_class="ovr", average="macro")
     return out
 
 
 def _peak_rss_mib(fn) -> float:
-    """Extra resident memory at the peak of fn(), in MiB (Linux: VmHWM after resetting it)."""
+    """Extra resident memory at the peak of fn(), in MiB (Linux: VmHWM after resetting it).
+
+    Meaningful in a fresh process only: freed memory that the allocator keeps
+    would hide a smaller peak. See :func:`bench_memory`.
+    """
     try:
         with open("/proc/self/clear_refs", "w") as fh:
             fh.write("5")  # reset the peak resident set size to the current one
@@ -106,12 +114,7 @@ def bench_sizes(sizes, device: str, repeats: int, ties: bool, with_sklearn: bool
     sync = torch.cuda.synchronize if device == "cuda" else None
     verdicts = []
     for n, c in sizes:
-        g = torch.Generator().manual_seed(0)
-        logits = torch.randn(n, c, generator=g)
-        if ties:
-            logits = logits.round(decimals=1)
-        target = torch.randint(0, c, (n,), generator=g)
-        logits, target = logits.to(device), target.to(device)
+        logits, target = _data(n, c, device, ties)
         print(f"\n{n:,} x {c} {'(ties) ' if ties else ''}on {device}")
         contenders = _contenders(logits, target, c, with_sklearn and device == "cpu")
         _check_results(contenders)
@@ -160,12 +163,19 @@ def bench_update(device: str, batches: int = 2000, batch: int = 256, classes: in
     return f"update(): {per:.1f} us per batch of {batch}x{classes} ({'ok' if per <= 20 else 'MISS'} <= 20 us); {syncs}"
 
 
-def bench_memory(device: str, n: int, c: int) -> str:
+def _data(n: int, c: int, device: str = "cpu", ties: bool = False):
     g = torch.Generator().manual_seed(0)
-    logits = torch.randn(n, c, generator=g).to(device)
-    target = torch.randint(0, c, (n,), generator=g).to(device)
-    input_mib = (logits.numel() * 4 + target.numel() * 8) / 2**20
+    logits = torch.randn(n, c, generator=g)
+    if ties:
+        logits = logits.round(decimals=1)
+    target = torch.randint(0, c, (n,), generator=g)
+    return logits.to(device), target.to(device)
+
+
+def bench_memory(device: str, n: int, c: int) -> str:
+    input_mib = (n * c * 4 + n * 8) / 2**20
     if device == "cuda":
+        logits, target = _data(n, c, device)
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
@@ -173,16 +183,24 @@ def bench_memory(device: str, n: int, c: int) -> str:
         torch.cuda.synchronize()
         peak = (torch.cuda.max_memory_allocated() - base) / 2**20
         return f"peak extra GPU memory of ac.auroc at {n:,}x{c}: {peak:.0f} MiB (inputs: {input_mib:.0f} MiB)"
-    lines = [f"peak extra resident memory at {n:,}x{c} (inputs: {input_mib:.0f} MiB):"]
-    lines.append(f"  auroc_callbacks {_peak_rss_mib(lambda: ac.auroc(logits, target)):8.0f} MiB")
-    try:
-        from torchmetrics.functional.classification import multiclass_auroc as tm_auroc
-
-        mib = _peak_rss_mib(lambda: tm_auroc(logits, target, num_classes=c, thresholds=None))
-        lines.append(f"  torchmetrics    {mib:8.0f} MiB")
-    except ImportError:
-        pass
+    lines = [f"peak extra resident memory at {n:,}x{c}, each in a fresh process (inputs: {input_mib:.0f} MiB):"]
+    for name in ("auroc_callbacks", "torchmetrics", "torcheval", "scikit-learn"):
+        probe = subprocess.run(
+            [sys.executable, __file__, "--memory-probe", name, str(n), str(c)],
+            capture_output=True, text=True,
+        )
+        value = probe.stdout.strip().splitlines()[-1] if probe.returncode == 0 and probe.stdout.strip() else "n/a"
+        lines.append(f"    {name:16s} {value:>8} MiB")
     return "\n".join(lines)
+
+
+def _memory_probe(name: str, n: int, c: int) -> None:
+    torch.set_num_threads(2)
+    logits, target = _data(n, c)
+    fn = _contenders(logits, target, c, with_sklearn=True).get(name)
+    if fn is None:
+        raise SystemExit(1)
+    print(f"{_peak_rss_mib(fn):.0f}")
 
 
 def main(argv=None) -> int:
@@ -193,7 +211,12 @@ def main(argv=None) -> int:
     parser.add_argument("--ties", action="store_true", help="round logits to 0.1 (tie-heavy scores)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     parser.add_argument("--no-sklearn", action="store_true", help="skip scikit-learn (slow at large sizes)")
+    parser.add_argument("--memory-probe", nargs=3, metavar=("NAME", "N", "C"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.memory_probe:
+        name, n, c = args.memory_probe
+        _memory_probe(name, int(n), int(c))
+        return 0
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: no CUDA device is available")
     torch.set_num_threads(args.threads)
@@ -204,7 +227,7 @@ def main(argv=None) -> int:
           + (f" ({torch.cuda.get_device_name()})" if args.device == "cuda" else ""))
     verdicts = bench_sizes(sizes, args.device, args.repeats, args.ties, not args.no_sklearn)
     verdicts.append(bench_update(args.device, batches=200 if args.quick else 2000))
-    verdicts.append(bench_memory(args.device, *(sizes[0] if args.quick else (sizes[0]))))
+    verdicts.append(bench_memory(args.device, *sizes[0]))
     print("\nSummary")
     for line in verdicts:
         print("  " + line)
