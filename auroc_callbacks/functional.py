@@ -214,7 +214,7 @@ _DISTRIBUTION_TOL = {torch.bfloat16: 5e-2, torch.float16: 1e-2}
 
 
 def _format(preds: torch.Tensor, target: torch.Tensor, layout: Layout, opts: Options) -> _Formatted:
-    preds, target = preds.detach(), target.detach()
+    preds, target = preds.detach(), target.detach().to(preds.device)  # labels follow the scores' device
     if layout.task != "multilabel":
         target = target.reshape(-1)
     if preds.ndim == 2 and preds.shape[1] == 1:

@@ -215,6 +215,14 @@ def test_gpu_result_equals_cpu_result(task, average):
 
 @cuda
 @pytest.mark.gpu
+def test_gpu_scores_with_cpu_labels_just_work():
+    preds, target = torch.randn(300, 4), torch.randint(0, 4, (300,))
+    got = ac.auroc(preds.cuda(), target)
+    assert got.device.type == "cuda" and got.item() == pytest.approx(ac.auroc(preds, target).item(), abs=1e-12)
+
+
+@cuda
+@pytest.mark.gpu
 @pytest.mark.parametrize("buffer_device", [None, "cpu"])
 def test_gpu_update_never_syncs_with_the_host(buffer_device):
     acc = ac.AUROCAccumulator(num_classes=10, buffer_device=buffer_device)
