@@ -1,8 +1,17 @@
 """Shared references. Expected values come from here or from scikit-learn, never from the code under test."""
 
+import os
+
 import numpy as np
 import pytest
 import torch
+from hypothesis import settings
+
+# CI must be reproducible: the same examples on every run, no example database.
+# Locally, hypothesis keeps exploring new examples (and remembers failures).
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def brute_force_auroc(scores, labels) -> float:
