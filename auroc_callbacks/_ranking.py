@@ -25,7 +25,6 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, NamedTuple, Optional
 
-import numpy as np
 import torch
 
 _INT32_SIGN = 0x7FFFFFFF
@@ -114,23 +113,44 @@ def sort_rows(keys: torch.Tensor) -> torch.Tensor:
     """Sort each row of integer keys ascending, values only.
 
     On CPU, numpy sorts in place without building an index array (torch.sort
-    always returns indices); rows are spread over ``torch.get_num_threads()``
-    threads (numpy releases the GIL while sorting). On an accelerator,
-    ``torch.sort`` (a device radix sort).
+    always returns indices); on an accelerator, ``torch.sort`` (a device radix sort).
+    """
+    return sort_and_count(keys)[0]
+
+
+def sort_and_count(keys: torch.Tensor, n_pos: Optional[torch.Tensor] = None):
+    """Sort each row of packed keys and, given ``n_pos``, count its Mann-Whitney statistic.
+
+    Returns ``(sorted_keys, two_u)`` (``two_u`` None without ``n_pos``). On CPU,
+    chunks of about 2**20 keys are sorted in place by numpy (which releases
+    the GIL) on ``torch.get_num_threads()`` threads, and each chunk is counted
+    by :func:`mann_whitney` right after its sort, while it is still in cache.
+    On an accelerator, one batched ``torch.sort``, then the same count.
     """
     if keys.device.type != "cpu":
-        return torch.sort(keys, dim=-1).values
+        keys = torch.sort(keys, dim=-1).values
+        return keys, None if n_pos is None else mann_whitney(keys, n_pos)
     keys = keys.contiguous()
+    rows, n = keys.shape
     arr = keys.numpy()
-    rows = arr.reshape(-1, arr.shape[-1])
-    workers = min(torch.get_num_threads(), os.cpu_count() or 1, rows.shape[0])
+    two_u = None if n_pos is None else torch.empty(rows, dtype=torch.int64)
+    per_chunk = max(1, (1 << 20) // max(n, 1))
+
+    def work(start: int) -> None:
+        stop = min(start + per_chunk, rows)
+        arr[start:stop].sort(axis=-1)
+        if two_u is not None:
+            two_u[start:stop] = mann_whitney(keys[start:stop], n_pos[start:stop])
+
+    starts = range(0, rows, per_chunk)
+    workers = min(torch.get_num_threads(), os.cpu_count() or 1, len(starts))
     if workers <= 1:
-        rows.sort(axis=-1)
+        for start in starts:
+            work(start)
     else:
-        chunks = np.array_split(np.arange(rows.shape[0]), workers)
         with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(lambda idx: rows[idx[0]: idx[-1] + 1].sort(axis=-1), [c for c in chunks if len(c)]))
-    return keys
+            list(pool.map(work, starts))
+    return keys, two_u
 
 
 def mann_whitney(sorted_keys: torch.Tensor, n_pos: torch.Tensor) -> torch.Tensor:
