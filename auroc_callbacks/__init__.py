@@ -7,6 +7,7 @@ matplotlib or tensorboard. Integrations live in ``auroc_callbacks.fastai`` and
 
 from .accumulator import AUROCAccumulator
 from .functional import AUROCScores, UndefinedAUROCWarning, auroc, auroc_scores, probabilities, roc_curve
+from .reporting import report
 
 __version__ = "0.1.0"
 
@@ -17,6 +18,7 @@ __all__ = [
     "auroc",
     "auroc_scores",
     "probabilities",
+    "report",
     "roc_curve",
     "__version__",
 ]
