@@ -10,6 +10,7 @@ import torch
 from . import _checks
 from .distributed import gather_uneven, is_distributed
 from .functional import AUROCScores, UndefinedAUROCWarning, compute_curves, compute_scores
+from .stats import AUROCInterval, check_interval_options, check_level, compute_interval
 
 _MIN_CAPACITY = 1024
 NAN_STRATEGIES = ("error", "warn")
@@ -95,6 +96,11 @@ class AUROCAccumulator:
         nan_strategy: ``"error"`` (default) raises ``ValueError`` on NaN
             scores; ``"warn"`` returns NaN with an :class:`UndefinedAUROCWarning`
             instead, so a diverged model cannot crash a training run.
+        ci: the epoch's confidence interval is wanted: the callbacks log
+            ``<name>_lo`` and ``<name>_hi`` next to the value. Checks at
+            construction that the options have one (one-vs-rest, no
+            ``max_fpr``, not ``"micro"``). :meth:`compute_interval` works either way.
+        ci_level: the interval's confidence level (default 0.95).
 
     ``update`` checks types and shapes of each batch and appends it with one
     device copy: no host synchronisation, no ``.item()``, no ``.cpu()``. Value
@@ -123,11 +129,20 @@ class AUROCAccumulator:
         sync_dist: bool = True,
         process_group=None,
         nan_strategy: str = "error",
+        ci: bool = False,
+        ci_level: float = 0.95,
     ):
         self.options = _checks.check_options(
             task=task, num_classes=num_classes, average=average, multi_class=multi_class,
             activation=activation, max_fpr=max_fpr, ignore_index=ignore_index,
         )
+        if not isinstance(ci, bool):
+            raise TypeError(f"`ci` must be a bool; got {type(ci).__name__} {ci!r}")
+        check_level(ci_level, "ci_level")
+        if ci:
+            check_interval_options(self.options, level=ci_level)
+        self.ci = ci
+        self.ci_level = float(ci_level)
         if nan_strategy not in NAN_STRATEGIES:
             raise ValueError(f"`nan_strategy` must be one of 'error', 'warn'; got {nan_strategy!r}")
         if not isinstance(sync_dist, bool):
@@ -253,6 +268,31 @@ class AUROCAccumulator:
         opts = self.options._replace(average=None, max_fpr=None)
         return compute_curves(preds, target, layout, opts, drop_intermediate=drop_intermediate)
 
+    def compute_interval(
+        self, *, level: Optional[float] = None, method: str = "delong", transform: Optional[str] = None,
+        n_boot: int = 2000, seed: int = 0,
+    ) -> AUROCInterval:
+        """The epoch's AUROC with its confidence interval, as :func:`auroc_callbacks.auroc_ci` returns it.
+
+        Computed from the gathered epoch (the same cache as :meth:`compute`:
+        no second collective under ``torch.distributed``), from one ranking;
+        ``value`` equals :meth:`compute`. ``level`` defaults to ``ci_level``.
+        With NaN scores and ``nan_strategy="warn"``, every number is NaN.
+        """
+        level = self.ci_level if level is None else level
+        check_interval_options(self.options, level=level, method=method, transform=transform, n_boot=n_boot, seed=seed)
+        checked = self._checked()
+        if checked is None:
+            s = self._nan_scores()
+            nan = torch.full_like(s.value, float("nan"))
+            per = torch.full_like(s.per_class, float("nan"))
+            return AUROCInterval(nan, nan, nan, nan, float(level), method, per, per, per, per, s.support, s.num_samples)
+        preds, target, layout = checked
+        return compute_interval(
+            preds, target, layout, self.options, level=level, method=method, transform=transform, n_boot=n_boot,
+            seed=seed,
+        )
+
     def _nan_scores(self) -> AUROCScores:
         """NaN everywhere, with the true supports (scores of the NaN-free stand-in are discarded)."""
         preds, target = self.gather()
@@ -266,4 +306,5 @@ class AUROCAccumulator:
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options._asdict().items())
-        return f"AUROCAccumulator({opts}, num_samples={self.num_samples})"
+        ci = f", ci=True, ci_level={self.ci_level!r}" if self.ci else ""
+        return f"AUROCAccumulator({opts}{ci}, num_samples={self.num_samples})"

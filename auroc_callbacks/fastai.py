@@ -41,6 +41,7 @@ from fastai.torch_core import rank_distrib
 from . import _optional
 from .accumulator import AUROCAccumulator
 from .functional import AUROCScores
+from .stats import AUROCInterval
 
 __all__ = ["AUROC", "AUROCCallback", "FROM_LOSS", "loss_activation"]
 
@@ -261,7 +262,9 @@ class AUROCCallback(Callback):
 
     Pass it as ``cbs=AUROCCallback(...)`` or ``cbs=AUROCCallback``. It runs
     after the ``Recorder`` (``order = Recorder.order + 1``) and inserts its
-    columns before ``time``: ``auroc``, then with ``per_class=True`` one
+    columns before ``time``: ``auroc``, then with ``ci=True`` ``auroc_lo``
+    and ``auroc_hi`` (the ends of its DeLong interval, from the same
+    ranking), then with ``per_class=True`` one
     ``auroc_<class>`` per class, named from ``class_names``, else from
     ``dls.vocab``, else ``0 .. num_classes - 1``. The values are computed
     after each validation pass, so they are in ``learn.recorder.values`` and
@@ -279,8 +282,9 @@ class AUROCCallback(Callback):
             ``step`` (``learn.train_iter``), ``value``, ``per_class`` and
             ``support`` (dicts keyed by class name: one-vs-rest AUROC, NaN
             where undefined, and number of positives; binary: one entry, the
-            positive class) and ``num_samples``. The same keys as the
-            Lightning callback's history.
+            positive class) and ``num_samples``; with ``ci=True`` also
+            ``lower`` and ``upper``. The same keys as the Lightning
+            callback's history.
         last: the same dict for the latest validation pass, including
             ``learn.validate()``; None before the first.
 
@@ -294,6 +298,11 @@ class AUROCCallback(Callback):
         figure: log the per-epoch ROC-curve figure (needs matplotlib).
         pr_curves: also log TensorBoard's per-class precision-recall curves
             (default False: they copy every probability to the host each epoch).
+        ci: add the ``<name>_lo`` and ``<name>_hi`` columns (and TensorBoard
+            scalars): the ends of the epoch's DeLong confidence interval
+            (:func:`auroc_callbacks.auroc_ci`). One-vs-rest, no ``max_fpr``,
+            not ``"micro"``.
+        ci_level: the interval's confidence level (default 0.95).
         task, num_classes, multi_class, max_fpr, ignore_index, activation,
             buffer_device: as for :class:`AUROC`.
         average: ``"macro"``, ``"weighted"`` or ``"micro"`` for the main
@@ -318,6 +327,8 @@ class AUROCCallback(Callback):
         log_dir: Union[str, os.PathLike, None] = None,
         figure: bool = True,
         pr_curves: bool = False,
+        ci: bool = False,
+        ci_level: float = 0.95,
         task: Optional[str] = None,
         num_classes: Optional[int] = None,
         average: str = "macro",
@@ -346,7 +357,9 @@ class AUROCCallback(Callback):
         self._collector = _Collector(
             task=task, num_classes=num_classes, average=average, multi_class=multi_class,
             activation=activation, max_fpr=max_fpr, ignore_index=ignore_index, buffer_device=buffer_device,
+            ci=ci, ci_level=ci_level,
         )
+        self.ci = ci
         self.per_class = per_class
         self.class_names = None if class_names is None else [str(c) for c in class_names]
         self.num_classes = num_classes
@@ -357,6 +370,7 @@ class AUROCCallback(Callback):
         self._names: Optional[List[str]] = None
         self._active = self._collecting = self._train_epoch = False
         self._scores: Optional[AUROCScores] = None
+        self._interval: Optional[AUROCInterval] = None
         self._writer = None
 
     @property
@@ -373,6 +387,8 @@ class AUROCCallback(Callback):
     def columns(self) -> List[str]:
         """The Recorder columns this callback adds, in order."""
         cols = [self._column]
+        if self.ci:
+            cols += [f"{self._column}_lo", f"{self._column}_hi"]
         if self.per_class and self._names is not None:
             cols += [f"{self._column}_{c}" for c in self._names]
         return cols
@@ -407,7 +423,7 @@ class AUROCCallback(Callback):
 
     def before_validate(self) -> None:
         self._collector.reset()
-        self._scores = None
+        self._scores = self._interval = None
         self._collecting = self._active
 
     def after_batch(self) -> None:
@@ -423,7 +439,12 @@ class AUROCCallback(Callback):
         self._collecting = False
         if self._collector.empty:
             return
-        scores = self._collector.accumulator.compute_scores()
+        interval = None
+        if self.ci:  # one ranking gives the value and its interval
+            interval = self._collector.accumulator.compute_interval()
+            scores = interval.scores()
+        else:
+            scores = self._collector.accumulator.compute_scores()
         per_class, support = self._per_class(scores)
         record = {
             "epoch": getattr(self.learn, "epoch", 0),
@@ -433,7 +454,9 @@ class AUROCCallback(Callback):
             "support": support,
             "num_samples": scores.num_samples,
         }
-        self._scores, self.last = scores, record
+        if interval is not None:
+            record.update(lower=interval.lower.item(), upper=interval.upper.item())
+        self._scores, self._interval, self.last = scores, interval, record
         recorder = getattr(self.learn, "recorder", None)
         if recorder is not None:
             recorder.log += self._column_values(record)
@@ -492,6 +515,8 @@ class AUROCCallback(Callback):
 
     def _column_values(self, record: dict) -> list:
         values = [record["value"]]
+        if self.ci:
+            values += [record["lower"], record["upper"]]
         if self.per_class:
             per_class = list(record["per_class"].values())
             # binary: class 0's one-vs-rest AUROC (the score negated) is class 1's, so one value fills both columns
@@ -516,6 +541,7 @@ class AUROCCallback(Callback):
         log_auroc(
             writer, self._collector.accumulator, step=self.learn.train_iter, tag=self._column,
             class_names=list(self.last["per_class"]), scores=scores, figure=self.figure, pr_curves=self.pr_curves,
+            interval=self._interval,
         )
         writer.flush()
 

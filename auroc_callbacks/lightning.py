@@ -34,6 +34,7 @@ from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, Rando
 from . import _optional
 from .accumulator import AUROCAccumulator
 from .functional import AUROCScores
+from .stats import AUROCInterval
 from .tensorboard import tag_name
 
 _BASES: List[type] = []
@@ -128,6 +129,12 @@ class AUROCCallback(*_BASES):
             at step ``trainer.global_step``, on global rank 0. Needs matplotlib (``pip install 'auroc-callbacks[plot]'``).
             Other loggers get the scalars only.
         prog_bar: show the value in the progress bar.
+        ci: also log the ends of the epoch's DeLong confidence interval,
+            ``{name}_lo`` and ``{name}_hi`` (``val_auroc_lo``, ``val_auroc_hi``),
+            from the same ranking as the value (:func:`auroc_callbacks.auroc_ci`);
+            the history gets ``lower`` and ``upper``. For a scalar value
+            (not ``average=None``); one-vs-rest, no ``max_fpr``, not ``"micro"``.
+        ci_level: the interval's confidence level (default 0.95).
         buffer_device: where to keep the epoch's predictions (see
             :class:`auroc_callbacks.AUROCAccumulator`): None for the device
             they are on, ``"cpu"`` to spare GPU memory.
@@ -138,9 +145,12 @@ class AUROCCallback(*_BASES):
             ``value`` (a float, or a list for ``average=None``), ``per_class``
             and ``support`` (dicts keyed by class name: one-vs-rest AUROC, NaN
             where undefined, and number of positives) and ``num_samples``
-            (samples scored, over all ranks).
+            (samples scored, over all ranks); with ``ci=True`` also
+            ``lower`` and ``upper`` (floats, or lists for ``average=None``).
         last_scores: the :class:`auroc_callbacks.AUROCScores` of the last
             epoch scored, validation or test (None before the first).
+        last_interval: with ``ci=True``, the :class:`auroc_callbacks.AUROCInterval`
+            of the last epoch scored (None otherwise).
         accumulator: the :class:`auroc_callbacks.AUROCAccumulator` in use.
 
     Example:
@@ -170,13 +180,15 @@ class AUROCCallback(*_BASES):
         test_name: str = "test_auroc",
         log_curve: bool = False,
         prog_bar: bool = False,
+        ci: bool = False,
+        ci_level: float = 0.95,
         buffer_device: Union[str, torch.device, None] = None,
     ):
         super().__init__()
         self.accumulator = AUROCAccumulator(
             task=task, num_classes=num_classes, average=average, multi_class=multi_class,
             activation=activation, max_fpr=max_fpr, ignore_index=ignore_index,
-            buffer_device=buffer_device, sync_dist=True, nan_strategy="warn",
+            buffer_device=buffer_device, sync_dist=True, nan_strategy="warn", ci=ci, ci_level=ci_level,
         )
         _check_str("name", name)
         _check_str("test_name", test_name)
@@ -211,6 +223,7 @@ class AUROCCallback(*_BASES):
         self.prog_bar = prog_bar
         self.history: List[Dict[str, Any]] = []
         self.last_scores: Optional[AUROCScores] = None
+        self.last_interval: Optional[AUROCInterval] = None
         self._rows: Dict[int, int] = {}  # rows this rank accumulated per dataloader_idx, this epoch
         self._warned: set = set()
 
@@ -227,7 +240,8 @@ class AUROCCallback(*_BASES):
             # The value is global already (every rank gathers every rank's samples), so it is logged with
             # sync_dist=False; Lightning's generic advice to sync epoch-level values does not apply to it.
             keys = "|".join(re.escape(k) for k in (self.name, self.test_name))
-            advice = rf"It is recommended to use `self\.log\('(?:{keys})(?:/[^']*)?', \.\.\., sync_dist=True\)`"
+            key = rf"(?:{keys})(?:_lo|_hi)?(?:/[^']*)?"  # the value, its interval's ends, per-class keys
+            advice = rf"It is recommended to use `self\.log\('{key}', \.\.\., sync_dist=True\)`"
             warnings.filterwarnings("ignore", message=advice)
 
     def on_validation_epoch_start(self, trainer, pl_module) -> None:
@@ -241,7 +255,10 @@ class AUROCCallback(*_BASES):
             return
         scores = self._end(trainer, pl_module, self.name, trainer.val_dataloaders, "limit_val_batches")
         if scores is not None:
-            self.history.append(self._record(trainer, scores))
+            record = self._record(trainer, scores)
+            if self.accumulator.ci:
+                record.update(lower=self.last_interval.lower.tolist(), upper=self.last_interval.upper.tolist())
+            self.history.append(record)
 
     def on_test_epoch_start(self, trainer, pl_module) -> None:
         if self.test:
@@ -281,10 +298,17 @@ class AUROCCallback(*_BASES):
         elif self.accumulator.num_samples == 0:
             self._warn_once("empty", f"AUROCCallback: no samples were scored this epoch; `{name}` is not logged")
             return None
-        scores = self.accumulator.compute_scores()  # a collective call under DDP: every rank makes it
+        if self.accumulator.ci:  # one ranking gives the value and its interval
+            interval = self.last_interval = self.accumulator.compute_interval()  # collective under DDP
+            scores = interval.scores()
+        else:
+            interval, scores = None, self.accumulator.compute_scores()  # a collective under DDP: every rank calls it
         self.last_scores = scores
         if scores.value.ndim == 0:
             pl_module.log(name, scores.value, prog_bar=self.prog_bar, sync_dist=False)
+            if interval is not None:
+                pl_module.log(f"{name}_lo", interval.lower, prog_bar=False, sync_dist=False)
+                pl_module.log(f"{name}_hi", interval.upper, prog_bar=False, sync_dist=False)
         if (self.per_class or self.accumulator.options.average is None) and scores.per_class.shape[0] > 1:
             for cls, v in zip(self._names(scores), scores.per_class):
                 pl_module.log(f"{name}/{tag_name(cls)}", v, prog_bar=False, sync_dist=False)

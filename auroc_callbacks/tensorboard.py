@@ -16,6 +16,8 @@ and ``-`` becomes ``_``):
 tag                   kind         written when
 ====================  ===========  ==============================================================
 ``auroc``             scalar       the configured value is a scalar (not ``average=None``) and not NaN
+``auroc_lo``          scalar       ``accumulator.ci`` (or ``interval=`` given): the interval's ends, when not NaN
+``auroc_hi``          scalar       (:meth:`~auroc_callbacks.AUROCAccumulator.compute_interval`)
 ``auroc/{class}``     scalar       multiclass / multilabel: each class whose AUROC is defined (not NaN)
 ``auroc/roc``         image        ``figure=True``: :func:`auroc_callbacks.plotting.plot_roc` of the epoch
 ``auroc/pr/{class}``  PR curve     ``pr_curves=True``, multiclass / multilabel: each class with a positive
@@ -43,6 +45,7 @@ import torch
 from . import _checks, _optional
 from .accumulator import AUROCAccumulator
 from .functional import AUROCScores, UndefinedAUROCWarning, probabilities
+from .stats import AUROCInterval
 
 __all__ = ["log_auroc", "tag_name"]
 
@@ -70,6 +73,7 @@ def log_auroc(
     figure: bool = True,
     pr_curves: bool = True,
     scalars: bool = True,
+    interval: Optional[AUROCInterval] = None,
 ) -> AUROCScores:
     """Write the epoch's AUROC, per-class AUROC, ROC figure and PR curves to a TensorBoard writer.
 
@@ -94,6 +98,11 @@ def log_auroc(
         pr_curves: log a precision-recall curve per class.
         scalars: log the scalars; off when they already reach TensorBoard
             another way (Lightning's ``pl_module.log``).
+        interval: the :class:`~auroc_callbacks.AUROCInterval` already
+            computed from ``accumulator``: its ends are logged as
+            ``{tag}_lo`` and ``{tag}_hi`` (and ``scores`` default to its
+            own). Default: ``accumulator.compute_interval()`` when the
+            accumulator was built with ``ci=True``, else no interval.
 
     Returns:
         The :class:`~auroc_callbacks.AUROCScores` that were logged.
@@ -129,13 +138,17 @@ def log_auroc(
         raise ValueError(f"`tag` must be a non-empty tag name; got {tag!r}")
     if scores is not None and not isinstance(scores, AUROCScores):
         raise TypeError(f"`scores` must be an AUROCScores or None; got {type(scores).__name__}")
+    if interval is not None and not isinstance(interval, AUROCInterval):
+        raise TypeError(f"`interval` must be an AUROCInterval or None; got {type(interval).__name__}")
     if figure:
         _optional.require_matplotlib("log_auroc(figure=True)")  # before anything is written
     tag = tag.strip("/")
     step = int(step)
 
+    if interval is None and scalars and accumulator.ci:
+        interval = accumulator.compute_interval()
     if scores is None:
-        scores = accumulator.compute_scores()
+        scores = accumulator.compute_scores() if interval is None else interval.scores()
     preds, target = accumulator.gather()  # cached by compute_scores: no second collective
     layout = _checks.check_layout(preds, target, accumulator.options)
     binary = layout.task == "binary"
@@ -144,6 +157,9 @@ def log_auroc(
     value = scores.value
     if scalars and value.ndim == 0 and not bool(torch.isnan(value)):
         writer.add_scalar(tag, float(value), global_step=step)
+    if scalars and interval is not None and interval.lower.ndim == 0 and not bool(torch.isnan(interval.lower)):
+        writer.add_scalar(f"{tag}_lo", float(interval.lower), global_step=step)
+        writer.add_scalar(f"{tag}_hi", float(interval.upper), global_step=step)
     if scalars and not binary:
         for name, v in zip(names, scores.per_class.tolist()):
             if v == v:  # not NaN

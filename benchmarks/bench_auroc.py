@@ -4,6 +4,7 @@ Every contender is measured in the same run, on the same float32 logits, with
 the same thread count; the script prints medians and ratios, never absolute
 claims. Targets (issue 2): ac.auroc <= 2x the np.sort floor, >= 5x faster than
 scikit-learn, >= 3x faster than the faster of torcheval and torchmetrics.
+Issue 6: DeLong intervals (ac.auroc_ci) at the first size cost <= 1.5x ac.auroc.
 
     python benchmarks/bench_auroc.py                 # CPU, 2 threads, the issue's three sizes
     python benchmarks/bench_auroc.py --ties          # logits rounded to 0.1: tie-heavy
@@ -163,6 +164,34 @@ def bench_update(device: str, batches: int = 2000, batch: int = 256, classes: in
     return f"update(): {per:.1f} us per batch of {batch}x{classes} ({'ok' if per <= 20 else 'MISS'} <= 20 us); {syncs}"
 
 
+def bench_ci(device: str, n: int, c: int, repeats: int) -> str:
+    """Issue 6: DeLong intervals at n x c cost <= 1.5x the plain ac.auroc (same logits, same threads)."""
+    sync = torch.cuda.synchronize if device == "cuda" else None
+    logits, target = _data(n, c, device)
+    contenders = {
+        "ac.auroc": lambda: ac.auroc(logits, target),
+        "auroc_ci(average=None)": lambda: ac.auroc_ci(logits, target, average=None),
+        "auroc_ci (macro)": lambda: ac.auroc_ci(logits, target),
+    }
+    times = {name: float("inf") for name in contenders}
+    for fn in contenders.values():
+        fn()  # warm-up
+    for _ in range(repeats):  # interleaved, best of: other load on the machine hits every contender alike
+        for name, fn in contenders.items():
+            start = time.perf_counter()
+            fn()
+            if sync:
+                sync()
+            times[name] = min(times[name], time.perf_counter() - start)
+    base = times["ac.auroc"]
+    print(f"\nintervals at {n:,} x {c} on {device} (best of {repeats}, interleaved)")
+    for name, t in times.items():
+        print(f"  {name:24s} {t * 1e3:10.1f} ms   {t / base:5.2f}x ac.auroc")
+    per, macro = times["auroc_ci(average=None)"] / base, times["auroc_ci (macro)"] / base
+    return (f"intervals {n:,}x{c}: per class {per:.2f}x ac.auroc ({'ok' if per <= 1.5 else 'MISS'} <= 1.5);"
+            f" macro (with the classes' covariance) {macro:.2f}x ({'ok' if macro <= 1.5 else 'MISS'} <= 1.5)")
+
+
 def _data(n: int, c: int, device: str = "cpu", ties: bool = False):
     g = torch.Generator().manual_seed(0)
     logits = torch.randn(n, c, generator=g)
@@ -227,6 +256,7 @@ def main(argv=None) -> int:
           + (f" ({torch.cuda.get_device_name()})" if args.device == "cuda" else ""))
     verdicts = bench_sizes(sizes, args.device, args.repeats, args.ties, not args.no_sklearn)
     verdicts.append(bench_update(args.device, batches=200 if args.quick else 2000))
+    verdicts.append(bench_ci(args.device, *sizes[0], repeats=max(args.repeats, 5)))
     verdicts.append(bench_memory(args.device, *sizes[0]))
     print("\nSummary")
     for line in verdicts:

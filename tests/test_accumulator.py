@@ -239,3 +239,66 @@ def test_gpu_update_never_syncs_with_the_host(buffer_device):
     assert abs(acc.compute().item() - want.item()) < 1e-12
     assert {c.device.type for c in acc._preds.chunks} == {"cpu" if buffer_device else "cuda"}
     assert all(c.is_pinned() for c in acc._preds.chunks) == bool(buffer_device)
+
+
+# ----------------------------------------------------------------------------- ci=True (issue 6)
+
+
+def _delong_variance(scores, labels):
+    """DeLong's variance from the m x n comparison matrix (brute force, ties 1/2)."""
+    s, y = np.asarray(scores, dtype=np.float64), np.asarray(labels).astype(bool)
+    psi = (s[y][:, None] > s[~y][None, :]) + 0.5 * (s[y][:, None] == s[~y][None, :])
+    v10, v01, a = psi.mean(1), psi.mean(0), psi.mean()
+    return ((v10 - a) ** 2).sum() / (len(v10) - 1) / len(v10) + ((v01 - a) ** 2).sum() / (len(v01) - 1) / len(v01)
+
+
+def test_compute_interval_is_delong_of_the_epoch_and_its_value_is_compute():
+    g = torch.Generator().manual_seed(11)
+    preds, target = torch.randn(500, generator=g).round(decimals=1), torch.randint(0, 2, (500,), generator=g)
+    acc = ac.AUROCAccumulator(ci=True, ci_level=0.9)
+    _feed(acc, preds, target, [64] * 7)
+    iv = acc.compute_interval()
+    assert torch.equal(iv.value, acc.compute()) and iv.level == 0.9
+    se = float(np.sqrt(_delong_variance(preds.numpy(), target.numpy())))
+    assert iv.std_error.item() == pytest.approx(se, rel=1e-10)
+    z90 = 1.6448536269514722
+    assert iv.lower.item() == pytest.approx(iv.value.item() - z90 * se, rel=1e-12)
+    assert acc.compute_interval(level=0.5).level == 0.5
+    assert "ci=True, ci_level=0.9" in repr(acc)
+
+
+def test_compute_interval_reuses_the_gathered_epoch(monkeypatch):
+    """Under torch.distributed the interval comes from the cached gather: no second collective."""
+    from auroc_callbacks import accumulator as acc_module
+
+    calls = []
+    monkeypatch.setattr(acc_module, "is_distributed", lambda group=None: True)
+    monkeypatch.setattr(acc_module, "gather_uneven", lambda tensors, group=None: calls.append(1) or tensors)
+    acc = ac.AUROCAccumulator(num_classes=3, ci=True)
+    acc.update(torch.randn(60, 3), torch.arange(60) % 3)
+    acc.compute_scores()
+    iv = acc.compute_interval()
+    assert len(calls) == 1 and iv.value.ndim == 0
+
+
+def test_ci_options_are_checked_at_construction():
+    with pytest.raises(ValueError, match="`average='micro'` has no interval"):
+        ac.AUROCAccumulator(average="micro", ci=True)
+    with pytest.raises(ValueError, match="`max_fpr` must be None"):
+        ac.AUROCAccumulator(max_fpr=0.5, ci=True)
+    with pytest.raises(ValueError, match=r"`ci_level` must be in \(0, 1\)"):
+        ac.AUROCAccumulator(ci_level=95)
+    with pytest.raises(TypeError, match="`ci` must be a bool"):
+        ac.AUROCAccumulator(ci="yes")
+    ac.AUROCAccumulator(average="micro")  # no interval asked for: fine
+
+
+def test_nan_scores_with_warn_strategy_give_a_nan_interval():
+    acc = ac.AUROCAccumulator(num_classes=3, nan_strategy="warn", ci=True)
+    preds = torch.randn(30, 3)
+    preds[4, 1] = float("nan")
+    acc.update(preds, torch.arange(30) % 3)
+    with pytest.warns(ac.UndefinedAUROCWarning, match="NaN"):
+        iv = acc.compute_interval()
+    assert torch.isnan(iv.value) and torch.isnan(iv.lower) and torch.isnan(iv.per_class_upper).all()
+    assert iv.support.tolist() == [10, 10, 10]

@@ -572,3 +572,48 @@ def test_fastai_distributed_mode_gathers_once_and_matches_sklearn(tmp_path):
         assert abs(res["metric"] - res["sklearn"]) < TOL
         assert abs(res["callback"] - res["sklearn"]) < TOL
     assert results[0]["metric"] == results[1]["metric"]
+
+
+# ----------------------------------------------------------------------------- ci=True (issue 6)
+
+
+def _delong_se(scores, labels):
+    """DeLong's standard error from the m x n comparison matrix (brute force, ties 1/2)."""
+    s, y = np.asarray(scores, dtype=np.float64).ravel(), np.asarray(labels).ravel().astype(bool)
+    psi = (s[y][:, None] > s[~y][None, :]) + 0.5 * (s[y][:, None] == s[~y][None, :])
+    v10, v01, a = psi.mean(1), psi.mean(0), psi.mean()
+    var = ((v10 - a) ** 2).sum() / (len(v10) - 1) / len(v10) + ((v01 - a) ** 2).sum() / (len(v01) - 1) / len(v01)
+    return float(np.sqrt(var))
+
+
+def test_ci_adds_lo_and_hi_columns_after_the_value(cancer):
+    learn = _binary_learner(cancer, metrics=accuracy, cbs=AUROCCallback(ci=True))
+    rec = _fit(learn, 2)
+    assert learn.recorder.metric_names[-5:] == ["accuracy", "auroc", "auroc_lo", "auroc_hi", "time"]
+    assert learn.auroc.columns == ["auroc", "auroc_lo", "auroc_hi"]
+    probs, target = learn.get_preds()
+    want, se = _sk_binary(learn), _delong_se(probs.numpy(), target.numpy())
+    assert abs(rec[-1]["auroc"] - want) < TOL
+    assert abs(rec[-1]["auroc_lo"] - max(0.0, want - 1.959963984540054 * se)) < TOL
+    assert abs(rec[-1]["auroc_hi"] - min(1.0, want + 1.959963984540054 * se)) < TOL
+    last = learn.auroc.history[-1]
+    assert (last["lower"], last["upper"]) == (rec[-1]["auroc_lo"], rec[-1]["auroc_hi"])
+
+
+def test_ci_columns_come_before_the_per_class_ones_and_reach_tensorboard(digits, tmp_path):
+    pytest.importorskip("tensorboard")
+    learn = _digits_learner(digits, cbs=AUROCCallback(ci=True, ci_level=0.9, per_class=True, log_dir=tmp_path,
+                                                      figure=False))
+    rec = _fit(learn, 1)
+    assert learn.auroc.columns[:4] == ["auroc", "auroc_lo", "auroc_hi", "auroc_0"]
+    assert rec[-1]["auroc_lo"] < rec[-1]["auroc"] < rec[-1]["auroc_hi"]
+    ea = _events(tmp_path)
+    assert {"auroc", "auroc_lo", "auroc_hi"} <= set(ea.Tags()["scalars"])
+    assert abs(ea.Scalars("auroc_lo")[-1].value - rec[-1]["auroc_lo"]) < 1e-6
+
+
+def test_ci_with_an_average_that_has_no_interval_fails_at_construction():
+    with pytest.raises(ValueError, match="`average='micro'` has no interval"):
+        AUROCCallback(ci=True, average="micro")
+    with pytest.raises(ValueError, match=r"`ci_level` must be in \(0, 1\)"):
+        AUROCCallback(ci=True, ci_level=1.5)

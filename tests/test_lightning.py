@@ -495,3 +495,48 @@ def test_ddp_value_is_exact_over_uneven_shards_without_sampler_duplicates(tmp_pa
     for r in ranks:
         assert r["partial"]["logged"] == pytest.approx(unique, abs=1e-9)
         assert len(r["partial"]["warnings"]) == 1 and "limit_val_batches" in r["partial"]["warnings"][0]
+
+
+# ----------------------------------------------------------------------------- ci=True (issue 6)
+
+
+def _delong_se(scores, labels):
+    """DeLong's standard error from the m x n comparison matrix (brute force, ties 1/2)."""
+    s, y = np.asarray(scores, dtype=np.float64).ravel(), np.asarray(labels).ravel().astype(bool)
+    psi = (s[y][:, None] > s[~y][None, :]) + 0.5 * (s[y][:, None] == s[~y][None, :])
+    v10, v01, a = psi.mean(1), psi.mean(0), psi.mean()
+    var = ((v10 - a) ** 2).sum() / (len(v10) - 1) / len(v10) + ((v01 - a) ** 2).sum() / (len(v01) - 1) / len(v01)
+    return float(np.sqrt(var))
+
+
+def test_ci_logs_val_auroc_lo_and_hi_from_delong(tmp_path):
+    pl = importlib.import_module(PL)
+    cb = AUROCCallback(ci=True)
+    trainer, model = _fit(PL, tmp_path, [cb], data="cancer", logger=pl.loggers.CSVLogger(str(tmp_path)))
+    want = _reference(model, "cancer")
+    se = _delong_se(_logits(model, "cancer").numpy(), _dataset("cancer")[3].numpy())
+    assert _logged(trainer, "val_auroc") == pytest.approx(want, abs=1e-9)
+    assert _logged(trainer, "val_auroc_lo") == pytest.approx(max(0.0, want - 1.959963984540054 * se), abs=1e-9)
+    assert _logged(trainer, "val_auroc_hi") == pytest.approx(min(1.0, want + 1.959963984540054 * se), abs=1e-9)
+    assert cb.history[-1]["lower"] == pytest.approx(_logged(trainer, "val_auroc_lo"), abs=1e-12)
+    assert cb.last_interval.std_error.item() == pytest.approx(se, rel=1e-9)
+    with open(Path(trainer.logger.log_dir) / "metrics.csv") as fh:
+        header = next(csv.reader(fh))
+    assert {"val_auroc", "val_auroc_lo", "val_auroc_hi"} <= set(header)
+
+
+def test_ci_macro_interval_surrounds_the_value_and_state_round_trips(tmp_path):
+    cb = AUROCCallback(num_classes=3, ci=True, ci_level=0.8)
+    trainer, _ = _fit(PL, tmp_path, [cb])
+    lo, value, hi = (_logged(trainer, k) for k in ("val_auroc_lo", "val_auroc", "val_auroc_hi"))
+    assert lo < value < hi
+    restored = AUROCCallback(ci=True)
+    restored.load_state_dict(cb.state_dict())
+    assert restored.history[-1]["upper"] == pytest.approx(hi, abs=1e-12)
+
+
+def test_ci_needs_options_with_an_interval():
+    with pytest.raises(ValueError, match="`max_fpr` must be None"):
+        AUROCCallback(ci=True, max_fpr=0.3)
+    with pytest.raises(TypeError, match="`ci` must be a bool"):
+        AUROCCallback(ci=1)

@@ -185,3 +185,46 @@ def test_raw_scores_without_activation_skip_pr_curves_with_a_warning():
     with pytest.warns(UserWarning, match="PR curves need probabilities"):
         log_auroc(writer, acc, step=0, figure=False)
     assert writer.tags("scalar") == ["auroc"] and writer.tags("pr") == []
+
+
+def _delong_se(scores, labels):
+    """DeLong's standard error from the m x n comparison matrix (brute force, ties 1/2)."""
+    s, y = np.asarray(scores, dtype=np.float64), np.asarray(labels).astype(bool)
+    psi = (s[y][:, None] > s[~y][None, :]) + 0.5 * (s[y][:, None] == s[~y][None, :])
+    v10, v01, a = psi.mean(1), psi.mean(0), psi.mean()
+    var = ((v10 - a) ** 2).sum() / (len(v10) - 1) / len(v10) + ((v01 - a) ** 2).sum() / (len(v01) - 1) / len(v01)
+    return a, float(np.sqrt(var))
+
+
+def test_accumulator_with_ci_logs_the_interval_ends_as_scalars(tmp_path):
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 200)
+    p = np.clip(0.3 * y + rng.random(200) * 0.7, 0, 1)
+    acc = _accumulator(torch.tensor(p), torch.tensor(y), ci=True)
+    _, ea = _write(tmp_path, acc, step=3, figure=False, pr_curves=False)
+    assert set(ea.Tags()["scalars"]) == {"auroc", "auroc_lo", "auroc_hi"}
+    a, se = _delong_se(p, y)
+    assert ea.Scalars("auroc_lo")[0].value == pytest.approx(a - 1.959963984540054 * se, abs=1e-6)
+    assert ea.Scalars("auroc_hi")[0].value == pytest.approx(a + 1.959963984540054 * se, abs=1e-6)
+    assert ea.Scalars("auroc_hi")[0].step == 3
+
+
+def test_a_given_interval_is_logged_and_supplies_the_scores(monkeypatch):
+    acc = _accumulator(torch.randn(90, 3), torch.arange(90) % 3)
+    interval = acc.compute_interval()
+    monkeypatch.setattr(acc, "compute_scores", lambda: pytest.fail("the interval's own scores must be used"))
+    writer = Recorder()
+    scores = log_auroc(writer, acc, step=0, tag="val/auroc", interval=interval, figure=False, pr_curves=False)
+    assert torch.equal(scores.value, interval.value)
+    logged = {tag: value for kind, tag, value, _ in writer.calls}
+    assert logged["val/auroc_lo"] == interval.lower.item() and logged["val/auroc_hi"] == interval.upper.item()
+    with pytest.raises(TypeError, match="`interval` must be an AUROCInterval"):
+        log_auroc(writer, acc, step=0, interval=interval.scores(), figure=False)
+
+
+def test_a_nan_interval_is_not_logged():
+    acc = _accumulator(torch.tensor([0.1, 0.2, 0.9, 0.3]), torch.tensor([0, 0, 1, 0]), ci=True)
+    writer = Recorder()
+    with pytest.warns(ac.UndefinedAUROCWarning, match="needs >= 2 positives"):
+        log_auroc(writer, acc, step=0, figure=False, pr_curves=False)
+    assert writer.tags("scalar") == ["auroc"]

@@ -1,0 +1,786 @@
+"""Confidence intervals for AUROC and the paired test of two models, from the same one ranking.
+
+:func:`auroc_ci` gives the AUROC with DeLong's standard error and interval
+(binary, per class one-vs-rest, per label, and the macro or weighted
+average); :func:`compare_auroc` is DeLong's paired test of two models scored
+on the same samples (R pROC's ``roc.test``). ``method="bootstrap"`` is a
+stratified bootstrap, vectorised on the device, kept as the check on DeLong.
+
+How DeLong is computed (Sun & Xu, 2014). For class ``r`` with ``m``
+positives and ``n`` negatives, the *structural components* (placement
+values) are, for each positive ``i``, the fraction of negatives scored
+below it, ``V10(i)`` (ties 1/2), and for each negative ``j``, the fraction of
+positives scored above it, ``V01(j)``. Both average to the AUROC ``A``, and
+DeLong's variance is ``S10 / m + S01 / n`` with ``S10``, ``S01`` their
+sample variances (denominators ``m - 1``, ``n - 1``). They come from the
+sort that gives the AUROC itself (:mod:`auroc_callbacks._ranking`): in a
+sorted row of packed ``code << 1 | label`` keys, negatives precede positives
+within a tie group, so a cumulative count of positives gives, at every
+position, the positives strictly below and (for a positive) the negatives at
+or below; mixed tie groups, the only ties that matter, are found and
+corrected exactly as the Mann-Whitney count does. One sort, O(N log N),
+vectorised over the classes, on the device. A class's own variance needs
+only the positions of its positives (the negatives between two positives
+share one placement value); the covariances below need every sample.
+
+Each sample ``i`` then gets, for each class ``r``, an *influence value*
+
+    psi_r(i) = sqrt(m/(m-1)) * (V10_r(i) - A_r) / m    if i is a positive of r,
+    psi_r(i) = sqrt(n/(n-1)) * (V01_r(i) - A_r) / n    if i is a negative of r,
+
+(0 for an entry dropped by ``ignore_index``), so that ``sum_i psi_r(i)**2``
+is DeLong's variance of ``A_r`` exactly, and ``sum_i psi_r(i) psi_s(i)`` is
+the covariance of two AUROCs. For two models on the same labels this sum is
+DeLong's ``S10_rs / m + S01_rs / n`` term by term (pROC's ``cov``); for two
+classes of one model the same sum runs over the shared samples, each in its
+own role (a positive of its class, a negative of the others). It is the
+empirical influence function of the AUROC (the nonparametric delta method),
+with DeLong's ``m - 1`` and ``n - 1``; its matrix is a Gram matrix, so the
+variance of any average is never negative.
+
+**The macro interval.** The one-vs-rest AUROCs share their samples, so they
+are correlated (each sample is a positive of one class and a negative of
+the others, and its scores in the columns are not independent). The variance of the mean of the
+``K`` defined classes is
+
+    Var(mean_r A_r) = (1/K**2) sum_{r,s} Cov(A_r, A_s) = (1/K**2) sum_i (sum_r psi_r(i))**2,
+
+the whole covariance matrix in O(N K), without forming it. ``"weighted"``
+uses the supports as fixed weights (DeLong conditions on ``m`` and ``n``
+too). We chose this over a bootstrap for the default because it is exact,
+deterministic and costs a few passes after the sort (which then carries
+each sample's index, to pair the classes); the stratified bootstrap
+(``method="bootstrap"``) agrees with it in our tests and is there to check it.
+
+**The interval** is pROC's by default: ``A +/- z * se``, clipped to
+[0, 1] (a Wald interval on the AUROC scale), so that the numbers can be
+compared with pROC's ``ci.auc(method="delong")``. It covers less than its
+level with few positives and an AUROC near 1 (the estimate's distribution is
+skewed there); ``transform="logit"`` builds the same Wald interval on the
+logit scale and maps it back, which covers closer to its level there
+(``benchmarks/coverage_delong.py`` measures both). pROC's
+``direction="auto"`` flips a curve whose AUROC is below 0.5; we never do:
+higher scores mean positive, as in :func:`auroc_callbacks.auroc`.
+
+An interval needs at least two positives and two negatives (a sample
+variance of one value is undefined): a class with fewer gets a NaN interval
+(its AUROC is still reported when it has one of each), a class without
+positives or negatives a NaN AUROC, each with one
+:class:`~auroc_callbacks.UndefinedAUROCWarning`. The macro interval is NaN
+when a class in the average has a NaN interval.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from statistics import NormalDist
+from typing import NamedTuple, Optional, Tuple
+
+import torch
+
+from . import _checks, _ranking
+from ._checks import Layout, Options
+from .functional import AUROCScores, UndefinedAUROCWarning, _class_counts, _format, _Formatted, _list, _row_problem
+
+__all__ = ["AUROCInterval", "AUROCComparison", "auroc_ci", "compare_auroc"]
+
+METHODS = ("delong", "bootstrap")
+TRANSFORMS = (None, "logit")
+_BOOT_CHUNK_ELEMENTS = 1 << 22  # replicate x class x sample weights held at once by the bootstrap (x16 on a GPU)
+
+
+class AUROCInterval(NamedTuple):
+    """An AUROC with its confidence interval and standard error, from one ranking.
+
+    ``value``, ``lower``, ``upper`` and ``std_error`` are shaped like what
+    :func:`auroc_callbacks.auroc` returns: 0-d for binary and for an average,
+    ``(C,)`` for ``average=None``. The ``per_class*`` fields are always
+    ``(C,)`` (``(1,)`` for binary). float64, on the device of ``preds``;
+    NaN where undefined.
+
+    Attributes:
+        value: the AUROC, equal to :func:`auroc_callbacks.auroc` with the same options.
+        lower: lower end of the interval (clipped at 0).
+        upper: upper end of the interval (clipped at 1).
+        std_error: the standard error (DeLong's, or the bootstrap replicates' SD).
+        level: the confidence level, e.g. 0.95.
+        method: ``"delong"`` or ``"bootstrap"``.
+        per_class: (C,) one-vs-rest / per-label AUROC.
+        per_class_lower: (C,) lower ends.
+        per_class_upper: (C,) upper ends.
+        per_class_std_error: (C,) standard errors.
+        support: (C,) number of positive samples of each class, int64.
+        num_samples: number of samples scored (after ``ignore_index``).
+    """
+
+    value: torch.Tensor
+    lower: torch.Tensor
+    upper: torch.Tensor
+    std_error: torch.Tensor
+    level: float
+    method: str
+    per_class: torch.Tensor
+    per_class_lower: torch.Tensor
+    per_class_upper: torch.Tensor
+    per_class_std_error: torch.Tensor
+    support: torch.Tensor
+    num_samples: int
+
+    def scores(self) -> AUROCScores:
+        """The :class:`~auroc_callbacks.AUROCScores` of the same ranking (value, per_class, support, num_samples)."""
+        return AUROCScores(self.value, self.per_class, self.support, self.num_samples)
+
+
+class AUROCComparison(NamedTuple):
+    """DeLong's paired comparison of two models' AUROC on the same samples.
+
+    Tensors are shaped like what :func:`auroc_callbacks.auroc` returns (0-d,
+    or ``(C,)`` for ``average=None``), float64.
+
+    Attributes:
+        difference: ``value_a - value_b``.
+        lower: lower end of the interval of the difference (not clipped).
+        upper: upper end of the interval of the difference.
+        std_error: standard error of the difference.
+        z: the test statistic, ``difference / std_error``.
+        p_value: two-sided p-value of "the two AUROCs are equal".
+            1 where the two models rank every class identically (zero
+            difference, zero variance).
+        value_a: AUROC of model a.
+        value_b: AUROC of model b.
+        level: the confidence level of the interval.
+    """
+
+    difference: torch.Tensor
+    lower: torch.Tensor
+    upper: torch.Tensor
+    std_error: torch.Tensor
+    z: torch.Tensor
+    p_value: torch.Tensor
+    value_a: torch.Tensor
+    value_b: torch.Tensor
+    level: float
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+def auroc_ci(
+    preds: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    level: float = 0.95,
+    method: str = "delong",
+    transform: Optional[str] = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+    task: Optional[str] = None,
+    num_classes: Optional[int] = None,
+    average: Optional[str] = "macro",
+    multi_class: str = "ovr",
+    activation: Optional[str] = "auto",
+    ignore_index: Optional[int] = None,
+) -> AUROCInterval:
+    """The AUROC with its confidence interval and standard error.
+
+    DeLong's interval (Sun & Xu's algorithm: one sort, O(N log N)), for a
+    binary problem, each class one-vs-rest, each label, and the macro or
+    weighted average with the covariance of the classes (see the module
+    docstring for the derivation). By default the interval is pROC's
+    ``ci.auc``: ``value +/- z * std_error`` clipped to [0, 1].
+
+    Args:
+        preds: scores, logits or probabilities, as for :func:`auroc_callbacks.auroc`:
+            ``(N,)``, ``(N, 1)`` or ``(N, 2)`` binary, ``(N, C)`` multiclass or multilabel.
+        target: labels, ``(N,)`` or ``(N, C)``, as for :func:`auroc_callbacks.auroc`.
+        level: confidence level in (0, 1) (default 0.95).
+        method: ``"delong"`` (default) or ``"bootstrap"``: a stratified
+            bootstrap (samples resampled within each class; multilabel:
+            within each pattern of labels), percentile interval, ``std_error``
+            the replicates' SD. It reuses the one sort and weighs samples by
+            their resampling counts: it never copies the predictions.
+        transform: None (default): pROC's interval, symmetric on the AUROC
+            scale. ``"logit"``: the interval of ``logit(AUROC)`` with the
+            delta-method error ``std_error / (A (1 - A))``, mapped back:
+            asymmetric, inside (0, 1), and closer to its level with few
+            positives or an AUROC near 1 (see the coverage table in the
+            README). ``std_error`` is DeLong's either way. The bootstrap's
+            percentile interval is the same on any scale.
+        n_boot: bootstrap replicates (``method="bootstrap"`` only).
+        seed: seed of the bootstrap's generator, on the device of ``preds``.
+        task, num_classes, average, multi_class, activation, ignore_index:
+            as for :func:`auroc_callbacks.auroc`. ``average`` may be
+            ``"macro"``, ``"weighted"`` or None; ``"micro"``, one-vs-one and
+            ``max_fpr`` have no interval here (ValueError).
+
+    Returns:
+        :class:`AUROCInterval`, float64 tensors on the device of ``preds``.
+
+    Raises:
+        ValueError, TypeError: bad options or inputs, naming the argument.
+
+    Example:
+        >>> import torch, auroc_callbacks as ac
+        >>> preds = torch.tensor([0.8, 0.6, 0.4, 0.6, 0.3, 0.2, 0.1])
+        >>> target = torch.tensor([1, 1, 1, 0, 0, 0, 0])
+        >>> iv = ac.auroc_ci(preds, target)  # DeLong variance 1/48, worked by hand in tests/test_stats.py
+        >>> [round(x, 4) for x in (iv.value.item(), iv.lower.item(), iv.upper.item(), iv.std_error.item())]
+        [0.875, 0.5921, 1.0, 0.1443]
+    """
+    opts = _checks.check_options(
+        task=task, num_classes=num_classes, average=average, multi_class=multi_class,
+        activation=activation, ignore_index=ignore_index,
+    )
+    check_interval_options(opts, level=level, method=method, transform=transform, n_boot=n_boot, seed=seed)
+    layout = _checks.check_layout(preds, target, opts)
+    _checks.check_values(preds, target, layout, opts.ignore_index)
+    return compute_interval(
+        preds, target, layout, opts, level=level, method=method, transform=transform, n_boot=n_boot, seed=seed
+    )
+
+
+def compare_auroc(
+    preds_a: torch.Tensor,
+    preds_b: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    level: float = 0.95,
+    task: Optional[str] = None,
+    num_classes: Optional[int] = None,
+    average: Optional[str] = "macro",
+    multi_class: str = "ovr",
+    activation: Optional[str] = "auto",
+    ignore_index: Optional[int] = None,
+) -> AUROCComparison:
+    """DeLong's paired test of two models scored on the same samples (pROC's ``roc.test``).
+
+    The difference ``auroc(preds_a) - auroc(preds_b)``, its standard error
+    ``sqrt(Var_a + Var_b - 2 Cov_ab)`` from the two models' structural
+    components on the shared samples, a Wald interval and the two-sided
+    p-value ``2 * (1 - Phi(|z|))``. Per class with ``average=None``; the
+    macro (weighted) average of the differences otherwise, its variance
+    including the covariance of the classes. Swapping the models negates
+    ``difference``, ``z`` and the interval and keeps ``p_value``.
+
+    Args:
+        preds_a: scores of model a, shaped as for :func:`auroc_callbacks.auroc`.
+        preds_b: scores of model b, the same shape, the same samples in the same order.
+        target: labels shared by both.
+        level: confidence level of the interval of the difference, in (0, 1).
+        task, num_classes, average, multi_class, activation, ignore_index:
+            as for :func:`auroc_ci`. The activation is decided for each model
+            on its own scores.
+
+    Returns:
+        :class:`AUROCComparison`.
+
+    Example:
+        >>> import torch, auroc_callbacks as ac
+        >>> target = torch.tensor([1, 1, 1, 0, 0, 0, 0])
+        >>> a = torch.tensor([0.8, 0.6, 0.4, 0.6, 0.3, 0.2, 0.1])
+        >>> b = torch.tensor([0.5, 0.9, 0.2, 0.4, 0.1, 0.3, 0.6])
+        >>> c = ac.compare_auroc(a, b, target)  # 7/8 - 2/3, variance 29/432 (tests/test_stats.py)
+        >>> round(c.difference.item(), 4), round(c.std_error.item(), 4), round(c.p_value.item(), 4)
+        (0.2083, 0.2591, 0.4213)
+    """
+    opts = _checks.check_options(
+        task=task, num_classes=num_classes, average=average, multi_class=multi_class,
+        activation=activation, ignore_index=ignore_index,
+    )
+    check_interval_options(opts, level=level)
+    layout = _checks.check_layout(preds_a, target, opts)
+    layout_b = _checks.check_layout(preds_b, target, opts)
+    if tuple(preds_a.shape) != tuple(preds_b.shape) or layout_b != layout:
+        raise ValueError(
+            f"`preds_a` and `preds_b` must score the same samples with the same shape; got {tuple(preds_a.shape)}"
+            f" and {tuple(preds_b.shape)}"
+        )
+    _checks.check_values(preds_a, target, layout, opts.ignore_index)
+    _checks.check_values(preds_b, target, layout, opts.ignore_index)
+    return compute_comparison(preds_a, preds_b, target, layout, opts, level=level)
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def check_level(level, name: str = "level") -> None:
+    """A confidence level: a real number in (0, 1)."""
+    if isinstance(level, bool) or not isinstance(level, numbers.Real):
+        raise TypeError(f"`{name}` must be a float in (0, 1); got {type(level).__name__} {level!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"`{name}` must be in (0, 1), e.g. 0.95; got {level!r}")
+
+
+def check_interval_options(
+    opts: Options, *, level, method: str = "delong", transform: Optional[str] = None, n_boot=2000, seed=0
+) -> None:
+    """Validate the interval options and that the AUROC options have an interval."""
+    check_level(level)
+    if method not in METHODS:
+        raise ValueError(f"`method` must be one of 'delong', 'bootstrap'; got {method!r}")
+    if transform not in TRANSFORMS:
+        raise ValueError(f"`transform` must be None or 'logit'; got {transform!r}")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, numbers.Integral):
+        raise TypeError(f"`n_boot` must be an int; got {type(n_boot).__name__} {n_boot!r}")
+    if n_boot < 2:
+        raise ValueError(f"`n_boot` must be >= 2; got {n_boot!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"`seed` must be an int; got {type(seed).__name__} {seed!r}")
+    if opts.average == "micro":
+        raise ValueError(
+            "`average='micro'` has no interval: its (sample, class) entries are not independent samples;"
+            " use 'macro', 'weighted' or None"
+        )
+    if opts.multi_class == "ovo":
+        raise ValueError("intervals are one-vs-rest: `multi_class` must be 'ovr'; got 'ovo'")
+    if opts.max_fpr is not None:
+        raise ValueError(f"intervals are for the full AUROC: `max_fpr` must be None; got {opts.max_fpr!r}")
+
+
+# ----------------------------------------------------------------------------- compute stages
+
+
+def compute_interval(
+    preds, target, layout: Layout, opts: Options, *, level: float = 0.95, method: str = "delong",
+    transform: Optional[str] = None, n_boot: int = 2000, seed: int = 0,
+) -> AUROCInterval:
+    """The compute stage of :func:`auroc_ci`, on inputs validated by :mod:`._checks` and :func:`check_interval_options`.
+
+    Formats once, ranks the defined classes once, then DeLong (or the bootstrap) from that ranking.
+    """
+    f = _format(preds, target, layout, opts)
+    pos, neg = _class_counts(f, layout)
+    _warn_small(layout, pos, neg, opts.average)
+    defined = (pos > 0) & (neg > 0)
+    rows = defined.nonzero(as_tuple=True)[0]
+    weights = _weights(layout, opts.average, pos, rows)
+    ranked = _rank_rows(f, layout, pos, neg, rows, with_ids=weights is not None or method == "bootstrap")
+    per = _scatter_rows(ranked.value, rows, pos.shape[0])
+    value = _average(per, pos, defined, layout, opts.average)
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+
+    if method == "delong":
+        if weights is None:  # per class: the variances need the positives only
+            per_se = _scatter_rows(_row_variance(ranked), rows, pos.shape[0]).sqrt()
+            se = per_se[0] if layout.task == "binary" else per_se
+        else:  # an average: every sample's influence on every class, for the covariance
+            psi = _influence(ranked)
+            per_se = _scatter_rows(torch.linalg.vecdot(psi, psi, dim=1), rows, pos.shape[0]).sqrt()
+            se = _sample_sum(psi, ranked.ids, weights).square().sum().sqrt() if rows.numel() else value.clone()
+        per_lo, per_hi = _bounds(per, per_se, z, transform)
+        lower, upper = _bounds(value, se, z, transform)
+    else:
+        reps = _bootstrap(f, layout, ranked, n_boot, seed)  # (B, K)
+        small = (ranked.n_pos < 2) | (ranked.n_neg < 2)
+        reps[:, small] = float("nan")
+        q = torch.tensor([0.5 - level / 2, 0.5 + level / 2], dtype=torch.float64, device=reps.device)
+        if rows.numel():
+            (k_lo, k_hi), k_se = torch.quantile(reps, q, dim=0), reps.std(0)
+        else:
+            k_lo = k_hi = k_se = reps.new_zeros(0)
+        per_lo, per_hi = _scatter_rows(k_lo, rows, pos.shape[0]), _scatter_rows(k_hi, rows, pos.shape[0])
+        per_se = _scatter_rows(k_se, rows, pos.shape[0])
+        if weights is None:
+            pick = (lambda t: t[0]) if layout.task == "binary" else (lambda t: t)
+            se, lower, upper = pick(per_se), pick(per_lo), pick(per_hi)
+        else:
+            avg = reps @ weights if rows.numel() else reps.new_full((n_boot,), float("nan"))
+            se = avg.std()
+            lower, upper = torch.quantile(avg, q)
+    return AUROCInterval(
+        value, lower, upper, se, float(level), method, per, per_lo, per_hi, per_se, pos, int(f.target.shape[0])
+    )
+
+
+def compute_comparison(preds_a, preds_b, target, layout: Layout, opts: Options, *, level: float = 0.95):
+    """The compute stage of :func:`compare_auroc`, on validated inputs."""
+    fa = _format(preds_a, target, layout, opts)
+    fb = _format(preds_b, target, layout, opts)
+    pos, neg = _class_counts(fa, layout)
+    _warn_small(layout, pos, neg, opts.average)
+    defined = (pos > 0) & (neg > 0)
+    rows = defined.nonzero(as_tuple=True)[0]
+    n_cls = pos.shape[0]
+    ra = _rank_rows(fa, layout, pos, neg, rows, with_ids=True)
+    rb = _rank_rows(fb, layout, pos, neg, rows, with_ids=True)
+    psi_a = _influence(ra)
+    psi_b = _influence(rb)
+    diff_psi = torch.zeros_like(psi_a).scatter_(1, ra.ids, psi_a)  # back to sample order: pair the two models
+    diff_psi.scatter_add_(1, rb.ids, psi_b.neg_())
+    per_a, per_b = _scatter_rows(ra.value, rows, n_cls), _scatter_rows(rb.value, rows, n_cls)
+    value_a = _average(per_a, pos, defined, layout, opts.average)
+    value_b = _average(per_b, pos, defined, layout, opts.average)
+    weights = _weights(layout, opts.average, pos, rows)
+    if weights is None:
+        se = _scatter_rows(diff_psi.square().sum(1), rows, n_cls).sqrt()
+        se = se[0] if layout.task == "binary" else se
+    else:
+        se = (weights.unsqueeze(1) * diff_psi).sum(0).square().sum().sqrt() if rows.numel() else value_a * 0
+    diff = value_a - value_b
+    z = diff / se
+    p = torch.special.erfc(z.abs() / math.sqrt(2))
+    p = torch.where((diff == 0) & (se == 0), torch.ones_like(p), p)  # the same ranking: no evidence at all
+    zq = NormalDist().inv_cdf(0.5 + level / 2)
+    return AUROCComparison(diff, diff - zq * se, diff + zq * se, se, z, p, value_a, value_b, float(level))
+
+
+# ----------------------------------------------------------------------------- private stages
+
+
+class _RankedRows(NamedTuple):
+    keys: torch.Tensor  # (K, N) sorted packed ``code << 1 | label`` keys of the defined rows (int32 or int64)
+    ids: Optional[torch.Tensor]  # (K, N) the sample of each sorted key, or None
+    n_pos: torch.Tensor  # (K,) int64
+    n_neg: torch.Tensor  # (K,) int64
+    value: torch.Tensor  # (K,) float64 AUROC, the Mann-Whitney count of :func:`_ranking.mann_whitney`
+
+
+def _rank_rows(
+    f: _Formatted, layout: Layout, pos: torch.Tensor, neg: torch.Tensor, rows: torch.Tensor, *, with_ids: bool
+) -> _RankedRows:
+    """Pack, sort and count the one-vs-rest rows ``rows``, as :func:`functional._rank` does; optionally keep ids.
+
+    The sample index rides in the low bits of the packed key when it fits
+    (float32 probabilities always), so one values-only sort also gives the
+    permutation; otherwise ``torch.sort`` returns it.
+    """
+    device = pos.device
+    n = f.target.shape[0]
+    m, q = pos[rows], neg[rows]
+    if rows.numel() == 0:
+        empty = torch.zeros((0, n), dtype=torch.int64, device=device)
+        return _RankedRows(empty, empty if with_ids else None, m, q, torch.zeros(0, dtype=torch.float64, device=device))
+    subset = None if rows.numel() == pos.numel() else rows
+    keys = _ranking.pack(**_row_problem(f, layout, subset)).keys
+    if with_ids:
+        keys, ids = _sort_with_ids(keys)
+        two_u = _ranking.mann_whitney(keys, m)
+    else:
+        (keys, two_u), ids = _ranking.sort_and_count(keys, m), None  # functional._rank's sort and count
+    value = two_u.double() / (2 * m * q).double()  # functional.compute_scores' expression: bitwise its value
+    return _RankedRows(keys, ids, m, q, value)
+
+
+def _sort_with_ids(keys: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Sort rows of packed keys; return the sorted keys (int64) and the column each came from."""
+    n = keys.shape[1]
+    bits = max(n - 1, 1).bit_length()
+    width = 31 if keys.dtype == torch.int32 else int(keys.max()).bit_length()  # int32 keys are non-negative
+    if width + bits <= 63:
+        both = torch.add(torch.arange(n, device=keys.device), keys, alpha=1 << bits)  # key << bits | column, int64
+        both = _ranking.sort_rows(both)
+        return both >> bits, both.bitwise_and_((1 << bits) - 1)
+    keys, ids = torch.sort(keys, dim=1)  # keys too wide to share 64 bits with an index (e.g. float64 scores)
+    return keys.long(), ids
+
+
+def _influence(ranked: _RankedRows) -> torch.Tensor:
+    """(K, N) influence values psi_r of the sorted positions (module docstring); NaN rows where m or n < 2.
+
+    Their squares sum to DeLong's variance. With ``t`` the positives at or
+    below a position, plus half the other label tied with it, a negative's
+    ``V01 = (m - t) / m`` and a positive's ``V10 = (k + 1 - t) / n``: psi is
+    affine in ``t``, one pass for every position, then the (fewer) positives
+    are rewritten in place.
+    """
+    keys = ranked.keys
+    k_rows, n = keys.shape
+    device = keys.device
+    bit = keys & 1
+    hits = bit.view(-1).nonzero().squeeze(1)  # every positive, flat, in sorted order
+    t = bit.cumsum(1, dtype=torch.float64)  # positives at or below each position
+    del bit
+    ties = _mixed_ties(keys, hits)
+    if ties is not None:
+        where, other = ties
+        t.view(-1).index_add_(0, where, other.double(), alpha=0.5)  # the other label tied with it counts 1/2
+    m = ranked.n_pos.double().unsqueeze(1)
+    q = ranked.n_neg.double().unsqueeze(1)
+    a = ranked.value.unsqueeze(1)
+    c_pos = torch.sqrt(m / (m - 1)) / m  # DeLong's m - 1 and n - 1, as factors on each component
+    c_neg = torch.sqrt(q / (q - 1)) / q
+    row = torch.div(hits, n, rounding_mode="floor")
+    pos_psi = (c_pos / q)[row, 0] * (hits - row * n + 1 - t.view(-1)[hits]) - (c_pos * a)[row, 0]
+    psi = t.mul_(-c_neg / m).add_(c_neg * (1 - a))  # every position as a negative, in place of t
+    psi.view(-1)[hits] = pos_psi
+    n_valid = ranked.n_pos + ranked.n_neg
+    if bool((n_valid < n).any()):
+        at = torch.arange(n, device=device)
+        psi.masked_fill_(at >= n_valid.unsqueeze(1), 0.0)  # ignore_index sentinels, sorted last
+    small = (ranked.n_pos < 2) | (ranked.n_neg < 2)
+    if bool(small.any()):
+        psi[small] = float("nan")
+    return psi
+
+
+class _MixedGroups(NamedTuple):
+    at: torch.Tensor  # flat position of each mixed tie group's first positive
+    n_pos: torch.Tensor  # positives in the group
+    n_neg: torch.Tensor  # negatives in the group (they end right before ``at``)
+
+
+def _mixed_groups(keys: torch.Tensor, hits: torch.Tensor) -> Optional[_MixedGroups]:
+    """The tie groups holding both labels, from the flat positions ``hits`` of the positives; None if none.
+
+    A mixed group is a run of negative keys ``2c`` followed by positive keys
+    ``2c + 1``: its first positive directly follows the negative key one
+    below it (as in the Mann-Whitney tie count). Each group's extent is found
+    by a galloping search from that boundary (a few steps for the small
+    groups of float scores).
+    """
+    k_rows, n = keys.shape
+    flat = keys.view(-1)
+    at = hits[hits % n != 0]
+    at = at[flat[at - 1] == flat[at] - 1]  # first positive of each mixed group
+    if at.numel() == 0:
+        return None
+    start = at - at % n
+    key = flat[at]
+    neg_first = _run_end(flat, at - 1, start - 1, key - 1, step=-1)
+    pos_end = _run_end(flat, at, start + n, key, step=1) + 1
+    return _MixedGroups(at, pos_end - at, at - neg_first)
+
+
+def _mixed_ties(keys: torch.Tensor, hits: torch.Tensor) -> Optional[Tuple[torch.Tensor, torch.Tensor]]:
+    """Flat positions in mixed tie groups, and the count of the *other* label in each one's group."""
+    groups = _mixed_groups(keys, hits)
+    if groups is None:
+        return None
+    at, n_pos, n_neg = groups
+    size = n_pos + n_neg
+    group_of = torch.repeat_interleave(torch.arange(at.numel(), device=keys.device), size)
+    first = (at - n_neg)[group_of]
+    where = first + torch.arange(group_of.numel(), device=keys.device) - (size.cumsum(0) - size)[group_of]
+    other = torch.where(where < at[group_of], n_pos[group_of], n_neg[group_of])
+    return where, other
+
+
+def _row_variance(ranked: _RankedRows) -> torch.Tensor:
+    """(K,) DeLong's variance of each row from its positives alone: O(positives), not O(K N).
+
+    The same sums as ``(_influence(ranked) ** 2).sum(1)``. For the ``j``-th
+    positive of a row, at sorted position ``k``, ``k - j`` negatives sort
+    before it; every negative between positives ``j - 1`` and ``j`` has ``j``
+    positives below it, so its ``V01 = (m - j) / m``: the negatives enter as
+    counts per gap. Mixed tie groups then move their positives by half their
+    tied negatives, and their negatives by half their tied positives.
+    """
+    keys = ranked.keys
+    k_rows, n = keys.shape
+    device = keys.device
+    hits = (keys & 1).view(-1).nonzero().squeeze(1)
+    row = torch.div(hits, n, rounding_mode="floor")
+    m, q = ranked.n_pos.double(), ranked.n_neg.double()
+    a = ranked.value
+    c_pos = torch.sqrt(m / (m - 1)) / m
+    c_neg = torch.sqrt(q / (q - 1)) / q
+    first = ranked.n_pos.cumsum(0) - ranked.n_pos  # index in ``hits`` of each row's first positive
+    j = torch.arange(hits.numel(), device=device) - first[row]
+    neg_le = (hits - row * n - j).double()  # negatives sorted before each positive
+    gap = neg_le.clone()
+    gap[1:] -= neg_le[:-1]
+    gap[first[ranked.n_pos > 0]] = neg_le[first[ranked.n_pos > 0]]  # a row's first gap starts at 0
+    v10 = neg_le.clone()
+    groups = _mixed_groups(keys, hits)
+    if groups is not None:
+        g = torch.searchsorted(hits, groups.at)  # the group's first positive, as an index in ``hits``
+        tied = torch.zeros(hits.numel() + 1, dtype=torch.float64, device=device)
+        tied.index_add_(0, g, groups.n_neg.double()).index_add_(0, g + groups.n_pos, -groups.n_neg.double())
+        v10 -= 0.5 * tied[:-1].cumsum(0)
+    v10 /= q[row]
+
+    def neg_term(r, below):  # psi of a negative of row r with ``below`` positives under it
+        return c_neg[r] * ((m[r] - below) / m[r] - a[r])
+
+    pos_sq = (c_pos[row] * (v10 - a[row])).square()
+    neg_sq = gap * neg_term(row, j.double()).square()
+    var = torch.zeros(k_rows, dtype=torch.float64, device=device)
+    var.index_add_(0, row, pos_sq).index_add_(0, row, neg_sq)
+    var += (q - neg_le.new_zeros(k_rows).index_add_(0, row, gap)) * (c_neg * a).square()  # after the last positive
+    if groups is not None:
+        r, j0 = row[g], j[g].double()
+        moved = groups.n_neg.double() * (neg_term(r, j0 + 0.5 * groups.n_pos).square() - neg_term(r, j0).square())
+        var.index_add_(0, r, moved)
+    var[(ranked.n_pos < 2) | (ranked.n_neg < 2)] = float("nan")
+    return var
+
+
+def _run_end(flat: torch.Tensor, at: torch.Tensor, bound: torch.Tensor, value: torch.Tensor, *, step: int):
+    """For each ``at`` holding ``value``, the last index of the run of ``value`` from it in direction ``step``.
+
+    ``bound`` is exclusive (the row's edge). Gallops 1, 2, 4, ... then
+    bisects the last gap: O(log run length) vectorised steps.
+    """
+    last = flat.numel() - 1
+    good = at.clone()
+    bad = bound.clone()
+    jump = torch.ones_like(at)
+    live = torch.ones_like(at, dtype=torch.bool)
+    while bool(live.any()):
+        cand = good + step * jump
+        inside = (bound - cand) * step > 0
+        ok = live & inside & (flat[cand.clamp(0, last)] == value)
+        failed = live & ~ok
+        bad = torch.where(failed & inside, cand, bad)
+        good = torch.where(ok, cand, good)
+        live = ok
+        jump = jump * 2
+    while True:
+        gap = (bad - good) * step
+        live = gap > 1
+        if not bool(live.any()):
+            return good
+        mid = good + step * (gap // 2)
+        ok = live & (flat[mid.clamp(0, last)] == value)
+        good = torch.where(ok, mid, good)
+        bad = torch.where(live & ~ok, mid, bad)
+
+
+def _bootstrap(f: _Formatted, layout: Layout, ranked: _RankedRows, n_boot: int, seed: int) -> torch.Tensor:
+    """(n_boot, K) AUROC of each defined row in stratified bootstrap replicates.
+
+    No copy of the predictions: each replicate is a vector of resampling
+    counts, and its AUROCs are weighted Mann-Whitney counts over the one
+    sorted order, a chunk of replicates at a time.
+    """
+    device = ranked.keys.device
+    n = f.target.shape[0]
+    gen = torch.Generator(device=device).manual_seed(int(seed))
+    strata = _strata(f, layout)
+    budget = _BOOT_CHUNK_ELEMENTS if device.type == "cpu" else _BOOT_CHUNK_ELEMENTS * 16
+    chunk = max(1, budget // max(1, ranked.keys.numel()))
+    out = []
+    for start in range(0, n_boot, chunk):
+        counts = _resample_counts(strata, min(chunk, n_boot - start), gen)
+        out.append(_replicate_aurocs(ranked, counts))
+    return torch.cat(out) if out else torch.zeros((0, ranked.keys.shape[0]), dtype=torch.float64, device=device)
+
+
+def _strata(f: _Formatted, layout: Layout) -> torch.Tensor:
+    """The stratum of each sample: its class; for multilabel, its pattern of labels (and of ignored entries)."""
+    if layout.task != "multilabel":
+        return f.target.long()
+    pattern = f.target.long() if f.valid is None else torch.where(f.valid, f.target.long(), 2)
+    return torch.unique(pattern, dim=0, return_inverse=True)[1]
+
+
+def _resample_counts(strata: torch.Tensor, n_boot: int, gen: torch.Generator) -> torch.Tensor:
+    """(n_boot, N) float64 counts: each sample's multiplicity in a replicate drawn within its stratum."""
+    n = strata.shape[0]
+    device = strata.device
+    order = torch.argsort(strata, stable=True)
+    sizes = torch.bincount(strata)
+    offsets = sizes.cumsum(0) - sizes
+    slot = strata[order]  # the stratum of each slot, slots grouped by stratum
+    u = torch.rand((n_boot, n), generator=gen, device=device, dtype=torch.float64)
+    draw = offsets[slot] + (u * sizes[slot]).long()
+    draw = torch.minimum(draw, (offsets + sizes - 1)[slot])  # u < 1, but keep to the stratum if it rounds up
+    picked = order[draw]
+    return torch.zeros((n_boot, n), dtype=torch.float64, device=device).scatter_add_(
+        1, picked, torch.ones_like(picked, dtype=torch.float64)
+    )
+
+
+def _replicate_aurocs(ranked: _RankedRows, counts: torch.Tensor) -> torch.Tensor:
+    """(B, K) AUROC of each row with samples weighted by ``counts`` (B, N): a weighted Mann-Whitney count.
+
+    A positive's weight times (the weight of negatives at or below it minus
+    half of those tied with it); negatives precede positives in a tie group,
+    so both are cumulative sums read at the positive and just before its group.
+    """
+    keys, ids = ranked.keys, ranked.ids
+    k_rows, n = keys.shape
+    device = keys.device
+    lab = (keys & 1).bool()
+    at = torch.arange(n, device=device)
+    real = at < (ranked.n_pos + ranked.n_neg).unsqueeze(1)
+    codes = keys >> 1
+    first = torch.ones_like(lab)
+    first[:, 1:] = codes[:, 1:] != codes[:, :-1]
+    group_start = torch.where(first, at, torch.zeros_like(at)).cummax(1).values
+    before = (group_start - 1).clamp(min=0).unsqueeze(0).expand(counts.shape[0], -1, -1)
+    has_before = (group_start > 0).unsqueeze(0)
+    w = counts[:, ids.reshape(-1)].reshape(counts.shape[0], k_rows, n) * real
+    w_pos = w * lab
+    w_neg = w - w_pos
+    neg_le = w_neg.cumsum(2)
+    neg_before_group = neg_le.gather(2, before) * has_before
+    wins = (w_pos * (neg_le + neg_before_group)).sum(2) * 0.5
+    return wins / (w_pos.sum(2) * w_neg.sum(2))
+
+
+def _bounds(value: torch.Tensor, se: torch.Tensor, z: float, transform: Optional[str]):
+    """pROC's ``value -/+ z se`` clipped to [0, 1], or the same on the logit scale mapped back."""
+    if transform is None:
+        return (value - z * se).clamp(0, 1), (value + z * se).clamp(0, 1)
+    logit = torch.logit(value)
+    half = z * se / (value * (1 - value))
+    lower, upper = torch.sigmoid(logit - half), torch.sigmoid(logit + half)
+    edge = ((value == 0) | (value == 1)) & ~torch.isnan(se)  # every placement 0 or 1: se is 0, the point
+    return torch.where(edge, value, lower), torch.where(edge, value, upper)
+
+
+def _sample_sum(psi: torch.Tensor, ids: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """(N,) ``sum_r w_r psi_r(i)`` for each sample ``i``, from rows in sorted order."""
+    out = torch.zeros(psi.shape[1], dtype=psi.dtype, device=psi.device)
+    if bool((weights == weights[0]).all()):
+        return out.index_add_(0, ids.reshape(-1), psi.reshape(-1), alpha=float(weights[0]))
+    return out.index_add_(0, ids.reshape(-1), (psi * weights.unsqueeze(1)).reshape(-1))
+
+
+def _weights(layout: Layout, average: Optional[str], pos: torch.Tensor, rows: torch.Tensor) -> Optional[torch.Tensor]:
+    """Weights of the defined rows in the average (summing to 1), or None for binary and per-class results."""
+    if layout.task == "binary" or average is None:
+        return None
+    if average == "weighted":
+        w = pos[rows].double()
+        return w / w.sum()
+    return torch.full((rows.numel(),), 1.0 / max(rows.numel(), 1), dtype=torch.float64, device=pos.device)
+
+
+def _scatter_rows(values: torch.Tensor, rows: torch.Tensor, n_cls: int) -> torch.Tensor:
+    out = torch.full((n_cls,), float("nan"), dtype=torch.float64, device=rows.device)
+    out[rows] = values.to(out.device, torch.float64)
+    return out
+
+
+def _average(per: torch.Tensor, pos: torch.Tensor, defined: torch.Tensor, layout: Layout, average) -> torch.Tensor:
+    """The reported value, with :func:`functional.compute_scores`' expressions (so bitwise its value)."""
+    if layout.task == "binary":
+        return per[0]
+    if average is None:
+        return per
+    if not bool(defined.any()):
+        return per.new_tensor(float("nan"))
+    if average == "macro":
+        return per[defined].mean()
+    w = pos[defined].double()
+    return (per[defined] * w).sum() / w.sum()
+
+
+def _warn_small(layout: Layout, pos: torch.Tensor, neg: torch.Tensor, average: Optional[str]) -> None:
+    """One warning naming the classes without an AUROC and those with an AUROC but no interval."""
+    none = ((pos == 0) | (neg == 0)).nonzero(as_tuple=True)[0].tolist()
+    thin = (((pos == 1) & (neg >= 1)) | ((neg == 1) & (pos >= 1))).nonzero(as_tuple=True)[0].tolist()
+    if not none and not thin:
+        return
+    if layout.task == "binary":
+        if none:
+            which = "negative" if int(pos[0]) == 0 else "positive"
+            msg = f"AUROC is undefined: only one class is present in `target` (every sample is {which}); returning NaN"
+        else:
+            msg = (f"the AUROC interval needs >= 2 positives and >= 2 negatives; got {int(pos[0])} and {int(neg[0])}:"
+                   " the interval is NaN")
+    else:
+        what = "class" if layout.task == "multiclass" else "label"
+        parts = []
+        if none:
+            parts.append(f"AUROC is undefined for {what}(es) {_list(none)} (no positive or no negative samples): NaN")
+        if thin:
+            parts.append(f"{what}(es) {_list(thin)} have a single positive or negative sample: their interval is NaN")
+        if thin and average in ("macro", "weighted"):
+            parts.append(f"so is the interval of the {average!r} average")
+        msg = "; ".join(parts)
+    warnings.warn(msg, UndefinedAUROCWarning, stacklevel=4)
