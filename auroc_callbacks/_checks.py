@@ -125,6 +125,13 @@ def check_layout(preds, target, opts: Options, *, allow_empty: bool = False) -> 
     if preds.ndim == 2 and preds.shape[1] == 0:
         raise ValueError(f"`preds` has no columns; got shape {tuple(preds.shape)}")
 
+    if opts.ignore_index is not None and _int_dtype(target.dtype):
+        info = torch.iinfo(target.dtype)
+        if not info.min <= opts.ignore_index <= info.max:
+            raise ValueError(
+                f"`ignore_index`={opts.ignore_index} cannot occur in a `target` of dtype {target.dtype}"
+                f" (values {info.min}..{info.max})"
+            )
     cols = 1 if preds.ndim == 1 else preds.shape[1]
     tcols = 1 if target.ndim == 1 else target.shape[1]
     task = opts.task
@@ -162,6 +169,8 @@ def check_layout(preds, target, opts: Options, *, allow_empty: bool = False) -> 
                 " (one-hot targets: pass target.argmax(1); several labels per sample: task='multilabel')"
             )
     else:  # multilabel
+        if opts.multi_class == "ovo":
+            raise ValueError("`multi_class='ovo'` is defined for multiclass input only; got multilabel preds and target")
         if cols < 2 or tcols != cols:
             raise ValueError(
                 "task 'multilabel' needs `preds` and `target` of the same shape (N, C) with C >= 2;"
@@ -178,8 +187,30 @@ def _int_dtype(dtype: torch.dtype) -> bool:
     return dtype in (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
 
 
-def check_values(preds: torch.Tensor, target: torch.Tensor, layout: Layout, ignore_index: Optional[int]) -> None:
-    """Check label values, and that preds hold no NaN. Costs one host sync."""
+def bad_scores(preds: torch.Tensor, layout: Layout, activation: Optional[str]) -> Optional[str]:
+    """Why these scores cannot be ranked (NaN; +-inf logits under a softmax), or None. One host sync.
+
+    Binary and multilabel scores may be infinite: they are ranked as given.
+    A softmax over a row holding +inf (or only -inf) is NaN, so infinite
+    logits are refused where a softmax may apply (fp16 overflow is the usual cause).
+    """
+    if not preds.is_floating_point():
+        return None
+    if bool(torch.isnan(preds).any()):
+        return "`preds` contains NaN (a diverged model?); AUROC needs finite or infinite scores"
+    softmax_possible = (layout.task == "multiclass" or layout.binary_column is not None) and activation in (
+        "auto", "softmax")
+    if softmax_possible and bool(torch.isinf(preds).any()):
+        return (
+            "`preds` contains +-inf logits, and a softmax over such a row is undefined (float16 overflow?);"
+            " pass finite logits, or probabilities with activation=None"
+        )
+    return None
+
+
+def check_values(preds: torch.Tensor, target: torch.Tensor, layout: Layout, opts: Options) -> None:
+    """Check label values, and that the scores can be ranked (:func:`bad_scores`). Costs a few host syncs."""
+    ignore_index = opts.ignore_index
     keep = None if ignore_index is None else target != ignore_index
     t = target if keep is None else target[keep]
     if t.numel() == 0:
@@ -201,8 +232,9 @@ def check_values(preds: torch.Tensor, target: torch.Tensor, layout: Layout, igno
                     f" (labels must be in [0, {layout.num_classes - 1}])"
                 )
             raise ValueError(f"`target` must be 0/1 for task {layout.task!r}; got {_num(hi)}")
-    if preds.is_floating_point() and torch.isnan(preds).any().item():
-        raise ValueError("`preds` contains NaN (a diverged model?); AUROC needs finite or infinite scores")
+    reason = bad_scores(preds, layout, opts.activation)
+    if reason is not None:
+        raise ValueError(reason)
 
 
 def _num(x):

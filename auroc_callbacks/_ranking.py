@@ -217,6 +217,9 @@ def curve_from_sorted(
     first one ``inf`` with no sample above it. Element i counts the samples
     scoring ``>= thresholds[i]``.
     """
+    if n_valid == 0:  # every entry ignored: the one point (0, 0); the caller's rates are 0/0 = NaN
+        zero = torch.zeros(1, dtype=torch.float64, device=sorted_row.device)
+        return zero, zero.clone(), torch.full_like(zero, float("inf"))
     row = sorted_row[:n_valid]
     labels = (row & 1).long()
     codes = row >> 1

@@ -171,13 +171,17 @@ class AUROCAccumulator:
         including shapes that disagree with earlier batches.
         """
         tensors = isinstance(preds, torch.Tensor) and isinstance(target, torch.Tensor)
-        shapes = (preds.shape[1:], target.shape[1:]) if tensors else None
+        # Re-check whenever rank, trailing shape or dtype changes (a squeezed last batch, a (N, 1) target).
+        shapes = (preds.ndim, preds.shape[1:], preds.dtype, target.ndim, target.shape[1:], target.dtype) if tensors else None
         if shapes is None or shapes != self._shapes:
             layout = _checks.check_layout(preds, target, self.options, allow_empty=True)
-            if self._layout is not None and layout != self._layout:
+            same_rank = self._shapes is None or (shapes[0], shapes[1], shapes[3], shapes[4]) == (
+                self._shapes[0], self._shapes[1], self._shapes[3], self._shapes[4])
+            if self._layout is not None and (layout != self._layout or not same_rank):
                 raise ValueError(
                     f"batch shapes changed within an epoch: `preds` {tuple(preds.shape)}, `target` "
-                    f"{tuple(target.shape)} after batches of preds (N, *{self._shapes[0]}), target (N, *{self._shapes[1]})"
+                    f"{tuple(target.shape)} after batches of preds (N, *{tuple(self._shapes[1])}), target"
+                    f" (N, *{tuple(self._shapes[4])})"
                 )
             self._layout, self._shapes = layout, shapes
         elif preds.shape[0] != target.shape[0]:
@@ -234,13 +238,11 @@ class AUROCAccumulator:
     def _checked(self):
         preds, target = self.gather()
         layout = self._layout or _checks.check_layout(preds, target, self.options)
-        if self.nan_strategy == "warn" and preds.is_floating_point() and bool(torch.isnan(preds).any()):
-            warnings.warn(
-                "`preds` contains NaN (a diverged model?): the epoch AUROC is NaN",
-                UndefinedAUROCWarning, stacklevel=3,
-            )
+        reason = _checks.bad_scores(preds, layout, self.options.activation) if self.nan_strategy == "warn" else None
+        if reason is not None:
+            warnings.warn(f"{reason}: the epoch AUROC is NaN", UndefinedAUROCWarning, stacklevel=3)
             return None
-        _checks.check_values(preds, target, layout, self.options.ignore_index)
+        _checks.check_values(preds, target, layout, self.options)
         return preds, target, layout
 
     def compute_scores(self) -> AUROCScores:
@@ -297,7 +299,7 @@ class AUROCAccumulator:
         """NaN everywhere, with the true supports (scores of the NaN-free stand-in are discarded)."""
         preds, target = self.gather()
         layout = self._layout or _checks.check_layout(preds, target, self.options)
-        _checks.check_values(torch.zeros_like(preds), target, layout, self.options.ignore_index)
+        _checks.check_values(torch.zeros_like(preds), target, layout, self.options)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UndefinedAUROCWarning)
             s = compute_scores(torch.zeros_like(preds), target, layout, self.options, per_class=True)

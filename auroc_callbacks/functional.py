@@ -106,7 +106,7 @@ def auroc(
         activation=activation, max_fpr=max_fpr, ignore_index=ignore_index,
     )
     layout = _checks.check_layout(preds, target, opts)
-    _checks.check_values(preds, target, layout, opts.ignore_index)
+    _checks.check_values(preds, target, layout, opts)
     return compute_scores(preds, target, layout, opts, per_class=False).value
 
 
@@ -123,7 +123,7 @@ def auroc_scores(preds: torch.Tensor, target: torch.Tensor, **options) -> AUROCS
     """
     opts = _checks.check_options(**options)
     layout = _checks.check_layout(preds, target, opts)
-    _checks.check_values(preds, target, layout, opts.ignore_index)
+    _checks.check_values(preds, target, layout, opts)
     return compute_scores(preds, target, layout, opts, per_class=True)
 
 
@@ -164,7 +164,7 @@ def roc_curve(
         task=task, num_classes=num_classes, activation=activation, ignore_index=ignore_index, average=average
     )
     layout = _checks.check_layout(preds, target, opts)
-    _checks.check_values(preds, target, layout, opts.ignore_index)
+    _checks.check_values(preds, target, layout, opts)
     return compute_curves(preds, target, layout, opts, drop_intermediate=drop_intermediate)
 
 
@@ -194,9 +194,10 @@ def probabilities(
     """
     opts = _checks.check_options(task=task, num_classes=num_classes, activation=activation, ignore_index=ignore_index)
     layout = _checks.check_layout(preds, target, opts)
-    _checks.check_values(preds, target, layout, opts.ignore_index)
+    _checks.check_values(preds, target, layout, opts)
     f = _format(preds, target, layout, opts)
-    probs = torch.sigmoid(f.scores) if f.activation == "sigmoid" else f.scores
+    scores = f.scores if f.scores.is_floating_point() else f.scores.double()
+    probs = torch.sigmoid(scores) if f.activation == "sigmoid" else scores
     return probs, f.target, f.activation
 
 
@@ -233,7 +234,7 @@ def _format(preds: torch.Tensor, target: torch.Tensor, layout: Layout, opts: Opt
     if activation == "softmax":
         # Bitwise the probabilities users get from torch.softmax(logits, 1) (and fastai's get_preds):
         # a class-major softmax is faster but rounds differently, which breaks exact ties differently.
-        preds = torch.softmax(preds, dim=1)
+        preds = torch.softmax(preds if preds.is_floating_point() else preds.double(), dim=1)
     if layout.binary_column is not None:
         preds = preds[:, layout.binary_column]
     target = target.long() if layout.task == "multiclass" else target == 1
@@ -241,14 +242,22 @@ def _format(preds: torch.Tensor, target: torch.Tensor, layout: Layout, opts: Opt
 
 
 def _as_float(preds: torch.Tensor) -> torch.Tensor:
-    """Upcast half precision to float32; int and bool to the float that holds them exactly."""
+    """Upcast half precision to float32; int and bool to the float that holds them exactly.
+
+    Integers no float32 holds go to float64, and those past 2**53 stay int64
+    (ranked exactly by their dense ranks; a softmax takes them as float64).
+    """
     if preds.dtype in (torch.float16, torch.bfloat16):
         return preds.float()
     if preds.is_floating_point():
         return preds
-    if preds.dtype != torch.bool and preds.numel() and preds.abs().max().item() >= 2**24:
-        return preds.double()
-    return preds.float()
+    if preds.dtype == torch.bool or not preds.numel():
+        return preds.float()
+    lo, hi = (int(v) for v in torch.aminmax(preds.long()))
+    big = max(-lo, hi)
+    if big >= 2**53:
+        return preds.long()
+    return preds.double() if big >= 2**24 else preds.float()
 
 
 def _decide_activation(preds: torch.Tensor, in_dtype: torch.dtype, layout: Layout, activation: Optional[str]):

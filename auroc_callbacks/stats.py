@@ -235,7 +235,7 @@ def auroc_ci(
     )
     check_interval_options(opts, level=level, method=method, transform=transform, n_boot=n_boot, seed=seed)
     layout = _checks.check_layout(preds, target, opts)
-    _checks.check_values(preds, target, layout, opts.ignore_index)
+    _checks.check_values(preds, target, layout, opts)
     return compute_interval(
         preds, target, layout, opts, level=level, method=method, transform=transform, n_boot=n_boot, seed=seed
     )
@@ -297,8 +297,8 @@ def compare_auroc(
             f"`preds_a` and `preds_b` must score the same samples with the same shape; got {tuple(preds_a.shape)}"
             f" and {tuple(preds_b.shape)}"
         )
-    _checks.check_values(preds_a, target, layout, opts.ignore_index)
-    _checks.check_values(preds_b, target, layout, opts.ignore_index)
+    _checks.check_values(preds_a, target, layout, opts)
+    _checks.check_values(preds_b, target, layout, opts)
     return compute_comparison(preds_a, preds_b, target, layout, opts, level=level)
 
 

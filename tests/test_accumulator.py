@@ -98,6 +98,31 @@ def test_shape_errors_are_raised_at_update():
         acc.update(np.zeros((4, 3)), torch.tensor([0, 1, 2, 0]))
 
 
+@pytest.mark.parametrize("preds, target", [
+    (torch.tensor(0.3), torch.tensor(1)),  # a squeezed last batch of one sample
+    (torch.randn(4, 1), torch.tensor([0, 1, 0, 1])),  # (N, 1) after (N,): not silently broadcast
+    (torch.randn(4), torch.tensor([[0], [1], [0], [1]])),
+    (torch.randn(4, dtype=torch.complex64), torch.tensor([0, 1, 0, 1])),
+])
+def test_a_batch_unlike_the_first_is_a_clear_error(preds, target):
+    acc = ac.AUROCAccumulator()
+    acc.update(torch.randn(4), torch.tensor([0, 1, 0, 1]))
+    with pytest.raises((ValueError, TypeError)) as info:
+        acc.update(preds, target)
+    message = str(info.value)
+    assert type(info.value) in (ValueError, TypeError)
+    assert "`preds`" in message or "batch shapes" in message
+
+
+def test_infinite_logits_warn_and_give_nan_in_a_training_loop():
+    acc = ac.AUROCAccumulator(nan_strategy="warn")
+    logits = torch.randn(30, 3)
+    logits[4, 2] = float("inf")  # float16 overflow, say
+    acc.update(logits, torch.arange(30) % 3)
+    with pytest.warns(ac.UndefinedAUROCWarning, match="inf"):
+        assert torch.isnan(acc.compute())
+
+
 def test_buffer_grows_geometrically_not_one_tensor_per_batch():
     acc = ac.AUROCAccumulator()
     preds, target = torch.randn(16000, 3), torch.randint(0, 3, (16000,))

@@ -52,6 +52,13 @@ BAD_INPUTS = [
     (np.random.rand(8), T1, {}, TypeError, ["`preds`", "ndarray"]),
     (P1, [0, 1] * 4, {}, TypeError, ["`target`", "list"]),
     (torch.randn(8, dtype=torch.complex64), T1, {}, TypeError, ["`preds`", "complex64"]),
+    # +-inf logits under a softmax (fp16 overflow): the softmax is NaN, so no AUROC can be given
+    (torch.tensor([[0.0, float("inf")], [0, 1], [1, 0], [0, 0.5]]), torch.tensor([1, 0, 0, 1]), {"task": "binary"},
+     ValueError, ["+-inf", "softmax"]),
+    (torch.tensor([[float("inf"), 0, 0], [0, 1, 0], [0, 0, 1]]), torch.tensor([0, 1, 2]), {}, ValueError, ["+-inf"]),
+    (P3, torch.randint(0, 2, (8, 3)), {"multi_class": "ovo"}, ValueError, ["'ovo'", "multiclass"]),
+    (P3, T3.to(torch.uint8), {"ignore_index": -100}, ValueError, ["`ignore_index`=-100", "uint8"]),
+    (P3, T3, {"ignore_index": 2**70}, ValueError, ["`ignore_index`", "int64"]),
 ]
 
 

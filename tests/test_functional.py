@@ -362,3 +362,26 @@ def test_probabilities_expose_the_activation_decision():
     assert act == "softmax" and torch.allclose(probs, _probs(logits)) and t.dtype == torch.int64
     probs, _, act = ac.probabilities(torch.tensor([-1.0, 2.0]), torch.tensor([0, 1]))
     assert act == "sigmoid" and torch.allclose(probs, torch.sigmoid(torch.tensor([-1.0, 2.0])))
+
+
+def test_infinite_binary_scores_and_infinite_probabilities_without_softmax_are_ranked():
+    scores = torch.tensor([float("inf"), 0.2, 0.1, -float("inf"), float("inf")])
+    target = torch.tensor([1, 0, 1, 0, 0])
+    assert ac.auroc(scores, target).item() == brute_force_auroc(scores.numpy(), target.numpy())
+
+
+def test_int64_scores_past_2_pow_53_are_exact():
+    scores = torch.tensor([2**60, 2**60 + 1, 3, 4, 2**60 + 1])
+    target = torch.tensor([0, 1, 0, 1, 0])
+    want = brute_force_auroc([float(v) for v in [1, 2, -2, -1, 2]], target.numpy())  # same order and ties
+    assert ac.auroc(scores, target).item() == want
+
+
+def test_curves_of_a_label_whose_every_entry_is_ignored_are_nan_not_an_error():
+    target = torch.randint(0, 2, (20, 3))
+    target[:, 1] = -1
+    with pytest.warns(ac.UndefinedAUROCWarning):
+        curves = ac.roc_curve(torch.randn(20, 3), target, ignore_index=-1)
+    fpr, tpr, thr = curves[1]
+    assert torch.isnan(fpr).all() and torch.isnan(tpr).all() and thr[0] == float("inf")
+    assert not torch.isnan(curves[0][0]).any()
