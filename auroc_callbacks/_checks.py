@@ -17,7 +17,7 @@ whose message names the argument, what is allowed and what was received.
 from __future__ import annotations
 
 import numbers
-from typing import NamedTuple, Optional
+from typing import List, NamedTuple, Optional, Sequence
 
 import torch
 
@@ -239,3 +239,21 @@ def check_values(preds: torch.Tensor, target: torch.Tensor, layout: Layout, opts
 
 def _num(x):
     return int(x) if float(x).is_integer() else x
+
+
+def check_class_names(class_names, num_classes: int, binary: bool, *, binary_default: str) -> List[str]:
+    """Display names of the classes: ``num_classes`` of them, or for binary the positive class's.
+
+    Binary accepts 1 or 2 names, the last naming the positive class; default
+    ``binary_default``, else ``"0"``..``"C-1"``.
+    """
+    if class_names is None:
+        return [binary_default] if binary else [str(c) for c in range(num_classes)]
+    if isinstance(class_names, (str, bytes)) or not isinstance(class_names, Sequence):
+        raise TypeError(f"`class_names` must be a sequence of names; got {type(class_names).__name__}")
+    allowed = (1, 2) if binary else (num_classes,)
+    if len(class_names) not in allowed:
+        want = "1 or 2 names (the last names the positive class)" if binary else f"{num_classes} names"
+        raise ValueError(f"`class_names` must have {want}; got {len(class_names)}")
+    names = [str(n) for n in class_names]
+    return names[-1:] if binary else names

@@ -37,7 +37,7 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from . import _optional
+from . import _checks, _optional
 from .accumulator import AUROCAccumulator
 from .functional import UndefinedAUROCWarning, auroc, auroc_scores, probabilities, roc_curve
 
@@ -208,18 +208,6 @@ def _resolve_inputs(preds, target, accumulator, auroc_options: dict):
     return preds, target, {k: auroc_options[k] for k in _CURVE_OPTIONS if k in auroc_options}
 
 
-def _names(class_names, num_classes: int, binary: bool) -> List[str]:
-    if class_names is None:
-        return ["ROC curve"] if binary else [str(c) for c in range(num_classes)]
-    if isinstance(class_names, (str, bytes)) or not isinstance(class_names, Sequence):
-        raise TypeError(f"`class_names` must be a sequence of names; got {type(class_names).__name__}")
-    allowed = (1, 2) if binary else (num_classes,)
-    if len(class_names) not in allowed:
-        want = "1 or 2 names (the last names the positive class)" if binary else f"{num_classes} names"
-        raise ValueError(f"`class_names` must have {want}; got {len(class_names)}")
-    return [str(n) for n in class_names][-1:] if binary else [str(n) for n in class_names]
-
-
 def _check_top_k(top_k) -> None:
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral)):
         raise TypeError(f"`top_k` must be an int or None; got {type(top_k).__name__} {top_k!r}")
@@ -239,7 +227,7 @@ def _plan(
     binary = probs.ndim == 1
     multilabel = target_f.ndim == 2
     n_cls = 1 if binary else probs.shape[1]
-    names = [_shorten(n) for n in _names(class_names, n_cls, binary)]
+    names = [_shorten(n) for n in _checks.check_class_names(class_names, n_cls, binary, binary_default="ROC curve")]
 
     scores = auroc_scores(preds, target, average="macro", **options)  # warns once for undefined classes
     with warnings.catch_warnings():

@@ -29,6 +29,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 
+from . import _checks
 from .accumulator import AUROCAccumulator
 from .functional import UndefinedAUROCWarning, auroc, auroc_scores, probabilities, roc_curve
 
@@ -263,7 +264,7 @@ def report(
     binary = probs.ndim == 1
     multilabel = target_f.ndim == 2
     n_cls = 1 if binary else probs.shape[1]
-    names = _names(class_names, n_cls, binary)
+    names = _checks.check_class_names(class_names, n_cls, binary, binary_default="1")
 
     scores = auroc_scores(preds, target, average="macro", **opts)  # one warning for undefined classes
     with warnings.catch_warnings():
@@ -356,19 +357,6 @@ def _check_digits(digits) -> None:
         raise TypeError(f"`digits` must be an int; got {type(digits).__name__} {digits!r}")
     if digits < 0:
         raise ValueError(f"`digits` must be >= 0; got {digits!r}")
-
-
-def _names(class_names, num_classes: int, binary: bool) -> List[str]:
-    if class_names is None:
-        return ["1"] if binary else [str(c) for c in range(num_classes)]
-    if isinstance(class_names, (str, bytes)) or not isinstance(class_names, Sequence):
-        raise TypeError(f"`class_names` must be a sequence of names; got {type(class_names).__name__}")
-    allowed = (1, 2) if binary else (num_classes,)
-    if len(class_names) not in allowed:
-        want = "1 or 2 names (the last names the positive class)" if binary else f"{num_classes} names"
-        raise ValueError(f"`class_names` must have {want}; got {len(class_names)}")
-    names = [str(n) for n in class_names]
-    return names[-1:] if binary else names
 
 
 # ----------------------------------------------------------------------------- compute
