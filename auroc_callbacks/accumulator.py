@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import List, Optional, Tuple, Union
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -310,3 +310,31 @@ class AUROCAccumulator:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options._asdict().items())
         ci = f", ci=True, ci_level={self.ci_level!r}" if self.ci else ""
         return f"AUROCAccumulator({opts}{ci}, num_samples={self.num_samples})"
+
+
+def data_or_epoch(preds, target, accumulator, options: dict, names: Sequence[str], given: Iterable[str]):
+    """``(preds, target, options)`` from either tensors or a filled accumulator (for plots and reports).
+
+    ``options`` are the caller's values, ``given`` the option names it
+    received explicitly: refused with an accumulator, whose own options (for
+    ``names``) are used instead.
+    """
+    has_data = preds is not None or target is not None
+    if has_data and accumulator is not None:
+        raise ValueError("pass either `preds` and `target` or `accumulator`, not both")
+    if not has_data and accumulator is None:
+        raise ValueError("pass `preds` and `target`, or `accumulator`; got neither")
+    if accumulator is not None:
+        if not isinstance(accumulator, AUROCAccumulator):
+            raise TypeError(f"`accumulator` must be an AUROCAccumulator; got {type(accumulator).__name__}")
+        given = sorted(given)
+        if given:
+            raise ValueError(f"options come from the accumulator when `accumulator` is given; got {', '.join(given)}")
+        preds, target = accumulator.gather()
+        own = accumulator.options._asdict()
+        return preds, target, {k: own[k] for k in names}
+    if preds is None:
+        raise ValueError("`preds` is None but `target` was given: pass both")
+    if target is None:
+        raise ValueError("`target` is None but `preds` was given: pass both")
+    return preds, target, options

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 from . import _checks, _optional
-from .accumulator import AUROCAccumulator
+from .accumulator import AUROCAccumulator, data_or_epoch
 from .functional import UndefinedAUROCWarning, auroc, auroc_scores, probabilities, roc_curve
 
 __all__ = ["plot_roc"]
@@ -183,29 +183,12 @@ def _roc_figure(accumulator: AUROCAccumulator, class_names=None):
 
 def _resolve_inputs(preds, target, accumulator, auroc_options: dict):
     """Check the argument combination; return ``(preds, target, curve options)``."""
-    has_data = preds is not None or target is not None
-    if has_data and accumulator is not None:
-        raise ValueError("pass either `preds` and `target` or `accumulator`, not both")
-    if not has_data and accumulator is None:
-        raise ValueError("pass `preds` and `target`, or `accumulator`; got neither")
     unknown = sorted(set(auroc_options) - set(_CURVE_OPTIONS) - set(_SUMMARY_OPTIONS))
     if unknown:
         allowed = ", ".join(_CURVE_OPTIONS + _SUMMARY_OPTIONS)
         raise TypeError(f"plot_roc got unexpected keyword argument(s) {', '.join(unknown)}; options are {allowed}")
-    if accumulator is not None:
-        if not isinstance(accumulator, AUROCAccumulator):
-            raise TypeError(f"`accumulator` must be an AUROCAccumulator; got {type(accumulator).__name__}")
-        if auroc_options:
-            raise ValueError(
-                f"options come from the accumulator when `accumulator` is given; got {', '.join(sorted(auroc_options))}"
-            )
-        preds, target = accumulator.gather()
-        auroc_options = accumulator.options._asdict()
-    elif preds is None:
-        raise ValueError("`preds` is None but `target` was given: pass both")
-    elif target is None:
-        raise ValueError("`target` is None but `preds` was given: pass both")
-    return preds, target, {k: auroc_options[k] for k in _CURVE_OPTIONS if k in auroc_options}
+    options = {k: auroc_options[k] for k in _CURVE_OPTIONS if k in auroc_options}
+    return data_or_epoch(preds, target, accumulator, options, _CURVE_OPTIONS, given=auroc_options)
 
 
 def _check_top_k(top_k) -> None:

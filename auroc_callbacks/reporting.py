@@ -30,7 +30,7 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 
 from . import _checks
-from .accumulator import AUROCAccumulator
+from .accumulator import AUROCAccumulator, data_or_epoch
 from .functional import UndefinedAUROCWarning, auroc, auroc_scores, probabilities, roc_curve
 
 __all__ = ["report", "AUROCReport", "ClassReport", "DEFAULT_FPR_LEVELS"]
@@ -308,26 +308,9 @@ def report(
 
 
 def _resolve_inputs(preds, target, accumulator, options: dict):
-    has_data = preds is not None or target is not None
-    if has_data and accumulator is not None:
-        raise ValueError("pass either `preds` and `target` or `accumulator`, not both")
-    if not has_data and accumulator is None:
-        raise ValueError("pass `preds` and `target`, or `accumulator`; got neither")
-    if accumulator is not None:
-        if not isinstance(accumulator, AUROCAccumulator):
-            raise TypeError(f"`accumulator` must be an AUROCAccumulator; got {type(accumulator).__name__}")
-        defaults = dict(task=None, num_classes=None, activation="auto", ignore_index=None)
-        changed = sorted(k for k, v in options.items() if v != defaults[k])
-        if changed:
-            raise ValueError(f"options come from the accumulator when `accumulator` is given; got {', '.join(changed)}")
-        preds, target = accumulator.gather()
-        acc_opts = accumulator.options._asdict()
-        return preds, target, {k: acc_opts[k] for k in _OPTIONS}
-    if preds is None:
-        raise ValueError("`preds` is None but `target` was given: pass both")
-    if target is None:
-        raise ValueError("`target` is None but `preds` was given: pass both")
-    return preds, target, options
+    defaults = dict(task=None, num_classes=None, activation="auto", ignore_index=None)
+    changed = [k for k, v in options.items() if v != defaults[k]]
+    return data_or_epoch(preds, target, accumulator, options, _OPTIONS, given=changed)
 
 
 def _check_levels(fpr_levels) -> Tuple[float, ...]:
