@@ -118,27 +118,55 @@ def sort_rows(keys: torch.Tensor) -> torch.Tensor:
     return sort_and_count(keys)[0]
 
 
-def sort_and_count(keys: torch.Tensor, n_pos: Optional[torch.Tensor] = None):
+class Sorted(NamedTuple):
+    """Rows of packed keys sorted ascending, with their Mann-Whitney counts and, on request, the sort's permutation."""
+
+    keys: torch.Tensor  # (R, N) sorted packed keys
+    two_u: Optional[torch.Tensor]  # (R,) int64 twice the Mann-Whitney U, or None without ``n_pos``
+    ids: Optional[torch.Tensor]  # (R, N) int64 the column each sorted key came from, or None
+
+
+def sort_and_count(keys: torch.Tensor, n_pos: Optional[torch.Tensor] = None, *, with_ids: bool = False) -> Sorted:
     """Sort each row of packed keys and, given ``n_pos``, count its Mann-Whitney statistic.
 
-    Returns ``(sorted_keys, two_u)`` (``two_u`` None without ``n_pos``). On CPU,
-    chunks of about 2**20 keys are sorted in place by numpy (which releases
-    the GIL) on ``torch.get_num_threads()`` threads, and each chunk is counted
-    by :func:`mann_whitney` right after its sort, while it is still in cache.
-    On an accelerator, one batched ``torch.sort``, then the same count.
+    On CPU, chunks of about 2**20 keys are sorted in place by numpy (which
+    releases the GIL) on ``torch.get_num_threads()`` threads, and each chunk
+    is counted by :func:`mann_whitney` right after its sort, while it is
+    still in cache. On an accelerator, one batched ``torch.sort``, then the
+    same count.
+
+    ``with_ids`` also returns the permutation (the DeLong covariances pair
+    each sample's positions across rows). The column index then rides in the
+    low bits of an int64 key when key and index fit 63 bits together
+    (float32 probabilities always do), so the sort stays values-only; wider
+    keys fall back to ``torch.sort``'s indices.
     """
+    rows, n = keys.shape
+    shift = 0
+    if with_ids:
+        shift = max(n - 1, 1).bit_length()
+        width = 31 if keys.dtype == torch.int32 else int(keys.max()).bit_length() if keys.numel() else 1
+        if width + shift > 63:  # keys too wide to share 64 bits with an index (e.g. float64 scores)
+            keys, ids = torch.sort(keys, dim=1)
+            keys = keys.long()
+            return Sorted(keys, None if n_pos is None else mann_whitney(keys, n_pos), ids)
+        keys = torch.add(torch.arange(n, device=keys.device), keys, alpha=1 << shift)  # key << shift | column
     if keys.device.type != "cpu":
         keys = torch.sort(keys, dim=-1).values
-        return keys, None if n_pos is None else mann_whitney(keys, n_pos)
+        keys, ids = _split(keys, shift)
+        return Sorted(keys, None if n_pos is None else mann_whitney(keys, n_pos), ids)
     keys = keys.contiguous()
-    rows, n = keys.shape
     arr = keys.numpy()
     two_u = None if n_pos is None else torch.empty(rows, dtype=torch.int64)
+    ids = torch.empty_like(keys) if shift else None
     per_chunk = max(1, (1 << 20) // max(n, 1))
 
     def work(start: int) -> None:
         stop = min(start + per_chunk, rows)
         arr[start:stop].sort(axis=-1)
+        if shift:  # split in place while the chunk is in cache: key back in the high bits, column out
+            torch.bitwise_and(keys[start:stop], (1 << shift) - 1, out=ids[start:stop])
+            keys[start:stop].bitwise_right_shift_(shift)
         if two_u is not None:
             two_u[start:stop] = mann_whitney(keys[start:stop], n_pos[start:stop])
 
@@ -150,7 +178,13 @@ def sort_and_count(keys: torch.Tensor, n_pos: Optional[torch.Tensor] = None):
     else:
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(work, starts))
-    return keys, two_u
+    return Sorted(keys, two_u, ids)
+
+
+def _split(keys: torch.Tensor, shift: int):
+    if not shift:
+        return keys, None
+    return keys >> shift, keys & ((1 << shift) - 1)
 
 
 def mann_whitney(sorted_keys: torch.Tensor, n_pos: torch.Tensor) -> torch.Tensor:
@@ -162,40 +196,51 @@ def mann_whitney(sorted_keys: torch.Tensor, n_pos: torch.Tensor) -> torch.Tensor
     hit_rows, hit_cols = (sorted_keys & 1).nonzero(as_tuple=True)  # every positive, in sorted order
     pos_sum = torch.zeros(rows, dtype=torch.int64, device=sorted_keys.device).index_add_(0, hit_rows, hit_cols)
     two_u = 2 * pos_sum - n_pos * (n_pos - 1)
-    # A tie group holding both labels: its first positive directly follows the negative key one below it.
+    groups = mixed_groups(sorted_keys, hit_rows, hit_cols)
+    if groups is not None:
+        pairs = groups.n_pos * groups.n_neg
+        two_u = two_u - torch.zeros_like(two_u).index_add_(0, groups.row, pairs)
+    return two_u
+
+
+class MixedGroups(NamedTuple):
+    """The tie groups of sorted rows that hold both labels (the only ties that change a count)."""
+
+    row: torch.Tensor  # the row of each group
+    at: torch.Tensor  # flat position of the group's first positive (its negatives end right before it)
+    n_pos: torch.Tensor  # positives in the group
+    n_neg: torch.Tensor  # negatives in the group
+
+
+def mixed_groups(sorted_keys: torch.Tensor, hit_rows: torch.Tensor, hit_cols: torch.Tensor) -> Optional[MixedGroups]:
+    """The mixed tie groups of sorted packed keys, from the positions of every positive; None if there are none.
+
+    A mixed group is a run of negative keys ``2c`` followed by positive keys
+    ``2c + 1``: its first positive directly follows the negative key one
+    below it, looked for only at the positives. Two batched binary searches
+    (one per side) then find each group's extent.
+    """
+    n = sorted_keys.shape[1]
     inner = hit_cols > 0
     hit_rows, hit_cols = hit_rows[inner], hit_cols[inner]
     flat = sorted_keys.view(-1)
     at = hit_rows * n + hit_cols
     mixed = flat[at - 1] == flat[at] - 1
-    if bool(mixed.any()):
-        two_u = two_u - _tie_pairs(sorted_keys, hit_rows[mixed], hit_cols[mixed])
-    return two_u
-
-
-def _tie_pairs(sorted_keys: torch.Tensor, hit_rows: torch.Tensor, hit_cols: torch.Tensor) -> torch.Tensor:
-    """Per row, the sum over mixed tie groups of n_pos_in_group * n_neg_in_group.
-
-    ``hit_cols`` are the positions of each mixed group's first positive; its
-    negatives end right before it and its positives start there, so two
-    batched binary searches (one per side) find the group's extent.
-    """
-    n = sorted_keys.shape[1]
-    flat = sorted_keys.view(-1)
-    start = hit_rows * n
-    at = start + hit_cols
+    if not bool(mixed.any()):
+        return None
+    row, at = hit_rows[mixed], at[mixed]
+    start = row * n
     pos_key = flat[at]
-    neg_first = _bisect(flat, start, at, pos_key - 1, right=False)  # first key >= the negatives' key
-    pos_end = _bisect(flat, at, start + n, pos_key, right=True)  # first key > the positives' key
-    pairs = (at - neg_first) * (pos_end - at)
-    return torch.zeros(sorted_keys.shape[0], dtype=torch.int64, device=flat.device).index_add_(0, hit_rows, pairs)
+    neg_first = _bisect(flat, start, at, pos_key - 1, right=False, span=n)  # first key >= the negatives' key
+    pos_end = _bisect(flat, at, start + n, pos_key, right=True, span=n)  # first key > the positives' key
+    return MixedGroups(row, at, pos_end - at, at - neg_first)
 
 
-def _bisect(flat: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, values: torch.Tensor, *, right: bool):
-    """Vectorised ``searchsorted`` of each value in its own sorted slice ``flat[lo:hi]``."""
+def _bisect(flat: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, values: torch.Tensor, *, right: bool, span: int):
+    """Vectorised ``searchsorted`` of each value in its own sorted slice ``flat[lo:hi]``, none longer than ``span``."""
     lo, hi = lo.clone(), hi.clone()
     last = flat.numel() - 1
-    for _ in range(int(flat.numel()).bit_length() + 1):
+    for _ in range(int(span).bit_length() + 1):
         mid = (lo + hi) // 2
         v = flat[mid.clamp(max=last)]
         go = ((v <= values) if right else (v < values)) & (lo < hi)

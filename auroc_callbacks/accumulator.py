@@ -271,7 +271,7 @@ class AUROCAccumulator:
         return compute_curves(preds, target, layout, opts, drop_intermediate=drop_intermediate)
 
     def compute_interval(
-        self, *, level: Optional[float] = None, method: str = "delong", transform: Optional[str] = None,
+        self, *, level: Optional[float] = None, method: str = "delong", interval: Optional[str] = None,
         n_boot: int = 2000, seed: int = 0,
     ) -> AUROCInterval:
         """The epoch's AUROC with its confidence interval, as :func:`auroc_callbacks.auroc_ci` returns it.
@@ -282,7 +282,7 @@ class AUROCAccumulator:
         With NaN scores and ``nan_strategy="warn"``, every number is NaN.
         """
         level = self.ci_level if level is None else level
-        check_interval_options(self.options, level=level, method=method, transform=transform, n_boot=n_boot, seed=seed)
+        check_interval_options(self.options, level=level, method=method, interval=interval, n_boot=n_boot, seed=seed)
         checked = self._checked()
         if checked is None:
             s = self._nan_scores()
@@ -291,7 +291,7 @@ class AUROCAccumulator:
             return AUROCInterval(nan, nan, nan, nan, float(level), method, per, per, per, per, s.support, s.num_samples)
         preds, target, layout = checked
         return compute_interval(
-            preds, target, layout, self.options, level=level, method=method, transform=transform, n_boot=n_boot,
+            preds, target, layout, self.options, level=level, method=method, interval=interval, n_boot=n_boot,
             seed=seed,
         )
 

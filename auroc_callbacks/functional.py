@@ -293,7 +293,7 @@ def _rank(scores: torch.Tensor, *, labels=None, label_index=None, valid=None) ->
     else:
         n_pos = torch.bincount(label_index[label_index >= 0], minlength=n_rows)
     n_valid = torch.full_like(n_pos, n) if valid is None else valid.sum(1, dtype=torch.int64)
-    keys, two_u = _ranking.sort_and_count(keys, n_pos)
+    keys, two_u, _ = _ranking.sort_and_count(keys, n_pos)
     return _Ranked(keys, packed.decode, n_pos, n_valid, two_u)
 
 

@@ -32,6 +32,7 @@ import torch
 from . import _checks
 from .accumulator import AUROCAccumulator, data_or_epoch
 from .functional import UndefinedAUROCWarning, auroc, auroc_scores, probabilities, roc_curve
+from .stats import auroc_ci, resolve_ci
 
 __all__ = ["report", "AUROCReport", "ClassReport", "DEFAULT_FPR_LEVELS"]
 
@@ -77,6 +78,8 @@ class AUROCReport:
             ``"argmax"`` or ``"p >= 0.5"`` (``threshold``).
         activation: the activation applied to the scores (see :func:`auroc_callbacks.probabilities`).
         num_samples: samples scored.
+        ci_level: the level of the ``auroc_lower``/``auroc_upper`` intervals
+            in each row, or None when the report has none.
     """
 
     task: str
@@ -88,6 +91,7 @@ class AUROCReport:
     decision: str
     activation: Optional[str]
     num_samples: int
+    ci_level: Optional[float] = None
 
     @property
     def rows(self) -> List[ClassReport]:
@@ -124,19 +128,26 @@ class AUROCReport:
         return out
 
     def _cells(self, digits: int) -> Tuple[List[str], List[List[str]]]:
-        header = ["", "support", "AUROC", "precision", "recall", "F1"]
+        header = ["", "support", "AUROC"] + ([f"{_pct(self.ci_level)} CI"] if self.ci_level is not None else [])
+        header += ["precision", "recall", "F1"]
         header += [f"TPR@{_pct(x)}" for x in self.fpr_levels] + ["J thr"]
         body = []
         for row in self.rows:
-            cells = [row.name, str(row.support)]
-            cells += [_num(row[k], digits) for k in ("auroc", "precision", "recall", "f1")]
+            cells = [row.name, str(row.support), _num(row.auroc, digits)]
+            if self.ci_level is not None:
+                lo, hi = row.get("auroc_lower", math.nan), row.get("auroc_upper", math.nan)
+                cells.append("-" if math.isnan(lo) else f"[{_num(lo, digits)}, {_num(hi, digits)}]")
+            cells += [_num(row[k], digits) for k in ("precision", "recall", "f1")]
             cells += [_num(v, digits) for v in row.tpr_at_fpr.values()]
             cells.append(_num(row.youden_threshold, digits))
             body.append(cells)
         return header, body
 
     def _footnote(self) -> List[str]:
-        return [
+        ci = [] if self.ci_level is None else [
+            f"{_pct(self.ci_level)} CI: DeLong's interval of the AUROC (ac.auroc_ci); the averages' include the"
+            " covariance of the classes."]
+        return ci + [
             f"precision, recall, F1: at the decision {self.decision}.",
             "TPR@x: the best recall (TPR) of any threshold whose false positive rate is <= x.",
             "J thr: the threshold maximising TPR - FPR (Youden's J).",
@@ -191,6 +202,8 @@ def report(
     class_names: Optional[Sequence[object]] = None,
     fpr_levels: Sequence[float] = DEFAULT_FPR_LEVELS,
     threshold: float = 0.5,
+    ci: Optional[bool] = None,
+    ci_level: Optional[float] = None,
     task: Optional[str] = None,
     num_classes: Optional[int] = None,
     activation: Optional[str] = "auto",
@@ -232,6 +245,11 @@ def report(
             class); default ``"0"``..``"C-1"`` (binary: ``"1"``).
         fpr_levels: the FPR levels of the TPR columns, each in ``[0, 1]``.
         threshold: the decision threshold for binary and multilabel probabilities.
+        ci: add DeLong's confidence interval of each AUROC (per class, macro
+            and weighted; :func:`auroc_callbacks.auroc_ci` with its default
+            shape) as ``auroc_lower``/``auroc_upper`` and an ``AUROC CI``
+            column. Default: the accumulator's ``ci`` (False with tensors).
+        ci_level: the interval's level (default: the accumulator's ``ci_level``, else 0.95).
         task, num_classes, activation, ignore_index: as for :func:`auroc_callbacks.auroc`.
 
     Returns:
@@ -259,6 +277,7 @@ def report(
     )
     levels = _check_levels(fpr_levels)
     _check_threshold(threshold)
+    level = resolve_ci(ci, ci_level, accumulator)
 
     probs, target_f, act = probabilities(preds, target, **opts)  # validates the tensors
     binary = probs.ndim == 1
@@ -266,10 +285,19 @@ def report(
     n_cls = 1 if binary else probs.shape[1]
     names = _checks.check_class_names(class_names, n_cls, binary, binary_default="1")
 
-    scores = auroc_scores(preds, target, average="macro", **opts)  # one warning for undefined classes
+    interval = weighted_iv = None
+    if level is None:
+        scores = auroc_scores(preds, target, average="macro", **opts)  # one warning for undefined classes
+    else:
+        interval = auroc_ci(preds, target, average="macro", level=level, **opts)  # the same value, one ranking
+        scores = interval.scores()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedAUROCWarning)  # warned above
-        weighted_auc = None if binary else float(auroc(preds, target, average="weighted", **opts))
+        if level is not None and not binary:
+            weighted_iv = auroc_ci(preds, target, average="weighted", level=level, **opts)
+            weighted_auc = float(weighted_iv.value)
+        else:
+            weighted_auc = None if binary else float(auroc(preds, target, average="weighted", **opts))
         curves = roc_curve(preds, target, drop_intermediate=False, **opts)
     curves = [curves] if binary else curves
 
@@ -288,19 +316,24 @@ def report(
             f1=f1[c], tpr_at_fpr={x: _tpr_at(fpr, tpr, x) for x in levels},
             youden_threshold=youden[0], youden_tpr=youden[1], youden_fpr=youden[2],
         ))
+        if interval is not None:
+            rows[-1].update(auroc_lower=float(interval.per_class_lower[c]), auroc_upper=float(interval.per_class_upper[c]))
 
     macro = weighted = accuracy = None
     if not binary:
         weights = [float(s) for s in support.tolist()]
         macro = _average("macro avg", rows, None, float(scores.value), levels)
         weighted = _average("weighted avg", rows, weights, weighted_auc, levels)
+        if interval is not None:
+            macro.update(auroc_lower=float(interval.lower), auroc_upper=float(interval.upper))
+            weighted.update(auroc_lower=float(weighted_iv.lower), auroc_upper=float(weighted_iv.upper))
     if not binary and not multilabel:
         accuracy = float(tp.sum()) / max(int(support.sum()), 1)
     return AUROCReport(
         task="binary" if binary else ("multilabel" if multilabel else "multiclass"),
         classes=rows, macro=macro, weighted=weighted, accuracy=accuracy, fpr_levels=levels,
         decision="argmax" if not (binary or multilabel) else f"p >= {threshold:g}",
-        activation=act, num_samples=int(scores.num_samples),
+        activation=act, num_samples=int(scores.num_samples), ci_level=level,
     )
 
 

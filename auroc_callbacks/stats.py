@@ -52,13 +52,19 @@ deterministic and costs a few passes after the sort (which then carries
 each sample's index, to pair the classes); the stratified bootstrap
 (``method="bootstrap"``) agrees with it in our tests and is there to check it.
 
-**The interval** is pROC's by default: ``A +/- z * se``, clipped to
-[0, 1] (a Wald interval on the AUROC scale), so that the numbers can be
-compared with pROC's ``ci.auc(method="delong")``. It covers less than its
-level with few positives and an AUROC near 1 (the estimate's distribution is
-skewed there); ``transform="logit"`` builds the same Wald interval on the
-logit scale and maps it back, which covers closer to its level there
-(``benchmarks/coverage_delong.py`` measures both). pROC's
+**The interval** is built on the logit scale by default: ``logit(A) +/-
+q * se / (A (1 - A))`` mapped back, with ``q`` the Student-t quantile at
+Welch-Satterthwaite degrees of freedom (``interval="logit-t"``). The AUROC's
+sampling distribution is skewed with few positives or an AUROC near 1; the
+symmetric interval ``A +/- z * se`` (pROC's ``ci.auc(method="delong")``,
+``interval="wald"``) then covers less than its level, the logit scale
+corrects most of it, and the t quantile the rest of the part due to a
+variance estimated from few samples: for a class, from the positives' and
+negatives' shares ``S10 / m`` and ``S01 / n`` of DeLong's variance (each
+with ``m - 1``, ``n - 1`` degrees of freedom); for an average, from the
+shares of the classes (the strata of a stratified sample), each sample's
+share being ``(sum_r w_r psi_r(i))**2``. ``benchmarks/coverage_delong.py``
+measures the three shapes on the binormal model. pROC's
 ``direction="auto"`` flips a curve whose AUROC is below 0.5; we never do:
 higher scores mean positive, as in :func:`auroc_callbacks.auroc`.
 
@@ -87,7 +93,7 @@ from .functional import AUROCScores, UndefinedAUROCWarning, _class_counts, _form
 __all__ = ["AUROCInterval", "AUROCComparison", "auroc_ci", "compare_auroc"]
 
 METHODS = ("delong", "bootstrap")
-TRANSFORMS = (None, "logit")
+INTERVALS = ("logit-t", "logit", "wald")
 _BOOT_CHUNK_ELEMENTS = 1 << 22  # replicate x class x sample weights held at once by the bootstrap (x16 on a GPU)
 
 
@@ -173,7 +179,7 @@ def auroc_ci(
     *,
     level: float = 0.95,
     method: str = "delong",
-    transform: Optional[str] = None,
+    interval: Optional[str] = None,
     n_boot: int = 2000,
     seed: int = 0,
     task: Optional[str] = None,
@@ -188,8 +194,10 @@ def auroc_ci(
     DeLong's interval (Sun & Xu's algorithm: one sort, O(N log N)), for a
     binary problem, each class one-vs-rest, each label, and the macro or
     weighted average with the covariance of the classes (see the module
-    docstring for the derivation). By default the interval is pROC's
-    ``ci.auc``: ``value +/- z * std_error`` clipped to [0, 1].
+    docstring for the derivation). By default the interval is built on the
+    logit scale with a Student-t quantile (``interval="logit-t"``), the
+    choice that covers closest to its level in our simulations;
+    ``interval="wald"`` gives pROC's ``ci.auc`` exactly.
 
     Args:
         preds: scores, logits or probabilities, as for :func:`auroc_callbacks.auroc`:
@@ -201,13 +209,24 @@ def auroc_ci(
             within each pattern of labels), percentile interval, ``std_error``
             the replicates' SD. It reuses the one sort and weighs samples by
             their resampling counts: it never copies the predictions.
-        transform: None (default): pROC's interval, symmetric on the AUROC
-            scale. ``"logit"``: the interval of ``logit(AUROC)`` with the
-            delta-method error ``std_error / (A (1 - A))``, mapped back:
-            asymmetric, inside (0, 1), and closer to its level with few
-            positives or an AUROC near 1 (see the coverage table in the
-            README). ``std_error`` is DeLong's either way. The bootstrap's
-            percentile interval is the same on any scale.
+        interval: the shape of DeLong's interval (``method="delong"`` only;
+            ``std_error`` is DeLong's whichever is chosen):
+
+            - ``"logit-t"`` (the default, also for None): the interval of
+              ``logit(AUROC)``, half-width ``q * std_error / (A (1 - A))``
+              (the delta method), mapped back, where ``q`` is the Student-t
+              quantile with Welch-Satterthwaite degrees of freedom (from the
+              positives' and the negatives' shares of DeLong's variance; for
+              an average, from each class's share). Asymmetric, inside
+              (0, 1); it widens where the variance rests on few samples.
+            - ``"logit"``: the same with the normal quantile ``z``.
+            - ``"wald"``: pROC's ``ci.auc(method="delong")``: ``A +/- z *
+              std_error`` clipped to [0, 1]. It under-covers with few
+              positives or an AUROC near 1, where the AUROC's distribution
+              is skewed.
+
+            The README's coverage table compares the three. The bootstrap's
+            percentile interval takes no ``interval``.
         n_boot: bootstrap replicates (``method="bootstrap"`` only).
         seed: seed of the bootstrap's generator, on the device of ``preds``.
         task, num_classes, average, multi_class, activation, ignore_index:
@@ -227,17 +246,20 @@ def auroc_ci(
         >>> target = torch.tensor([1, 1, 1, 0, 0, 0, 0])
         >>> iv = ac.auroc_ci(preds, target)  # DeLong variance 1/48, worked by hand in tests/test_stats.py
         >>> [round(x, 4) for x in (iv.value.item(), iv.lower.item(), iv.upper.item(), iv.std_error.item())]
-        [0.875, 0.5921, 1.0, 0.1443]
+        [0.875, 0.1759, 0.9957, 0.1443]
+        >>> w = ac.auroc_ci(preds, target, interval="wald")  # pROC's ci.auc: symmetric, clipped at 1
+        >>> round(w.lower.item(), 4), round(w.upper.item(), 4)
+        (0.5921, 1.0)
     """
     opts = _checks.check_options(
         task=task, num_classes=num_classes, average=average, multi_class=multi_class,
         activation=activation, ignore_index=ignore_index,
     )
-    check_interval_options(opts, level=level, method=method, transform=transform, n_boot=n_boot, seed=seed)
+    check_interval_options(opts, level=level, method=method, interval=interval, n_boot=n_boot, seed=seed)
     layout = _checks.check_layout(preds, target, opts)
     _checks.check_values(preds, target, layout, opts)
     return compute_interval(
-        preds, target, layout, opts, level=level, method=method, transform=transform, n_boot=n_boot, seed=seed
+        preds, target, layout, opts, level=level, method=method, interval=interval, n_boot=n_boot, seed=seed
     )
 
 
@@ -313,15 +335,33 @@ def check_level(level, name: str = "level") -> None:
         raise ValueError(f"`{name}` must be in (0, 1), e.g. 0.95; got {level!r}")
 
 
+def resolve_ci(ci, ci_level, accumulator) -> Optional[float]:
+    """The level of the intervals to show, or None: ``ci`` defaults to the accumulator's, the level too (or 0.95)."""
+    if ci is not None and not isinstance(ci, bool):
+        raise TypeError(f"`ci` must be a bool or None; got {type(ci).__name__} {ci!r}")
+    if ci_level is not None:
+        check_level(ci_level, "ci_level")
+    if ci is None:
+        ci = bool(accumulator is not None and accumulator.ci)
+    if not ci:
+        return None
+    if ci_level is not None:
+        return float(ci_level)
+    return accumulator.ci_level if accumulator is not None else 0.95
+
+
 def check_interval_options(
-    opts: Options, *, level, method: str = "delong", transform: Optional[str] = None, n_boot=2000, seed=0
+    opts: Options, *, level, method: str = "delong", interval: Optional[str] = None, n_boot=2000, seed=0
 ) -> None:
     """Validate the interval options and that the AUROC options have an interval."""
     check_level(level)
     if method not in METHODS:
         raise ValueError(f"`method` must be one of 'delong', 'bootstrap'; got {method!r}")
-    if transform not in TRANSFORMS:
-        raise ValueError(f"`transform` must be None or 'logit'; got {transform!r}")
+    if interval is not None and interval not in INTERVALS:
+        raise ValueError(f"`interval` must be one of 'logit-t', 'logit', 'wald' or None; got {interval!r}")
+    if interval is not None and method == "bootstrap":
+        raise ValueError(f"`interval` shapes DeLong's interval; the bootstrap's is a percentile interval: got"
+                         f" method='bootstrap' with interval={interval!r}")
     if isinstance(n_boot, bool) or not isinstance(n_boot, numbers.Integral):
         raise TypeError(f"`n_boot` must be an int; got {type(n_boot).__name__} {n_boot!r}")
     if n_boot < 2:
@@ -344,7 +384,7 @@ def check_interval_options(
 
 def compute_interval(
     preds, target, layout: Layout, opts: Options, *, level: float = 0.95, method: str = "delong",
-    transform: Optional[str] = None, n_boot: int = 2000, seed: int = 0,
+    interval: Optional[str] = None, n_boot: int = 2000, seed: int = 0,
 ) -> AUROCInterval:
     """The compute stage of :func:`auroc_ci`, on inputs validated by :mod:`._checks` and :func:`check_interval_options`.
 
@@ -362,15 +402,26 @@ def compute_interval(
     z = NormalDist().inv_cdf(0.5 + level / 2)
 
     if method == "delong":
-        if weights is None:  # per class: the variances need the positives only
-            per_se = _scatter_rows(_row_variance(ranked), rows, pos.shape[0]).sqrt()
-            se = per_se[0] if layout.task == "binary" else per_se
+        interval = interval or "logit-t"
+        var_pos, var_neg = _row_variance(ranked)  # each class's variance from its positives: O(positives)
+        per_se = _scatter_rows((var_pos + var_neg).sqrt(), rows, pos.shape[0])
+        per_q = _quantile(level, interval, _satterthwaite(torch.stack([var_pos, var_neg]), torch.stack([ranked.n_pos, ranked.n_neg])))
+        per_lo, per_hi = _bounds(per, per_se, _scatter_rows(per_q, rows, pos.shape[0]), interval)
+        if weights is None:
+            se, lower, upper = (t[0] for t in (per_se, per_lo, per_hi)) if layout.task == "binary" else (
+                per_se, per_lo, per_hi)
         else:  # an average: every sample's influence on every class, for the covariance
-            psi = _influence(ranked)
-            per_se = _scatter_rows(torch.linalg.vecdot(psi, psi, dim=1), rows, pos.shape[0]).sqrt()
-            se = _sample_sum(psi, ranked.ids, weights).square().sum().sqrt() if rows.numel() else value.clone()
-        per_lo, per_hi = _bounds(per, per_se, z, transform)
-        lower, upper = _bounds(value, se, z, transform)
+            contrib = _sample_sum(_influence(ranked), ranked.ids, weights) if rows.numel() else None
+            if contrib is None:
+                se = q = value.clone()
+            else:
+                strata = _strata(f, layout)  # independent groups (fixed sizes): the Satterthwaite shares
+                share = torch.zeros(int(strata.max()) + 1, dtype=torch.float64, device=contrib.device)
+                share.index_add_(0, strata, contrib.square())
+                size = torch.bincount(strata, minlength=share.shape[0])
+                se = share.sum().sqrt()
+                q = _quantile(level, interval, _satterthwaite(share, size))
+            lower, upper = _bounds(value, se, q, interval)
     else:
         reps = _bootstrap(f, layout, ranked, n_boot, seed)  # (B, K)
         small = (ranked.n_pos < 2) | (ranked.n_neg < 2)
@@ -454,26 +505,9 @@ def _rank_rows(
         return _RankedRows(empty, empty if with_ids else None, m, q, torch.zeros(0, dtype=torch.float64, device=device))
     subset = None if rows.numel() == pos.numel() else rows
     keys = _ranking.pack(**_row_problem(f, layout, subset)).keys
-    if with_ids:
-        keys, ids = _sort_with_ids(keys)
-        two_u = _ranking.mann_whitney(keys, m)
-    else:
-        (keys, two_u), ids = _ranking.sort_and_count(keys, m), None  # functional._rank's sort and count
+    keys, two_u, ids = _ranking.sort_and_count(keys, m, with_ids=with_ids)  # functional._rank's sort and count
     value = two_u.double() / (2 * m * q).double()  # functional.compute_scores' expression: bitwise its value
     return _RankedRows(keys, ids, m, q, value)
-
-
-def _sort_with_ids(keys: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Sort rows of packed keys; return the sorted keys (int64) and the column each came from."""
-    n = keys.shape[1]
-    bits = max(n - 1, 1).bit_length()
-    width = 31 if keys.dtype == torch.int32 else int(keys.max()).bit_length()  # int32 keys are non-negative
-    if width + bits <= 63:
-        both = torch.add(torch.arange(n, device=keys.device), keys, alpha=1 << bits)  # key << bits | column, int64
-        both = _ranking.sort_rows(both)
-        return both >> bits, both.bitwise_and_((1 << bits) - 1)
-    keys, ids = torch.sort(keys, dim=1)  # keys too wide to share 64 bits with an index (e.g. float64 scores)
-    return keys.long(), ids
 
 
 def _influence(ranked: _RankedRows) -> torch.Tensor:
@@ -515,32 +549,10 @@ def _influence(ranked: _RankedRows) -> torch.Tensor:
     return psi
 
 
-class _MixedGroups(NamedTuple):
-    at: torch.Tensor  # flat position of each mixed tie group's first positive
-    n_pos: torch.Tensor  # positives in the group
-    n_neg: torch.Tensor  # negatives in the group (they end right before ``at``)
-
-
-def _mixed_groups(keys: torch.Tensor, hits: torch.Tensor) -> Optional[_MixedGroups]:
-    """The tie groups holding both labels, from the flat positions ``hits`` of the positives; None if none.
-
-    A mixed group is a run of negative keys ``2c`` followed by positive keys
-    ``2c + 1``: its first positive directly follows the negative key one
-    below it (as in the Mann-Whitney tie count). Each group's extent is found
-    by a galloping search from that boundary (a few steps for the small
-    groups of float scores).
-    """
-    k_rows, n = keys.shape
-    flat = keys.view(-1)
-    at = hits[hits % n != 0]
-    at = at[flat[at - 1] == flat[at] - 1]  # first positive of each mixed group
-    if at.numel() == 0:
-        return None
-    start = at - at % n
-    key = flat[at]
-    neg_first = _run_end(flat, at - 1, start - 1, key - 1, step=-1)
-    pos_end = _run_end(flat, at, start + n, key, step=1) + 1
-    return _MixedGroups(at, pos_end - at, at - neg_first)
+def _mixed_groups(keys: torch.Tensor, hits: torch.Tensor) -> Optional[_ranking.MixedGroups]:
+    """:func:`_ranking.mixed_groups` from the flat positions ``hits`` of the positives (the Mann-Whitney tie search)."""
+    n = keys.shape[1]
+    return _ranking.mixed_groups(keys, torch.div(hits, n, rounding_mode="floor"), hits % n)
 
 
 def _mixed_ties(keys: torch.Tensor, hits: torch.Tensor) -> Optional[Tuple[torch.Tensor, torch.Tensor]]:
@@ -548,7 +560,7 @@ def _mixed_ties(keys: torch.Tensor, hits: torch.Tensor) -> Optional[Tuple[torch.
     groups = _mixed_groups(keys, hits)
     if groups is None:
         return None
-    at, n_pos, n_neg = groups
+    _, at, n_pos, n_neg = groups
     size = n_pos + n_neg
     group_of = torch.repeat_interleave(torch.arange(at.numel(), device=keys.device), size)
     first = (at - n_neg)[group_of]
@@ -557,10 +569,12 @@ def _mixed_ties(keys: torch.Tensor, hits: torch.Tensor) -> Optional[Tuple[torch.
     return where, other
 
 
-def _row_variance(ranked: _RankedRows) -> torch.Tensor:
+def _row_variance(ranked: _RankedRows) -> Tuple[torch.Tensor, torch.Tensor]:
     """(K,) DeLong's variance of each row from its positives alone: O(positives), not O(K N).
 
-    The same sums as ``(_influence(ranked) ** 2).sum(1)``. For the ``j``-th
+    Returned as its two terms, ``(S10 / m, S01 / n)``: the positives' and the
+    negatives' shares (their sum is the variance). The same sums as
+    ``(_influence(ranked) ** 2).sum(1)``. For the ``j``-th
     positive of a row, at sorted position ``k``, ``k - j`` negatives sort
     before it; every negative between positives ``j - 1`` and ``j`` has ``j``
     positives below it, so its ``V01 = (m - j) / m``: the negatives enter as
@@ -596,46 +610,16 @@ def _row_variance(ranked: _RankedRows) -> torch.Tensor:
 
     pos_sq = (c_pos[row] * (v10 - a[row])).square()
     neg_sq = gap * neg_term(row, j.double()).square()
-    var = torch.zeros(k_rows, dtype=torch.float64, device=device)
-    var.index_add_(0, row, pos_sq).index_add_(0, row, neg_sq)
-    var += (q - neg_le.new_zeros(k_rows).index_add_(0, row, gap)) * (c_neg * a).square()  # after the last positive
+    var_pos = torch.zeros(k_rows, dtype=torch.float64, device=device).index_add_(0, row, pos_sq)
+    var_neg = torch.zeros(k_rows, dtype=torch.float64, device=device).index_add_(0, row, neg_sq)
+    var_neg += (q - neg_le.new_zeros(k_rows).index_add_(0, row, gap)) * (c_neg * a).square()  # after the last positive
     if groups is not None:
         r, j0 = row[g], j[g].double()
         moved = groups.n_neg.double() * (neg_term(r, j0 + 0.5 * groups.n_pos).square() - neg_term(r, j0).square())
-        var.index_add_(0, r, moved)
-    var[(ranked.n_pos < 2) | (ranked.n_neg < 2)] = float("nan")
-    return var
-
-
-def _run_end(flat: torch.Tensor, at: torch.Tensor, bound: torch.Tensor, value: torch.Tensor, *, step: int):
-    """For each ``at`` holding ``value``, the last index of the run of ``value`` from it in direction ``step``.
-
-    ``bound`` is exclusive (the row's edge). Gallops 1, 2, 4, ... then
-    bisects the last gap: O(log run length) vectorised steps.
-    """
-    last = flat.numel() - 1
-    good = at.clone()
-    bad = bound.clone()
-    jump = torch.ones_like(at)
-    live = torch.ones_like(at, dtype=torch.bool)
-    while bool(live.any()):
-        cand = good + step * jump
-        inside = (bound - cand) * step > 0
-        ok = live & inside & (flat[cand.clamp(0, last)] == value)
-        failed = live & ~ok
-        bad = torch.where(failed & inside, cand, bad)
-        good = torch.where(ok, cand, good)
-        live = ok
-        jump = jump * 2
-    while True:
-        gap = (bad - good) * step
-        live = gap > 1
-        if not bool(live.any()):
-            return good
-        mid = good + step * (gap // 2)
-        ok = live & (flat[mid.clamp(0, last)] == value)
-        good = torch.where(ok, mid, good)
-        bad = torch.where(live & ~ok, mid, bad)
+        var_neg.index_add_(0, r, moved)
+    small = (ranked.n_pos < 2) | (ranked.n_neg < 2)
+    var_pos[small] = var_neg[small] = float("nan")
+    return var_pos, var_neg
 
 
 def _bootstrap(f: _Formatted, layout: Layout, ranked: _RankedRows, n_boot: int, seed: int) -> torch.Tensor:
@@ -711,15 +695,90 @@ def _replicate_aurocs(ranked: _RankedRows, counts: torch.Tensor) -> torch.Tensor
     return wins / (w_pos.sum(2) * w_neg.sum(2))
 
 
-def _bounds(value: torch.Tensor, se: torch.Tensor, z: float, transform: Optional[str]):
-    """pROC's ``value -/+ z se`` clipped to [0, 1], or the same on the logit scale mapped back."""
-    if transform is None:
-        return (value - z * se).clamp(0, 1), (value + z * se).clamp(0, 1)
+def _bounds(value: torch.Tensor, se: torch.Tensor, q, interval: str):
+    """``value -/+ q se`` clipped to [0, 1] (``"wald"``), or the same on the logit scale mapped back."""
+    if interval == "wald":
+        return (value - q * se).clamp(0, 1), (value + q * se).clamp(0, 1)
     logit = torch.logit(value)
-    half = z * se / (value * (1 - value))
+    half = q * se / (value * (1 - value))
     lower, upper = torch.sigmoid(logit - half), torch.sigmoid(logit + half)
     edge = ((value == 0) | (value == 1)) & ~torch.isnan(se)  # every placement 0 or 1: se is 0, the point
     return torch.where(edge, value, lower), torch.where(edge, value, upper)
+
+
+def _satterthwaite(shares: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
+    """Welch-Satterthwaite degrees of freedom of a variance summed from independent groups' shares (over dim 0).
+
+    ``shares[g]`` is group ``g``'s share of the variance (its sample variance
+    over its size), ``sizes[g]`` the number of samples it was estimated from:
+    ``df = (sum shares)**2 / sum(shares**2 / (sizes - 1))``. Groups of one
+    sample or with no share add nothing; inf where no group does.
+    """
+    used = (sizes > 1) & (shares > 0)
+    den = torch.where(used, shares.square() / (sizes - 1).clamp(min=1), torch.zeros_like(shares)).sum(0)
+    return torch.where(den > 0, shares.sum(0).square() / den, torch.full_like(den, float("inf")))
+
+
+def _quantile(level: float, interval: str, df: torch.Tensor) -> torch.Tensor:
+    """The two-sided quantile for ``level``: Student-t with ``df`` for ``"logit-t"``, else the normal one."""
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    if interval != "logit-t":
+        return torch.full_like(df, z)
+    return t_quantile(0.5 + level / 2, df)
+
+
+def t_quantile(p: float, df: torch.Tensor) -> torch.Tensor:
+    """Student-t quantile ``F^-1(p)`` for ``p`` in (0.5, 1), vectorised over real ``df >= 1`` (float64, any device).
+
+    Inverts ``1 - p = I_x(df / 2, 1 / 2) / 2`` at ``x = df / (df + t**2)`` by
+    bisection on ``x`` (60 halvings: to float64 resolution), with the
+    regularised incomplete beta function from its continued fraction.
+    Past ``1e4`` degrees of freedom (where the fraction loses digits), the
+    Cornish-Fisher expansion in ``1 / df`` around the normal quantile,
+    accurate there to float64 resolution; ``inf`` gives the normal quantile.
+    """
+    df = df.double()
+    a = df / 2
+    target = 2 * (1 - p)
+    lo, hi = torch.zeros_like(df), torch.ones_like(df)
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        below = _betainc(a, 0.5, mid) < target  # I_x increases with x; t decreases with x
+        lo, hi = torch.where(below, mid, lo), torch.where(below, hi, mid)
+    x = (lo + hi) / 2
+    t = torch.sqrt(df * (1 - x) / x)
+    z = NormalDist().inv_cdf(p)
+    v = df.reciprocal()
+    series = z + v * ((z**3 + z) / 4 + v * ((5 * z**5 + 16 * z**3 + 3 * z) / 96
+                                             + v * (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384))
+    return torch.where(df > 1e4, series, t)
+
+
+def _betainc(a: torch.Tensor, b: float, x: torch.Tensor) -> torch.Tensor:
+    """Regularised incomplete beta ``I_x(a, b)`` (Numerical Recipes' ``betai``: Lentz's continued fraction)."""
+    a = a.clamp(max=1e12)  # inf df: any finite stand-in; the caller replaces the result
+    b_t = torch.full_like(a, b)
+    flip = x > (a + 1) / (a + b + 2)  # the fraction converges fast below this point: use the symmetry above it
+    aa, bb, xx = torch.where(flip, b_t, a), torch.where(flip, a, b_t), torch.where(flip, 1 - x, x)
+    log_front = (torch.lgamma(aa + bb) - torch.lgamma(aa) - torch.lgamma(bb)
+                 + aa * torch.log(xx) + bb * torch.log1p(-xx))
+    tiny = 1e-300
+    qab, qap, qam = aa + bb, aa + 1, aa - 1
+    c = torch.ones_like(xx)
+    d = 1 - qab * xx / qap
+    d = torch.where(d.abs() < tiny, torch.full_like(d, tiny), d).reciprocal()
+    h = d.clone()
+    for m in range(1, 201):
+        m2 = 2 * m
+        for num in (m * (bb - m) * xx / ((qam + m2) * (aa + m2)), -(aa + m) * (qab + m) * xx / ((aa + m2) * (qap + m2))):
+            d = 1 + num * d
+            d = torch.where(d.abs() < tiny, torch.full_like(d, tiny), d).reciprocal()
+            c = 1 + num / c
+            c = torch.where(c.abs() < tiny, torch.full_like(c, tiny), c)
+            h = h * d * c
+    front = torch.exp(log_front) * h / aa
+    front = torch.where(xx <= 0, torch.zeros_like(front), front)
+    return torch.where(flip, 1 - front, front)
 
 
 def _sample_sum(psi: torch.Tensor, ids: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

@@ -15,8 +15,9 @@ target (the same one-vs-rest rows as a multiclass call); the macro
 interval, which needs the classes' covariance, from one multiclass call per
 replication, next to the coverage it would have with the covariance left out.
 
-Each cell reports pROC's interval (``A +/- z se`` clipped, the default) and
-``transform="logit"``. Target (issue 6): 94-96% wherever n_pos, n_neg >= 20. With R replications
+Each cell reports the default interval (``interval="logit-t"``: logit scale,
+Student-t quantile at Welch-Satterthwaite df), ``interval="logit"`` (normal
+quantile) and pROC's ``interval="wald"`` (``A +/- z se`` clipped). Target (issue 6): 94-96% wherever n_pos, n_neg >= 20. With R replications
 the Monte Carlo SE of a coverage near 95% is about sqrt(0.95 * 0.05 / R)
 (0.35 points for R = 4000).
 
@@ -41,6 +42,7 @@ PREVALENCES = (0.5, 0.1)
 TRUE_AUCS = (0.75, 0.90)
 CLASS_PREVALENCES = (0.5, 0.4, 0.1)
 CLASS_AUCS = (0.70, 0.80, 0.90)
+SHAPES = ("logit-t", "logit", "wald")
 
 
 def _phi(x: float) -> float:
@@ -48,24 +50,24 @@ def _phi(x: float) -> float:
 
 
 def binary_coverage(n: int, prevalence: float, auc: float, reps: int, gen: torch.Generator, batch: int = 2000):
-    """Coverage of the 95% interval (pROC's, logit) over ``reps`` replications, and mean SE / SD of the estimates."""
+    """Coverage of the 95% intervals (each shape) over ``reps`` replications, and mean SE / SD of the estimates."""
     n_pos = round(n * prevalence)
     mu = math.sqrt(2) * NormalDist().inv_cdf(auc)
     target = torch.zeros(n, 1, dtype=torch.bool)
     target[:n_pos] = True
-    hits = {None: 0, "logit": 0}
+    hits = dict.fromkeys(SHAPES, 0)
     values, ses = [], []
     for start in range(0, reps, batch):
         r = min(batch, reps - start)
         scores = torch.randn(n, r, generator=gen, dtype=torch.float64) + mu * target
-        for transform in hits:
+        for shape in hits:
             iv = ac.auroc_ci(scores, target.expand(n, r), task="multilabel", average=None, activation=None,
-                             transform=transform)
-            hits[transform] += int(((iv.lower <= auc) & (auc <= iv.upper)).sum())
+                             interval=shape)
+            hits[shape] += int(((iv.lower <= auc) & (auc <= iv.upper)).sum())
         values.append(iv.value)
         ses.append(iv.std_error)
     values, ses = torch.cat(values), torch.cat(ses)
-    return hits[None] / reps, hits["logit"] / reps, float(ses.mean() / values.std()), n_pos, n - n_pos
+    return [hits[k] / reps for k in SHAPES], float(ses.mean() / values.std()), n_pos, n - n_pos
 
 
 def _multiclass_sample(n: int, gen: torch.Generator, reps: int):
@@ -80,7 +82,7 @@ def _multiclass_sample(n: int, gen: torch.Generator, reps: int):
 
 
 def per_class_coverage(n: int, reps: int, gen: torch.Generator):
-    """Per-class and macro coverage (pROC's interval, logit); macro also without the classes' covariance."""
+    """Per-class and macro coverage (each shape); macro also without the classes' covariance."""
     labels, counts, scores = _multiclass_sample(n, gen, reps)
     k = len(counts)
     truth = torch.tensor(CLASS_AUCS, dtype=torch.float64)
@@ -88,21 +90,23 @@ def per_class_coverage(n: int, reps: int, gen: torch.Generator):
     onehot = torch.nn.functional.one_hot(labels, k).bool()
     cols = scores.permute(1, 0, 2).reshape(n, reps * k)
     per_class = {}
-    for transform in (None, "logit"):
+    for shape in SHAPES:
         iv = ac.auroc_ci(cols, onehot.repeat(1, reps), task="multilabel", average=None, activation=None,
-                         transform=transform)
+                         interval=shape)
         lo, hi = iv.lower.reshape(reps, k), iv.upper.reshape(reps, k)
-        per_class[transform] = ((lo <= truth) & (truth <= hi)).double().mean(0).tolist()
+        per_class[shape] = ((lo <= truth) & (truth <= hi)).double().mean(0).tolist()
     # macro: one multiclass call per replication (the covariance is within a replication)
     macro_truth = float(truth.mean())
     z = NormalDist().inv_cdf(0.975)
-    hits = hits_naive = 0
+    hits = hits_wald = hits_naive = 0
     for r in range(reps):
         m = ac.auroc_ci(scores[r], labels, activation=None)
         hits += bool(m.lower <= macro_truth <= m.upper)
+        w = ac.auroc_ci(scores[r], labels, activation=None, interval="wald")
+        hits_wald += bool(w.lower <= macro_truth <= w.upper)
         naive_se = float(m.per_class_std_error.square().sum().sqrt()) / k
         hits_naive += abs(float(m.value) - macro_truth) <= z * naive_se
-    return per_class, hits / reps, hits_naive / reps, counts
+    return per_class, (hits / reps, hits_wald / reps), hits_naive / reps, counts
 
 
 def main(argv=None) -> int:
@@ -120,28 +124,30 @@ def main(argv=None) -> int:
     start = time.perf_counter()
 
     print(f"Binary, binormal, {args.reps} replications per cell: coverage of the 95% DeLong interval,"
-          " pROC's (Wald) / transform='logit', and the mean DeLong SE over the SD of the AUROC\n")
-    head = " | ".join(f"AUC {a:.2f}: pROC / logit [SE/SD]" for a in TRUE_AUCS)
+          " logit-t (default) / logit / wald (pROC), and the mean DeLong SE over the SD of the AUROC\n")
+    head = " | ".join(f"AUC {a:.2f}: logit-t / logit / wald [SE/SD]" for a in TRUE_AUCS)
     print(f"| n | prevalence | n_pos | n_neg | {head} |")
     print("|---:|---:|---:|---:|" + "---:|" * len(TRUE_AUCS))
     for n in SIZES:
         for prev in PREVALENCES:
             cells = []
             for auc in TRUE_AUCS:
-                wald, logit, ratio, n_pos, n_neg = binary_coverage(n, prev, auc, args.reps, gen)
-                cells.append(f"{100 * wald:.1f}% / {100 * logit:.1f}% [{ratio:.2f}]")
+                cover, ratio, n_pos, n_neg = binary_coverage(n, prev, auc, args.reps, gen)
+                cells.append(" / ".join(f"{100 * c:.1f}%" for c in cover) + f" [{ratio:.2f}]")
             label = "1:1" if prev == 0.5 else "1:9"
             print(f"| {n} | {label} | {n_pos} | {n_neg} | " + " | ".join(cells) + " |")
 
     print(f"\nPer class: 3 classes, prevalence {CLASS_PREVALENCES}, true AUC {CLASS_AUCS}, correlated columns;"
-          f" {args.class_reps} replications. Per class: pROC's / logit interval. Macro: pROC's interval\n")
-    print("| n | class 0 (1:1) | class 1 (2:3) | class 2 (1:9) | macro | macro, covariance ignored |")
+          f" {args.class_reps} replications. Per class and macro: logit-t (default) / logit / wald;"
+          " macro: logit-t / wald, and wald with the covariance ignored\n")
+    print("| n | class 0 (1:1) | class 1 (2:3) | class 2 (1:9) | macro | macro (wald), covariance ignored |")
     print("|---:|---:|---:|---:|---:|---:|")
     for n in SIZES:
         per_class, macro, naive, counts = per_class_coverage(n, args.class_reps, gen)
-        cells = [f"{100 * w:.1f}% / {100 * lg:.1f}% (n_pos {k})"
-                 for w, lg, k in zip(per_class[None], per_class["logit"], counts)]
-        print(f"| {n} | " + " | ".join(cells) + f" | {100 * macro:.1f}% | {100 * naive:.1f}% |")
+        cells = [" / ".join(f"{100 * per_class[shape][c]:.1f}%" for shape in SHAPES) + f" (n_pos {k})"
+                 for c, k in enumerate(counts)]
+        print(f"| {n} | " + " | ".join(cells) + f" | {100 * macro[0]:.1f}% / {100 * macro[1]:.1f}% |"
+              f" {100 * naive:.1f}% |")
     print(f"\n({time.perf_counter() - start:.0f} s, torch {torch.__version__}, {args.threads} threads)")
     return 0
 

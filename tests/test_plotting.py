@@ -272,3 +272,23 @@ def test_missing_matplotlib_names_the_pip_extra(monkeypatch):
     preds, target, _, _ = _random_multiclass(50, 3, seed=8)
     with pytest.raises(ModuleNotFoundError, match=re.escape('pip install "auroc-callbacks[plot]"')):
         plot_roc(preds, target)
+
+
+def test_ci_puts_each_delong_interval_in_the_legend(digits):
+    preds, target, probs, y = digits
+    _, ax = plot_roc(preds, target, ci=True, show_micro=False)
+    per, macro = ac.auroc_ci(preds, target, average=None), ac.auroc_ci(preds, target)
+    legend = _legend(ax)
+    for c in range(10):
+        auc = roc_auc_score(y == c, probs[:, c])
+        lo, hi = per.lower[c].item(), per.upper[c].item()
+        assert lo < auc < hi
+        assert f"{c} (AUC = {auc:.3f}, 95% CI {lo:.3f}\u2013{hi:.3f})" in legend
+    assert f"macro-average (AUC = {macro.value.item():.3f}, 95% CI {macro.lower.item():.3f}" in " ".join(legend)
+    acc = ac.AUROCAccumulator(ci=True, ci_level=0.8)
+    acc.update(preds, target)
+    _, ax = plot_roc(accumulator=acc)
+    assert "80% CI" in _legend(ax)[0]
+    _, ax = plot_roc(accumulator=acc, ci=False)
+    assert "CI" not in " ".join(_legend(ax))
+    plt.close("all")

@@ -338,3 +338,55 @@ def test_bad_input_combinations_raise():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ac.report(torch.tensor([0.1, 0.9]), torch.tensor([0, 1]))  # nothing undefined: no warning
+
+
+# ----------------------------------------------------------------------------- confidence intervals (issue 6)
+
+
+def test_ci_adds_each_rows_delong_interval_and_a_column(rng):
+    probs, y = _multiclass(rng, n=300, c=3)
+    r = ac.report(probs, y, class_names=["cat", "dog", "eel"], ci=True)
+    per = ac.auroc_ci(probs, y, average=None)
+    macro, weighted = ac.auroc_ci(probs, y), ac.auroc_ci(probs, y, average="weighted")
+    for c, row in enumerate(r.classes):
+        assert row.auroc == pytest.approx(roc_auc_score(y == c, probs[:, c]), abs=1e-12)
+        assert (row.auroc_lower, row.auroc_upper) == (per.lower[c].item(), per.upper[c].item())
+        assert row.auroc_lower < row.auroc < row.auroc_upper
+    assert (r.macro.auroc_lower, r.macro.auroc_upper) == (macro.lower.item(), macro.upper.item())
+    assert (r.weighted.auroc_lower, r.weighted.auroc_upper) == (weighted.lower.item(), weighted.upper.item())
+    assert r.ci_level == 0.95
+    lines = r.to_text().splitlines()
+    assert lines[0].split()[:4] == ["support", "AUROC", "95%", "CI"]
+    assert f"[{r.classes[0].auroc_lower:.3f}, {r.classes[0].auroc_upper:.3f}]" in lines[1]
+    assert "DeLong" in r.to_text()
+    assert "95% CI" in r.to_markdown().splitlines()[0]
+    assert "auroc_lower" in r.to_rows()[0]
+    plain = ac.report(probs, y)
+    assert plain.ci_level is None and "auroc_lower" not in plain.to_rows()[0] and "CI" not in plain.to_text()
+
+
+def test_ci_follows_the_accumulator_and_its_level(rng):
+    probs, y = _multiclass(rng, n=200, c=3)
+    acc = ac.AUROCAccumulator(num_classes=3, ci=True, ci_level=0.9)
+    acc.update(probs, y)
+    r = ac.report(accumulator=acc)
+    assert r.ci_level == 0.9
+    assert r.macro.auroc_lower == ac.auroc_ci(probs, y, level=0.9).lower.item()
+    assert ac.report(accumulator=acc, ci=False).ci_level is None
+    assert ac.report(accumulator=acc, ci_level=0.5).ci_level == 0.5
+    with pytest.raises(TypeError, match="`ci` must be a bool or None; got str 'yes'"):
+        ac.report(probs, y, ci="yes")
+    with pytest.raises(ValueError, match=r"`ci_level` must be in \(0, 1\)"):
+        ac.report(probs, y, ci=True, ci_level=95)
+
+
+def test_binary_ci_and_a_thin_class_shows_a_dash(rng):
+    p = torch.tensor([0.9, 0.8, 0.7, 0.3, 0.2, 0.6], dtype=torch.float64)
+    y = torch.tensor([1, 1, 1, 0, 0, 0])
+    r = ac.report(p, y, ci=True)
+    iv = ac.auroc_ci(p, y)
+    assert (r.classes[0].auroc_lower, r.classes[0].auroc_upper) == (iv.lower.item(), iv.upper.item())
+    probs = torch.tensor([[0.7, 0.2, 0.1], [0.6, 0.3, 0.1], [0.2, 0.7, 0.1], [0.3, 0.6, 0.1], [0.2, 0.2, 0.6]])
+    with pytest.warns(ac.UndefinedAUROCWarning, match="single positive"):
+        r = ac.report(probs, torch.tensor([0, 0, 1, 1, 2]), ci=True)
+    assert math.isnan(r.classes[2].auroc_lower) and "-" in r.to_text().splitlines()[3].split()

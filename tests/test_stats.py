@@ -87,7 +87,7 @@ def _asah():
 
 def test_asah_matches_procs_published_interval_and_test():
     y, (s100b, wfns, _) = _asah()
-    iv = ac.auroc_ci(s100b, y)
+    iv = ac.auroc_ci(s100b, y, interval="wald")
     assert (round(iv.value.item(), 4), round(iv.lower.item(), 4), round(iv.upper.item(), 4)) == (0.7314, 0.6301, 0.8326)
     assert round(ac.auroc_ci(wfns, y).value.item(), 4) == 0.8237
     test = ac.compare_auroc(s100b, wfns, y)
@@ -98,7 +98,7 @@ def test_asah_matches_procs_published_interval_and_test():
 def test_asah_matches_proc_to_full_precision(dtype):
     y, markers = _asah()
     for marker, auc, var in zip(markers, PROC_AUC, PROC_VAR):
-        iv = ac.auroc_ci(marker.to(dtype), y)
+        iv = ac.auroc_ci(marker.to(dtype), y, interval="wald")
         assert iv.value.item() == pytest.approx(auc, rel=1e-14)
         assert iv.std_error.item() ** 2 == pytest.approx(var, rel=1e-12)
         assert iv.lower.item() == pytest.approx(auc - Z95 * math.sqrt(var), rel=1e-12)
@@ -131,7 +131,7 @@ HAND_B = torch.tensor([0.5, 0.9, 0.2, 0.4, 0.1, 0.3, 0.6], dtype=torch.float64)
 
 
 def test_hand_worked_delong_variance():
-    iv = ac.auroc_ci(HAND_A, HAND_TARGET)
+    iv = ac.auroc_ci(HAND_A, HAND_TARGET, interval="wald")
     assert iv.value.item() == float(Fraction(7, 8))
     assert iv.std_error.item() ** 2 == pytest.approx(float(Fraction(1, 48)), rel=1e-14)
     se = math.sqrt(1 / 48)
@@ -154,15 +154,49 @@ def test_hand_worked_paired_test():
 
 
 def test_logit_interval_is_the_wald_interval_of_the_logit_mapped_back():
-    iv = ac.auroc_ci(HAND_A, HAND_TARGET, transform="logit")
+    iv = ac.auroc_ci(HAND_A, HAND_TARGET, interval="logit")
     a, se = 7 / 8, math.sqrt(1 / 48)
     half = Z95 * se / (a * (1 - a))
     logit = math.log(a / (1 - a))
     assert iv.lower.item() == pytest.approx(1 / (1 + math.exp(-(logit - half))), rel=1e-13)
     assert iv.upper.item() == pytest.approx(1 / (1 + math.exp(-(logit + half))), rel=1e-13)
     assert iv.std_error.item() == pytest.approx(se, rel=1e-14)
-    perfect = ac.auroc_ci(torch.tensor([0.9, 0.8, 0.2, 0.1]), torch.tensor([1, 1, 0, 0]), transform="logit")
-    assert (perfect.value.item(), perfect.lower.item(), perfect.upper.item()) == (1.0, 1.0, 1.0)
+    for interval in ("logit", "logit-t"):
+        perfect = ac.auroc_ci(torch.tensor([0.9, 0.8, 0.2, 0.1]), torch.tensor([1, 1, 0, 0]), interval=interval)
+        assert (perfect.value.item(), perfect.lower.item(), perfect.upper.item()) == (1.0, 1.0, 1.0)
+
+
+def _logit_t(a, shares, sizes, level=0.95):
+    """The default interval from its definition: logit scale, Student-t at Welch-Satterthwaite df (scipy)."""
+    var = sum(shares)
+    den = sum(v**2 / (k - 1) for v, k in zip(shares, sizes) if k > 1 and v > 0)
+    df = var**2 / den if den > 0 else math.inf
+    if a in (0.0, 1.0):  # every placement 0 or 1: no spread, the interval is the point
+        return a, a, df
+    q = sps.t.ppf(0.5 + level / 2, df)
+    half = q * math.sqrt(var) / (a * (1 - a))
+    logit = math.log(a / (1 - a))
+    return 1 / (1 + math.exp(-(logit - half))), 1 / (1 + math.exp(-(logit + half))), df
+
+
+def test_default_interval_is_logit_scale_with_the_welch_satterthwaite_t_quantile():
+    # The hand-worked shares: S10 / m = 1/192 (m = 3), S01 / n = 1/64 (n = 4): df = 4.57
+    iv = ac.auroc_ci(HAND_A, HAND_TARGET)
+    lo, hi, df = _logit_t(7 / 8, [1 / 192, 1 / 64], [3, 4])
+    assert df == pytest.approx(4.5714, abs=1e-4)
+    assert iv.lower.item() == pytest.approx(lo, rel=1e-12) and iv.upper.item() == pytest.approx(hi, rel=1e-12)
+    assert iv.per_class_lower.item() == iv.lower.item()
+    assert torch.equal(ac.auroc_ci(HAND_A, HAND_TARGET, interval="logit-t").lower, iv.lower)
+    wider = ac.auroc_ci(HAND_A, HAND_TARGET, level=0.99)
+    assert wider.lower < iv.lower and wider.upper > iv.upper
+
+
+@pytest.mark.parametrize("p", [0.6, 0.9, 0.975, 0.995, 0.9995])
+def test_t_quantile_equals_scipys(p):
+    df = torch.tensor([1, 1.5, 2, 3, 4.57, 7, 19.3, 30, 100, 1e3, 1e5, 1e8, float("inf")], dtype=torch.float64)
+    got = stats.t_quantile(p, df)
+    want = sps.t.ppf(p, df.numpy())
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-9)
 
 
 # ----------------------------------------------------------------------------- brute force
@@ -228,9 +262,18 @@ def test_multiclass_per_class_and_average_variance_equal_brute_force_covariance(
         assert iv.per_class_std_error[c].item() ** 2 == pytest.approx(var, rel=1e-10, abs=1e-15)
         assert cov[c, c] == pytest.approx(var, rel=1e-12)
     assert torch.equal(iv.value, ac.auroc(torch.tensor(x), torch.tensor(y), activation=None, average=average))
+    for c in range(k):  # per class: the positives' and the negatives' shares
+        share_pos, share_neg = (psi[c, y == c] ** 2).sum(), (psi[c, y != c] ** 2).sum()
+        lo, hi, _ = _logit_t(iv.per_class[c].item(), [share_pos, share_neg], [(y == c).sum(), (y != c).sum()])
+        assert iv.per_class_lower[c].item() == pytest.approx(lo, rel=1e-9)
+        assert iv.per_class_upper[c].item() == pytest.approx(hi, rel=1e-9)
     if average is not None:
         w = np.full(k, 1 / k) if average == "macro" else np.bincount(y, minlength=k) / n
         assert iv.std_error.item() ** 2 == pytest.approx(w @ cov @ w, rel=1e-10, abs=1e-15)
+        contrib = (w @ psi) ** 2  # each sample's share; the classes are the strata
+        lo, hi, _ = _logit_t(iv.value.item(), [contrib[y == c].sum() for c in range(k)],
+                             [(y == c).sum() for c in range(k)])
+        assert iv.lower.item() == pytest.approx(lo, rel=1e-9) and iv.upper.item() == pytest.approx(hi, rel=1e-9)
 
 
 def test_multilabel_with_ignore_index_matches_brute_force_per_label_and_macro(rng):
@@ -283,9 +326,15 @@ def test_sorting_with_and_without_sample_ids_gives_the_same_components():
         per = ac.auroc_ci(scores, target, average=None, activation=None)
         macro = ac.auroc_ci(scores, target, activation=None)
         torch.testing.assert_close(per.per_class_std_error, macro.per_class_std_error, rtol=1e-13, atol=0)
-    probs = torch.rand(300, 2, generator=g, dtype=torch.float64)  # float64 in [0, 1]: keys too wide for an index
-    ids = stats._sort_with_ids(functional._ranking.pack(probs.T.contiguous()).keys)[1]
-    assert torch.equal(ids.sort(1).values, torch.arange(300).expand(2, 300))
+    ranking = functional._ranking
+    for probs in (torch.rand(300, 2, generator=g, dtype=torch.float64),  # float64 in [0, 1]: too wide for an index
+                  torch.rand(300, 2, generator=g).round(decimals=2)):  # int32 keys: the index rides in the low bits
+        keys = ranking.pack(probs.T.contiguous(), torch.rand(2, 300, generator=g) < 0.3).keys
+        plain = ranking.sort_and_count(keys.clone(), keys.new_tensor([0, 0]).long())
+        both = ranking.sort_and_count(keys.clone(), keys.new_tensor([0, 0]).long(), with_ids=True)
+        assert torch.equal(both.keys, plain.keys.long()) and plain.ids is None
+        assert torch.equal(keys.long().gather(1, both.ids), both.keys)  # the permutation of the sort
+        assert torch.equal(both.ids.sort(1).values, torch.arange(300).expand(2, 300))
 
 
 # ----------------------------------------------------------------------------- the paired test
@@ -459,7 +508,8 @@ def test_a_missing_class_leaves_the_macro_interval_of_the_others():
         ({"level": "95%"}, TypeError, "`level` must be a float"),
         ({"level": True}, TypeError, "`level`"),
         ({"method": "jackknife"}, ValueError, "`method` must be one of 'delong', 'bootstrap'; got 'jackknife'"),
-        ({"transform": "probit"}, ValueError, "`transform` must be None or 'logit'"),
+        ({"interval": "probit"}, ValueError, "`interval` must be one of 'logit-t', 'logit', 'wald' or None; got 'probit'"),
+        ({"interval": "wald", "method": "bootstrap"}, ValueError, "percentile interval: got method='bootstrap'"),
         ({"n_boot": 1}, ValueError, "`n_boot` must be >= 2"),
         ({"n_boot": 10.0}, TypeError, "`n_boot` must be an int"),
         ({"seed": "x"}, TypeError, "`seed` must be an int"),
