@@ -150,19 +150,24 @@ def sort_and_count(keys: torch.Tensor, n_pos: Optional[torch.Tensor] = None, *, 
             keys, ids = torch.sort(keys, dim=1)
             keys = keys.long()
             return Sorted(keys, None if n_pos is None else mann_whitney(keys, n_pos), ids)
-        keys = torch.add(torch.arange(n, device=keys.device), keys, alpha=1 << shift)  # key << shift | column
     if keys.device.type != "cpu":
+        if shift:
+            keys = torch.add(torch.arange(n, device=keys.device), keys, alpha=1 << shift)  # key << shift | column
         keys = torch.sort(keys, dim=-1).values
         keys, ids = _split(keys, shift)
         return Sorted(keys, None if n_pos is None else mann_whitney(keys, n_pos), ids)
-    keys = keys.contiguous()
+    src = keys
+    keys = torch.empty(src.shape, dtype=torch.int64) if shift else src.contiguous()
     arr = keys.numpy()
     two_u = None if n_pos is None else torch.empty(rows, dtype=torch.int64)
     ids = torch.empty_like(keys) if shift else None
     per_chunk = max(1, (1 << 20) // max(n, 1))
+    column = torch.arange(n) if shift else None
 
     def work(start: int) -> None:
         stop = min(start + per_chunk, rows)
+        if shift:  # key << shift | column, written chunk by chunk, in cache
+            torch.add(column, src[start:stop], alpha=1 << shift, out=keys[start:stop])
         arr[start:stop].sort(axis=-1)
         if shift:  # split in place while the chunk is in cache: key back in the high bits, column out
             torch.bitwise_and(keys[start:stop], (1 << shift) - 1, out=ids[start:stop])

@@ -280,10 +280,14 @@ class _Ranked(NamedTuple):
     n_pos: torch.Tensor  # (R,) int64
     n_valid: torch.Tensor  # (R,) int64
     two_u: torch.Tensor  # (R,) int64
+    ids: Optional[torch.Tensor] = None  # (R, N) the column of each sorted key, with ``with_ids``
 
 
-def _rank(scores: torch.Tensor, *, labels=None, label_index=None, valid=None) -> _Ranked:
-    """Rank rows of scores (R, N) against labels given as (R, N) 0/1, or as the positive row of each column."""
+def _rank(scores: torch.Tensor, *, labels=None, label_index=None, valid=None, with_ids: bool = False) -> _Ranked:
+    """Rank rows of scores (R, N) against labels given as (R, N) 0/1, or as the positive row of each column.
+
+    ``with_ids`` also keeps the sort's permutation (see :func:`_ranking.sort_and_count`).
+    """
     packed = _ranking.pack(scores, labels, label_index=label_index, valid=valid)
     keys = packed.keys
     n_rows, n = keys.shape
@@ -293,8 +297,8 @@ def _rank(scores: torch.Tensor, *, labels=None, label_index=None, valid=None) ->
     else:
         n_pos = torch.bincount(label_index[label_index >= 0], minlength=n_rows)
     n_valid = torch.full_like(n_pos, n) if valid is None else valid.sum(1, dtype=torch.int64)
-    keys, two_u, _ = _ranking.sort_and_count(keys, n_pos)
-    return _Ranked(keys, packed.decode, n_pos, n_valid, two_u)
+    keys, two_u, ids = _ranking.sort_and_count(keys, n_pos, with_ids=with_ids)
+    return _Ranked(keys, packed.decode, n_pos, n_valid, two_u, ids)
 
 
 def _row_problem(f: _Formatted, layout: Layout, rows: Optional[torch.Tensor] = None) -> dict:
@@ -364,14 +368,28 @@ def compute_scores(preds, target, layout: Layout, opts: Options, *, per_class: b
         value = _ovo(f, layout, pos, opts.average)
     elif opts.average == "micro":
         value = _micro(f, layout, opts.max_fpr)
-    elif opts.average is None:
-        value = per
-    elif opts.average == "macro":
-        value = per[defined].mean() if bool(defined.any()) else per.new_tensor(float("nan"))
-    else:  # weighted by support
-        w = pos[defined].double()
-        value = (per[defined] * w).sum() / w.sum() if bool(defined.any()) else per.new_tensor(float("nan"))
+    else:
+        value = average_ovr(per, pos, defined, layout, opts.average)
     return AUROCScores(value, per, pos, int(n_samples))
+
+
+def average_ovr(per: torch.Tensor, pos: torch.Tensor, defined: torch.Tensor, layout: Layout, average):
+    """The reported value from per-class (one-vs-rest, per-label) AUROCs: the one averaging rule.
+
+    Binary: its one value. ``average=None``: ``per`` itself. ``"macro"``: the
+    mean over the defined classes; ``"weighted"``: weighted by their support
+    ``pos``. NaN when no class is defined.
+    """
+    if layout.task == "binary":
+        return per[0]
+    if average is None:
+        return per
+    if not bool(defined.any()):
+        return per.new_tensor(float("nan"))
+    if average == "macro":
+        return per[defined].mean()
+    w = pos[defined].double()
+    return (per[defined] * w).sum() / w.sum()
 
 
 def _partial(ranked: _Ranked, r: int, max_fpr: float) -> float:

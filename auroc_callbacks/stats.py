@@ -84,11 +84,14 @@ import warnings
 from statistics import NormalDist
 from typing import NamedTuple, Optional, Tuple
 
+import numpy as np
 import torch
 
 from . import _checks, _ranking
 from ._checks import Layout, Options
-from .functional import AUROCScores, UndefinedAUROCWarning, _class_counts, _format, _Formatted, _list, _row_problem
+from .functional import (
+    AUROCScores, UndefinedAUROCWarning, _class_counts, _format, _Formatted, _list, _rank, _row_problem, average_ovr,
+)
 
 __all__ = ["AUROCInterval", "AUROCComparison", "auroc_ci", "compare_auroc"]
 
@@ -398,7 +401,7 @@ def compute_interval(
     weights = _weights(layout, opts.average, pos, rows)
     ranked = _rank_rows(f, layout, pos, neg, rows, with_ids=weights is not None or method == "bootstrap")
     per = _scatter_rows(ranked.value, rows, pos.shape[0])
-    value = _average(per, pos, defined, layout, opts.average)
+    value = average_ovr(per, pos, defined, layout, opts.average)
     z = NormalDist().inv_cdf(0.5 + level / 2)
 
     if method == "delong":
@@ -461,8 +464,8 @@ def compute_comparison(preds_a, preds_b, target, layout: Layout, opts: Options, 
     diff_psi = torch.zeros_like(psi_a).scatter_(1, ra.ids, psi_a)  # back to sample order: pair the two models
     diff_psi.scatter_add_(1, rb.ids, psi_b.neg_())
     per_a, per_b = _scatter_rows(ra.value, rows, n_cls), _scatter_rows(rb.value, rows, n_cls)
-    value_a = _average(per_a, pos, defined, layout, opts.average)
-    value_b = _average(per_b, pos, defined, layout, opts.average)
+    value_a = average_ovr(per_a, pos, defined, layout, opts.average)
+    value_b = average_ovr(per_b, pos, defined, layout, opts.average)
     weights = _weights(layout, opts.average, pos, rows)
     if weights is None:
         se = _scatter_rows(diff_psi.square().sum(1), rows, n_cls).sqrt()
@@ -491,12 +494,7 @@ class _RankedRows(NamedTuple):
 def _rank_rows(
     f: _Formatted, layout: Layout, pos: torch.Tensor, neg: torch.Tensor, rows: torch.Tensor, *, with_ids: bool
 ) -> _RankedRows:
-    """Pack, sort and count the one-vs-rest rows ``rows``, as :func:`functional._rank` does; optionally keep ids.
-
-    The sample index rides in the low bits of the packed key when it fits
-    (float32 probabilities always), so one values-only sort also gives the
-    permutation; otherwise ``torch.sort`` returns it.
-    """
+    """The one-vs-rest rows ``rows`` ranked by :func:`functional._rank` (optionally with the sort's permutation)."""
     device = pos.device
     n = f.target.shape[0]
     m, q = pos[rows], neg[rows]
@@ -504,10 +502,9 @@ def _rank_rows(
         empty = torch.zeros((0, n), dtype=torch.int64, device=device)
         return _RankedRows(empty, empty if with_ids else None, m, q, torch.zeros(0, dtype=torch.float64, device=device))
     subset = None if rows.numel() == pos.numel() else rows
-    keys = _ranking.pack(**_row_problem(f, layout, subset)).keys
-    keys, two_u, ids = _ranking.sort_and_count(keys, m, with_ids=with_ids)  # functional._rank's sort and count
-    value = two_u.double() / (2 * m * q).double()  # functional.compute_scores' expression: bitwise its value
-    return _RankedRows(keys, ids, m, q, value)
+    ranked = _rank(**_row_problem(f, layout, subset), with_ids=with_ids)
+    value = ranked.two_u.double() / (2 * m * q).double()  # functional.compute_scores' expression: bitwise its value
+    return _RankedRows(ranked.keys, ranked.ids, m, q, value)
 
 
 def _influence(ranked: _RankedRows) -> torch.Tensor:
@@ -728,57 +725,69 @@ def _quantile(level: float, interval: str, df: torch.Tensor) -> torch.Tensor:
 
 
 def t_quantile(p: float, df: torch.Tensor) -> torch.Tensor:
-    """Student-t quantile ``F^-1(p)`` for ``p`` in (0.5, 1), vectorised over real ``df >= 1`` (float64, any device).
+    """Student-t quantile ``F^-1(p)`` for ``p`` in (0.5, 1), vectorised over real ``df >= 1`` (float64, on ``df``'s device).
 
-    Inverts ``1 - p = I_x(df / 2, 1 / 2) / 2`` at ``x = df / (df + t**2)`` by
-    bisection on ``x`` (60 halvings: to float64 resolution), with the
-    regularised incomplete beta function from its continued fraction.
-    Past ``1e4`` degrees of freedom (where the fraction loses digits), the
-    Cornish-Fisher expansion in ``1 / df`` around the normal quantile,
-    accurate there to float64 resolution; ``inf`` gives the normal quantile.
+    Newton's method on the t distribution function ``F(t) = 1 - I_x(df/2,
+    1/2) / 2`` at ``x = df / (df + t**2)`` (the regularised incomplete beta
+    from its continued fraction), from at or above the root (the larger of
+    the Cornish-Fisher expansion and the power-law tail), kept at or above
+    the normal quantile: ``F`` is concave there, so the first step lands at
+    or below the root and the iterates then rise to it. Past 200 degrees of
+    freedom, the Cornish-Fisher expansion (five terms) in ``1 / df`` itself,
+    accurate there to 1e-10; ``inf`` gives the normal quantile. A handful of
+    values (one per class), so computed with numpy on the host: scipy's
+    ``t.ppf`` to 1e-10 (tested), without depending on scipy.
     """
-    df = df.double()
-    a = df / 2
-    target = 2 * (1 - p)
-    lo, hi = torch.zeros_like(df), torch.ones_like(df)
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        below = _betainc(a, 0.5, mid) < target  # I_x increases with x; t decreases with x
-        lo, hi = torch.where(below, mid, lo), torch.where(below, hi, mid)
-    x = (lo + hi) / 2
-    t = torch.sqrt(df * (1 - x) / x)
+    nu_all = np.atleast_1d(df.detach().double().cpu().numpy())
     z = NormalDist().inv_cdf(p)
-    v = df.reciprocal()
-    series = z + v * ((z**3 + z) / 4 + v * ((5 * z**5 + 16 * z**3 + 3 * z) / 96
-                                             + v * (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384))
-    return torch.where(df > 1e4, series, t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = 1 / nu_all
+        out = z + v * ((z**3 + z) / 4 + v * ((5 * z**5 + 16 * z**3 + 3 * z) / 96 + v * (
+            (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
+            + v * (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160)))
+    small = nu_all <= 200  # False for NaN and inf
+    if small.any():
+        nu = nu_all[small]
+        log_norm = np.array([math.lgamma((n + 1) / 2) - math.lgamma(n / 2) - 0.5 * math.log(n * math.pi) for n in nu])
+        tail = np.exp((log_norm + (nu - 1) / 2 * np.log(nu) - math.log(1 - p)) / nu)  # > the root
+        t = np.maximum(np.maximum(out[small], tail), z)
+        for _ in range(30):
+            upper_tail = 0.5 * _betainc(nu / 2, 0.5, nu / (nu + t * t))  # 1 - F(t)
+            density = np.exp(log_norm - (nu + 1) / 2 * np.log1p(t * t / nu))
+            step = ((1 - p) - upper_tail) / density  # (F(t) - p) / F'(t)
+            t = np.maximum(t - step, z)
+            if (np.abs(step) <= 1e-12 * t).all():
+                break
+        out[small] = t
+    return torch.from_numpy(out).reshape(df.shape).to(df.device)
 
 
-def _betainc(a: torch.Tensor, b: float, x: torch.Tensor) -> torch.Tensor:
+def _betainc(a: np.ndarray, b: float, x: np.ndarray) -> np.ndarray:
     """Regularised incomplete beta ``I_x(a, b)`` (Numerical Recipes' ``betai``: Lentz's continued fraction)."""
-    a = a.clamp(max=1e12)  # inf df: any finite stand-in; the caller replaces the result
-    b_t = torch.full_like(a, b)
     flip = x > (a + 1) / (a + b + 2)  # the fraction converges fast below this point: use the symmetry above it
-    aa, bb, xx = torch.where(flip, b_t, a), torch.where(flip, a, b_t), torch.where(flip, 1 - x, x)
-    log_front = (torch.lgamma(aa + bb) - torch.lgamma(aa) - torch.lgamma(bb)
-                 + aa * torch.log(xx) + bb * torch.log1p(-xx))
+    aa, bb, xx = np.where(flip, b, a), np.where(flip, a, b), np.where(flip, 1 - x, x)
+    lg = np.vectorize(math.lgamma)
+    with np.errstate(divide="ignore"):
+        log_front = lg(aa + bb) - lg(aa) - lg(bb) + aa * np.log(xx) + bb * np.log1p(-xx)
     tiny = 1e-300
     qab, qap, qam = aa + bb, aa + 1, aa - 1
-    c = torch.ones_like(xx)
+    c = np.ones_like(xx)
     d = 1 - qab * xx / qap
-    d = torch.where(d.abs() < tiny, torch.full_like(d, tiny), d).reciprocal()
-    h = d.clone()
-    for m in range(1, 201):
+    d = 1 / np.where(np.abs(d) < tiny, tiny, d)
+    h = d.copy()
+    for m in range(1, 401):
         m2 = 2 * m
         for num in (m * (bb - m) * xx / ((qam + m2) * (aa + m2)), -(aa + m) * (qab + m) * xx / ((aa + m2) * (qap + m2))):
             d = 1 + num * d
-            d = torch.where(d.abs() < tiny, torch.full_like(d, tiny), d).reciprocal()
+            d = 1 / np.where(np.abs(d) < tiny, tiny, d)
             c = 1 + num / c
-            c = torch.where(c.abs() < tiny, torch.full_like(c, tiny), c)
-            h = h * d * c
-    front = torch.exp(log_front) * h / aa
-    front = torch.where(xx <= 0, torch.zeros_like(front), front)
-    return torch.where(flip, 1 - front, front)
+            c = np.where(np.abs(c) < tiny, tiny, c)
+            change = d * c
+            h = h * change
+        if (np.abs(change - 1) < 1e-16).all():
+            break
+    front = np.where(xx <= 0, 0.0, np.exp(log_front) * h / aa)
+    return np.where(flip, 1 - front, front)
 
 
 def _sample_sum(psi: torch.Tensor, ids: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -803,20 +812,6 @@ def _scatter_rows(values: torch.Tensor, rows: torch.Tensor, n_cls: int) -> torch
     out = torch.full((n_cls,), float("nan"), dtype=torch.float64, device=rows.device)
     out[rows] = values.to(out.device, torch.float64)
     return out
-
-
-def _average(per: torch.Tensor, pos: torch.Tensor, defined: torch.Tensor, layout: Layout, average) -> torch.Tensor:
-    """The reported value, with :func:`functional.compute_scores`' expressions (so bitwise its value)."""
-    if layout.task == "binary":
-        return per[0]
-    if average is None:
-        return per
-    if not bool(defined.any()):
-        return per.new_tensor(float("nan"))
-    if average == "macro":
-        return per[defined].mean()
-    w = pos[defined].double()
-    return (per[defined] * w).sum() / w.sum()
 
 
 def _warn_small(layout: Layout, pos: torch.Tensor, neg: torch.Tensor, average: Optional[str]) -> None:
