@@ -25,6 +25,7 @@ from .calibration import (
     plot_reliability,
     reliability,
 )
+from .histogram import AUROCBound
 from .functional import AUROCScores, UndefinedAUROCWarning, auroc, auroc_scores, probabilities, roc_curve
 from .stats import AUROCComparison, AUROCInterval, auroc_ci, compare_auroc
 from .reporting import report
@@ -33,6 +34,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AUROCAccumulator",
+    "AUROCBound",
     "AUROCComparison",
     "AUROCInterval",
     "AUROCScores",

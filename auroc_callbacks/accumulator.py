@@ -7,13 +7,15 @@ from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
 
-from . import _checks
+from . import _checks, histogram
 from .distributed import gather_uneven, is_distributed
 from .functional import AUROCScores, UndefinedAUROCWarning, compute_curves, compute_scores
+from .histogram import AUROCBound
 from .stats import AUROCInterval, check_interval_options, check_level, compute_interval
 
 _MIN_CAPACITY = 1024
 NAN_STRATEGIES = ("error", "warn")
+MODES = ("exact", "histogram")
 
 
 class _Buffer:
@@ -85,6 +87,26 @@ class AUROCAccumulator:
     Takes every option of :func:`auroc_callbacks.auroc`, plus:
 
     Args:
+        mode: ``"exact"`` (default) keeps every prediction and ranks the
+            epoch once. ``"histogram"`` keeps, per class, positive and
+            negative int64 counts over the 65,536 values of a 16-bit float:
+            ``C * 1 MiB`` (``C * C * 512 KiB`` for ``multi_class="ovo"``)
+            whatever the number of samples. Its value is exact for the
+            scores the exact mode ranks rounded to ``histogram_dtype`` (equal
+            to ``roc_auc_score`` on ``probs.to(histogram_dtype)``), and
+            :meth:`compute_bound` certifies how far the full-precision AUROC
+            can be from it. See :mod:`auroc_callbacks.histogram`.
+            ``activation="auto"`` is decided batch by batch there (the
+            counts cannot be re-scored): batches that disagree (some
+            probability rows, some logits) give a ``ValueError`` at compute
+            (NaN and an :class:`UndefinedAUROCWarning` with
+            ``nan_strategy="warn"``). int32/int64 logits are softmaxed in float64.
+            No ``gather``, ``truncate``, ``ci`` or ``buffer_device``.
+        histogram_dtype: ``torch.float16`` (default: 11 significant bits,
+            finite from 6e-8 to 65504) or ``torch.bfloat16`` (8 bits,
+            float32's range: better when probabilities crowd below 1e-7, as
+            an over-confident model's do, or raw scores pass 65504). The
+            bound says which suits the data. Histogram mode only.
         buffer_device: where to keep the epoch's predictions. None (default):
             the device of the first batch. ``"cpu"`` keeps them in pinned host
             memory, copied asynchronously, for GPUs with little memory to spare;
@@ -113,6 +135,11 @@ class AUROCAccumulator:
         >>> acc.update(torch.tensor([0.35, 0.8]), torch.tensor([1, 1]))
         >>> acc.compute()
         tensor(0.7500, dtype=torch.float64)
+        >>> hist = ac.AUROCAccumulator(mode="histogram")  # bounded memory
+        >>> hist.update(torch.tensor([0.1, 0.4, 0.35, 0.8, 0.80001]), torch.tensor([0, 0, 1, 1, 0]))
+        >>> b = hist.compute_bound()  # 0.8 and 0.80001 share a float16 bucket: that pair counts 1/2
+        >>> b.value.item(), b.bound.item()  # the full-precision AUROC is within 1/12 of 0.5833
+        (0.5833333333333334, 0.08333333333333333)
     """
 
     def __init__(
@@ -131,6 +158,8 @@ class AUROCAccumulator:
         nan_strategy: str = "error",
         ci: bool = False,
         ci_level: float = 0.95,
+        mode: str = "exact",
+        histogram_dtype: Optional[torch.dtype] = None,
     ):
         self.options = _checks.check_options(
             task=task, num_classes=num_classes, average=average, multi_class=multi_class,
@@ -147,11 +176,35 @@ class AUROCAccumulator:
             raise ValueError(f"`nan_strategy` must be one of 'error', 'warn'; got {nan_strategy!r}")
         if not isinstance(sync_dist, bool):
             raise TypeError(f"`sync_dist` must be a bool; got {type(sync_dist).__name__} {sync_dist!r}")
+        if mode not in MODES:
+            raise ValueError(f"`mode` must be one of 'exact', 'histogram'; got {mode!r}")
+        self._counts: Optional[histogram.HistogramCounts] = None
+        if mode == "histogram":
+            if ci:
+                raise ValueError(
+                    "`ci=True` needs mode='exact': a DeLong interval needs every prediction; mode='histogram'"
+                    " reports a certified bound instead (compute_bound())"
+                )
+            if buffer_device is not None:
+                raise ValueError(
+                    f"`buffer_device` is for mode='exact' (where the predictions are kept); got {buffer_device!r}"
+                    " with mode='histogram', whose counts stay on the batches' device"
+                )
+            dtype = torch.float16 if histogram_dtype is None else histogram_dtype
+            self._counts = histogram.HistogramCounts(self.options, histogram.check_histogram_dtype(dtype))
+        elif histogram_dtype is not None:
+            raise ValueError(f"`histogram_dtype` is for mode='histogram'; got {histogram_dtype!r} with mode='exact'")
+        self.mode = mode
         self.buffer_device = None if buffer_device is None else torch.device(buffer_device)
         self.sync_dist = sync_dist
         self.process_group = process_group
         self.nan_strategy = nan_strategy
         self.reset()
+
+    @property
+    def histogram_dtype(self) -> Optional[torch.dtype]:
+        """The 16-bit type the histogram mode rounds scores to (None in exact mode)."""
+        return None if self._counts is None else self._counts.dtype
 
     # ------------------------------------------------------------------ accumulation
 
@@ -163,6 +216,8 @@ class AUROCAccumulator:
         self._target = _Buffer(pin=False)
         self._async_host_copy = False
         self._cache = None
+        if self._counts is not None:
+            self._counts.reset()
 
     def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
         """Append one batch. Detaches; keeps the tensors on their device (or ``buffer_device``).
@@ -191,6 +246,10 @@ class AUROCAccumulator:
             )
         if preds.shape[0] == 0:
             return
+        if self._counts is not None:
+            self._counts.update(preds, target, self._layout)
+            self._cache = None
+            return
         device = self.buffer_device or preds.device
         if not self._preds.chunks and device.type == "cpu" and preds.device.type == "cuda":
             self._preds.pin = self._target.pin = True
@@ -206,6 +265,11 @@ class AUROCAccumulator:
         """
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 0:
             raise ValueError(f"`num_samples` must be a non-negative int; got {num_samples!r}")
+        if self._counts is not None:
+            raise ValueError(
+                "truncate() needs mode='exact': mode='histogram' keeps counts, which cannot forget given samples;"
+                " drop samples before update()"
+            )
         self._preds.truncate(num_samples)
         self._target.truncate(num_samples)
         self._cache = None
@@ -213,7 +277,7 @@ class AUROCAccumulator:
     @property
     def num_samples(self) -> int:
         """Samples held by this rank (no sync)."""
-        return self._preds.size
+        return self._preds.size if self._counts is None else self._counts.rows
 
     # ------------------------------------------------------------------ results
 
@@ -223,6 +287,12 @@ class AUROCAccumulator:
         Raises:
             ValueError: nothing was accumulated (on any rank).
         """
+        if self._counts is not None:
+            raise ValueError(
+                "AUROCAccumulator(mode='histogram') keeps per-bucket counts, not the predictions: gather() (and the"
+                " plots and reports built on it) needs mode='exact'; compute_curves() gives the ROC curves from the"
+                " counts"
+            )
         if self._cache is not None:
             return self._cache
         if self._async_host_copy:
@@ -247,6 +317,8 @@ class AUROCAccumulator:
 
     def compute_scores(self) -> AUROCScores:
         """The configured value plus per-class AUROC and supports, from one ranking."""
+        if self._counts is not None:
+            return self._histogram(per_class=True).scores()
         checked = self._checked()
         if checked is None:
             return self._nan_scores()
@@ -254,7 +326,12 @@ class AUROCAccumulator:
         return compute_scores(preds, target, layout, self.options, per_class=True)
 
     def compute(self) -> torch.Tensor:
-        """The exact AUROC over every sample since the last ``reset``; equals ``auroc`` on the concatenation."""
+        """The exact AUROC over every sample since the last ``reset``; equals ``auroc`` on the concatenation.
+
+        In histogram mode: the AUROC of the scores rounded to ``histogram_dtype`` (see :meth:`compute_bound`).
+        """
+        if self._counts is not None:
+            return self._histogram(per_class=False).value
         checked = self._checked()
         if checked is None:
             return self._nan_scores().value
@@ -262,7 +339,17 @@ class AUROCAccumulator:
         return compute_scores(preds, target, layout, self.options, per_class=False).value
 
     def compute_curves(self, *, drop_intermediate: bool = True):
-        """ROC curve(s) of the epoch, as :func:`auroc_callbacks.roc_curve` returns them."""
+        """ROC curve(s) of the epoch, as :func:`auroc_callbacks.roc_curve` returns them.
+
+        In histogram mode, from the counts: one point per occupied bucket, the
+        bucket values as thresholds (the curve of the rounded scores).
+        """
+        if self._counts is not None:
+            epoch = self._histogram_epoch()
+            reason = histogram.epoch_problem(epoch, self.options, "warn")
+            if reason is not None:
+                raise ValueError(f"{reason}: no ROC curve can be drawn")
+            return histogram.curves_from_epoch(epoch, self.options, drop_intermediate=drop_intermediate)
         checked = self._checked()
         if checked is None:
             raise ValueError("`preds` contains NaN: no ROC curve can be drawn")
@@ -281,6 +368,8 @@ class AUROCAccumulator:
         ``value`` equals :meth:`compute`. ``level`` defaults to ``ci_level``.
         With NaN scores and ``nan_strategy="warn"``, every number is NaN.
         """
+        if self._counts is not None:
+            raise ValueError("compute_interval() needs mode='exact'; mode='histogram' has compute_bound()")
         level = self.ci_level if level is None else level
         check_interval_options(self.options, level=level, method=method, interval=interval, n_boot=n_boot, seed=seed)
         checked = self._checked()
@@ -294,6 +383,36 @@ class AUROCAccumulator:
             preds, target, layout, self.options, level=level, method=method, interval=interval, n_boot=n_boot,
             seed=seed,
         )
+
+    def compute_bound(self) -> AUROCBound:
+        """Histogram mode: the value with its certified bound, per-class values and bounds, supports.
+
+        ``|AUROC at full precision - value| <= bound``, per class and for the
+        configured average (see :mod:`auroc_callbacks.histogram`);
+        ``.scores()`` is what :meth:`compute_scores` returns. Under
+        ``torch.distributed`` the counts of every rank are summed (collective
+        calls, cached until the next ``update``). With NaN scores and
+        ``nan_strategy="warn"``, value and bound are NaN.
+
+        Raises:
+            ValueError: in exact mode (it has no bound to report: its value is exact).
+        """
+        if self._counts is None:
+            raise ValueError("compute_bound() is for mode='histogram'; mode='exact' computes the exact value")
+        return self._histogram(per_class=True)
+
+    def _histogram_epoch(self) -> "histogram.Epoch":
+        if self._cache is None:
+            self._cache = self._counts.epoch(sync_dist=self.sync_dist, process_group=self.process_group)
+        return self._cache
+
+    def _histogram(self, *, per_class: bool) -> AUROCBound:
+        epoch = self._histogram_epoch()
+        reason = histogram.epoch_problem(epoch, self.options, self.nan_strategy)
+        if reason is not None:
+            warnings.warn(f"{reason}: the epoch AUROC is NaN", UndefinedAUROCWarning, stacklevel=3)
+            return histogram.nan_bound(epoch, self.options)
+        return histogram.scores_from_epoch(epoch, self.options, per_class=per_class)
 
     def _nan_scores(self) -> AUROCScores:
         """NaN everywhere, with the true supports (scores of the NaN-free stand-in are discarded)."""
@@ -309,7 +428,8 @@ class AUROCAccumulator:
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options._asdict().items())
         ci = f", ci=True, ci_level={self.ci_level!r}" if self.ci else ""
-        return f"AUROCAccumulator({opts}{ci}, num_samples={self.num_samples})"
+        mode = f", mode='histogram', histogram_dtype={self.histogram_dtype}" if self._counts is not None else ""
+        return f"AUROCAccumulator({opts}{ci}{mode}, num_samples={self.num_samples})"
 
 
 def data_or_epoch(preds, target, accumulator, options: dict, names: Sequence[str], given: Iterable[str]):

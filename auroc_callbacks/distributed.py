@@ -1,8 +1,10 @@
-"""Gathering uneven per-rank buffers under ``torch.distributed``.
+"""Gathering uneven per-rank buffers, and summing per-rank counts, under ``torch.distributed``.
 
-Shapes first, then pad, all_gather, trim (the torchmetrics recipe). Every rank
-makes exactly the same collective calls whether or not it holds any data, so
-an empty rank cannot deadlock the others.
+Samples (exact mode): shapes first, then pad, all_gather, trim (the
+torchmetrics recipe). Counts (histogram mode): one all_reduce(SUM), one
+all_reduce(MAX) for the checks' extremes. Every rank makes exactly the same
+collective calls whether or not it holds any data, so an empty rank cannot
+deadlock the others.
 """
 
 from __future__ import annotations
@@ -89,3 +91,54 @@ def gather_uneven(tensors: Sequence[Optional[torch.Tensor]], group=None) -> List
         gathered = torch.cat([p[:n] for p, n in zip(parts, sizes)]).to(dtype)
         out.append(gathered.to(local_dev) if local_dev is not None else gathered)
     return out
+
+
+def reduce_uneven(
+    sums: Optional[torch.Tensor], maxes: Optional[torch.Tensor], meta: Sequence[int], group=None
+) -> Tuple[torch.Tensor, torch.Tensor, List[List[int]]]:
+    """All-reduce an int64 tensor by SUM and a float64 tensor by MAX, over ranks that may hold nothing.
+
+    For counts (histograms) rather than samples: three collective calls,
+    made by every rank whether or not it holds data (a small all_gather of
+    ``[has data, sizes, *meta]``, then the two all_reduce calls). A rank with
+    nothing passes None for both tensors and contributes 0 and -inf.
+
+    Args:
+        sums: this rank's int64 tensor to sum (1-d), or None.
+        maxes: this rank's float64 tensor to max-reduce (1-d), or None (with ``sums``).
+        meta: small ints describing this rank's data, the same length on
+            every rank (read only from ranks holding data).
+        group: the process group (default: the world).
+
+    Returns:
+        ``(summed, maxed, metas)``: the reduced tensors on this rank's device
+        (the communication device for an empty rank), and the ``meta`` of
+        every rank holding data, in rank order.
+
+    Raises:
+        ValueError: no rank holds data, or ranks holding data disagree on the sizes.
+    """
+    has = sums is not None
+    local_dev = sums.device if has else None
+    dev = _comm_device(group, local_dev)
+    world = dist.get_world_size(group)
+    head = [1, sums.numel(), maxes.numel()] if has else [0, -1, -1]
+    info = torch.tensor(head + [int(v) for v in meta], dtype=torch.int64, device=dev)
+    infos = [torch.empty_like(info) for _ in range(world)]
+    dist.all_gather(infos, info, group=group)
+    rows = [row.tolist() for row in torch.stack(infos).cpu()]
+    holders = [row for row in rows if row[0] == 1]
+    if not holders:
+        raise ValueError("no rank accumulated any samples: nothing to reduce")
+    sizes = {tuple(row[1:3]) for row in holders}
+    if len(sizes) != 1:
+        raise ValueError(f"ranks disagree on the sizes of the tensors to reduce: {sorted(sizes)}")
+    n_sum, n_max = holders[0][1:3]
+    # clones: the caller's own tensors stay this rank's (all_reduce works in place)
+    summed = sums.to(dev, copy=True) if has else torch.zeros(n_sum, dtype=torch.int64, device=dev)
+    maxed = maxes.to(dev, copy=True) if has else torch.full((n_max,), float("-inf"), dtype=torch.float64, device=dev)
+    dist.all_reduce(summed, op=dist.ReduceOp.SUM, group=group)
+    dist.all_reduce(maxed, op=dist.ReduceOp.MAX, group=group)
+    if local_dev is not None:
+        summed, maxed = summed.to(local_dev), maxed.to(local_dev)
+    return summed, maxed, [row[3:] for row in holders]

@@ -25,6 +25,9 @@ Example::
 Under fastai's distributed mode (``learn.distrib_ctx()``) ``learn.to_detach``
 already gathers every batch from all ranks and drops the sampler's padding,
 so the accumulator is built with ``sync_dist=False``: nothing is gathered twice.
+With ``mode="histogram"`` each rank counts those gathered, trimmed batches
+(the whole validation set, once), so every rank reports the same value and
+bound, and nothing is reduced at the end.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from fastai.torch_core import rank_distrib
 from . import _optional
 from .accumulator import AUROCAccumulator
 from .functional import AUROCScores
+from .histogram import AUROCBound
 from .stats import AUROCInterval
 
 __all__ = ["AUROC", "AUROCCallback", "FROM_LOSS", "loss_activation"]
@@ -189,6 +193,14 @@ class AUROC(Metric):
             any core choice: ``"auto"``, ``"softmax"``, ``"sigmoid"``, None.
         buffer_device: where to keep the epoch's predictions (default: their
             own device); ``"cpu"`` for a GPU with little memory to spare.
+        mode: ``"exact"`` (default) or ``"histogram"``: per-class counts over
+            the 65,536 values of a 16-bit float, ``C * 1 MiB`` whatever the
+            size of the validation set; the value is exact for the scores
+            rounded to ``histogram_dtype`` (see
+            :class:`auroc_callbacks.AUROCAccumulator`). The certified bound is
+            ``metric.accumulator.compute_bound()``, or a column with
+            :class:`AUROCCallback`.
+        histogram_dtype: ``torch.float16`` (default) or ``torch.bfloat16``.
 
     Example:
         >>> from auroc_callbacks.fastai import AUROC
@@ -208,11 +220,14 @@ class AUROC(Metric):
         max_fpr: Optional[float] = None,
         ignore_index: Optional[int] = None,
         buffer_device: Union[str, torch.device, None] = None,
+        mode: str = "exact",
+        histogram_dtype: Optional[torch.dtype] = None,
     ):
         self._name = _check_name(name)
         self._collector = _Collector(
             task=task, num_classes=num_classes, average=average, multi_class=multi_class,
             activation=activation, max_fpr=max_fpr, ignore_index=ignore_index, buffer_device=buffer_device,
+            mode=mode, histogram_dtype=histogram_dtype,
         )
         self._value = self._predicting = None
 
@@ -277,6 +292,11 @@ class AUROCCallback(Callback):
     :func:`auroc_callbacks.tensorboard.log_auroc` (rank 0 only), at step
     ``learn.train_iter`` like fastai's own scalars.
 
+    With ``mode="histogram"`` (bounded memory, see :class:`AUROC`) a
+    ``<name>_bound`` column follows the value (before the per-class ones):
+    the certified bound on the distance to the full-precision AUROC, also
+    logged to TensorBoard and kept in the history as ``bound``.
+
     Attributes:
         history: one dict per training epoch, across fits: ``epoch``,
             ``step`` (``learn.train_iter``), ``value``, ``per_class`` and
@@ -304,7 +324,7 @@ class AUROCCallback(Callback):
             not ``"micro"``.
         ci_level: the interval's confidence level (default 0.95).
         task, num_classes, multi_class, max_fpr, ignore_index, activation,
-            buffer_device: as for :class:`AUROC`.
+            buffer_device, mode, histogram_dtype: as for :class:`AUROC`.
         average: ``"macro"``, ``"weighted"`` or ``"micro"`` for the main
             column (per-class values come with ``per_class=True``).
 
@@ -337,6 +357,8 @@ class AUROCCallback(Callback):
         max_fpr: Optional[float] = None,
         ignore_index: Optional[int] = None,
         buffer_device: Union[str, torch.device, None] = None,
+        mode: str = "exact",
+        histogram_dtype: Optional[torch.dtype] = None,
     ):
         super().__init__()
         if not isinstance(per_class, bool):
@@ -357,9 +379,10 @@ class AUROCCallback(Callback):
         self._collector = _Collector(
             task=task, num_classes=num_classes, average=average, multi_class=multi_class,
             activation=activation, max_fpr=max_fpr, ignore_index=ignore_index, buffer_device=buffer_device,
-            ci=ci, ci_level=ci_level,
+            ci=ci, ci_level=ci_level, mode=mode, histogram_dtype=histogram_dtype,
         )
         self.ci = ci
+        self.histogram = mode == "histogram"
         self.per_class = per_class
         self.class_names = None if class_names is None else [str(c) for c in class_names]
         self.num_classes = num_classes
@@ -371,6 +394,7 @@ class AUROCCallback(Callback):
         self._active = self._collecting = self._train_epoch = False
         self._scores: Optional[AUROCScores] = None
         self._interval: Optional[AUROCInterval] = None
+        self._bound: Optional[AUROCBound] = None
         self._writer = None
 
     @property
@@ -389,6 +413,8 @@ class AUROCCallback(Callback):
         cols = [self._column]
         if self.ci:
             cols += [f"{self._column}_lo", f"{self._column}_hi"]
+        if self.histogram:
+            cols.append(f"{self._column}_bound")
         if self.per_class and self._names is not None:
             cols += [f"{self._column}_{c}" for c in self._names]
         return cols
@@ -423,7 +449,7 @@ class AUROCCallback(Callback):
 
     def before_validate(self) -> None:
         self._collector.reset()
-        self._scores = self._interval = None
+        self._scores = self._interval = self._bound = None
         self._collecting = self._active
 
     def after_batch(self) -> None:
@@ -439,10 +465,13 @@ class AUROCCallback(Callback):
         self._collecting = False
         if self._collector.empty:
             return
-        interval = None
+        interval = bound = None
         if self.ci:  # one ranking gives the value and its interval
             interval = self._collector.accumulator.compute_interval()
             scores = interval.scores()
+        elif self.histogram:  # one pass over the counts gives the value and its bound
+            bound = self._collector.accumulator.compute_bound()
+            scores = bound.scores()
         else:
             scores = self._collector.accumulator.compute_scores()
         per_class, support = self._per_class(scores)
@@ -456,7 +485,9 @@ class AUROCCallback(Callback):
         }
         if interval is not None:
             record.update(lower=interval.lower.item(), upper=interval.upper.item())
-        self._scores, self._interval, self.last = scores, interval, record
+        if bound is not None:
+            record.update(bound=bound.bound.item())
+        self._scores, self._interval, self._bound, self.last = scores, interval, bound, record
         recorder = getattr(self.learn, "recorder", None)
         if recorder is not None:
             recorder.log += self._column_values(record)
@@ -517,6 +548,8 @@ class AUROCCallback(Callback):
         values = [record["value"]]
         if self.ci:
             values += [record["lower"], record["upper"]]
+        if self.histogram:
+            values.append(record["bound"])
         if self.per_class:
             per_class = list(record["per_class"].values())
             # binary: class 0's one-vs-rest AUROC (the score negated) is class 1's, so one value fills both columns
@@ -541,7 +574,7 @@ class AUROCCallback(Callback):
         log_auroc(
             writer, self._collector.accumulator, step=self.learn.train_iter, tag=self._column,
             class_names=list(self.last["per_class"]), scores=scores, figure=self.figure, pr_curves=self.pr_curves,
-            interval=self._interval,
+            interval=self._interval, bound=self._bound,
         )
         writer.flush()
 

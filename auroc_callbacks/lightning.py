@@ -34,6 +34,7 @@ from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, Rando
 from . import _optional
 from .accumulator import AUROCAccumulator
 from .functional import AUROCScores
+from .histogram import AUROCBound
 from .stats import AUROCInterval
 from .tensorboard import tag_name
 
@@ -102,6 +103,18 @@ class AUROCCallback(*_BASES):
     Sanity-check batches are never scored: the value of the first epoch is
     that of the first epoch.
 
+    With ``mode="histogram"`` the epoch is kept as per-class counts over the
+    65,536 values of a 16-bit float (``C * 1 MiB`` whatever the size of the
+    validation set; see :class:`auroc_callbacks.AUROCAccumulator`), the value
+    is exact for the scores rounded to ``histogram_dtype``, and its certified
+    bound is logged as ``{name}_bound``. Under DDP the counts are summed over
+    ranks (no predictions gathered), and the DistributedSampler's padding is
+    dropped as each batch arrives (counts cannot forget samples afterwards):
+    rank ``r`` of ``W`` keeps its first ``len(range(r, len(dataset), W))``
+    rows, which are exactly the real samples that exact mode keeps, so both
+    modes score the same samples. Where the padding cannot be found, the same
+    warnings as in exact mode say so.
+
     Args:
         task, num_classes, average, multi_class, activation, max_fpr, ignore_index:
             as in :func:`auroc_callbacks.auroc`.
@@ -138,6 +151,8 @@ class AUROCCallback(*_BASES):
         buffer_device: where to keep the epoch's predictions (see
             :class:`auroc_callbacks.AUROCAccumulator`): None for the device
             they are on, ``"cpu"`` to spare GPU memory.
+        mode: ``"exact"`` (default) or ``"histogram"`` (bounded memory, see above).
+        histogram_dtype: ``torch.float16`` (default) or ``torch.bfloat16``, with ``mode="histogram"``.
 
     Attributes:
         history: one dict per validation epoch, saved in checkpoints and
@@ -151,6 +166,8 @@ class AUROCCallback(*_BASES):
             epoch scored, validation or test (None before the first).
         last_interval: with ``ci=True``, the :class:`auroc_callbacks.AUROCInterval`
             of the last epoch scored (None otherwise).
+        last_bound: with ``mode="histogram"``, the :class:`auroc_callbacks.histogram.AUROCBound`
+            of the last epoch scored (None otherwise); the history then has ``bound``.
         accumulator: the :class:`auroc_callbacks.AUROCAccumulator` in use.
 
     Example:
@@ -183,12 +200,15 @@ class AUROCCallback(*_BASES):
         ci: bool = False,
         ci_level: float = 0.95,
         buffer_device: Union[str, torch.device, None] = None,
+        mode: str = "exact",
+        histogram_dtype: Optional[torch.dtype] = None,
     ):
         super().__init__()
         self.accumulator = AUROCAccumulator(
             task=task, num_classes=num_classes, average=average, multi_class=multi_class,
             activation=activation, max_fpr=max_fpr, ignore_index=ignore_index,
             buffer_device=buffer_device, sync_dist=True, nan_strategy="warn", ci=ci, ci_level=ci_level,
+            mode=mode, histogram_dtype=histogram_dtype,
         )
         _check_str("name", name)
         _check_str("test_name", test_name)
@@ -224,7 +244,9 @@ class AUROCCallback(*_BASES):
         self.history: List[Dict[str, Any]] = []
         self.last_scores: Optional[AUROCScores] = None
         self.last_interval: Optional[AUROCInterval] = None
+        self.last_bound: Optional[AUROCBound] = None
         self._rows: Dict[int, int] = {}  # rows this rank accumulated per dataloader_idx, this epoch
+        self._padding: Dict[int, Optional[Tuple[int, int, int]]] = {}  # histogram mode: see _real_rows_of_batch
         self._warned: set = set()
 
     # ------------------------------------------------------------------ Lightning hooks
@@ -240,7 +262,7 @@ class AUROCCallback(*_BASES):
             # The value is global already (every rank gathers every rank's samples), so it is logged with
             # sync_dist=False; Lightning's generic advice to sync epoch-level values does not apply to it.
             keys = "|".join(re.escape(k) for k in (self.name, self.test_name))
-            key = rf"(?:{keys})(?:_lo|_hi)?(?:/[^']*)?"  # the value, its interval's ends, per-class keys
+            key = rf"(?:{keys})(?:_lo|_hi|_bound)?(?:/[^']*)?"  # the value, interval ends, bound, per-class keys
             advice = rf"It is recommended to use `self\.log\('{key}', \.\.\., sync_dist=True\)`"
             warnings.filterwarnings("ignore", message=advice)
 
@@ -248,7 +270,7 @@ class AUROCCallback(*_BASES):
         self._start()
 
     def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
-        self._update(trainer, outputs, batch, dataloader_idx, "validation_step")
+        self._update(trainer, outputs, batch, batch_idx, dataloader_idx, "validation_step")
 
     def on_validation_epoch_end(self, trainer, pl_module) -> None:
         if trainer.sanity_checking:
@@ -258,6 +280,8 @@ class AUROCCallback(*_BASES):
             record = self._record(trainer, scores)
             if self.accumulator.ci:
                 record.update(lower=self.last_interval.lower.tolist(), upper=self.last_interval.upper.tolist())
+            if self.last_bound is not None:
+                record.update(bound=self.last_bound.bound.tolist())
             self.history.append(record)
 
     def on_test_epoch_start(self, trainer, pl_module) -> None:
@@ -266,7 +290,7 @@ class AUROCCallback(*_BASES):
 
     def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
         if self.test:
-            self._update(trainer, outputs, batch, dataloader_idx, "test_step")
+            self._update(trainer, outputs, batch, batch_idx, dataloader_idx, "test_step")
 
     def on_test_epoch_end(self, trainer, pl_module) -> None:
         if self.test:
@@ -283,22 +307,37 @@ class AUROCCallback(*_BASES):
     def _start(self) -> None:
         self.accumulator.reset()
         self._rows = {}
+        self._padding = {}
 
-    def _update(self, trainer, outputs, batch, dataloader_idx: int, step_name: str) -> None:
+    def _update(self, trainer, outputs, batch, batch_idx: int, dataloader_idx: int, step_name: str) -> None:
         preds, target = self._extract(outputs, batch, step_name)  # also during the sanity check: fail early
         if trainer.sanity_checking:
             return
+        rows = preds.shape[0]
+        if self.accumulator.mode == "histogram" and _distributed(trainer):  # counts cannot forget: drop padding now
+            keep = self._real_rows_of_batch(trainer, step_name, batch_idx, dataloader_idx, rows)
+            if keep < rows:
+                preds, target = preds[:keep], target[:keep]
         self.accumulator.update(preds, target)
-        self._rows[dataloader_idx] = self._rows.get(dataloader_idx, 0) + preds.shape[0]
+        self._rows[dataloader_idx] = self._rows.get(dataloader_idx, 0) + rows
 
     def _end(self, trainer, pl_module, name: str, dataloaders, limit_name: str) -> Optional[AUROCScores]:
-        distributed = trainer.world_size > 1 and torch.distributed.is_available() and torch.distributed.is_initialized()
-        if distributed:
-            self._drop_sampler_padding(dataloaders, limit_name)
+        histogram = self.accumulator.mode == "histogram"
+        if _distributed(trainer):
+            if histogram:  # the padding was dropped batch by batch; what could not be, is warned about here
+                loaders = _flatten(dataloaders)
+                for idx, rows in sorted(self._rows.items()):
+                    self._real_rows(loaders[idx] if idx < len(loaders) else None, rows, limit_name)
+            else:
+                self._drop_sampler_padding(dataloaders, limit_name)
         elif self.accumulator.num_samples == 0:
             self._warn_once("empty", f"AUROCCallback: no samples were scored this epoch; `{name}` is not logged")
             return None
-        if self.accumulator.ci:  # one ranking gives the value and its interval
+        bound = None
+        if histogram:  # counts summed over ranks: a collective under DDP
+            bound = self.last_bound = self.accumulator.compute_bound()
+            interval, scores = None, bound.scores()
+        elif self.accumulator.ci:  # one ranking gives the value and its interval
             interval = self.last_interval = self.accumulator.compute_interval()  # collective under DDP
             scores = interval.scores()
         else:
@@ -309,6 +348,8 @@ class AUROCCallback(*_BASES):
             if interval is not None:
                 pl_module.log(f"{name}_lo", interval.lower, prog_bar=False, sync_dist=False)
                 pl_module.log(f"{name}_hi", interval.upper, prog_bar=False, sync_dist=False)
+            if bound is not None:
+                pl_module.log(f"{name}_bound", bound.bound, prog_bar=False, sync_dist=False)
         if (self.per_class or self.accumulator.options.average is None) and scores.per_class.shape[0] > 1:
             for cls, v in zip(self._names(scores), scores.per_class):
                 pl_module.log(f"{name}/{tag_name(cls)}", v, prog_bar=False, sync_dist=False)
@@ -393,16 +434,34 @@ class AUROCCallback(*_BASES):
         if keep < total:
             self.accumulator.truncate(keep)
 
+    def _real_rows_of_batch(self, trainer, step_name: str, batch_idx: int, dataloader_idx: int, rows: int) -> int:
+        """Histogram mode under DDP: how many of this batch's ``rows`` are real samples, not sampler padding.
+
+        The batch holds sampler positions ``batch_idx * batch_size`` onwards; this
+        rank's real samples are its first ``len(range(rank, len(dataset), W))``
+        positions (see :meth:`_drop_sampler_padding`). Anything else (another
+        sampler, several rows per sample) keeps every row; :meth:`_real_rows`
+        warns at the epoch's end exactly as in exact mode.
+        """
+        if dataloader_idx not in self._padding:
+            loaders = _flatten(trainer.val_dataloaders if step_name == "validation_step" else trainer.test_dataloaders)
+            loader = loaders[dataloader_idx] if dataloader_idx < len(loaders) else None
+            self._padding[dataloader_idx] = _padded_layout(loader)
+        layout = self._padding[dataloader_idx]
+        if layout is None:
+            return rows
+        real, batch_size, num_samples = layout
+        start = batch_idx * batch_size
+        if rows != min(batch_size, num_samples - start):  # not one row per sample: the padding is unknown
+            return rows
+        return max(0, min(rows, real - start))
+
     def _real_rows(self, loader, rows: int, limit_name: str) -> int:
         """How many of the ``rows`` this rank scored from ``loader`` are real samples (not sampler padding)."""
-        sampler = loader.sampler if isinstance(loader, DataLoader) else None
-        batch_sampler = loader.batch_sampler if isinstance(loader, DataLoader) else None
-        if batch_sampler is not None and type(batch_sampler) is not BatchSampler:
-            sampler = batch_sampler
+        sampler = _sampler(loader)
         if isinstance(sampler, (SequentialSampler, RandomSampler)):
             return rows  # this rank iterates its own dataset: no padding
-        if not (isinstance(sampler, DistributedSampler)
-                and getattr(type(sampler).__iter__, "__module__", None) in _KNOWN_SAMPLER_MODULES):
+        if not _known_padding(sampler):
             self._warn_once(
                 "sampler", f"AUROCCallback: cannot tell which samples {type(sampler).__name__} dealt to this rank;"
                 " if it pads ranks with duplicates (as DistributedSampler does) the epoch AUROC counts them. Use"
@@ -450,7 +509,8 @@ class AUROCCallback(*_BASES):
 
         for logger in loggers:  # the scalars went through pl_module.log; figure and PR curves from the cache
             log_auroc(logger.experiment, self.accumulator, step=trainer.global_step, tag=name,
-                      class_names=self.class_names, scores=scores, scalars=False)
+                      class_names=self.class_names, scores=scores, scalars=False,
+                      bound=self.last_bound if self.accumulator.mode == "histogram" else None)
 
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:
@@ -485,6 +545,35 @@ def _describe(x) -> str:
     if isinstance(x, (tuple, list)):
         return f"a {type(x).__name__} of {len(x)}: ({', '.join(type(v).__name__ for v in x)})"
     return f"a {type(x).__name__}"
+
+
+def _distributed(trainer) -> bool:
+    return trainer.world_size > 1 and torch.distributed.is_available() and torch.distributed.is_initialized()
+
+
+def _sampler(loader):
+    """The loader's sampler, or its batch sampler when that is not torch's plain ``BatchSampler``."""
+    if not isinstance(loader, DataLoader):
+        return None
+    batch_sampler = loader.batch_sampler
+    if batch_sampler is not None and type(batch_sampler) is not BatchSampler:
+        return batch_sampler
+    return loader.sampler
+
+
+def _known_padding(sampler) -> bool:
+    """A DistributedSampler whose ``__iter__`` pads at the end and deals round-robin, as torch's does."""
+    return isinstance(sampler, DistributedSampler) and (
+        getattr(type(sampler).__iter__, "__module__", None) in _KNOWN_SAMPLER_MODULES)
+
+
+def _padded_layout(loader) -> Optional[Tuple[int, int, int]]:
+    """``(real samples of this rank, batch size, samples of this rank)`` for a padded DistributedSampler, else None."""
+    sampler = _sampler(loader)
+    if not _known_padding(sampler) or sampler.drop_last or type(loader.batch_sampler) is not BatchSampler:
+        return None
+    real = len(range(sampler.rank, len(sampler.dataset), sampler.num_replicas))
+    return real, loader.batch_sampler.batch_size, sampler.num_samples
 
 
 def _flatten(dataloaders) -> list:

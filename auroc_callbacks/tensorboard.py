@@ -18,6 +18,7 @@ tag                   kind         written when
 ``auroc``             scalar       the configured value is a scalar (not ``average=None``) and not NaN
 ``auroc_lo``          scalar       ``accumulator.ci`` (or ``interval=`` given): the interval's ends, when not NaN
 ``auroc_hi``          scalar       (:meth:`~auroc_callbacks.AUROCAccumulator.compute_interval`)
+``auroc_bound``       scalar       ``mode="histogram"``: the certified bound of the value, when not NaN
 ``auroc/{class}``     scalar       multiclass / multilabel: each class whose AUROC is defined (not NaN)
 ``auroc/roc``         image        ``figure=True``: :func:`auroc_callbacks.plotting.plot_roc` of the epoch
 ``auroc/pr/{class}``  PR curve     ``pr_curves=True``, multiclass / multilabel: each class with a positive
@@ -31,6 +32,11 @@ contain NaN (an accumulator with ``nan_strategy="warn"``), neither the figure
 nor the PR curves are drawn. PR curves are TensorBoard's own binned display
 (127 thresholds) of the probabilities of :func:`auroc_callbacks.probabilities`;
 no number this library reports comes from them.
+
+An accumulator in ``mode="histogram"`` holds counts, not predictions: its
+figure is drawn from :meth:`~auroc_callbacks.AUROCAccumulator.compute_curves`
+(one point per occupied 16-bit bucket; per-class curves, the AUROC and its
+bound in the legend) and it has no PR curves.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ import torch
 from . import _checks, _optional
 from .accumulator import AUROCAccumulator
 from .functional import AUROCScores, UndefinedAUROCWarning, probabilities
+from .histogram import AUROCBound
 from .stats import AUROCInterval
 
 __all__ = ["log_auroc", "tag_name"]
@@ -74,6 +81,7 @@ def log_auroc(
     pr_curves: bool = True,
     scalars: bool = True,
     interval: Optional[AUROCInterval] = None,
+    bound: Optional[AUROCBound] = None,
 ) -> AUROCScores:
     """Write the epoch's AUROC, per-class AUROC, ROC figure and PR curves to a TensorBoard writer.
 
@@ -103,6 +111,10 @@ def log_auroc(
             ``{tag}_lo`` and ``{tag}_hi`` (and ``scores`` default to its
             own). Default: ``accumulator.compute_interval()`` when the
             accumulator was built with ``ci=True``, else no interval.
+        bound: ``mode="histogram"``: the :class:`~auroc_callbacks.histogram.AUROCBound`
+            already computed from ``accumulator``: its bound is logged as
+            ``{tag}_bound`` (and ``scores`` default to its own). Default:
+            ``accumulator.compute_bound()`` when scalars are logged.
 
     Returns:
         The :class:`~auroc_callbacks.AUROCScores` that were logged.
@@ -140,10 +152,14 @@ def log_auroc(
         raise TypeError(f"`scores` must be an AUROCScores or None; got {type(scores).__name__}")
     if interval is not None and not isinstance(interval, AUROCInterval):
         raise TypeError(f"`interval` must be an AUROCInterval or None; got {type(interval).__name__}")
+    if bound is not None and not isinstance(bound, AUROCBound):
+        raise TypeError(f"`bound` must be an AUROCBound or None; got {type(bound).__name__}")
     if figure:
         _optional.require_matplotlib("log_auroc(figure=True)")  # before anything is written
     tag = tag.strip("/")
     step = int(step)
+    if accumulator.mode == "histogram":
+        return _log_histogram(writer, accumulator, step, tag, class_names, scores, figure, scalars, bound)
 
     if interval is None and scalars and accumulator.ci:
         interval = accumulator.compute_interval()
@@ -154,16 +170,8 @@ def log_auroc(
     binary = layout.task == "binary"
     names = None if binary else _tag_names(class_names, layout.num_classes)
 
-    value = scores.value
-    if scalars and value.ndim == 0 and not bool(torch.isnan(value)):
-        writer.add_scalar(tag, float(value), global_step=step)
-    if scalars and interval is not None and interval.lower.ndim == 0 and not bool(torch.isnan(interval.lower)):
-        writer.add_scalar(f"{tag}_lo", float(interval.lower), global_step=step)
-        writer.add_scalar(f"{tag}_hi", float(interval.upper), global_step=step)
-    if scalars and not binary:
-        for name, v in zip(names, scores.per_class.tolist()):
-            if v == v:  # not NaN
-                writer.add_scalar(f"{tag}/{name}", v, global_step=step)
+    ends = {} if interval is None else {"_lo": interval.lower, "_hi": interval.upper}
+    _log_scalars(writer, tag, step, scores, names, scalars, ends)
 
     if preds.is_floating_point() and bool(torch.isnan(preds).any()):
         return scores  # nan_strategy="warn": the core warned; nothing can be drawn
@@ -174,6 +182,79 @@ def log_auroc(
         if pr_curves:
             _log_pr_curves(writer, preds, target, accumulator, tag, step, names)
     return scores
+
+
+def _log_histogram(writer, accumulator, step: int, tag: str, class_names, scores, figure: bool, scalars: bool,
+                   bound: Optional[AUROCBound]) -> AUROCScores:
+    """``log_auroc`` for counts: the scalars and the bound, and the figure drawn from the counts' curves."""
+    if bound is None and (scores is None or scalars):
+        bound = accumulator.compute_bound()
+    if scores is None:
+        scores = bound.scores()
+    layout = accumulator._histogram_epoch().layout  # cached by compute_bound: no second collective
+    binary = layout.task == "binary"
+    names = None if binary else _tag_names(class_names, layout.num_classes)
+    _log_scalars(writer, tag, step, scores, names, scalars, {} if bound is None else {"_bound": bound.bound})
+    if figure and not bool(torch.isnan(scores.value).any()):
+        from matplotlib import pyplot as plt
+
+        fig = _histogram_figure(accumulator, scores, bound, class_names, binary)
+        try:
+            writer.add_figure(f"{tag}/roc", fig, global_step=step)
+        finally:
+            plt.close(fig)
+    return scores
+
+
+def _log_scalars(writer, tag: str, step: int, scores: AUROCScores, names: Optional[List[str]], scalars: bool,
+                 ends: dict) -> None:
+    """The value and the ``ends`` (``{suffix: 0-d tensor}``) unless NaN, then each defined class's value."""
+    value = scores.value
+    if scalars and value.ndim == 0 and not bool(torch.isnan(value)):
+        writer.add_scalar(tag, float(value), global_step=step)
+    for suffix, end in ends.items():
+        if scalars and end.ndim == 0 and not bool(torch.isnan(end)):
+            writer.add_scalar(f"{tag}{suffix}", float(end), global_step=step)
+    if scalars and names is not None:
+        for name, v in zip(names, scores.per_class.tolist()):
+            if v == v:  # not NaN
+                writer.add_scalar(f"{tag}/{name}", v, global_step=step)
+
+
+def _histogram_figure(accumulator, scores: AUROCScores, bound: Optional[AUROCBound], class_names, binary: bool):
+    """Per-class ROC curves from the counts, in :func:`auroc_callbacks.plotting.plot_roc`'s style."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from .plotting import _Line, _Plan, _draw, _figsize, _palette, _select, _shorten
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedAUROCWarning)  # warned when the scores were computed
+        curves = accumulator.compute_curves()
+    curves = [curves] if binary else curves
+    per_class = scores.per_class.cpu().numpy()
+    bounds = np.full_like(per_class, np.nan) if bound is None else bound.per_class_bound.cpu().numpy()
+    names = _checks.check_class_names(class_names, len(curves), binary, binary_default="ROC curve")
+    defined = [c for c in range(len(curves)) if not np.isnan(per_class[c])]
+    shown, legend_title = _select(per_class, defined, len(curves), None, "classes")
+    lines = []
+    for (color, style), c in zip(_palette(len(shown)), shown):
+        gid = "binary" if binary else str(c)
+        if np.isnan(per_class[c]):
+            lines.append(_Line(f"roc/undefined/{gid}", None, None, f"{_shorten(names[c])} (AUC undefined)", color,
+                               style))
+            continue
+        fpr, tpr, _ = curves[c]
+        label = f"{_shorten(names[c])} (AUC = {per_class[c]:.3f} \u00b1 {bounds[c]:.1e})"
+        lines.append(_Line(f"roc/{'binary' if binary else 'class/' + gid}", fpr.cpu().numpy(), tpr.cpu().numpy(),
+                           label, color, style))
+    dtype = str(accumulator.histogram_dtype).replace("torch.", "")
+    plan = _Plan(lines, [], None, legend_title, f"ROC from {dtype} buckets (n = {scores.num_samples:,})")
+    fig = Figure(figsize=_figsize(plan), layout="constrained")
+    ax = fig.add_subplot()
+    ax.set_anchor("W")
+    _draw(ax, plan)
+    return fig
 
 
 def _tag_names(class_names, num_classes: int) -> List[str]:

@@ -2,9 +2,10 @@
 
 Usage: ``python -m torch.distributed.run --standalone --nproc_per_node=2 tests/_fastai_ddp_worker.py OUT_DIR``.
 Each rank trains the same digits MLP inside ``learn.distrib_ctx()`` with an
-``AUROC`` metric and an ``AUROCCallback``, then writes ``OUT_DIR/rank{R}.json``
-with the recorded values, the accumulators' sample counts and scikit-learn's
-AUROC of the trained model on the whole validation set.
+``AUROC`` metric, an ``AUROC(mode="histogram")`` metric and an
+``AUROCCallback``, then writes ``OUT_DIR/rank{R}.json`` with the recorded
+values, the accumulators' sample counts and scikit-learn's AUROC of the
+trained model on the whole validation set (and on its float16 probabilities).
 
 One patch makes fastai's distributed mode run on a CPU-only machine:
 ``DistributedDL._broadcast`` moves the index list to CUDA for NCCL; with gloo
@@ -67,8 +68,9 @@ def main(out_dir: Path) -> None:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
     metric, cb = AUROC(name="metric_auroc"), AUROCCallback()
+    hist = AUROC(name="hist_auroc", mode="histogram")
     seen = SeenInValidation()
-    learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(), metrics=metric, cbs=[cb, seen])
+    learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(), metrics=[metric, hist], cbs=[cb, seen])
     learn.remove_cb(ProgressCallback)
     with learn.distrib_ctx():
         learn.fit(2, 1e-2)
@@ -89,6 +91,11 @@ def main(out_dir: Path) -> None:
         "num_samples_cb": cb.accumulator.num_samples,
         "gathered": [len(acc.gather()[0]) for acc in (metric.accumulator, cb.accumulator)],
         "sklearn": roc_auc_score(y[valid_idx], probs.numpy(), multi_class="ovr"),
+        "hist_metric": recorded["hist_auroc"],
+        "hist_bound": hist.accumulator.compute_bound().bound.item(),
+        "hist_num_samples": hist.accumulator.num_samples,
+        "sklearn_half": float(np.mean([roc_auc_score(y[valid_idx] == k, probs[:, k].half().double().numpy())
+                                       for k in range(10)])),
     }
     (out_dir / f"rank{dist.get_rank()}.json").write_text(json.dumps(result))
     dist.destroy_process_group()

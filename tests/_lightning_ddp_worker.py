@@ -21,6 +21,10 @@ Runs, in one set of processes:
   ``__iter__``: the callback cannot know its padding and must warn once;
 * ``partial``: ``trainer.validate`` with ``limit_val_batches=0.5``: each rank
   sees only part of its shard, which the callback must warn about once.
+
+A second callback, ``AUROCCallback(mode="histogram", name="val_auroc_hist")``,
+scores every run too (counts summed over ranks, the sampler's padding dropped
+batch by batch); its value, bound and history are recorded under ``hist``.
 """
 
 import json
@@ -109,8 +113,9 @@ def main() -> None:
     pl.seed_everything(0)
     model = Model()
     cb = AUROCCallback(num_classes=10, log_curve=True)  # the ROC figure is drawn on rank 0 only
+    hist = AUROCCallback(num_classes=10, log_curve=True, mode="histogram", name="val_auroc_hist")
     trainer = pl.Trainer(
-        strategy="ddp", accelerator="cpu", devices=devices, max_epochs=2, num_sanity_val_steps=2, callbacks=[cb],
+        strategy="ddp", accelerator="cpu", devices=devices, max_epochs=2, num_sanity_val_steps=2, callbacks=[cb, hist],
         logger=pl.loggers.TensorBoardLogger(out_dir, name="tb", version=0), enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False,
     )
@@ -127,6 +132,8 @@ def main() -> None:
             "history": cb.history[-1],
             "idx": idx, "logits": logits, "target": target,
             "warnings": [str(w.message) for w in caught if "AUROCCallback" in str(w.message)],
+            "hist": {"logged": float(trainer.callback_metrics["val_auroc_hist"]),
+                     "bound": float(trainer.callback_metrics["val_auroc_hist_bound"]), "history": hist.history[-1]},
         }
 
     with warnings.catch_warnings(record=True) as caught:

@@ -33,6 +33,7 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 
 import auroc_callbacks as ac  # noqa: E402
 from auroc_callbacks.fastai import AUROC, AUROCCallback, loss_activation  # noqa: E402
+from _reference import delong_interval  # noqa: E402
 
 TOL = 1e-6
 ROOT = Path(__file__).resolve().parents[1]
@@ -571,7 +572,13 @@ def test_fastai_distributed_mode_gathers_once_and_matches_sklearn(tmp_path):
         assert res["gathered"] == [res["valid_size"]] * 2
         assert abs(res["metric"] - res["sklearn"]) < TOL
         assert abs(res["callback"] - res["sklearn"]) < TOL
+        # mode="histogram" counts the same gathered, trimmed batches: the whole validation set once, no reduce
+        assert res["hist_num_samples"] == res["valid_size"]
+        assert abs(res["hist_metric"] - res["sklearn"]) <= res["hist_bound"] + TOL
+        # the reference re-ran the model outside the loop: a float32 ulp may move a probability across a bucket
+        assert abs(res["hist_metric"] - res["sklearn_half"]) < 1e-3
     assert results[0]["metric"] == results[1]["metric"]
+    assert results[0]["hist_metric"] == results[1]["hist_metric"]
 
 
 # ----------------------------------------------------------------------------- ci=True (issue 6)
@@ -594,8 +601,8 @@ def test_ci_adds_lo_and_hi_columns_after_the_value(cancer):
     probs, target = learn.get_preds()
     want, se = _sk_binary(learn), _delong_se(probs.numpy(), target.numpy())
     assert abs(rec[-1]["auroc"] - want) < TOL
-    assert abs(rec[-1]["auroc_lo"] - max(0.0, want - 1.959963984540054 * se)) < TOL
-    assert abs(rec[-1]["auroc_hi"] - min(1.0, want + 1.959963984540054 * se)) < TOL
+    _, lo, hi = delong_interval(probs.numpy(), target.numpy())  # the default logit-t interval
+    assert se > 0 and abs(rec[-1]["auroc_lo"] - lo) < TOL and abs(rec[-1]["auroc_hi"] - hi) < TOL
     last = learn.auroc.history[-1]
     assert (last["lower"], last["upper"]) == (rec[-1]["auroc_lo"], rec[-1]["auroc_hi"])
 
@@ -617,3 +624,35 @@ def test_ci_with_an_average_that_has_no_interval_fails_at_construction():
         AUROCCallback(ci=True, average="micro")
     with pytest.raises(ValueError, match=r"`ci_level` must be in \(0, 1\)"):
         AUROCCallback(ci=True, ci_level=1.5)
+
+
+# ----------------------------------------------------------------------------- mode="histogram" (issue 7)
+
+
+def test_histogram_mode_adds_a_bound_column_and_equals_sklearn_on_float16_probabilities(digits, tmp_path):
+    pytest.importorskip("tensorboard")
+    pytest.importorskip("matplotlib")
+    cb = AUROCCallback(mode="histogram", per_class=True, log_dir=tmp_path, pr_curves=True)
+    learn = _digits_learner(digits, metrics=AUROC(name="hist", mode="histogram"), cbs=cb)
+    rec = _fit(learn, 1)
+    assert learn.auroc.columns[:3] == ["auroc", "auroc_bound", "auroc_0"]
+    probs, target = learn.get_preds()
+    half, y = probs.half().double().numpy(), target.numpy()
+    want = np.mean([roc_auc_score(y == k, half[:, k]) for k in range(10)])
+    assert rec[-1]["auroc"] == pytest.approx(want, abs=1e-12) and rec[-1]["hist"] == rec[-1]["auroc"]
+    exact = roc_auc_score(y, probs.numpy(), multi_class="ovr")
+    assert abs(exact - rec[-1]["auroc"]) <= rec[-1]["auroc_bound"] + 1e-12
+    assert learn.auroc.history[-1]["bound"] == rec[-1]["auroc_bound"]
+    ea = _events(tmp_path)
+    assert {"auroc", "auroc_bound", "auroc/0"} <= set(ea.Tags()["scalars"])
+    assert ea.Tags()["images"] == ["auroc/roc"]  # drawn from the counts; no PR curves without predictions
+    assert abs(ea.Scalars("auroc_bound")[-1].value - rec[-1]["auroc_bound"]) < 1e-9
+
+
+def test_histogram_mode_bad_options_fail_at_construction():
+    with pytest.raises(ValueError, match="`histogram_dtype`"):
+        AUROC(mode="histogram", histogram_dtype=torch.float32)
+    with pytest.raises(ValueError, match="`ci=True` needs mode='exact'"):
+        AUROCCallback(mode="histogram", ci=True)
+    with pytest.raises(ValueError, match="`mode` must be one of"):
+        AUROCCallback(mode="binned")

@@ -30,6 +30,7 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 import auroc_callbacks as ac  # noqa: E402
+from _reference import delong_interval  # noqa: E402
 
 AUROCCallback = lightning_callbacks.AUROCCallback
 
@@ -447,6 +448,22 @@ def _ddp_reference(ranks, run):
     return unique, with_duplicates, len(first), len(idx)
 
 
+def _ddp_histogram_reference(ranks, run, dedupe=True):
+    """A single-process histogram accumulator over the validation rows the ranks scored (each sample once)."""
+    idx, logits, target = [], [], []
+    for r in ranks:
+        idx += r[run]["idx"]
+        logits += r[run]["logits"]
+        target += r[run]["target"]
+    logits, target = torch.tensor(logits, dtype=torch.float32), torch.tensor(target)
+    if dedupe:
+        first = torch.tensor(np.unique(np.array(idx), return_index=True)[1])
+        logits, target = logits[first], target[first]
+    acc = ac.AUROCAccumulator(mode="histogram", num_classes=10)
+    acc.update(logits, target)
+    return acc.compute_bound()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "devices, package",
@@ -483,18 +500,34 @@ def test_ddp_value_is_exact_over_uneven_shards_without_sampler_duplicates(tmp_pa
         assert [im.step for im in ea.Images("val_auroc/roc")] == steps + [steps[-1]] * 4
     assert all(r["fit"]["sync_dist_advice"] == [] for r in ranks)
 
-    # the user's own DistributedSampler subclass: its padding cannot be known; warned once, duplicates counted
+    # the user's own DistributedSampler subclass: its padding cannot be known; warned once (by the exact and by
+    # the histogram callback), duplicates counted
     unique, with_duplicates, _, _ = _ddp_reference(ranks, "custom")
     for r in ranks:
         assert r["custom"]["logged"] == pytest.approx(with_duplicates, abs=1e-9)
-        assert len(r["custom"]["warnings"]) == 1 and "OwnDistributedSampler" in r["custom"]["warnings"][0]
+        assert len(r["custom"]["warnings"]) == 2 and "OwnDistributedSampler" in r["custom"]["warnings"][0]
+        assert r["custom"]["warnings"][0] == r["custom"]["warnings"][1]
 
-    # limit_val_batches=0.5: each rank scored part of its shard; exact over what was scored, warned once
+    # limit_val_batches=0.5: each rank scored part of its shard; exact over what was scored, warned once (each)
     unique, _, n_unique, n_rows = _ddp_reference(ranks, "partial")
     assert n_unique == n_rows < 1001
     for r in ranks:
         assert r["partial"]["logged"] == pytest.approx(unique, abs=1e-9)
-        assert len(r["partial"]["warnings"]) == 1 and "limit_val_batches" in r["partial"]["warnings"][0]
+        assert len(r["partial"]["warnings"]) == 2 and "limit_val_batches" in r["partial"]["warnings"][0]
+
+    # mode="histogram": counts summed over ranks, padding dropped batch by batch: the single-process histogram
+    # value and bound over the same samples (the real ones; with the custom sampler, every row scored)
+    for run in ("fit", "shuffled", "wrapped", "custom", "partial"):
+        want = _ddp_histogram_reference(ranks, run, dedupe=run != "custom")
+        for r in ranks:
+            got = r[run]["hist"]
+            assert got["history"]["value"] == want.value.item() and got["history"]["bound"] == want.bound.item(), run
+            assert got["logged"] == pytest.approx(want.value.item(), abs=1e-12)
+            assert got["bound"] == pytest.approx(want.bound.item(), abs=1e-12)
+            assert got["history"]["num_samples"] == want.num_samples
+        assert abs(_ddp_reference(ranks, run)[0 if run != "custom" else 1] - want.value.item()) <= want.bound.item()
+    if _importable("tensorboard"):  # the histogram callback's figure, from the summed counts, on rank 0
+        assert [im.step for im in ea.Images("val_auroc_hist/roc")] == steps + [steps[-1]] * 4
 
 
 # ----------------------------------------------------------------------------- ci=True (issue 6)
@@ -516,8 +549,9 @@ def test_ci_logs_val_auroc_lo_and_hi_from_delong(tmp_path):
     want = _reference(model, "cancer")
     se = _delong_se(_logits(model, "cancer").numpy(), _dataset("cancer")[3].numpy())
     assert _logged(trainer, "val_auroc") == pytest.approx(want, abs=1e-9)
-    assert _logged(trainer, "val_auroc_lo") == pytest.approx(max(0.0, want - 1.959963984540054 * se), abs=1e-9)
-    assert _logged(trainer, "val_auroc_hi") == pytest.approx(min(1.0, want + 1.959963984540054 * se), abs=1e-9)
+    _, lo, hi = delong_interval(_logits(model, "cancer").numpy(), _dataset("cancer")[3].numpy())  # logit-t
+    assert se > 0 and _logged(trainer, "val_auroc_lo") == pytest.approx(lo, abs=1e-9)
+    assert _logged(trainer, "val_auroc_hi") == pytest.approx(hi, abs=1e-9)
     assert cb.history[-1]["lower"] == pytest.approx(_logged(trainer, "val_auroc_lo"), abs=1e-12)
     assert cb.last_interval.std_error.item() == pytest.approx(se, rel=1e-9)
     with open(Path(trainer.logger.log_dir) / "metrics.csv") as fh:
@@ -540,3 +574,33 @@ def test_ci_needs_options_with_an_interval():
         AUROCCallback(ci=True, max_fpr=0.3)
     with pytest.raises(TypeError, match="`ci` must be a bool"):
         AUROCCallback(ci=1)
+
+
+# ----------------------------------------------------------------------------- mode="histogram" (issue 7)
+
+
+def test_histogram_mode_logs_the_value_of_float16_probabilities_and_its_bound(tmp_path):
+    pl = importlib.import_module(PL)
+    cb = AUROCCallback(mode="histogram", histogram_dtype=torch.bfloat16)
+    logger = pl.loggers.CSVLogger(str(tmp_path))
+    trainer, model = _fit(PL, tmp_path, [cb], data="digits", max_epochs=1, logger=logger)
+    probs = torch.softmax(_logits(model, "digits"), 1)
+    half, y = probs.to(torch.bfloat16).double().numpy(), _dataset("digits")[3].numpy()
+    want = np.mean([roc_auc_score(y == k, half[:, k]) for k in range(10)])
+    assert _logged(trainer, "val_auroc") == pytest.approx(want, abs=1e-12)
+    assert cb.history[-1]["value"] == pytest.approx(want, abs=1e-12)
+    bound = _logged(trainer, "val_auroc_bound")
+    assert bound == cb.history[-1]["bound"] == cb.last_bound.bound.item() > 0  # bfloat16: 8 bits, ties happen
+    assert abs(_reference(model, "digits") - want) <= bound + 1e-12
+    with open(Path(trainer.logger.log_dir) / "metrics.csv") as fh:
+        assert {"val_auroc", "val_auroc_bound"} <= set(next(csv.reader(fh)))
+    restored = AUROCCallback(mode="histogram")
+    restored.load_state_dict(cb.state_dict())
+    assert restored.history[-1]["bound"] == bound
+
+
+def test_histogram_mode_rejects_what_it_cannot_do():
+    with pytest.raises(ValueError, match="`ci=True` needs mode='exact'"):
+        AUROCCallback(mode="histogram", ci=True)
+    with pytest.raises(TypeError, match="`histogram_dtype`"):
+        AUROCCallback(mode="histogram", histogram_dtype="bf16")

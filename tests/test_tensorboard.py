@@ -17,6 +17,7 @@ from torch.utils.tensorboard import SummaryWriter  # noqa: E402
 
 import auroc_callbacks as ac  # noqa: E402
 from auroc_callbacks.tensorboard import log_auroc, tag_name  # noqa: E402
+from _reference import delong_interval  # noqa: E402
 
 
 def _read(logdir):
@@ -204,8 +205,9 @@ def test_accumulator_with_ci_logs_the_interval_ends_as_scalars(tmp_path):
     _, ea = _write(tmp_path, acc, step=3, figure=False, pr_curves=False)
     assert set(ea.Tags()["scalars"]) == {"auroc", "auroc_lo", "auroc_hi"}
     a, se = _delong_se(p, y)
-    assert ea.Scalars("auroc_lo")[0].value == pytest.approx(a - 1.959963984540054 * se, abs=1e-6)
-    assert ea.Scalars("auroc_hi")[0].value == pytest.approx(a + 1.959963984540054 * se, abs=1e-6)
+    _, lo, hi = delong_interval(p, y)  # the default logit-t interval
+    assert se > 0 and ea.Scalars("auroc_lo")[0].value == pytest.approx(lo, abs=1e-6)
+    assert ea.Scalars("auroc_hi")[0].value == pytest.approx(hi, abs=1e-6)
     assert ea.Scalars("auroc_hi")[0].step == 3
 
 
@@ -228,3 +230,24 @@ def test_a_nan_interval_is_not_logged():
     with pytest.warns(ac.UndefinedAUROCWarning, match="needs >= 2 positives"):
         log_auroc(writer, acc, step=0, figure=False, pr_curves=False)
     assert writer.tags("scalar") == ["auroc"]
+
+
+def test_histogram_accumulator_logs_its_bound_and_the_figure_from_its_counts(tmp_path):
+    rng = np.random.default_rng(6)
+    y = rng.integers(0, 3, 400)
+    logits = rng.normal(size=(400, 3)) + 2 * np.eye(3)[y]
+    acc = _accumulator(torch.tensor(logits), torch.tensor(y), mode="histogram")
+    scores, ea = _write(tmp_path, acc, step=4, class_names=["a", "b", "c"])
+    bound = acc.compute_bound()
+    assert set(ea.Tags()["scalars"]) == {"auroc", "auroc_bound", "auroc/a", "auroc/b", "auroc/c"}
+    assert ea.Scalars("auroc_bound")[0].value == pytest.approx(bound.bound.item(), rel=1e-6)
+    assert ea.Scalars("auroc")[0].value == pytest.approx(bound.value.item(), abs=1e-6)
+    assert ea.Tags()["images"] == ["auroc/roc"] and ea.Tags()["tensors"] == []  # no predictions: no PR curves
+    assert scores.value.item() == bound.value.item()
+    writer = Recorder()
+    log_auroc(writer, acc, step=5, scores=scores, bound=bound, class_names=["a", "b", "c"], pr_curves=True)
+    (fig,) = [f for kind, _, f, _ in writer.calls if kind == "figure"]
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels[0].startswith(f"a (AUC = {bound.per_class[0].item():.3f} \u00b1 ")
+    with pytest.raises(TypeError, match="`bound` must be an AUROCBound"):
+        log_auroc(writer, acc, step=5, bound=scores)

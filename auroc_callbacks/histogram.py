@@ -1,0 +1,589 @@
+"""AUROC in bounded memory: counts over the 65,536 values of a 16-bit float, with a certified bound.
+
+``AUROCAccumulator(mode="histogram")`` keeps, per class, how many positive and
+how many negative samples scored each of the 65,536 bit patterns of a float16
+(or bfloat16): ``O(C * 65536)`` int64 counts whatever the number of samples.
+
+**The scores are the exact mode's.** Each batch is formatted as the exact mode
+formats the epoch (softmax probabilities bitwise ``torch.softmax(logits, 1)``,
+which is row-wise, so a batch's rows are the epoch's rows; binary and
+multilabel scores as given, since a sigmoid never changes a ranking), then
+rounded to the 16-bit type and mapped to an order-preserving 16-bit key
+(sign-flip; ``-0.0`` and ``+0.0`` share a key, ``+-inf`` have their own, and
+float32 values past the 16-bit range land in the ``+-inf`` keys). Rounding to
+nearest is monotone, so two scores in different buckets are in the right order.
+
+**Exact for the rounded scores.** From the counts, the Mann-Whitney statistic
+(ties as 1/2) is counted exactly in int64: the value equals
+``sklearn.metrics.roc_auc_score`` on ``probs.to(torch.float16).double()``.
+
+**Certified bound.** A (positive, negative) pair in different buckets is
+ordered as at full precision; a pair in the same bucket counts 1/2 here and
+could count 0, 1/2 or 1 at full precision. So, per class,
+``|AUROC_full - AUROC_hist| <= sum_b pos_b * neg_b / (2 * P * N)``, attained
+when every bucket's positives all sit above (or all below) its negatives.
+Macro and weighted bounds are the same mean of the per-class bounds; micro
+pools the class histograms (pairs across classes share buckets too); one-vs-one
+averages the bounds of A(a|b) and A(b|a). For ``max_fpr`` (McClish), bucket b
+is a straight segment of the ROC curve from ``(F_b, T_b)`` to
+``(F_b + w_b, T_b + h_b)`` (``w_b = neg_b/N``, ``h_b = pos_b/P``), and the
+full-precision curve is some monotone path inside that box between the same
+corners. Over FPR in ``[F_b, F_b + d]`` (``d`` = the part of the box left of
+``max_fpr``) it can gain at most ``h_b * (d - d**2 / (2 * w_b))`` on the
+segment (positives first) and lose less; the partial-area bound is the sum of
+those, which is attained, times McClish's ``0.5 / (max_fpr - max_fpr**2 / 2)``.
+
+Everything here is pure torch and makes no host synchronisation in
+:meth:`HistogramCounts.update`: invalid labels and ignored entries go to a
+trash slot, NaN scores and label ranges to device counters read once at
+compute, where the exact mode's checks (:func:`auroc_callbacks._checks.check_values`)
+run on a small summary and raise the exact mode's messages.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import List, NamedTuple, Optional, Sequence, Tuple
+
+import torch
+
+from . import _checks, _ranking
+from ._checks import Layout, Options
+from .distributed import _DTYPES, is_distributed, reduce_uneven
+from .functional import _DISTRIBUTION_TOL, AUROCScores, UndefinedAUROCWarning, _list, _warn_undefined, average_ovr
+
+__all__ = ["AUROCBound", "HISTOGRAM_DTYPES", "HistogramCounts", "bucket_keys", "bucket_values"]
+
+HISTOGRAM_DTYPES = (torch.float16, torch.bfloat16)
+NUM_BUCKETS = 1 << 16
+_HALF = 1 << 15
+_FLOAT32_INPUTS = (torch.float16, torch.bfloat16, torch.bool, torch.uint8, torch.int8, torch.int16)
+_TASKS = ("binary", "multiclass", "multilabel")
+# device-side counters, summed over batches and ranks
+_NAN, _INF, _KEPT, _BAD, _RAW_ROWS, _SOFT_ROWS, _ROWS = range(7)
+# device-side extremes, max-reduced over batches and ranks (minima stored negated)
+_NEG_LO, _HI, _DEV, _NEG_T_LO, _T_HI, _T_BAD = range(6)
+
+
+class AUROCBound(NamedTuple):
+    """A histogram-mode AUROC with its certified bound, from one pass over the counts.
+
+    ``value`` and ``bound`` are shaped like what :func:`auroc_callbacks.auroc`
+    returns (0-d for binary and for an average, ``(C,)`` for ``average=None``,
+    ``(C, C)`` for one-vs-one with ``average=None``). float64; NaN where undefined.
+
+    Attributes:
+        value: the AUROC of the scores rounded to ``dtype`` (exact for them).
+        bound: certified: ``|AUROC at full precision - value| <= bound``.
+        per_class: (C,) one-vs-rest / per-label AUROC of the rounded scores.
+        per_class_bound: (C,) their bounds.
+        support: (C,) number of positive samples of each class, int64.
+        num_samples: number of samples scored (after ``ignore_index``).
+        dtype: the 16-bit type the scores were rounded to.
+    """
+
+    value: torch.Tensor
+    bound: torch.Tensor
+    per_class: torch.Tensor
+    per_class_bound: torch.Tensor
+    support: torch.Tensor
+    num_samples: int
+    dtype: torch.dtype
+
+    def scores(self) -> AUROCScores:
+        """The :class:`~auroc_callbacks.AUROCScores` of the same counts (value, per_class, support, num_samples)."""
+        return AUROCScores(self.value, self.per_class, self.support, self.num_samples)
+
+
+def check_histogram_dtype(dtype) -> torch.dtype:
+    """``torch.float16`` or ``torch.bfloat16``; anything else raises, naming the argument."""
+    if not isinstance(dtype, torch.dtype):
+        raise TypeError(
+            f"`histogram_dtype` must be torch.float16 or torch.bfloat16; got {type(dtype).__name__} {dtype!r}"
+        )
+    if dtype not in HISTOGRAM_DTYPES:
+        raise ValueError(f"`histogram_dtype` must be torch.float16 or torch.bfloat16; got {dtype}")
+    return dtype
+
+
+def bucket_keys(scores: torch.Tensor, dtype: torch.dtype = torch.float16) -> torch.Tensor:
+    """Order-preserving int64 keys in ``[0, 65535]`` of ``scores`` rounded to ``dtype``. No host sync.
+
+    The sign-flip of the 16-bit pattern: ``x <= y`` implies ``key(x) <= key(y)``
+    (rounding to nearest is monotone); ``-0.0`` and ``+0.0`` share key 32768
+    (the accumulator counts ``-0.0`` at 32767 and moves it there when it
+    reads the counts); NaN lands in the outermost keys.
+
+    Example:
+        >>> import torch
+        >>> from auroc_callbacks.histogram import bucket_keys
+        >>> bucket_keys(torch.tensor([-1.0, -0.0, 0.0, 1e-9, 1.0, float("inf")])).tolist()
+        [17407, 32768, 32768, 32768, 48128, 64512]
+    """
+    bits = scores.to(dtype).view(torch.int16).long()
+    keys = _sign_flip(bits) + _HALF
+    return torch.where(keys == _HALF - 1, _HALF, keys)
+
+
+def _sign_flip(bits: torch.Tensor) -> torch.Tensor:
+    """Signed 16-bit float patterns (as int32/int64) -> integers in their float order, ``-0.0`` one below ``+0.0``."""
+    return bits ^ ((bits >> 31) & 0x7FFF)
+
+
+def bucket_values(dtype: torch.dtype = torch.float16, device=None) -> torch.Tensor:
+    """The float64 value of every key: ``values[bucket_keys(x)] == x.to(dtype)``.
+
+    Example:
+        >>> import torch
+        >>> from auroc_callbacks.histogram import bucket_keys, bucket_values
+        >>> x = torch.tensor([0.1, -2.5, 65519.0])
+        >>> bucket_values()[bucket_keys(x)].tolist()  # 65519 rounds to float16's largest finite value
+        [0.0999755859375, -2.5, 65504.0]
+    """
+    key = torch.arange(NUM_BUCKETS, dtype=torch.int64, device=device) - _HALF
+    return _sign_flip(key).to(torch.int16).view(dtype).double()  # the sign flip is its own inverse
+
+
+# ----------------------------------------------------------------------------- accumulation
+
+
+class HistogramCounts:
+    """One epoch's counts: ``(G, R, 65536)`` int64, plus device counters for the checks. No host sync per batch.
+
+    ``R`` is the number of ranked columns (1 for binary, else C). ``G`` is 2
+    (negative, positive) for one-vs-rest and multilabel; for one-vs-one it is
+    the true class (``C``), so that ``counts[a, c]`` counts class-``a``
+    samples by their column-``c`` score: ``C * C * 65536`` counts. A flat
+    trash slot at the end takes ignored entries and invalid labels.
+
+    Per batch the key is the raw sign-flip of the 16-bit pattern (4
+    elementwise passes); ``-0.0`` (key 32767) joins ``+0.0`` (key 32768) once,
+    in :meth:`epoch`.
+    """
+
+    def __init__(self, options: Options, dtype: torch.dtype):
+        self.options = options
+        self.dtype = check_histogram_dtype(dtype)
+        self.reset()
+
+    def reset(self) -> None:
+        self.counts: Optional[torch.Tensor] = None  # flat (G * R * K + 1,): the last slot is the trash
+        self.ints: Optional[torch.Tensor] = None
+        self.extremes: Optional[torch.Tensor] = None
+        self.layout: Optional[Layout] = None
+        self.in_dtype: Optional[torch.dtype] = None
+        self.rows = 0
+
+    def _allocate(self, layout: Layout, device: torch.device) -> None:
+        self.layout = layout
+        groups, cols, _ = self.shape
+        size = groups * cols * NUM_BUCKETS + 1
+        self.counts = torch.zeros(size, dtype=torch.int64, device=device)
+        self.ints = torch.zeros(7, dtype=torch.int64, device=device)
+        self.extremes = torch.full((6,), -math.inf, dtype=torch.float64, device=device)
+        self._int_views, self._extreme_views = self.ints.unbind(), self.extremes.unbind()  # in-place, one op each
+        self._index_dtype = torch.int32 if size < 2**31 else torch.int64
+        self._one = torch.ones(1, dtype=torch.int64, device=device)
+        self._col_base = (torch.arange(cols, device=device) * NUM_BUCKETS + _HALF).to(self._index_dtype)
+        self._group_step = cols * NUM_BUCKETS
+
+    @property
+    def shape(self) -> Tuple[int, int, int]:
+        """``(G, R, 65536)`` of the counts (needs a layout)."""
+        layout = self.layout
+        cols = 1 if layout.task == "binary" else layout.num_classes
+        ovo = self.options.multi_class == "ovo" and layout.task == "multiclass"
+        return (layout.num_classes if ovo else 2), cols, NUM_BUCKETS
+
+    def update(self, preds: torch.Tensor, target: torch.Tensor, layout: Layout) -> None:
+        """Count one validated, non-empty batch, on its device. No ``.item()``, no boolean indexing."""
+        if self.counts is None:
+            self._allocate(layout, preds.device)
+        device = self.counts.device
+        opts = self.options
+        preds, target = preds.detach().to(device), target.detach().to(device)
+        if layout.task != "multilabel":
+            target = target.reshape(-1)
+        if preds.ndim == 2 and preds.shape[1] == 1:
+            preds = preds.reshape(-1)
+        in_dtype = preds.dtype
+        self.in_dtype = in_dtype if self.in_dtype is None else torch.promote_types(self.in_dtype, in_dtype)
+        # the exact mode's float: half precision, bool and small integers in float32; int32 and int64 in float64
+        # (exact below 2**53; the exact mode picks float32 for those too when every value is below 2**24)
+        scores = preds.float() if in_dtype in _FLOAT32_INPUTS else preds
+        if not scores.is_floating_point():
+            scores = scores.double()
+        n_rows = preds.shape[0]
+        keep = None if opts.ignore_index is None else target != opts.ignore_index
+        row_keep = None if keep is None or layout.task == "multilabel" else keep  # the exact mode drops these rows
+        all_rows = torch.full((), n_rows, dtype=torch.int64, device=device)
+        kept_rows = all_rows if row_keep is None else row_keep.sum()
+
+        # Device-side summaries for compute's checks: NaN / inf anywhere (min and max propagate NaN), the
+        # extremes and row sums of the scored rows (activation), the label range and a non-integral label.
+        lo, hi = torch.aminmax(scores)
+        nan_seen, inf_seen = torch.isnan(lo) | torch.isnan(hi), torch.isinf(lo) | torch.isinf(hi)
+        if row_keep is not None:
+            mask = row_keep.reshape((-1,) + (1,) * (scores.ndim - 1))
+            lo, hi = torch.where(mask, scores, math.inf).min(), torch.where(mask, scores, -math.inf).max()
+        minus_inf = torch.full((), -math.inf, dtype=torch.float64, device=device)
+        is_dist, dev = None, minus_inf
+        if opts.activation == "auto" and (layout.task == "multiclass" or layout.binary_column is not None):
+            dev = (scores.sum(1) - 1).abs()  # the exact mode's distribution test, on this batch
+            dev = (dev if row_keep is None else torch.where(row_keep, dev, 0.0)).max()
+            is_dist = (lo >= 0) & (hi <= 1) & (dev <= _DISTRIBUTION_TOL.get(in_dtype, 1e-3))
+        t = target.double()
+        if keep is None:
+            t_lo, t_hi = torch.aminmax(t)
+        else:
+            t_lo, t_hi = torch.where(keep, t, math.inf).min(), torch.where(keep, t, -math.inf).max()
+        bad, t_bad = None, minus_inf
+        if target.is_floating_point():
+            bad = (t != t.round()) | ~torch.isfinite(t)
+            bad = bad if keep is None else bad & keep
+            t_bad = torch.where(bad, t, -math.inf).max()
+        for view, value in zip(self._extreme_views, (-lo, hi, dev, -t_lo, t_hi, t_bad)):
+            torch.maximum(view, value, out=view)
+        counters = [nan_seen, inf_seen, t.numel() if keep is None else keep.sum(), None if bad is None else bad.sum(),
+                    None if is_dist is None else kept_rows * is_dist,
+                    None if is_dist is None else kept_rows * ~is_dist,
+                    all_rows if layout.task == "multilabel" else kept_rows]
+        for view, value in zip(self._int_views, counters):
+            if value is not None:
+                view.add_(value)
+
+        # the scores the exact mode ranks, rounded, as bucket keys offset by their column
+        if opts.activation == "softmax" or is_dist is not None:
+            soft = torch.softmax(scores, dim=1)
+            scores = soft if is_dist is None else torch.where(is_dist, scores, soft)
+        if layout.binary_column is not None:
+            scores = scores[:, layout.binary_column]
+        if scores.ndim == 1:
+            scores = scores.unsqueeze(1)
+        bits = scores.to(self.dtype).view(torch.int16).to(self._index_dtype)
+        index = _sign_flip(bits) + self._col_base  # order-preserving keys; -0.0 joins +0.0 in epoch()
+
+        trash = self.counts.numel() - 1
+        step = self._group_step
+        if layout.task == "multiclass":
+            label = t.long()
+            valid = (label >= 0) & (label < layout.num_classes)
+            if bad is not None:
+                valid &= t == label.double()
+            if keep is not None:
+                valid &= keep
+            label = label.clamp(0, layout.num_classes - 1).unsqueeze(1)
+            if self.shape[0] == 2:  # one-vs-rest: the positive is in its own column, negative elsewhere
+                index.scatter_add_(1, label, torch.full_like(label, step, dtype=index.dtype))
+            else:  # one-vs-one: every column under the sample's class
+                index += (label * step).to(index.dtype)
+            valid = valid.unsqueeze(1)
+        else:  # binary (one column) and multilabel: entry by entry, 0/1 labels
+            valid = (t == 0) | (t == 1)
+            if keep is not None:
+                valid &= keep
+            if layout.task == "binary":
+                t, valid = t.unsqueeze(1), valid.unsqueeze(1)
+            index += (t == 1).to(index.dtype) * step
+        index = torch.where(valid, index, trash).reshape(-1)
+        self.counts.index_add_(0, index, self._one.expand(index.numel()))
+        self.rows += n_rows
+
+    def meta(self) -> List[int]:
+        """What another rank needs to read these counts: task, classes, binary column, input dtype."""
+        if self.layout is None:
+            return [-1, -1, -1, -1]
+        layout = self.layout
+        column = -1 if layout.binary_column is None else layout.binary_column
+        return [_TASKS.index(layout.task), layout.num_classes, column, _DTYPES.index(self.in_dtype)]
+
+    def epoch(self, *, sync_dist: bool, process_group=None) -> "Epoch":
+        """The epoch's counts, summed over ranks under ``torch.distributed`` (two collectives; every rank calls it)."""
+        counts, ints, extremes = self.counts, self.ints, self.extremes
+        layout, in_dtype = self.layout, self.in_dtype
+        if sync_dist and is_distributed(process_group):
+            sums = None if counts is None else torch.cat([counts, ints])
+            sums, extremes, metas = reduce_uneven(sums, extremes, self.meta(), group=process_group)
+            first = metas[0]
+            for other in metas[1:]:
+                if other[:3] != first[:3]:
+                    raise ValueError(
+                        f"ranks disagree on the problem they count: (task, classes, binary column) {first[:3]}"
+                        f" and {other[:3]}"
+                    )
+            layout = Layout(_TASKS[first[0]], first[1], None if first[2] < 0 else first[2])
+            in_dtype = _DTYPES[first[3]]
+            for other in metas[1:]:
+                in_dtype = torch.promote_types(in_dtype, _DTYPES[other[3]])
+            counts, ints = sums[:-7], sums[-7:]
+            self.layout = self.layout or layout
+        elif counts is None:
+            raise ValueError("AUROCAccumulator.compute() called before any update(): there are no samples")
+        if self.layout is None:
+            self.layout = layout
+        # Only occupied buckets matter (empty ones add nothing to any count, curve or bound): keep those.
+        counts = counts[:-1].reshape(self.shape)
+        occupied = counts.sum((0, 1)) > 0
+        occupied[_HALF] |= occupied[_HALF - 1]  # -0.0 == +0.0: one bucket
+        occupied[_HALF - 1] = False
+        keys = occupied.nonzero(as_tuple=True)[0]
+        compact = counts.index_select(2, keys)
+        zero = int((keys < _HALF).sum())
+        if zero < keys.numel() and int(keys[zero]) == _HALF:
+            compact[..., zero] += counts[..., _HALF - 1]
+        values = bucket_values(self.dtype, keys.device)[keys]
+        return Epoch(compact, values, ints.cpu(), extremes.cpu(), layout, in_dtype, self.dtype)
+
+
+# ----------------------------------------------------------------------------- results
+
+
+class Epoch(NamedTuple):
+    """Everything compute needs: the (reduced) counts and what the device counters say."""
+
+    counts: torch.Tensor  # (G, R, B) int64: the B occupied buckets, in ascending order
+    values: torch.Tensor  # (B,) float64: their values
+    ints: torch.Tensor  # (7,) int64, on the host
+    extremes: torch.Tensor  # (6,) float64, on the host
+    layout: Layout
+    in_dtype: torch.dtype
+    dtype: torch.dtype
+
+
+def epoch_problem(epoch: Epoch, options: Options, nan_strategy: str) -> Optional[str]:
+    """Raise the exact mode's errors for bad labels (and bad scores unless ``"warn"``); return why the value is NaN.
+
+    The checks of :func:`auroc_callbacks._checks.check_values` run on a small
+    stand-in: the smallest, largest and one non-integral label, and a NaN /
+    inf score if any was seen, so the messages are the exact mode's.
+    """
+    ints, ext = epoch.ints.tolist(), epoch.extremes.tolist()
+    labels = []
+    if ints[_KEPT]:
+        labels = [-ext[_NEG_T_LO], ext[_T_HI]] + ([ext[_T_BAD]] if ints[_BAD] else [])
+    target = torch.tensor(labels, dtype=torch.float64)  # never equal to ignore_index: those were left out
+    witness = torch.tensor([math.nan if ints[_NAN] else 0.0, math.inf if ints[_INF] else 0.0])
+    check = options
+    if nan_strategy == "warn":
+        reason = _checks.bad_scores(witness, epoch.layout, options.activation)
+        _checks.check_values(torch.zeros(1), target, epoch.layout, check)
+        if reason is not None:
+            return reason
+    else:
+        _checks.check_values(witness, target, epoch.layout, check)
+    if ints[_RAW_ROWS] and ints[_SOFT_ROWS] or _epoch_disagrees(epoch, ints, ext):
+        reason = (
+            f"`activation='auto'` is decided batch by batch in mode='histogram', and the batches disagree:"
+            f" {ints[_RAW_ROWS]} rows came in batches of probability distributions (ranked as given) and"
+            f" {ints[_SOFT_ROWS]} in batches that are not (softmax applied); pass activation='softmax' for"
+            " logits or activation=None for probabilities"
+        )
+        if nan_strategy != "warn":
+            raise ValueError(reason)
+        return reason
+    return None
+
+
+def _epoch_disagrees(epoch: Epoch, ints: list, ext: list) -> bool:
+    """The whole epoch's distribution test (with the epoch's widest dtype) against the batches' decisions."""
+    if not (ints[_RAW_ROWS] or ints[_SOFT_ROWS]):
+        return False
+    tol = _DISTRIBUTION_TOL.get(epoch.in_dtype, 1e-3)
+    is_dist = -ext[_NEG_LO] >= 0 and ext[_HI] <= 1 and ext[_DEV] <= tol
+    return bool(ints[_SOFT_ROWS]) if is_dist else bool(ints[_RAW_ROWS])
+
+
+def epoch_activation(epoch: Epoch, options: Options) -> Optional[str]:
+    """The activation the exact mode would decide on this epoch (thresholds of the curves depend on it)."""
+    if options.activation != "auto":
+        return options.activation
+    ints, ext = epoch.ints.tolist(), epoch.extremes.tolist()
+    if ints[_RAW_ROWS] or ints[_SOFT_ROWS]:
+        return None if ints[_RAW_ROWS] else "softmax"
+    if epoch.layout.task == "multiclass" or epoch.layout.binary_column is not None:
+        return None if ints[_KEPT] == 0 else "softmax"
+    return "sigmoid" if (-ext[_NEG_LO] < 0 or ext[_HI] > 1) else None
+
+
+def num_scored(epoch: Epoch) -> int:
+    return int(epoch.ints[_ROWS])
+
+
+def ovr_counts(epoch: Epoch) -> Tuple[torch.Tensor, torch.Tensor]:
+    """(positives, negatives) per class and bucket, ``(R, K)`` each, in ascending score order."""
+    counts = epoch.counts
+    if counts.shape[0] == 2:
+        return counts[1], counts[0]
+    cols = torch.arange(counts.shape[1], device=counts.device)
+    pos = counts[cols, cols]
+    return pos, counts.sum(0) - pos
+
+
+def mann_whitney(pos: torch.Tensor, neg: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Per row of counts over ascending buckets: twice the Mann-Whitney U (ties 1/2) and the tied pairs, int64."""
+    below = neg.cumsum(-1) - neg
+    return (pos * (2 * below + neg)).sum(-1), (pos * neg).sum(-1)
+
+
+def curve_from_counts(pos: torch.Tensor, neg: torch.Tensor, values: torch.Tensor, *, drop_intermediate: bool = True):
+    """``(fps, tps, thresholds)`` of one class's counts, with :func:`_ranking.curve_from_sorted`'s contract.
+
+    One point per occupied bucket, thresholds (the bucket values) decreasing
+    after a leading ``inf``; element ``i`` counts the samples in buckets ``>= thresholds[i]``.
+    """
+    occupied = ((pos + neg) > 0).nonzero(as_tuple=True)[0].flip(0)
+    tps = pos[occupied].cumsum(0).double()
+    fps = neg[occupied].cumsum(0).double()
+    thresholds = values[occupied]
+    if drop_intermediate and fps.numel() > 2:
+        keep = torch.ones(fps.numel(), dtype=torch.bool, device=fps.device)
+        keep[1:-1] = (torch.diff(fps, 2) != 0) | (torch.diff(tps, 2) != 0)
+        fps, tps, thresholds = fps[keep], tps[keep], thresholds[keep]
+    zero = torch.zeros(1, dtype=torch.float64, device=fps.device)
+    inf = torch.full((1,), math.inf, dtype=torch.float64, device=fps.device)
+    return torch.cat([zero, fps]), torch.cat([zero, tps]), torch.cat([inf, thresholds])
+
+
+def _full(pos, neg, n_pos, n_neg):
+    two_u, ties = mann_whitney(pos, neg)
+    pairs = (2 * n_pos * n_neg).double()
+    return two_u.double() / pairs, ties.double() / pairs
+
+
+def _partial(pos, neg, n_pos, n_neg, max_fpr: float, values):
+    """McClish partial AUROC of each row and its certified bound (see the module docstring)."""
+    vals = []
+    for r in range(pos.shape[0]):
+        fps, tps, _ = curve_from_counts(pos[r], neg[r], values)
+        vals.append(_ranking.partial_auc(fps / fps[-1], tps / tps[-1], max_fpr))
+    posd, negd = pos.flip(-1).double(), neg.flip(-1).double()  # descending scores
+    n_neg_f, n_pos_f = n_neg.double().unsqueeze(-1), n_pos.double().unsqueeze(-1)
+    start = (negd.cumsum(-1) - negd) / n_neg_f
+    width = negd / n_neg_f
+    d = torch.minimum((max_fpr - start).clamp(min=0), width)
+    gain = torch.where(width > 0, posd / n_pos_f * (d - d * d / (2 * width).clamp(min=1e-300)), 0.0)
+    bound = 0.5 * gain.sum(-1) / (max_fpr - 0.5 * max_fpr**2)
+    return torch.tensor(vals, dtype=torch.float64, device=pos.device), bound
+
+
+def _values_and_bounds(pos, neg, n_pos, n_neg, max_fpr, values):
+    if max_fpr is None or max_fpr == 1:
+        return _full(pos, neg, n_pos, n_neg)
+    return _partial(pos, neg, n_pos, n_neg, max_fpr, values)
+
+
+def scores_from_epoch(epoch: Epoch, options: Options, *, per_class: bool) -> AUROCBound:
+    """The value, per-class values, supports and bounds; warns like :func:`functional.compute_scores`."""
+    layout = epoch.layout
+    pos, neg = ovr_counts(epoch)
+    n_pos, n_neg = pos.sum(-1), neg.sum(-1)
+    device = pos.device
+    values = epoch.values
+    defined = (n_pos > 0) & (n_neg > 0)
+    nan = torch.full(n_pos.shape, math.nan, dtype=torch.float64, device=device)
+    per, per_bound = nan.clone(), nan.clone()
+    need_ovr = per_class or options.multi_class == "ovr" and options.average != "micro" or layout.task == "binary"
+    if need_ovr:
+        _warn_undefined(layout, n_pos, n_neg, options.average)
+        rows = defined.nonzero(as_tuple=True)[0]
+        if rows.numel():
+            v, b = _values_and_bounds(pos[rows], neg[rows], n_pos[rows], n_neg[rows], options.max_fpr, values)
+            per[rows], per_bound[rows] = v, b
+
+    if options.multi_class == "ovo" and layout.task == "multiclass":
+        value, bound = _ovo(epoch.counts, options.average)
+    elif options.average == "micro" and layout.task != "binary":
+        value, bound = _micro(pos.sum(0, keepdim=True), neg.sum(0, keepdim=True), options.max_fpr, values)
+    else:  # the bound of an average is the same average of the bounds (triangle inequality)
+        value = average_ovr(per, n_pos, defined, layout, options.average)
+        bound = average_ovr(per_bound, n_pos, defined, layout, options.average)
+    return AUROCBound(value, bound, per, per_bound, n_pos, num_scored(epoch), epoch.dtype)
+
+
+def _micro(pos, neg, max_fpr, values):
+    n_pos, n_neg = pos.sum(-1), neg.sum(-1)
+    if int(n_pos) == 0 or int(n_neg) == 0:
+        warnings.warn(
+            "micro-averaged AUROC is undefined: every entry of `target` has the same label; returning NaN",
+            UndefinedAUROCWarning, stacklevel=5,
+        )
+        nan = torch.tensor(math.nan, dtype=torch.float64, device=pos.device)
+        return nan, nan.clone()
+    v, b = _values_and_bounds(pos, neg, n_pos, n_neg, max_fpr, values)
+    return v[0], b[0]
+
+
+def _ovo(counts: torch.Tensor, average: Optional[str]):
+    """Hand & Till one-vs-one from ``counts[a, c]`` (class-a samples by column-c score), with its bound.
+
+    ``A(a|b)`` ranks class a above class b by column a: positives
+    ``counts[a, a]``, negatives ``counts[b, a]``.
+    """
+    n_cls = counts.shape[0]
+    device = counts.device
+    sizes = counts[:, 0].sum(-1)
+    absent = (sizes == 0).nonzero(as_tuple=True)[0].tolist()
+    if absent:
+        warnings.warn(
+            f"one-vs-one AUROC is undefined for pairs with class(es) {_list(absent)}: they have no samples;"
+            " those pairs are NaN and left out of the average",
+            UndefinedAUROCWarning, stacklevel=5,
+        )
+    wins = torch.full((n_cls, n_cls), math.nan, dtype=torch.float64, device=device)
+    ties = wins.clone()
+    for a in range(n_cls):
+        two_u, tied = mann_whitney(counts[a, a].unsqueeze(0), counts[:, a])  # (C,): A(a|b) for every b
+        pairs = (2 * sizes[a] * sizes).double()
+        wins[a], ties[a] = two_u.double() / pairs, tied.double() / pairs
+    present = sizes > 0
+    ok = present.unsqueeze(0) & present.unsqueeze(1) & ~torch.eye(n_cls, dtype=torch.bool, device=device)
+    wins = torch.where(ok, wins, math.nan)
+    pair, pair_bound = (wins + wins.T) / 2, (torch.where(ok, ties, math.nan) + torch.where(ok, ties, math.nan).T) / 2
+    if average is None:
+        return pair, pair_bound
+    iu = torch.triu_indices(n_cls, n_cls, 1, device=device)
+    vals, bounds = pair[iu[0], iu[1]], pair_bound[iu[0], iu[1]]
+    defined, weights = ~torch.isnan(vals), sizes[iu[0]] + sizes[iu[1]]  # Hand & Till pairs, weighted by size
+    pairs = Layout("multiclass", vals.numel(), None)
+    return average_ovr(vals, weights, defined, pairs, average), average_ovr(bounds, weights, defined, pairs, average)
+
+
+def curves_from_epoch(epoch: Epoch, options: Options, *, drop_intermediate: bool = True):
+    """Per-class ROC curves ``(fpr, tpr, thresholds)`` from the counts, as :func:`auroc_callbacks.roc_curve` gives them.
+
+    Thresholds are bucket values (on the probability scale when a sigmoid
+    applies, as in the exact mode); a class without positives (negatives)
+    gets a NaN ``tpr`` (``fpr``) and one warning.
+    """
+    pos, neg = ovr_counts(epoch)
+    values = epoch.values
+    sigmoid = epoch_activation(epoch, options) == "sigmoid"
+    curves = []
+    for r in range(pos.shape[0]):
+        fps, tps, thr = curve_from_counts(pos[r], neg[r], values, drop_intermediate=drop_intermediate)
+        if sigmoid:
+            thr = torch.sigmoid(thr)
+            thr[0] = math.inf
+        curves.append((fps / fps[-1], tps / tps[-1], thr))
+    n_pos, n_neg = pos.sum(-1), neg.sum(-1)
+    if bool(((n_pos == 0) | (n_neg == 0)).any()):
+        _warn_undefined(epoch.layout, n_pos, n_neg, None)
+    return curves[0] if epoch.layout.task == "binary" else curves
+
+
+def nan_bound(epoch: Epoch, options: Options) -> AUROCBound:
+    """NaN value and bound with the true supports (NaN scores under ``nan_strategy="warn"``)."""
+    pos, neg = ovr_counts(epoch)
+    n_pos = pos.sum(-1)
+    layout = epoch.layout
+    n = n_pos.shape[0]
+    if layout.task == "binary" or options.average is not None:
+        shape: Sequence[int] = ()
+    elif options.multi_class == "ovo" and layout.task == "multiclass":
+        shape = (n, n)
+    else:
+        shape = (n,)
+    nan = torch.full(tuple(shape), math.nan, dtype=torch.float64, device=pos.device)
+    per = torch.full((n,), math.nan, dtype=torch.float64, device=pos.device)
+    return AUROCBound(nan, nan.clone(), per, per.clone(), n_pos, num_scored(epoch), epoch.dtype)

@@ -1,0 +1,473 @@
+"""AUROCAccumulator(mode="histogram"): exact for the scores rounded to 16 bits, within its certified bound of
+the full-precision value, bounded memory, no host sync, every rank's counts summed under gloo.
+
+References: scikit-learn on the scores the exact mode ranks, rounded with torch's own ``.to(float16)``;
+the exact mode (itself checked against scikit-learn) for the full-precision value.
+"""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.multiprocessing as mp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import roc_auc_score
+
+import auroc_callbacks as ac
+from auroc_callbacks.histogram import AUROCBound, bucket_keys, bucket_values
+
+DTYPES = [torch.float16, torch.bfloat16]
+
+
+def _feed(acc, preds, target, batch=None, sizes=None):
+    start = 0
+    for size in sizes or []:
+        acc.update(preds[start:start + size], target[start:start + size])
+        start += size
+    step = batch or max(len(target), 1)
+    for i in range(start, len(target), step):
+        acc.update(preds[i:i + step], target[i:i + step])
+    return acc
+
+
+def _hist(preds, target, batch=None, sizes=None, **options):
+    return _feed(ac.AUROCAccumulator(mode="histogram", **options), preds, target, batch, sizes)
+
+
+def _quiet(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ac.UndefinedAUROCWarning)
+        return fn(*args, **kwargs)
+
+
+def _data(task, n, seed, n_cls=4, scale=1.0, decimals=None):
+    g = torch.Generator().manual_seed(seed)
+    if task == "binary":
+        preds, target = torch.randn(n, generator=g), torch.randint(0, 2, (n,), generator=g)
+    elif task == "multiclass":
+        target = torch.randint(0, n_cls, (n,), generator=g)
+        preds = torch.randn(n, n_cls, generator=g) + 2 * torch.nn.functional.one_hot(target, n_cls)
+    else:
+        target = torch.randint(0, 2, (n, n_cls), generator=g)
+        preds = torch.randn(n, n_cls, generator=g) + target
+    preds = preds * scale
+    if decimals is not None:
+        preds = preds.round(decimals=decimals)
+    return preds, target
+
+
+def _ranked(preds, target, task):
+    """The scores the exact mode ranks (softmax for multiclass logits, raw otherwise), as numpy float64."""
+    if task == "multiclass":
+        return torch.softmax(preds, 1).double().numpy()
+    return preds.double().numpy()
+
+
+def _sklearn(scores, target, task, average, max_fpr=None, ignore_index=None):
+    """scikit-learn, class by class on the given scores, averaged as the library defines it (NaN: undefined).
+
+    +-inf become +-1e300 (scikit-learn refuses infinities): the same order, past every 16-bit value.
+    """
+    s, y = np.nan_to_num(np.asarray(scores, dtype=np.float64), posinf=1e300, neginf=-1e300), np.asarray(target)
+    if task == "binary":
+        s, y = s.reshape(-1, 1), y.reshape(-1, 1)
+    elif task == "multiclass":
+        keep = np.ones(len(y), bool) if ignore_index is None else y != ignore_index
+        s, y = s[keep], np.eye(s.shape[1], dtype=np.int64)[y[keep]]
+    valid = np.ones(y.shape, bool) if ignore_index is None or task == "multiclass" else y != ignore_index
+    if task == "binary" and ignore_index is not None:
+        valid = y != ignore_index
+
+    def one(yy, ss):
+        if yy.min() == yy.max():
+            return math.nan
+        return roc_auc_score(yy, ss, max_fpr=max_fpr)
+
+    if average == "micro":
+        return one(y[valid], s[valid])
+    per = np.array([one(y[valid[:, c], c], s[valid[:, c], c]) for c in range(y.shape[1])])
+    if task == "binary":
+        return per[0]
+    if average is None:
+        return per
+    ok = ~np.isnan(per)
+    if not ok.any():
+        return math.nan
+    weights = np.ones(len(per)) if average == "macro" else (y * valid).sum(0)
+    return float((per[ok] * weights[ok]).sum() / weights[ok].sum())
+
+
+# ----------------------------------------------------------------------------- exact for the rounded scores
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    task=st.sampled_from(["binary", "multiclass", "multilabel"]),
+    dtype=st.sampled_from(DTYPES),
+    average=st.sampled_from(["macro", "weighted", "micro", None]),
+    max_fpr=st.sampled_from([None, None, 0.3]),
+    ignore=st.booleans(),
+    n=st.integers(5, 300),
+    seed=st.integers(0, 2**16),
+    scale=st.sampled_from([1.0, 1e-3, 3e4, 1e6]),
+    decimals=st.sampled_from([None, 1]),
+    batch=st.integers(1, 97),
+)
+def test_value_equals_sklearn_on_scores_rounded_to_16_bits_and_the_bound_holds(
+    task, dtype, average, max_fpr, ignore, n, seed, scale, decimals, batch
+):
+    preds, target = _data(task, n, seed, scale=scale, decimals=decimals)
+    ignore_index = None
+    if ignore:
+        ignore_index = -1
+        target = target.clone()
+        target[torch.rand(target.shape, generator=torch.Generator().manual_seed(seed)) < 0.15] = -1
+        if bool((target == -1).all()):
+            return
+    options = dict(average=average, max_fpr=max_fpr, ignore_index=ignore_index)
+    acc = _hist(preds, target, batch, histogram_dtype=dtype, **options)
+    got = _quiet(acc.compute_bound)
+    rounded = torch.tensor(_ranked(preds, target, task)).to(dtype).double().numpy()
+    want = _sklearn(rounded, target.numpy(), task, average, max_fpr, ignore_index)
+    np.testing.assert_allclose(got.value.numpy(), want, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(_quiet(acc.compute).numpy(), got.value.numpy())  # NaN equals NaN here
+    # certified: the full-precision value (the exact mode's, and sklearn's) is within the bound
+    full = _quiet(ac.auroc, preds, target, **options).numpy()
+    np.testing.assert_allclose(full, _sklearn(_ranked(preds, target, task), target.numpy(), task, average, max_fpr,
+                                              ignore_index), rtol=0, atol=1e-12)
+    diff = np.nan_to_num(np.abs(full - got.value.numpy()))  # NaN: undefined in both
+    assert np.all(diff <= np.nan_to_num(got.bound.numpy()) + 1e-12), (diff, got.bound)
+    per_full = _quiet(ac.auroc, preds, target, **dict(options, average=None)).numpy().reshape(-1)
+    per_diff = np.nan_to_num(np.abs(per_full - got.per_class.numpy()))
+    assert np.all(per_diff <= np.nan_to_num(got.per_class_bound.numpy()) + 1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("average", ["macro", "weighted", None])
+def test_one_vs_one_equals_the_exact_mode_on_rounded_probabilities(dtype, average):
+    preds, target = _data("multiclass", 400, 3, n_cls=5, decimals=1)
+    acc = _hist(preds, target, 64, histogram_dtype=dtype, multi_class="ovo", average=average)
+    got = acc.compute_bound()
+    rounded = torch.softmax(preds, 1).to(dtype).double()
+    want = ac.auroc(rounded, target, multi_class="ovo", average=average, activation=None)
+    np.testing.assert_allclose(got.value.numpy(), want.numpy(), rtol=0, atol=1e-12)
+    full = ac.auroc(preds, target, multi_class="ovo", average=average)
+    diff = (full - got.value).abs().nan_to_num()
+    assert bool((diff <= got.bound.nan_to_num() + 1e-12).all())
+    assert acc._counts.counts.numel() == 5 * 5 * 65536 + 1  # counts per (true class, column, bucket)
+
+
+def test_one_vs_one_with_an_absent_class_warns_like_the_exact_mode():
+    preds, target = _data("multiclass", 200, 4, n_cls=4)
+    target[target == 2] = 1
+    with pytest.warns(ac.UndefinedAUROCWarning) as hist_warnings:
+        got = _hist(preds, target, multi_class="ovo").compute()
+    with pytest.warns(ac.UndefinedAUROCWarning) as exact_warnings:
+        ac.auroc(torch.softmax(preds, 1).half().double(), target, multi_class="ovo", activation=None)
+    assert [str(w.message) for w in hist_warnings] == [str(w.message) for w in exact_warnings]
+    assert got.isfinite()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_curves_are_the_roc_curves_of_the_rounded_scores(dtype):
+    preds, target = _data("multiclass", 300, 5, n_cls=3, decimals=1)
+    curves = _hist(preds, target, 50, histogram_dtype=dtype).compute_curves()
+    rounded = torch.softmax(preds, 1).to(dtype).double()
+    want = ac.roc_curve(rounded, target, activation=None)
+    for (f, t, thr), (wf, wt, wthr) in zip(curves, want):
+        np.testing.assert_allclose(f.numpy(), wf.numpy(), atol=1e-12)
+        np.testing.assert_allclose(t.numpy(), wt.numpy(), atol=1e-12)
+        np.testing.assert_array_equal(thr.numpy(), wthr.numpy())
+    binary, labels = _data("binary", 200, 6, scale=5.0)  # logits: thresholds on the probability scale
+    fpr, tpr, thr = _hist(binary, labels, histogram_dtype=dtype).compute_curves()
+    wf, wt, wthr = ac.roc_curve(binary.to(dtype).double(), labels)
+    np.testing.assert_allclose(fpr.numpy(), wf.numpy(), atol=1e-12)
+    np.testing.assert_allclose(thr.numpy(), wthr.numpy(), atol=1e-12)
+    assert thr[0] == math.inf
+
+
+# ----------------------------------------------------------------------------- the certified bound
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_bound_is_attained_when_each_bucket_hides_a_perfect_ranking(dtype):
+    """Scores within one 16-bit ulp: the histogram sees ties where full precision sees a perfect ranking."""
+    bases = torch.tensor([0.1, 0.25, 0.5, 0.75], dtype=torch.float32)
+    ulp32 = torch.finfo(torch.float32).eps
+    neg = torch.cat([b * (1 + ulp32 * torch.arange(1, 6)) for b in bases])  # just above each base
+    pos = torch.cat([b * (1 + ulp32 * torch.arange(10, 13)) for b in bases])  # above the negatives, same bucket
+    assert bool((bucket_keys(neg.reshape(4, 5), dtype) == bucket_keys(pos.reshape(4, 3)[:, :1], dtype)).all())
+    scores, labels = torch.cat([neg, pos]), torch.cat([torch.zeros(20), torch.ones(12)]).long()
+    got = _hist(scores, labels, histogram_dtype=dtype).compute_bound()
+    full = roc_auc_score(labels.numpy(), scores.double().numpy())
+    # 16 of the 240 pairs cross buckets ... all pairs within a bucket are hidden ties
+    assert abs(full - got.value.item()) == pytest.approx(got.bound.item(), abs=1e-15)
+    assert got.value.item() == roc_auc_score(labels.numpy(), scores.to(dtype).double().numpy())
+    # the partial AUROC's bound is attained too (positives first in every bucket)
+    for max_fpr in (0.1, 0.3, 0.55):
+        part = _hist(scores, labels, histogram_dtype=dtype, max_fpr=max_fpr).compute_bound()
+        full = roc_auc_score(labels.numpy(), scores.double().numpy(), max_fpr=max_fpr)
+        assert abs(full - part.value.item()) == pytest.approx(part.bound.item(), rel=1e-9), max_fpr
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    n_buckets=st.integers(1, 6), per_bucket=st.integers(2, 40), seed=st.integers(0, 2**16),
+    dtype=st.sampled_from(DTYPES), max_fpr=st.sampled_from([None, 0.05, 0.2, 0.5, 0.9]),
+)
+def test_bound_holds_on_adversarial_near_ties(n_buckets, per_bucket, seed, dtype, max_fpr):
+    """Every score within a few float32 ulps of a bucket's value, in random order inside the bucket."""
+    g = torch.Generator().manual_seed(seed)
+    bases = torch.rand(n_buckets, generator=g) * 0.9 + 0.05
+    bases = bases.to(dtype).float()  # exactly a 16-bit value: offsets of a few float32 ulps stay in its bucket
+    offsets = torch.randint(-3, 4, (n_buckets, per_bucket), generator=g).float()
+    scores = (bases.unsqueeze(1) * (1 + offsets * torch.finfo(torch.float32).eps)).reshape(-1)
+    labels = torch.randint(0, 2, (scores.numel(),), generator=g)
+    labels[:2] = torch.tensor([0, 1])
+    got = _hist(scores, labels, 7, histogram_dtype=dtype, max_fpr=max_fpr).compute_bound()
+    full = roc_auc_score(labels.numpy(), scores.double().numpy(), max_fpr=max_fpr)
+    assert abs(full - got.value.item()) <= got.bound.item() + 1e-12
+    assert got.value.item() == pytest.approx(
+        roc_auc_score(labels.numpy(), scores.to(dtype).double().numpy(), max_fpr=max_fpr), abs=1e-12)
+
+
+def test_weighted_and_micro_bounds_hold_and_binary_bound_is_the_tied_pair_share():
+    scores = torch.tensor([0.5, 0.5001, 0.2, 0.9])  # 0.5 and 0.5001 share a float16 bucket
+    labels = torch.tensor([0, 1, 0, 1])
+    got = _hist(scores, labels).compute_bound()
+    assert got.value.item() == 0.875 and got.bound.item() == 0.125  # 1 tied pair of 4, counted 1/2
+    assert roc_auc_score(labels, scores) == 1.0
+    preds, target = _data("multilabel", 500, 8, scale=2e-3)
+    preds = preds + 1  # near 1, where the float16 ulp is 1e-3: many share a bucket
+    for average in ("weighted", "micro"):
+        b = _hist(preds, target, 64, average=average).compute_bound()
+        assert abs(ac.auroc(preds, target, average=average).item() - b.value.item()) <= b.bound.item()
+        assert b.bound.item() > 1e-3
+
+
+# ----------------------------------------------------------------------------- buckets
+
+
+def test_keys_preserve_order_and_merge_the_two_zeros():
+    x = torch.tensor([-math.inf, -1e9, -70000.0, -65504.0, -1.0, -1e-9, -0.0, 0.0, 1e-9, 1e-5, 0.1, 1.0, 65504.0,
+                      70000.0, 1e9, math.inf])
+    for dtype in DTYPES:
+        keys = bucket_keys(x, dtype)
+        assert bool((keys[1:] >= keys[:-1]).all()) and int(keys.min()) >= 0
+        values = bucket_values(dtype)[keys]
+        assert torch.equal(values, x.to(dtype).double())
+    assert bucket_keys(torch.tensor([-0.0]))[0] == bucket_keys(torch.tensor([0.0]))[0]
+    got = _hist(torch.tensor([-0.0, 0.0, 1.0]), torch.tensor([1, 0, 1])).compute_bound()
+    assert got.value.item() == 0.75 and got.bound.item() == 0.25  # -0.0 == +0.0: a real tie, counted 1/2
+    assert ac.auroc(torch.tensor([-0.0, 0.0, 1.0]), torch.tensor([1, 0, 1])).item() == 0.75
+
+
+def test_scores_beyond_the_float16_range_fall_into_the_infinite_buckets():
+    scores = torch.tensor([-1e6, -7e4, 1.0, 7e4, 1e6, math.inf])
+    labels = torch.tensor([0, 1, 0, 0, 1, 1])
+    got = _hist(scores, labels).compute_bound()
+    # -1e6 and -7e4 become -inf, 7e4, 1e6 and inf become +inf: 3 of the 9 pairs tie, all 3 won at full precision
+    assert got.value.item() == pytest.approx(5.5 / 9, abs=1e-15) and got.bound.item() == pytest.approx(1.5 / 9)
+    assert got.value.item() == _sklearn(scores.half().double(), labels, "binary", None)
+    assert ac.auroc(scores, labels).item() - got.value.item() == pytest.approx(got.bound.item(), abs=1e-15)
+    bf = _hist(scores, labels, histogram_dtype=torch.bfloat16).compute_bound()  # float32's range: no tie
+    assert bf.bound.item() == 0.0 and bf.value.item() == ac.auroc(scores, labels).item()
+
+
+# ----------------------------------------------------------------------------- accumulation
+
+
+def test_memory_is_bounded_whatever_the_number_of_samples():
+    acc = ac.AUROCAccumulator(mode="histogram", num_classes=10)
+    for i in range(10):
+        preds, target = _data("multiclass", 2000, i, n_cls=10)
+        acc.update(preds, target)
+    assert acc.num_samples == 20_000
+    assert acc._counts.counts.numel() == 2 * 10 * 65536 + 1 and acc._counts.counts.dtype == torch.int64
+    assert not hasattr(acc._preds, "chunks") or acc._preds.size == 0
+
+
+def test_update_makes_no_host_sync_even_with_bad_labels_and_nan(monkeypatch):
+    from test_accumulator import _NoSync
+
+    for options, target in [({}, torch.full((64,), 7)), ({"activation": "auto", "ignore_index": -1},
+                                                          torch.arange(64) % 3 - 1)]:
+        acc = ac.AUROCAccumulator(mode="histogram", **options)
+        preds = torch.randn(64, 3)
+        preds[5, 1] = math.nan
+        with _NoSync(monkeypatch):
+            for _ in range(3):
+                acc.update(preds, target)
+        with pytest.raises(ValueError, match="label 7|NaN"):
+            acc.compute()
+
+
+def test_bad_labels_and_scores_get_the_exact_modes_messages():
+    cases = [
+        (torch.randn(30, 3), torch.arange(30) % 4, {}),  # label out of range
+        (torch.randn(30, 3), torch.arange(30) % 3 - 1, {}),  # negative label
+        (torch.randn(30, 3), (torch.arange(30) % 3).float() + 0.5, {}),  # fractional
+        (torch.randn(30), torch.arange(30) % 3, {}),  # binary label 2
+        (torch.randn(30, 3), torch.full((30,), -100), {"ignore_index": -100}),  # everything ignored
+        (torch.tensor([0.1, math.nan, 0.3]), torch.tensor([0, 1, 1]), {}),  # NaN score
+        (torch.tensor([[0.1, math.inf], [0.0, 1.0]]), torch.tensor([0, 1]), {}),  # inf logit under softmax
+    ]
+    for preds, target, options in cases:
+        with pytest.raises(ValueError) as exact:
+            ac.auroc(preds, target, **options)
+        acc = _hist(preds, target, 7, **options)
+        with pytest.raises(ValueError) as hist:
+            acc.compute()
+        assert str(hist.value) == str(exact.value)
+
+
+def test_nan_scores_with_warn_strategy_give_nan_and_the_true_supports():
+    preds, target = torch.randn(30, 3), torch.arange(30) % 3
+    preds[4, 1] = math.nan
+    acc = _hist(preds, target, 8, nan_strategy="warn")
+    with pytest.warns(ac.UndefinedAUROCWarning, match="NaN") as rec:
+        got = acc.compute_bound()
+    assert len(rec) == 1
+    assert torch.isnan(got.value) and torch.isnan(got.bound) and torch.isnan(got.per_class).all()
+    assert got.support.tolist() == [10, 10, 10] and got.num_samples == 30
+    with pytest.raises(ValueError, match="NaN"):
+        acc.compute_curves()
+
+
+def test_undefined_classes_give_nan_and_the_exact_modes_one_warning():
+    preds, target = _data("multiclass", 60, 9, n_cls=4)
+    target[target == 3] = 0
+    with pytest.warns(ac.UndefinedAUROCWarning) as exact:
+        want = ac.auroc_scores(preds, target)
+    with pytest.warns(ac.UndefinedAUROCWarning) as hist:
+        got = _hist(preds, target, 16).compute_scores()
+    assert [str(w.message) for w in hist] == [str(w.message) for w in exact] and len(hist) == 1
+    assert torch.isnan(got.per_class[3]) and got.support.tolist() == want.support.tolist()
+    assert got.num_samples == want.num_samples == 60
+    with pytest.warns(ac.UndefinedAUROCWarning, match="only one class"):
+        assert torch.isnan(_hist(torch.randn(10), torch.zeros(10)).compute())
+
+
+def test_auto_activation_is_decided_per_batch_and_a_disagreeing_batch_is_an_error():
+    probs = torch.softmax(torch.randn(100, 3), 1)
+    target = torch.arange(100) % 3
+    acc = _hist(probs, target, 10)  # every batch is a distribution: ranked as given, like the exact mode
+    rounded = probs.half().double().numpy()
+    assert acc.compute().item() == pytest.approx(_sklearn(rounded, target.numpy(), "multiclass", "macro"), abs=1e-12)
+    mixed = torch.cat([probs[:50], torch.randn(50, 3) * 3])
+    with pytest.raises(ValueError, match="activation='auto'.*50 rows.*50 in batches"):
+        _hist(mixed, target, 10).compute()
+    lenient = _hist(mixed, target, 10, nan_strategy="warn")
+    with pytest.warns(ac.UndefinedAUROCWarning, match="activation='softmax'"):
+        assert torch.isnan(lenient.compute())
+    explicit = _hist(mixed, target, 10, activation="softmax").compute()  # the way out
+    assert explicit.item() == pytest.approx(_sklearn(torch.softmax(mixed, 1).half().double().numpy(),
+                                                     target.numpy(), "multiclass", "macro"), abs=1e-12)
+
+
+def test_a_batch_within_half_precision_tolerance_but_not_the_epochs_disagrees():
+    """The exact mode decides with the epoch's dtype: float16 rows summing to 1 +- 5e-3 are not probabilities
+    next to float32 rows; the histogram must not silently skip the softmax there."""
+    probs = torch.softmax(torch.randn(40, 3), 1)
+    off = (probs * 1.005).half()  # rows sum to 1.005: within float16's tolerance, not float32's
+    acc = ac.AUROCAccumulator(mode="histogram")
+    acc.update(off, torch.arange(40) % 3)
+    acc.update(torch.randn(40, 3) * 3, torch.arange(40) % 3)
+    with pytest.raises(ValueError, match="activation='auto'"):
+        acc.compute()
+
+
+def test_values_are_cached_until_the_next_update_and_reset_forgets():
+    preds, target = _data("binary", 100, 10)
+    acc = _hist(preds, target)
+    assert acc.compute_bound().value.item() == acc.compute().item()
+    assert acc._cache is not None
+    acc.update(preds, target)
+    assert acc._cache is None and acc.num_samples == 200
+    acc.reset()
+    assert acc.num_samples == 0
+    with pytest.raises(ValueError, match="before any update"):
+        acc.compute()
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"mode": "fast"}, ValueError, "`mode` must be one of 'exact', 'histogram'; got 'fast'"),
+    ({"mode": "histogram", "histogram_dtype": torch.float32}, ValueError, "`histogram_dtype`.*got torch.float32"),
+    ({"mode": "histogram", "histogram_dtype": "float16"}, TypeError, "`histogram_dtype`.*got str 'float16'"),
+    ({"histogram_dtype": torch.float16}, ValueError, "`histogram_dtype` is for mode='histogram'"),
+    ({"mode": "histogram", "ci": True}, ValueError, "`ci=True` needs mode='exact'"),
+    ({"mode": "histogram", "buffer_device": "cpu"}, ValueError, "`buffer_device` is for mode='exact'"),
+])
+def test_bad_arguments_raise_errors_naming_them(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        ac.AUROCAccumulator(**kwargs)
+
+
+def test_what_needs_the_predictions_fails_clearly_in_histogram_mode():
+    acc = _hist(torch.randn(20), torch.arange(20) % 2)
+    for call in (acc.gather, lambda: acc.truncate(5), acc.compute_interval):
+        with pytest.raises(ValueError, match="mode='exact'"):
+            call()
+    with pytest.raises(ValueError, match="compute_bound\\(\\) is for mode='histogram'"):
+        ac.AUROCAccumulator().compute_bound()
+    assert "mode='histogram', histogram_dtype=torch.float16" in repr(acc)
+    assert isinstance(acc.compute_bound(), AUROCBound)
+    pytest.importorskip("matplotlib")
+    from auroc_callbacks.plotting import plot_roc
+
+    with pytest.raises(ValueError, match="compute_curves\\(\\)"):
+        plot_roc(accumulator=acc)
+
+
+# ----------------------------------------------------------------------------- distributed: real gloo processes
+
+
+@pytest.mark.slow
+def test_gloo_ranks_sum_their_counts_into_the_single_process_value_and_bound(tmp_path):
+    """3 processes: over the world with an empty rank 0, then over a group of 2 ranks with uneven shards."""
+    import json
+
+    from _histogram_ddp_worker import LAYOUTS, cases, feed, run
+
+    mp.spawn(run, args=(str(tmp_path),), nprocs=3, join=True)
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(3)]
+    for name, preds, target, options in cases():
+        want = feed(ac.AUROCAccumulator(mode="histogram", **options), preds, target, 0, len(target)).compute_bound()
+        for layout, bounds in LAYOUTS.items():
+            for rank, shard in enumerate(bounds):
+                if shard is None:
+                    continue
+                got = ranks[rank][f"{layout}/{name}"]
+                assert got["value"] == want.value.tolist(), (layout, name, rank)
+                assert got["bound"] == want.bound.tolist(), (layout, name, rank)
+                assert got["support"] == want.support.tolist() and got["num_samples"] == len(target)
+                assert got["local"] == shard[1] - shard[0]
+
+
+# ----------------------------------------------------------------------------- GPU (skipped without one)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("options", [{}, {"ignore_index": -1, "average": "micro"}, {"multi_class": "ovo"}])
+def test_gpu_update_never_syncs_and_gives_the_cpu_value_and_bound(options):
+    preds, target = _data("multiclass", 4096, 30, n_cls=10)
+    if "ignore_index" in options:
+        target[::7] = -1
+    acc = ac.AUROCAccumulator(mode="histogram", **options)
+    p, t = preds.cuda(), target.cuda()
+    acc.update(p[:256], t[:256])  # allocates the counts
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for i in range(256, 4096, 256):
+            acc.update(p[i:i + 256], t[i:i + 256])
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    got, want = acc.compute_bound(), _hist(preds, target, 256, **options).compute_bound()
+    assert got.value.device.type == "cuda"
+    np.testing.assert_allclose(got.value.cpu().numpy(), want.value.numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.bound.cpu().numpy(), want.bound.numpy(), rtol=0, atol=1e-12)
