@@ -440,13 +440,7 @@ def _ovo(f: _Formatted, layout: Layout, counts: torch.Tensor, average: Optional[
         codes = torch.unique(codes, sorted=True, return_inverse=True)[1].reshape(codes.shape)
         bits = max(int(codes.max()).bit_length(), 1)
     present = (counts > 0).nonzero(as_tuple=True)[0]
-    absent = (counts == 0).nonzero(as_tuple=True)[0].tolist()
-    if absent:
-        warnings.warn(
-            f"one-vs-one AUROC is undefined for pairs with class(es) {_list(absent)}: they have no samples;"
-            " those pairs are NaN and left out of the average",
-            UndefinedAUROCWarning, stacklevel=4,
-        )
+    warn_ovo_absent((counts == 0).nonzero(as_tuple=True)[0].tolist(), stacklevel=5)
     offsets = torch.cumsum(counts, 0) - counts
     wins = torch.full((n_cls, n_cls), float("nan"), dtype=torch.float64, device=device)  # A(a|b), x 2 n_a n_b
     cls_shift = f.target << bits
@@ -473,6 +467,19 @@ def _ovo(f: _Formatted, layout: Layout, counts: torch.Tensor, average: Optional[
         return vals[ok].mean()
     w = (counts[iu[0]] + counts[iu[1]]).double()[ok]
     return (vals[ok] * w).sum() / w.sum()
+
+
+def warn_ovo_absent(absent: List[int], *, stacklevel: int) -> None:
+    """The one warning for one-vs-one pairs whose classes have no samples (NaN, left out of the average).
+
+    ``stacklevel`` counts from this function (its caller is 2).
+    """
+    if absent:
+        warnings.warn(
+            f"one-vs-one AUROC is undefined for pairs with class(es) {_list(absent)}: they have no samples;"
+            " those pairs are NaN and left out of the average",
+            UndefinedAUROCWarning, stacklevel=stacklevel,
+        )
 
 
 def _list(items: list, limit: int = 20) -> str:

@@ -51,7 +51,9 @@ import torch
 from . import _checks, _ranking
 from ._checks import Layout, Options
 from .distributed import _DTYPES, is_distributed, reduce_uneven
-from .functional import _DISTRIBUTION_TOL, AUROCScores, UndefinedAUROCWarning, _list, _warn_undefined, average_ovr
+from .functional import (
+    _DISTRIBUTION_TOL, AUROCScores, UndefinedAUROCWarning, _list, _warn_undefined, average_ovr, warn_ovo_absent,
+)
 
 __all__ = ["AUROCBound", "HISTOGRAM_DTYPES", "HistogramCounts", "bucket_keys", "bucket_values"]
 
@@ -523,13 +525,7 @@ def _ovo(counts: torch.Tensor, average: Optional[str]):
     n_cls = counts.shape[0]
     device = counts.device
     sizes = counts[:, 0].sum(-1)
-    absent = (sizes == 0).nonzero(as_tuple=True)[0].tolist()
-    if absent:
-        warnings.warn(
-            f"one-vs-one AUROC is undefined for pairs with class(es) {_list(absent)}: they have no samples;"
-            " those pairs are NaN and left out of the average",
-            UndefinedAUROCWarning, stacklevel=5,
-        )
+    warn_ovo_absent((sizes == 0).nonzero(as_tuple=True)[0].tolist(), stacklevel=6)
     wins = torch.full((n_cls, n_cls), math.nan, dtype=torch.float64, device=device)
     ties = wins.clone()
     for a in range(n_cls):
