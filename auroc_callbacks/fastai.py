@@ -7,8 +7,9 @@ computing with :class:`auroc_callbacks.AUROCAccumulator`:
   column, exact over the whole validation set (fastai never wraps it in
   ``AvgMetric``, so nothing is averaged per batch);
 * :class:`AUROCCallback`, for ``cbs=``: the same column, optional per-class
-  columns named from ``dls.vocab``, a per-epoch ``history``, and TensorBoard
-  scalars and ROC-curve figures.
+  columns named from ``dls.vocab``, optional calibration columns (ECE before
+  and after temperature scaling, Brier score), a per-epoch ``history``, and
+  TensorBoard scalars, ROC-curve figures and reliability diagrams.
 
 Example::
 
@@ -42,6 +43,7 @@ from fastai.learner import Metric, Recorder
 from fastai.torch_core import rank_distrib
 
 from . import _optional
+from . import calibration as _calibration
 from .accumulator import AUROCAccumulator
 from .functional import AUROCScores
 from .histogram import AUROCBound
@@ -297,14 +299,31 @@ class AUROCCallback(Callback):
     the certified bound on the distance to the full-precision AUROC, also
     logged to TensorBoard and kept in the history as ``bound``.
 
+    With ``calibration=True`` three columns follow the AUROC ones: ``ece``,
+    ``ece_tempered`` and ``brier`` (for ``name="auroc"``; the prefix is
+    ``name`` without its trailing ``auroc``, else ``<name>_``), from
+    :func:`auroc_callbacks.calibration_summary` on the same epoch (no second
+    copy of the predictions): the expected calibration error, the ECE after a
+    temperature fitted on this validation set (an optimistic figure: it says
+    how much of the ECE one scalar can remove), and the Brier score. The
+    history gets ``calibration`` (those, ``mce``, ``nll`` and the fitted
+    ``temperature``), and TensorBoard gets every number and the reliability
+    diagram through :func:`auroc_callbacks.log_calibration` under the tag
+    ``calibration`` (the same prefix: ``calibration/ece``, ...,
+    ``calibration/reliability``), rank 0 only. A degenerate epoch gives NaN and at most one
+    :class:`~auroc_callbacks.UndefinedCalibrationWarning` (none when the
+    AUROC already warned about NaN scores).
+
     Attributes:
         history: one dict per training epoch, across fits: ``epoch``,
             ``step`` (``learn.train_iter``), ``value``, ``per_class`` and
             ``support`` (dicts keyed by class name: one-vs-rest AUROC, NaN
             where undefined, and number of positives; binary: one entry, the
             positive class) and ``num_samples``; with ``ci=True`` also
-            ``lower`` and ``upper``. The same keys as the Lightning
-            callback's history.
+            ``lower`` and ``upper``; with ``calibration=True`` also
+            ``calibration`` (a dict of floats: ``ece``, ``ece_tempered``,
+            ``mce``, ``brier``, ``nll``, ``temperature``). The same keys as
+            the Lightning callback's history.
         last: the same dict for the latest validation pass, including
             ``learn.validate()``; None before the first.
 
@@ -315,7 +334,8 @@ class AUROCCallback(Callback):
         class_names: names of the classes, overriding ``dls.vocab``.
         log_dir: write TensorBoard events here; default: into the writer of
             fastai's ``TensorBoardCallback`` when the learner has one.
-        figure: log the per-epoch ROC-curve figure (needs matplotlib).
+        figure: log the per-epoch ROC-curve figure, and with ``calibration=True``
+            the reliability diagram (needs matplotlib).
         pr_curves: also log TensorBoard's per-class precision-recall curves
             (default False: they copy every probability to the host each epoch).
         ci: add the ``<name>_lo`` and ``<name>_hi`` columns (and TensorBoard
@@ -323,6 +343,11 @@ class AUROCCallback(Callback):
             (:func:`auroc_callbacks.auroc_ci`). One-vs-rest, no ``max_fpr``,
             not ``"micro"``.
         ci_level: the interval's confidence level (default 0.95).
+        calibration: add the calibration columns (see above). Needs
+            ``mode="exact"``: histogram mode keeps no predictions.
+        calibration_bins: number of ECE bins (default 15).
+        calibration_strategy: ``"uniform"`` (equal-width bins, default) or
+            ``"quantile"`` (equal-mass), as for :func:`auroc_callbacks.calibration_error`.
         task, num_classes, multi_class, max_fpr, ignore_index, activation,
             buffer_device, mode, histogram_dtype: as for :class:`AUROC`.
         average: ``"macro"``, ``"weighted"`` or ``"micro"`` for the main
@@ -349,6 +374,9 @@ class AUROCCallback(Callback):
         pr_curves: bool = False,
         ci: bool = False,
         ci_level: float = 0.95,
+        calibration: bool = False,
+        calibration_bins: int = 15,
+        calibration_strategy: str = "uniform",
         task: Optional[str] = None,
         num_classes: Optional[int] = None,
         average: str = "macro",
@@ -381,7 +409,10 @@ class AUROCCallback(Callback):
             activation=activation, max_fpr=max_fpr, ignore_index=ignore_index, buffer_device=buffer_device,
             ci=ci, ci_level=ci_level, mode=mode, histogram_dtype=histogram_dtype,
         )
+        _calibration._check_callback_options(calibration, calibration_bins, calibration_strategy, mode)
         self.ci = ci
+        self.calibration = calibration
+        self.calibration_bins, self.calibration_strategy = calibration_bins, calibration_strategy
         self.histogram = mode == "histogram"
         self.per_class = per_class
         self.class_names = None if class_names is None else [str(c) for c in class_names]
@@ -395,6 +426,7 @@ class AUROCCallback(Callback):
         self._scores: Optional[AUROCScores] = None
         self._interval: Optional[AUROCInterval] = None
         self._bound: Optional[AUROCBound] = None
+        self._summary: Optional[_calibration.CalibrationSummary] = None
         self._writer = None
 
     @property
@@ -417,6 +449,9 @@ class AUROCCallback(Callback):
             cols.append(f"{self._column}_bound")
         if self.per_class and self._names is not None:
             cols += [f"{self._column}_{c}" for c in self._names]
+        if self.calibration:
+            prefix = _calibration._callback_prefix(self._column)
+            cols += [f"{prefix}{n}" for n in _CALIBRATION_COLUMNS]
         return cols
 
     # ------------------------------------------------------------------ events
@@ -449,7 +484,7 @@ class AUROCCallback(Callback):
 
     def before_validate(self) -> None:
         self._collector.reset()
-        self._scores = self._interval = self._bound = None
+        self._scores = self._interval = self._bound = self._summary = None
         self._collecting = self._active
 
     def after_batch(self) -> None:
@@ -487,7 +522,14 @@ class AUROCCallback(Callback):
             record.update(lower=interval.lower.item(), upper=interval.upper.item())
         if bound is not None:
             record.update(bound=bound.bound.item())
-        self._scores, self._interval, self._bound, self.last = scores, interval, bound, record
+        summary = None
+        if self.calibration:  # the same epoch, gathered once: the accumulator cached it for the AUROC
+            summary = _calibration._callback_summary(
+                self._collector.accumulator, n_bins=self.calibration_bins, strategy=self.calibration_strategy,
+                auroc_undefined=bool(torch.isnan(scores.per_class).all()),
+            )
+            record.update(calibration=_calibration._callback_record(summary))
+        self._scores, self._interval, self._bound, self._summary, self.last = scores, interval, bound, summary, record
         recorder = getattr(self.learn, "recorder", None)
         if recorder is not None:
             recorder.log += self._column_values(record)
@@ -554,6 +596,8 @@ class AUROCCallback(Callback):
             per_class = list(record["per_class"].values())
             # binary: class 0's one-vs-rest AUROC (the score negated) is class 1's, so one value fills both columns
             values += per_class * len(self._names) if len(per_class) == 1 else per_class
+        if self.calibration:
+            values += [record["calibration"][n] for n in _CALIBRATION_COLUMNS]
         return values
 
     def _tensorboard_callback(self):
@@ -576,10 +620,18 @@ class AUROCCallback(Callback):
             class_names=list(self.last["per_class"]), scores=scores, figure=self.figure, pr_curves=self.pr_curves,
             interval=self._interval, bound=self._bound,
         )
+        if self._summary is not None:
+            _calibration.log_calibration(
+                writer, self._summary, step=self.learn.train_iter,
+                tag=f"{_calibration._callback_prefix(self._column)}calibration", figure=self.figure,
+            )
         writer.flush()
 
     def __repr__(self) -> str:
         return f"AUROCCallback(name={self._column!r}, per_class={self.per_class})"
+
+
+_CALIBRATION_COLUMNS = ("ece", "ece_tempered", "brier")
 
 
 def _index_of_time(names) -> int:

@@ -32,6 +32,7 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, RandomSampler, SequentialSampler
 
 from . import _optional
+from . import calibration as _calibration
 from .accumulator import AUROCAccumulator
 from .functional import AUROCScores
 from .histogram import AUROCBound
@@ -61,6 +62,9 @@ if not _BASES:  # pragma: no cover - depends on the environment
     )
 
 __all__ = ["AUROCCallback"]
+
+#: the calibration numbers logged with ``pl_module.log`` (the history keeps every one of the summary).
+_CALIBRATION_KEYS = ("ece", "ece_tempered", "brier")
 
 OutputTransform = Callable[[Any, Any], Tuple[torch.Tensor, torch.Tensor]]
 
@@ -115,6 +119,21 @@ class AUROCCallback(*_BASES):
     modes score the same samples. Where the padding cannot be found, the same
     warnings as in exact mode say so.
 
+    With ``calibration=True`` the callback also logs ``val_ece``,
+    ``val_ece_tempered`` and ``val_brier`` (the prefix is ``name`` without
+    its trailing ``auroc``, else ``{name}_``; ``test_ece``... for the test
+    stage), from :func:`auroc_callbacks.calibration_summary` on the same
+    gathered epoch (no second collective): the expected calibration error,
+    the ECE after a temperature fitted on this validation set (optimistic: it
+    says how much of the ECE one scalar can remove) and the Brier score. Every
+    rank computes them from the whole epoch, so they are logged with
+    ``sync_dist=False``. With a ``TensorBoardLogger``, global rank 0 also draws
+    the reliability diagram (before and after temperature scaling) under
+    ``val_calibration/reliability`` through :func:`auroc_callbacks.log_calibration`.
+    A degenerate epoch gives NaN and at most one
+    :class:`~auroc_callbacks.UndefinedCalibrationWarning` (none when the AUROC
+    already warned about NaN scores).
+
     Args:
         task, num_classes, average, multi_class, activation, max_fpr, ignore_index:
             as in :func:`auroc_callbacks.auroc`.
@@ -153,6 +172,13 @@ class AUROCCallback(*_BASES):
             they are on, ``"cpu"`` to spare GPU memory.
         mode: ``"exact"`` (default) or ``"histogram"`` (bounded memory, see above).
         histogram_dtype: ``torch.float16`` (default) or ``torch.bfloat16``, with ``mode="histogram"``.
+        calibration: also log the calibration numbers and draw the
+            reliability diagram (see above; the diagram needs matplotlib when
+            a ``TensorBoardLogger`` is attached). Needs ``mode="exact"``:
+            histogram mode keeps no predictions.
+        calibration_bins: number of ECE bins (default 15).
+        calibration_strategy: ``"uniform"`` (equal-width bins, default) or
+            ``"quantile"`` (equal-mass), as for :func:`auroc_callbacks.calibration_error`.
 
     Attributes:
         history: one dict per validation epoch, saved in checkpoints and
@@ -161,13 +187,17 @@ class AUROCCallback(*_BASES):
             and ``support`` (dicts keyed by class name: one-vs-rest AUROC, NaN
             where undefined, and number of positives) and ``num_samples``
             (samples scored, over all ranks); with ``ci=True`` also
-            ``lower`` and ``upper`` (floats, or lists for ``average=None``).
+            ``lower`` and ``upper`` (floats, or lists for ``average=None``);
+            with ``calibration=True`` also ``calibration`` (a dict of floats:
+            ``ece``, ``ece_tempered``, ``mce``, ``brier``, ``nll``, ``temperature``).
         last_scores: the :class:`auroc_callbacks.AUROCScores` of the last
             epoch scored, validation or test (None before the first).
         last_interval: with ``ci=True``, the :class:`auroc_callbacks.AUROCInterval`
             of the last epoch scored (None otherwise).
         last_bound: with ``mode="histogram"``, the :class:`auroc_callbacks.histogram.AUROCBound`
             of the last epoch scored (None otherwise); the history then has ``bound``.
+        last_calibration: with ``calibration=True``, the
+            :class:`auroc_callbacks.CalibrationSummary` of the last epoch scored (None otherwise).
         accumulator: the :class:`auroc_callbacks.AUROCAccumulator` in use.
 
     Example:
@@ -202,6 +232,9 @@ class AUROCCallback(*_BASES):
         buffer_device: Union[str, torch.device, None] = None,
         mode: str = "exact",
         histogram_dtype: Optional[torch.dtype] = None,
+        calibration: bool = False,
+        calibration_bins: int = 15,
+        calibration_strategy: str = "uniform",
     ):
         super().__init__()
         self.accumulator = AUROCAccumulator(
@@ -210,6 +243,7 @@ class AUROCCallback(*_BASES):
             buffer_device=buffer_device, sync_dist=True, nan_strategy="warn", ci=ci, ci_level=ci_level,
             mode=mode, histogram_dtype=histogram_dtype,
         )
+        _calibration._check_callback_options(calibration, calibration_bins, calibration_strategy, mode)
         _check_str("name", name)
         _check_str("test_name", test_name)
         _check_str("target_key", target_key)
@@ -241,10 +275,13 @@ class AUROCCallback(*_BASES):
         self.test_name = test_name
         self.log_curve = log_curve
         self.prog_bar = prog_bar
+        self.calibration = calibration
+        self.calibration_bins, self.calibration_strategy = calibration_bins, calibration_strategy
         self.history: List[Dict[str, Any]] = []
         self.last_scores: Optional[AUROCScores] = None
         self.last_interval: Optional[AUROCInterval] = None
         self.last_bound: Optional[AUROCBound] = None
+        self.last_calibration: Optional[_calibration.CalibrationSummary] = None
         self._rows: Dict[int, int] = {}  # rows this rank accumulated per dataloader_idx, this epoch
         self._padding: Dict[int, Optional[Tuple[int, int, int]]] = {}  # histogram mode: see _real_rows_of_batch
         self._warned: set = set()
@@ -256,13 +293,18 @@ class AUROCCallback(*_BASES):
         return self._generate_state_key(name=self.name)
 
     def setup(self, trainer, pl_module, stage: str) -> None:
-        if self.log_curve and self._tensorboard_loggers(trainer):
-            _optional.require_matplotlib("AUROCCallback(log_curve=True)")  # fail now, not after an epoch
+        if (self.log_curve or self.calibration) and self._tensorboard_loggers(trainer):
+            what = "log_curve=True" if self.log_curve else "calibration=True"  # both draw figures
+            _optional.require_matplotlib(f"AUROCCallback({what}) with a TensorBoardLogger")  # fail now, not later
         if trainer.world_size > 1:
             # The value is global already (every rank gathers every rank's samples), so it is logged with
             # sync_dist=False; Lightning's generic advice to sync epoch-level values does not apply to it.
             keys = "|".join(re.escape(k) for k in (self.name, self.test_name))
             key = rf"(?:{keys})(?:_lo|_hi|_bound)?(?:/[^']*)?"  # the value, interval ends, bound, per-class keys
+            if self.calibration:  # computed by every rank from the gathered epoch: global too
+                calibration_keys = [f"{_calibration._callback_prefix(k)}{n}" for k in (self.name, self.test_name)
+                                    for n in _CALIBRATION_KEYS]
+                key = rf"(?:{key}|{'|'.join(re.escape(k) for k in calibration_keys)})"
             advice = rf"It is recommended to use `self\.log\('{key}', \.\.\., sync_dist=True\)`"
             warnings.filterwarnings("ignore", message=advice)
 
@@ -282,6 +324,8 @@ class AUROCCallback(*_BASES):
                 record.update(lower=self.last_interval.lower.tolist(), upper=self.last_interval.upper.tolist())
             if self.last_bound is not None:
                 record.update(bound=self.last_bound.bound.tolist())
+            if self.last_calibration is not None:
+                record.update(calibration=_calibration._callback_record(self.last_calibration))
             self.history.append(record)
 
     def on_test_epoch_start(self, trainer, pl_module) -> None:
@@ -355,7 +399,23 @@ class AUROCCallback(*_BASES):
                 pl_module.log(f"{name}/{tag_name(cls)}", v, prog_bar=False, sync_dist=False)
         if self.log_curve and trainer.is_global_zero:
             self._log_figure(trainer, name, scores)
+        if self.calibration:
+            self._log_calibration(trainer, pl_module, name, scores)
         return scores
+
+    def _log_calibration(self, trainer, pl_module, name: str, scores: AUROCScores) -> None:
+        """The calibration numbers of the epoch the AUROC was computed from (gathered and cached: no collective)."""
+        summary = self.last_calibration = _calibration._callback_summary(
+            self.accumulator, n_bins=self.calibration_bins, strategy=self.calibration_strategy,
+            auroc_undefined=bool(torch.isnan(scores.per_class).all()),
+        )
+        prefix = _calibration._callback_prefix(name)
+        for key in _CALIBRATION_KEYS:
+            pl_module.log(f"{prefix}{key}", getattr(summary, key), prog_bar=False, sync_dist=False)
+        if trainer.is_global_zero:
+            for logger in self._tensorboard_loggers(trainer):  # the scalars went through pl_module.log
+                _calibration.log_calibration(logger.experiment, summary, step=trainer.global_step,
+                                             tag=f"{prefix}calibration", scalars=False)
 
     def _record(self, trainer, scores: AUROCScores) -> Dict[str, Any]:
         names = self._names(scores)

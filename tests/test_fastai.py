@@ -656,3 +656,121 @@ def test_histogram_mode_bad_options_fail_at_construction():
         AUROCCallback(mode="histogram", ci=True)
     with pytest.raises(ValueError, match="`mode` must be one of"):
         AUROCCallback(mode="binned")
+
+
+# ----------------------------------------------------------------------------- calibration=True (issue 7)
+
+
+def _sk_ece(y_true, y_prob, n_bins=15, strategy="uniform"):
+    """ECE from sklearn's calibration_curve: sum over its non-empty bins of count / N * |prob_true - prob_pred|."""
+    from sklearn.calibration import calibration_curve
+
+    y_true, y_prob = np.asarray(y_true).ravel(), np.asarray(y_prob, dtype=np.float64).ravel()
+    prob_true, prob_pred = calibration_curve(y_true, y_prob, n_bins=n_bins, strategy=strategy)
+    if strategy == "uniform":  # calibration_curve's own bins: a value on an inner edge falls in the lower bin
+        edges = np.linspace(0, 1, n_bins + 1)
+    else:
+        edges = np.percentile(y_prob, np.linspace(0, 1, n_bins + 1) * 100)
+    count = np.bincount(np.searchsorted(edges[1:-1], y_prob), minlength=n_bins)
+    count = count[count > 0]
+    return float(np.sum(count / len(y_prob) * np.abs(prob_true - prob_pred)))
+
+
+def test_calibration_columns_equal_sklearn_and_reach_tensorboard(cancer, tmp_path):
+    pytest.importorskip("tensorboard")
+    pytest.importorskip("matplotlib")
+    from sklearn.metrics import brier_score_loss
+
+    cb = AUROCCallback(calibration=True, per_class=True, class_names=["benign", "malignant"], log_dir=tmp_path)
+    learn = _binary_learner(cancer, cbs=cb)
+    rec = _fit(learn, 2)
+    cal = ["ece", "ece_tempered", "brier"]
+    assert learn.recorder.metric_names[-7:] == ["auroc", "auroc_benign", "auroc_malignant", *cal, "time"]
+    assert learn.auroc.columns[-3:] == cal
+    probs, target = learn.get_preds()
+    y = target.numpy().ravel()
+    assert abs(rec[-1]["ece"] - _sk_ece(y, probs.numpy())) < TOL
+    assert abs(rec[-1]["brier"] - brier_score_loss(y, probs.double().numpy().ravel())) < TOL
+    logits, _ = learn.get_preds(act=lambda t: t)
+    scaler = ac.fit_temperature(logits, target)  # the temperature fitted on the validation set, as the callback does
+    tempered = ac.calibration_error(scaler(logits), target, activation=None)
+    assert abs(rec[-1]["ece_tempered"] - tempered.item()) < TOL
+    last = learn.auroc.history[-1]["calibration"]
+    assert set(last) == {"ece", "ece_tempered", "mce", "brier", "nll", "temperature"}
+    assert [last[c] for c in cal] == [rec[-1][c] for c in cal]
+    assert last["temperature"] == pytest.approx(scaler.temperature.item(), rel=1e-6)
+
+    ea = _events(tmp_path)
+    steps = [h["step"] for h in learn.auroc.history]
+    for name in ("ece", "ece_tempered", "mce", "brier", "nll", "temperature"):
+        events = ea.Scalars(f"calibration/{name}")
+        assert [e.step for e in events] == steps
+        assert [e.value for e in events] == pytest.approx([h["calibration"][name] for h in learn.auroc.history],
+                                                          rel=1e-6)  # float32 in the event file
+    images = ea.Images("calibration/reliability")
+    assert [im.step for im in images] == steps and all(im.width > 100 for im in images)
+
+
+def test_calibration_options_reach_the_core_top_label_on_multiclass(digits):
+    from sklearn.metrics import brier_score_loss
+
+    cb = AUROCCallback(name="val_auroc", calibration=True, calibration_bins=10, calibration_strategy="quantile")
+    learn = _digits_learner(digits, cbs=cb)
+    rec = _fit(learn, 1)
+    assert learn.recorder.metric_names[-5:] == ["val_auroc", "val_ece", "val_ece_tempered", "val_brier", "time"]
+    probs, target = learn.get_preds()
+    p, y = probs.numpy(), target.numpy()
+    top_label = _sk_ece(p.argmax(1) == y, p.max(1), n_bins=10, strategy="quantile")
+    assert abs(rec[-1]["val_ece"] - top_label) < TOL
+    assert abs(rec[-1]["val_brier"] - brier_score_loss(y, p, labels=np.arange(10))) < TOL
+    logits, _ = learn.get_preds(act=lambda t: t)
+    scaler = ac.fit_temperature(logits, target)
+    want = ac.calibration_error(scaler(logits), target, activation=None, n_bins=10, strategy="quantile")
+    assert abs(rec[-1]["val_ece_tempered"] - want.item()) < TOL
+
+
+def test_calibration_with_a_single_class_epoch_completes_with_nan_and_one_warning_each(cancer):
+    from sklearn.metrics import brier_score_loss
+
+    _, y = cancer
+    valid_idx = np.flatnonzero(y == 0)[::3]  # negatives only
+    learn = _binary_learner(cancer, valid_idx=valid_idx, cbs=AUROCCallback(calibration=True))
+    with torch.no_grad():
+        learn.model[-1].bias.fill_(-50.0)  # every negative right with a margin: no temperature minimises the NLL
+    with pytest.warns(ac.UndefinedAUROCWarning) as record:
+        rec = _fit(learn, 2)
+    categories = [w.category for w in record if issubclass(w.category, ac.UndefinedAUROCWarning)]
+    assert categories.count(ac.UndefinedAUROCWarning) == 2  # "only one class", from the AUROC
+    assert categories.count(ac.UndefinedCalibrationWarning) == 2  # the temperature, once per epoch
+    assert all(math.isnan(r["auroc"]) and math.isnan(r["ece_tempered"]) for r in rec)
+    assert math.isnan(learn.auroc.history[-1]["calibration"]["temperature"])
+    probs, target = learn.get_preds()  # ECE and Brier are defined on one class
+    assert abs(rec[-1]["ece"] - _sk_ece(target.numpy(), probs.numpy())) < TOL
+    assert abs(rec[-1]["brier"] - brier_score_loss(target.numpy().ravel(), probs.double().numpy().ravel())) < TOL
+
+
+def test_calibration_with_nan_logits_gives_nan_columns_and_no_second_warning(digits):
+    learn = _digits_learner(digits, cbs=AUROCCallback(calibration=True))
+    with torch.no_grad():
+        learn.model[-1].bias.fill_(float("nan"))  # a diverged model
+    with pytest.warns(ac.UndefinedAUROCWarning, match="NaN") as record:
+        rec = _fit(learn, 1)
+    assert [w.category for w in record if issubclass(w.category, ac.UndefinedAUROCWarning)] == [
+        ac.UndefinedAUROCWarning]  # the AUROC's; calibration had the same reason and stayed silent
+    assert all(math.isnan(rec[-1][c]) for c in ("auroc", "ece", "ece_tempered", "brier"))
+    assert all(math.isnan(v) for v in learn.auroc.history[-1]["calibration"].values())
+
+
+def test_calibration_bad_arguments_raise_naming_them():
+    with pytest.raises(TypeError, match="`calibration` must be a bool"):
+        AUROCCallback(calibration="yes")
+    with pytest.raises(ValueError, match="`calibration_bins` must be >= 1; got 0"):
+        AUROCCallback(calibration=True, calibration_bins=0)
+    with pytest.raises(TypeError, match="`calibration_bins` must be an int >= 1; got float 2.5"):
+        AUROCCallback(calibration=True, calibration_bins=2.5)
+    with pytest.raises(ValueError, match="`calibration_strategy` must be one of 'uniform', 'quantile'; got 'equal'"):
+        AUROCCallback(calibration=True, calibration_strategy="equal")
+    with pytest.raises(TypeError, match="`calibration_strategy` must be a str"):
+        AUROCCallback(calibration=True, calibration_strategy=None)
+    with pytest.raises(ValueError, match="`calibration=True` needs mode='exact'.*mode='histogram'"):
+        AUROCCallback(calibration=True, mode="histogram")

@@ -423,6 +423,11 @@ def test_history_survives_checkpoint_and_resume(tmp_path):
         ({"num_classes": 3, "class_names": ["a", "b"]}, ValueError, "`class_names` must have `num_classes` = 3"),
         ({"output_transform": "logits"}, TypeError, "`output_transform` must be callable"),
         ({"per_class": 1}, TypeError, "`per_class` must be a bool"),
+        ({"calibration": 1}, TypeError, "`calibration` must be a bool"),
+        ({"calibration_bins": 0}, ValueError, "`calibration_bins` must be >= 1; got 0"),
+        ({"calibration_bins": "15"}, TypeError, "`calibration_bins` must be an int >= 1; got str '15'"),
+        ({"calibration_strategy": "equal"}, ValueError, "`calibration_strategy` must be one of 'uniform', 'quantile'"),
+        ({"calibration": True, "mode": "histogram"}, ValueError, "`calibration=True` needs mode='exact'.*'histogram'"),
     ],
 )
 def test_bad_arguments_raise_errors_naming_them(kwargs, error, match):
@@ -604,3 +609,92 @@ def test_histogram_mode_rejects_what_it_cannot_do():
         AUROCCallback(mode="histogram", ci=True)
     with pytest.raises(TypeError, match="`histogram_dtype`"):
         AUROCCallback(mode="histogram", histogram_dtype="bf16")
+
+
+# ----------------------------------------------------------------------------- calibration=True (issue 7)
+
+
+def _sk_ece(y_true, y_prob, n_bins=15):
+    """ECE from sklearn's calibration_curve: sum over its non-empty bins of count / N * |prob_true - prob_pred|."""
+    from sklearn.calibration import calibration_curve
+
+    y_prob = np.asarray(y_prob, dtype=np.float64).ravel()
+    prob_true, prob_pred = calibration_curve(y_true, y_prob, n_bins=n_bins)
+    count = np.bincount(np.searchsorted(np.linspace(0, 1, n_bins + 1)[1:-1], y_prob), minlength=n_bins)  # its bins
+    count = count[count > 0]
+    return float(np.sum(count / len(y_prob) * np.abs(prob_true - prob_pred)))
+
+
+def test_calibration_logs_ece_and_brier_equal_to_sklearn_and_draws_the_diagram(tmp_path):
+    pytest.importorskip("tensorboard")
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from sklearn.metrics import brier_score_loss
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    pl = importlib.import_module(PL)
+    logger = pl.loggers.TensorBoardLogger(str(tmp_path), name="tb")
+    cb = AUROCCallback(calibration=True, test=True)
+    trainer, model = _fit(PL, tmp_path, [cb], data="cancer", logger=logger)
+    logits, y = _logits(model, "cancer"), _dataset("cancer")[3]
+    probs = torch.sigmoid(logits[:, 0]).double().numpy()  # float32 probabilities, scored in float64
+    assert _logged(trainer, "val_ece") == pytest.approx(_sk_ece(y.numpy(), probs), abs=1e-9)
+    assert _logged(trainer, "val_brier") == pytest.approx(brier_score_loss(y.numpy(), probs), abs=1e-9)
+    scaler = ac.fit_temperature(logits, y)  # fitted on the validation logits, as the callback does
+    tempered = ac.calibration_error(scaler(logits), y, activation=None)
+    assert _logged(trainer, "val_ece_tempered") == pytest.approx(tempered.item(), abs=1e-6)
+    last = cb.history[-1]["calibration"]
+    assert set(last) == {"ece", "ece_tempered", "mce", "brier", "nll", "temperature"}
+    assert [last[k] for k in ("ece", "ece_tempered", "brier")] == [
+        _logged(trainer, k) for k in ("val_ece", "val_ece_tempered", "val_brier")]
+    assert last["temperature"] == pytest.approx(scaler.temperature.item(), rel=1e-6)
+
+    ea = EventAccumulator(logger.log_dir, size_guidance={"images": 0, "scalars": 0})
+    ea.Reload()
+    steps = [h["step"] for h in cb.history]
+    for key in ("val_ece", "val_ece_tempered", "val_brier"):  # through pl_module.log, once per epoch
+        assert [s.value for s in ea.Scalars(key)] == pytest.approx([h["calibration"][key[4:]] for h in cb.history],
+                                                                   rel=1e-6)
+    assert not [t for t in ea.Tags()["scalars"] if t.startswith("val_calibration/")]  # scalars=False: not twice
+    images = ea.Images("val_calibration/reliability")
+    assert [im.step for im in images] == steps and all(im.width > 100 for im in images)
+
+    (result,) = trainer.test(model, _loaders("cancer")[1], verbose=False)  # the test stage: the same numbers
+    assert result["test_ece"] == pytest.approx(last["ece"], abs=1e-9)
+    assert len(cb.history) == 2
+
+
+def test_calibration_with_nan_predictions_logs_nan_with_one_warning(tmp_path):
+    cb = AUROCCallback(calibration=True,
+                       output_transform=lambda out, batch: (torch.full_like(out["logits"], math.nan), batch[1]))
+    with pytest.warns(ac.UndefinedAUROCWarning, match="NaN") as record:
+        trainer, _ = _fit(PL, tmp_path, [cb], max_epochs=1, num_sanity_val_steps=0)
+    assert [w.category for w in record if issubclass(w.category, ac.UndefinedAUROCWarning)] == [
+        ac.UndefinedAUROCWarning]  # the AUROC's; calibration had the same reason and stayed silent
+    assert all(math.isnan(_logged(trainer, k)) for k in ("val_auroc", "val_ece", "val_ece_tempered", "val_brier"))
+    assert all(math.isnan(v) for v in cb.history[-1]["calibration"].values())
+
+
+def test_calibration_keys_are_exempt_from_lightnings_sync_dist_advice():
+    from types import SimpleNamespace
+
+    cb = AUROCCallback(calibration=True, name="auroc")
+    advice = ("It is recommended to use `self.log({!r}, ..., sync_dist=True)` when logging on epoch level in"
+              " distributed setting to accumulate the metric across devices.")
+    with warnings.catch_warnings(record=True) as caught:  # restores the process-global filters afterwards
+        warnings.simplefilter("always")
+        cb.setup(SimpleNamespace(world_size=2, loggers=[]), None, "fit")
+        for key in ("ece", "ece_tempered", "brier", "test_ece", "test_brier", "auroc_lo", "val_ece", "loss"):
+            warnings.warn(advice.format(key), UserWarning)
+    assert [str(w.message) for w in caught] == [advice.format("val_ece"), advice.format("loss")]
+
+
+def test_calibration_with_a_tensorboard_logger_needs_matplotlib_at_setup(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    pytest.importorskip("tensorboard")
+    logger = importlib.import_module(PL).loggers.TensorBoardLogger(str(tmp_path))
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if it were not installed
+    with pytest.raises(ModuleNotFoundError, match=r"AUROCCallback\(calibration=True\).*auroc-callbacks\[plot\]"):
+        AUROCCallback(calibration=True).setup(SimpleNamespace(world_size=1, loggers=[logger]), None, "fit")
+    AUROCCallback(calibration=True).setup(SimpleNamespace(world_size=1, loggers=[]), None, "fit")  # no figure: fine
