@@ -257,3 +257,15 @@ def check_class_names(class_names, num_classes: int, binary: bool, *, binary_def
         raise ValueError(f"`class_names` must have {want}; got {len(class_names)}")
     names = [str(n) for n in class_names]
     return names[-1:] if binary else names
+
+
+def check_writer(writer, step, tag) -> None:
+    """The arguments every TensorBoard logging function takes: a SummaryWriter-like ``writer``, an int ``step``, a tag."""
+    if not callable(getattr(writer, "add_scalar", None)):
+        raise TypeError(f"`writer` must have an add_scalar method (a SummaryWriter); got {type(writer).__name__}")
+    if isinstance(step, bool) or not isinstance(step, numbers.Integral):
+        raise TypeError(f"`step` must be an int; got {type(step).__name__} {step!r}")
+    if not isinstance(tag, str):
+        raise TypeError(f"`tag` must be a str; got {type(tag).__name__} {tag!r}")
+    if not tag.strip("/"):
+        raise ValueError(f"`tag` must be a non-empty tag name; got {tag!r}")

@@ -1376,18 +1376,11 @@ def log_calibration(
         ...     with SummaryWriter(logdir) as writer:
         ...         ac.log_calibration(writer, s, step=0)  # calibration/ece, ..., calibration/reliability
     """
-    if not callable(getattr(writer, "add_scalar", None)):
-        raise TypeError(f"`writer` must have an add_scalar method (a SummaryWriter); got {type(writer).__name__}")
+    _checks.check_writer(writer, step, tag)
     if figure and not callable(getattr(writer, "add_figure", None)):
         raise TypeError(f"`writer` must have an add_figure method for figure=True; got {type(writer).__name__}")
     if not isinstance(summary, CalibrationSummary):
         raise TypeError(f"`summary` must be a CalibrationSummary; got {type(summary).__name__}")
-    if isinstance(step, bool) or not isinstance(step, numbers.Integral):
-        raise TypeError(f"`step` must be an int; got {type(step).__name__} {step!r}")
-    if not isinstance(tag, str):
-        raise TypeError(f"`tag` must be a str; got {type(tag).__name__} {tag!r}")
-    if not tag.strip("/"):
-        raise ValueError(f"`tag` must be a non-empty tag name; got {tag!r}")
     if figure:
         _optional.require_matplotlib("log_calibration(figure=True)")  # before anything is written
     tag, step = tag.strip("/"), int(step)

@@ -41,7 +41,6 @@ bound in the legend) and it has no PR curves.
 
 from __future__ import annotations
 
-import numbers
 import re
 import warnings
 from typing import List, Optional, Sequence
@@ -138,16 +137,9 @@ def log_auroc(
         >>> scores.value
         tensor(0.7500, dtype=torch.float64)
     """
-    if not callable(getattr(writer, "add_scalar", None)):
-        raise TypeError(f"`writer` must have an add_scalar method (a SummaryWriter); got {type(writer).__name__}")
+    _checks.check_writer(writer, step, tag)
     if not isinstance(accumulator, AUROCAccumulator):
         raise TypeError(f"`accumulator` must be an AUROCAccumulator; got {type(accumulator).__name__}")
-    if isinstance(step, bool) or not isinstance(step, numbers.Integral):
-        raise TypeError(f"`step` must be an int; got {type(step).__name__} {step!r}")
-    if not isinstance(tag, str):
-        raise TypeError(f"`tag` must be a str; got {type(tag).__name__} {tag!r}")
-    if not tag.strip("/"):
-        raise ValueError(f"`tag` must be a non-empty tag name; got {tag!r}")
     if scores is not None and not isinstance(scores, AUROCScores):
         raise TypeError(f"`scores` must be an AUROCScores or None; got {type(scores).__name__}")
     if interval is not None and not isinstance(interval, AUROCInterval):
