@@ -301,7 +301,7 @@ class AUROCAccumulator:
         if self.sync_dist and is_distributed(self.process_group):
             preds, target = gather_uneven([preds, target], group=self.process_group)
         elif preds is None:
-            raise ValueError("AUROCAccumulator.compute() called before any update(): there are no samples")
+            raise ValueError("AUROCAccumulator has no samples: nothing was passed to update(), or only empty batches")
         self._cache = (preds, target)
         return self._cache
 

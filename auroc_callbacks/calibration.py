@@ -745,6 +745,15 @@ class CalibratedModel(nn.Module):
         return self.calibrator(self.model(*args, **kwargs))
 
 
+def _real(name: str, value) -> float:
+    """A real number for a calibrator's parameter, or a TypeError naming it."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{name}` must be a real number; got {type(value).__name__} {value!r}")
+    return float(value)
+
+
 class TemperatureScaler(Calibrator):
     """``softmax(logits / T)`` (multiclass, two-logit binary) or ``sigmoid(logits / T)`` (one-logit binary, multilabel).
 
@@ -767,7 +776,7 @@ class TemperatureScaler(Calibrator):
 
     def __init__(self, temperature, *, task: str = "multiclass"):
         super().__init__()
-        t = float(temperature)
+        t = _real("temperature", temperature)
         if not (math.isfinite(t) and t > 0):
             raise ValueError(f"`temperature` must be a finite number > 0; got {temperature!r}")
         if task not in _checks.TASKS:
@@ -816,7 +825,7 @@ class PlattScaler(Calibrator):
 
     def __init__(self, a, b):
         super().__init__()
-        a, b = float(a), float(b)
+        a, b = _real("a", a), _real("b", b)
         if not (math.isfinite(a) and math.isfinite(b)):
             raise ValueError(f"`a` and `b` must be finite; got a={a!r}, b={b!r}")
         self.register_buffer("a", torch.tensor(a, dtype=torch.float64))
@@ -875,6 +884,8 @@ class IsotonicCalibrator(Calibrator):
             raise ValueError("`x` must be strictly increasing")
         if x.numel() > 1 and not bool((y[1:] >= y[:-1]).all()):
             raise ValueError("`y` must be non-decreasing")
+        if not bool(((y >= 0) & (y <= 1)).all()):
+            raise ValueError(f"`y` must be probabilities in [0, 1]; got values from {float(y.min()):g} to {float(y.max()):g}")
         self.register_buffer("x", x.clone())
         self.register_buffer("y", y.clone())
 
@@ -1099,6 +1110,9 @@ def fit_platt(
     if pos.numel() == 0 or neg.numel() == 0:
         raise ValueError("fit_platt needs both classes in `target`; got only " + ("negatives" if pos.numel() == 0
                                                                                   else "positives"))
+    if bool(s.min() == s.max()):  # one score for everyone: the maximum is a = 0, b = logit(fraction of positives)
+        rate = pos.numel() / s.numel()
+        return PlattScaler(0.0, math.log(rate / (1 - rate))).to(s.device)
     if not bool((pos.min() < neg.max()) & (pos.max() > neg.min())):
         raise ValueError(
             "fit_platt: the scores separate the classes (no positive scores inside the negatives' range, or the"

@@ -98,14 +98,12 @@ class AUROCBound(NamedTuple):
         return AUROCScores(self.value, self.per_class, self.support, self.num_samples)
 
 
-def check_histogram_dtype(dtype) -> torch.dtype:
+def check_histogram_dtype(dtype, name: str = "histogram_dtype") -> torch.dtype:
     """``torch.float16`` or ``torch.bfloat16``; anything else raises, naming the argument."""
     if not isinstance(dtype, torch.dtype):
-        raise TypeError(
-            f"`histogram_dtype` must be torch.float16 or torch.bfloat16; got {type(dtype).__name__} {dtype!r}"
-        )
+        raise TypeError(f"`{name}` must be torch.float16 or torch.bfloat16; got {type(dtype).__name__} {dtype!r}")
     if dtype not in HISTOGRAM_DTYPES:
-        raise ValueError(f"`histogram_dtype` must be torch.float16 or torch.bfloat16; got {dtype}")
+        raise ValueError(f"`{name}` must be torch.float16 or torch.bfloat16; got {dtype}")
     return dtype
 
 
@@ -123,7 +121,9 @@ def bucket_keys(scores: torch.Tensor, dtype: torch.dtype = torch.float16) -> tor
         >>> bucket_keys(torch.tensor([-1.0, -0.0, 0.0, 1e-9, 1.0, float("inf")])).tolist()
         [17407, 32768, 32768, 32768, 48128, 64512]
     """
-    bits = scores.to(dtype).view(torch.int16).long()
+    if not isinstance(scores, torch.Tensor):
+        raise TypeError(f"`scores` must be a torch.Tensor; got {type(scores).__name__}")
+    bits = scores.to(check_histogram_dtype(dtype, "dtype")).view(torch.int16).long()
     keys = _sign_flip(bits) + _HALF
     return torch.where(keys == _HALF - 1, _HALF, keys)
 
@@ -143,6 +143,7 @@ def bucket_values(dtype: torch.dtype = torch.float16, device=None) -> torch.Tens
         >>> bucket_values()[bucket_keys(x)].tolist()  # 65519 rounds to float16's largest finite value
         [0.0999755859375, -2.5, 65504.0]
     """
+    dtype = check_histogram_dtype(dtype, "dtype")
     key = torch.arange(NUM_BUCKETS, dtype=torch.int64, device=device) - _HALF
     return _sign_flip(key).to(torch.int16).view(dtype).double()  # the sign flip is its own inverse
 
@@ -195,8 +196,13 @@ class HistogramCounts:
         """``(G, R, 65536)`` of the counts (needs a layout)."""
         layout = self.layout
         cols = 1 if layout.task == "binary" else layout.num_classes
-        ovo = self.options.multi_class == "ovo" and layout.task == "multiclass"
-        return (layout.num_classes if ovo else 2), cols, NUM_BUCKETS
+        return (layout.num_classes if self.ovo else 2), cols, NUM_BUCKETS
+
+    @property
+    def ovo(self) -> bool:
+        """Counts by true class (one-vs-one), not by label (needs a layout). Never read from the shape:
+        one-vs-one over 2 classes has 2 groups too."""
+        return self.options.multi_class == "ovo" and self.layout.task == "multiclass"
 
     def update(self, preds: torch.Tensor, target: torch.Tensor, layout: Layout) -> None:
         """Count one validated, non-empty batch, on its device. No ``.item()``, no boolean indexing."""
@@ -276,7 +282,7 @@ class HistogramCounts:
             if keep is not None:
                 valid &= keep
             label = label.clamp(0, layout.num_classes - 1).unsqueeze(1)
-            if self.shape[0] == 2:  # one-vs-rest: the positive is in its own column, negative elsewhere
+            if not self.ovo:  # one-vs-rest: the positive is in its own column, negative elsewhere
                 index.scatter_add_(1, label, torch.full_like(label, step, dtype=index.dtype))
             else:  # one-vs-one: every column under the sample's class
                 index += (label * step).to(index.dtype)
@@ -321,7 +327,7 @@ class HistogramCounts:
             counts, ints = sums[:-7], sums[-7:]
             self.layout = self.layout or layout
         elif counts is None:
-            raise ValueError("AUROCAccumulator.compute() called before any update(): there are no samples")
+            raise ValueError("AUROCAccumulator has no samples: nothing was passed to update(), or only empty batches")
         if self.layout is None:
             self.layout = layout
         # Only occupied buckets matter (empty ones add nothing to any count, curve or bound): keep those.
@@ -335,7 +341,7 @@ class HistogramCounts:
         if zero < keys.numel() and int(keys[zero]) == _HALF:
             compact[..., zero] += counts[..., _HALF - 1]
         values = bucket_values(self.dtype, keys.device)[keys]
-        return Epoch(compact, values, ints.cpu(), extremes.cpu(), layout, in_dtype, self.dtype)
+        return Epoch(compact, values, ints.cpu(), extremes.cpu(), layout, in_dtype, self.dtype, self.ovo)
 
 
 # ----------------------------------------------------------------------------- results
@@ -351,6 +357,7 @@ class Epoch(NamedTuple):
     layout: Layout
     in_dtype: torch.dtype
     dtype: torch.dtype
+    ovo: bool = False  # counts[t, c]: samples of true class t in column c (else counts[label, column])
 
 
 def epoch_problem(epoch: Epoch, options: Options, nan_strategy: str) -> Optional[str]:
@@ -415,7 +422,7 @@ def num_scored(epoch: Epoch) -> int:
 def ovr_counts(epoch: Epoch) -> Tuple[torch.Tensor, torch.Tensor]:
     """(positives, negatives) per class and bucket, ``(R, K)`` each, in ascending score order."""
     counts = epoch.counts
-    if counts.shape[0] == 2:
+    if not epoch.ovo:
         return counts[1], counts[0]
     cols = torch.arange(counts.shape[1], device=counts.device)
     pos = counts[cols, cols]

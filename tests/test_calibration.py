@@ -6,6 +6,8 @@ a numpy ECE/MCE written from the definition, and a golden-section search of the 
 """
 
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -764,3 +766,18 @@ def test_cuda_results_equal_cpu_and_run_in_deterministic_mode():
         assert s.ece.device.type == "cuda" and not torch.isnan(s.ece_tempered)
     finally:
         torch.use_deterministic_algorithms(False)
+
+
+def test_review_finds_calibrator_arguments_and_platt_on_one_score():
+    """Isotonic knots outside [0, 1], a non-number temperature, and Platt when every score is the same."""
+    with pytest.raises(ValueError, match=r"`y` must be probabilities in \[0, 1\]; got values from -0.5 to 1.8"):
+        ac.IsotonicCalibrator(torch.tensor([0.0, 1.0]), torch.tensor([-0.5, 1.8]))
+    with pytest.raises(TypeError, match="`temperature` must be a real number; got str 'abc'"):
+        ac.TemperatureScaler("abc")
+    with pytest.raises(TypeError, match="`a` must be a real number"):
+        ac.PlattScaler(None, 0.0)
+    y = torch.tensor([1, 0, 0, 1, 0, 0, 0, 1])
+    platt = ac.fit_platt(torch.full((8,), 0.3), y)  # a finite maximum: a = 0, b = logit(3/8), as sklearn finds
+    lr = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(np.full((8, 1), 0.3), y.numpy())
+    assert float(platt.a) == 0.0 and float(platt.b) == pytest.approx(math.log(3 / 5), abs=1e-12)
+    assert float(platt.b) == pytest.approx(lr.intercept_[0] + 0.3 * lr.coef_[0, 0], abs=1e-6)

@@ -389,7 +389,7 @@ def test_values_are_cached_until_the_next_update_and_reset_forgets():
     assert acc._cache is None and acc.num_samples == 200
     acc.reset()
     assert acc.num_samples == 0
-    with pytest.raises(ValueError, match="before any update"):
+    with pytest.raises(ValueError, match="has no samples: nothing was passed to update\(\), or only empty batches"):
         acc.compute()
 
 
@@ -471,3 +471,30 @@ def test_gpu_update_never_syncs_and_gives_the_cpu_value_and_bound(options):
     assert got.value.device.type == "cuda"
     np.testing.assert_allclose(got.value.cpu().numpy(), want.value.numpy(), rtol=0, atol=1e-12)
     np.testing.assert_allclose(got.bound.cpu().numpy(), want.bound.numpy(), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("average", ["macro", "weighted", None])
+def test_one_vs_one_over_two_classes_is_counted_by_class_not_as_one_vs_rest(average):
+    """Review find: 2-class one-vs-one has two count groups, like one-vs-rest, and was read as one-vs-rest."""
+    g = torch.Generator().manual_seed(2)
+    logits, y = torch.randn(300, 2, generator=g), torch.randint(0, 2, (300,), generator=g)
+    acc = ac.AUROCAccumulator(mode="histogram", multi_class="ovo", average=average)
+    for i in range(0, 300, 64):
+        acc.update(logits[i:i + 64], y[i:i + 64])
+    b = acc.compute_bound()
+    rounded = torch.softmax(logits, 1).to(torch.float16).double().numpy()
+    # Hand & Till over one pair: the mean of A(0|1) and A(1|0), each by its own column, on the rounded scores
+    want = 0.5 * (roc_auc_score(y.numpy() == 0, rounded[:, 0]) + roc_auc_score(y.numpy() == 1, rounded[:, 1]))
+    value = b.value if b.value.ndim == 0 else b.value[0, 1]
+    assert value.item() == pytest.approx(want, abs=1e-12)
+    exact = ac.auroc(logits, y, multi_class="ovo", average=average)
+    exact = exact if exact.ndim == 0 else exact[0, 1]
+    bound = b.bound if b.bound.ndim == 0 else b.bound[0, 1]
+    assert abs(exact.item() - value.item()) <= bound.item() + 1e-12
+
+
+def test_bucket_functions_refuse_other_dtypes_naming_the_argument():
+    with pytest.raises(ValueError, match="`dtype` must be torch.float16 or torch.bfloat16; got torch.float32"):
+        bucket_keys(torch.tensor([0.5]), torch.float32)
+    with pytest.raises(TypeError, match="`dtype` must be torch.float16 or torch.bfloat16; got str"):
+        bucket_values("float16")
