@@ -406,15 +406,22 @@ def compute_interval(
 
     if method == "delong":
         interval = interval or "logit-t"
-        var_pos, var_neg = _row_variance(ranked)  # each class's variance from its positives: O(positives)
+        psi = _influence(ranked) if weights is not None else None  # an average: every sample, for the covariance
+        if psi is None:
+            var_pos, var_neg = _row_variance(ranked)  # each class's variance from its positives: O(positives)
+        else:  # the same sums, from the influence values the average needs anyway
+            square = psi.square()
+            var_pos = square.mul_(ranked.keys & 1).sum(1)
+            var_neg = psi.square().sum(1).sub_(var_pos)
         per_se = _scatter_rows((var_pos + var_neg).sqrt(), rows, pos.shape[0])
-        per_q = _quantile(level, interval, _satterthwaite(torch.stack([var_pos, var_neg]), torch.stack([ranked.n_pos, ranked.n_neg])))
-        per_lo, per_hi = _bounds(per, per_se, _scatter_rows(per_q, rows, pos.shape[0]), interval)
+        per_df = _satterthwaite(torch.stack([var_pos, var_neg]), torch.stack([ranked.n_pos, ranked.n_neg]))
+        per_lo, per_hi = _bounds(per, per_se, _scatter_rows(_quantile(level, interval, per_df), rows, pos.shape[0]),
+                                 interval)
         if weights is None:
             se, lower, upper = (t[0] for t in (per_se, per_lo, per_hi)) if layout.task == "binary" else (
                 per_se, per_lo, per_hi)
-        else:  # an average: every sample's influence on every class, for the covariance
-            contrib = _sample_sum(_influence(ranked), ranked.ids, weights) if rows.numel() else None
+        else:
+            contrib = _sample_sum(psi, ranked.ids, weights) if rows.numel() else None
             if contrib is None:
                 se = q = value.clone()
             else:
