@@ -1301,12 +1301,9 @@ def calibration_summary(
         _checks.check_values(torch.zeros_like(preds), target, layout, opts)  # bad labels still raise
         warnings.warn(f"{reason.split(';')[0]}: every calibration number is NaN", UndefinedCalibrationWarning,
                       stacklevel=2)
-        nan = torch.tensor(float("nan"), dtype=torch.float64, device=preds.device)
-        rel = _nan_reliability(n_bins, preds.device)
         n = int(target.shape[0] if opts.ignore_index is None or layout.task == "multilabel"
                 else (target != opts.ignore_index).sum())
-        return CalibrationSummary(nan, nan.clone(), nan.clone(), nan.clone(), nan.clone(), nan.clone(), rel, rel, n,
-                                  layout.task, strategy)
+        return _nan_summary(n_bins, preds.device, n, layout.task, strategy)
     _checks.check_values(preds, target, layout, opts)
     prep = _prepare(preds, target, layout, opts, likelihood=True)
     _warn_empty_labels(prep, average)
@@ -1331,6 +1328,14 @@ def calibration_summary(
         rel_t = _pooled(tempered, n_bins, strategy)
     return CalibrationSummary(ece, mce, brier, nll_value, ece_t, temperature, rel, rel_t, int(prep.target.shape[0]),
                               prep.task, strategy)
+
+
+def _nan_summary(n_bins: int, device, num_samples: int, task: str, strategy: str) -> CalibrationSummary:
+    """Every number NaN (the reason was warned), empty reliability diagrams."""
+    nan = torch.tensor(float("nan"), dtype=torch.float64, device=device)
+    rel = _nan_reliability(n_bins, device)
+    return CalibrationSummary(nan, nan.clone(), nan.clone(), nan.clone(), nan.clone(), nan.clone(), rel, rel,
+                              num_samples, task, strategy)
 
 
 def _pooled(prep: _Prepared, n_bins: int, strategy: str) -> Reliability:
@@ -1487,10 +1492,16 @@ def plot_reliability(
 
 #: the numbers a callback keeps per epoch (its history's ``calibration`` dict), in this order.
 _CALLBACK_NUMBERS = ("ece", "ece_tempered", "mce", "brier", "nll", "temperature")
+CALLBACK_COLUMNS = ("ece", "ece_tempered", "brier")  # what both callbacks log each epoch (the rest: their history)
 
 
-def _check_callback_options(calibration, calibration_bins, calibration_strategy, mode: str) -> None:
-    """The calibration arguments of the fastai and Lightning ``AUROCCallback``, named as they name them."""
+def _check_callback_options(calibration, calibration_bins, calibration_strategy, mode: str, *, task=None,
+                            activation=None) -> None:
+    """The calibration arguments of the fastai and Lightning ``AUROCCallback``, named as they name them.
+
+    What can be refused before the first epoch is: the rest (scores that are
+    no probabilities with ``activation=None``) gives NaN and a warning then.
+    """
     if not isinstance(calibration, bool):
         raise TypeError(f"`calibration` must be a bool; got {type(calibration).__name__} {calibration!r}")
     if isinstance(calibration_bins, bool) or not isinstance(calibration_bins, numbers.Integral):
@@ -1506,6 +1517,9 @@ def _check_callback_options(calibration, calibration_bins, calibration_strategy,
         )
     if calibration_strategy not in STRATEGIES:
         raise ValueError(f"`calibration_strategy` must be one of 'uniform', 'quantile'; got {calibration_strategy!r}")
+    if calibration and task == "multiclass" and activation == "sigmoid":
+        raise ValueError("`calibration=True` needs multiclass probabilities that sum to 1: got task='multiclass' with"
+                         " activation='sigmoid'; use 'auto' or 'softmax'")
     if calibration and mode == "histogram":
         raise ValueError(
             "`calibration=True` needs mode='exact': calibration bins every prediction, and mode='histogram' keeps"
@@ -1532,7 +1546,13 @@ def _callback_summary(accumulator, *, n_bins: int, strategy: str, auroc_undefine
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UndefinedCalibrationWarning)
-        summary = calibration_summary(accumulator=accumulator, n_bins=n_bins, strategy=strategy)
+        try:
+            summary = calibration_summary(accumulator=accumulator, n_bins=n_bins, strategy=strategy)
+        except ValueError as error:  # scores that are no probabilities: the AUROC stands, the fit goes on
+            preds, target = accumulator.gather()
+            task = accumulator._layout.task if accumulator._layout is not None else "binary"
+            summary = _nan_summary(n_bins, preds.device, int(target.shape[0]), task, strategy)
+            warnings.warn(f"calibration is NaN this epoch: {error}", UndefinedCalibrationWarning)
     ours = []
     for w in caught:
         if issubclass(w.category, UndefinedCalibrationWarning):

@@ -409,7 +409,8 @@ class AUROCCallback(Callback):
             activation=activation, max_fpr=max_fpr, ignore_index=ignore_index, buffer_device=buffer_device,
             ci=ci, ci_level=ci_level, mode=mode, histogram_dtype=histogram_dtype,
         )
-        _calibration._check_callback_options(calibration, calibration_bins, calibration_strategy, mode)
+        _calibration._check_callback_options(calibration, calibration_bins, calibration_strategy, mode, task=task,
+                                             activation=activation)
         self.ci = ci
         self.calibration = calibration
         self.calibration_bins, self.calibration_strategy = calibration_bins, calibration_strategy
@@ -451,7 +452,7 @@ class AUROCCallback(Callback):
             cols += [f"{self._column}_{c}" for c in self._names]
         if self.calibration:
             prefix = _calibration._callback_prefix(self._column)
-            cols += [f"{prefix}{n}" for n in _CALIBRATION_COLUMNS]
+            cols += [f"{prefix}{n}" for n in _calibration.CALLBACK_COLUMNS]
         return cols
 
     # ------------------------------------------------------------------ events
@@ -597,7 +598,7 @@ class AUROCCallback(Callback):
             # binary: class 0's one-vs-rest AUROC (the score negated) is class 1's, so one value fills both columns
             values += per_class * len(self._names) if len(per_class) == 1 else per_class
         if self.calibration:
-            values += [record["calibration"][n] for n in _CALIBRATION_COLUMNS]
+            values += [record["calibration"][n] for n in _calibration.CALLBACK_COLUMNS]
         return values
 
     def _tensorboard_callback(self):
@@ -631,7 +632,6 @@ class AUROCCallback(Callback):
         return f"AUROCCallback(name={self._column!r}, per_class={self.per_class})"
 
 
-_CALIBRATION_COLUMNS = ("ece", "ece_tempered", "brier")
 
 
 def _index_of_time(names) -> int:

@@ -52,7 +52,7 @@ from . import _checks, _ranking
 from ._checks import Layout, Options
 from .distributed import _DTYPES, is_distributed, reduce_uneven
 from .functional import (
-    _DISTRIBUTION_TOL, AUROCScores, UndefinedAUROCWarning, _list, _warn_undefined, average_ovr, warn_ovo_absent,
+    _DISTRIBUTION_TOL, AUROCScores, UndefinedAUROCWarning, _warn_undefined, average_ovr, warn_ovo_absent,
 )
 
 __all__ = ["AUROCBound", "HISTOGRAM_DTYPES", "HistogramCounts", "bucket_keys", "bucket_values"]
@@ -325,7 +325,6 @@ class HistogramCounts:
             for other in metas[1:]:
                 in_dtype = torch.promote_types(in_dtype, _DTYPES[other[3]])
             counts, ints = sums[:-7], sums[-7:]
-            self.layout = self.layout or layout
         elif counts is None:
             raise ValueError("AUROCAccumulator has no samples: nothing was passed to update(), or only empty batches")
         if self.layout is None:

@@ -63,9 +63,6 @@ if not _BASES:  # pragma: no cover - depends on the environment
 
 __all__ = ["AUROCCallback"]
 
-#: the calibration numbers logged with ``pl_module.log`` (the history keeps every one of the summary).
-_CALIBRATION_KEYS = ("ece", "ece_tempered", "brier")
-
 OutputTransform = Callable[[Any, Any], Tuple[torch.Tensor, torch.Tensor]]
 
 # Samplers whose ``__iter__`` follows torch's DistributedSampler: pad the index list at its end, then
@@ -243,7 +240,8 @@ class AUROCCallback(*_BASES):
             buffer_device=buffer_device, sync_dist=True, nan_strategy="warn", ci=ci, ci_level=ci_level,
             mode=mode, histogram_dtype=histogram_dtype,
         )
-        _calibration._check_callback_options(calibration, calibration_bins, calibration_strategy, mode)
+        _calibration._check_callback_options(calibration, calibration_bins, calibration_strategy, mode, task=task,
+                                             activation=activation)
         _check_str("name", name)
         _check_str("test_name", test_name)
         _check_str("target_key", target_key)
@@ -303,7 +301,7 @@ class AUROCCallback(*_BASES):
             key = rf"(?:{keys})(?:_lo|_hi|_bound)?(?:/[^']*)?"  # the value, interval ends, bound, per-class keys
             if self.calibration:  # computed by every rank from the gathered epoch: global too
                 calibration_keys = [f"{_calibration._callback_prefix(k)}{n}" for k in (self.name, self.test_name)
-                                    for n in _CALIBRATION_KEYS]
+                                    for n in _calibration.CALLBACK_COLUMNS]
                 key = rf"(?:{key}|{'|'.join(re.escape(k) for k in calibration_keys)})"
             advice = rf"It is recommended to use `self\.log\('{key}', \.\.\., sync_dist=True\)`"
             warnings.filterwarnings("ignore", message=advice)
@@ -410,7 +408,7 @@ class AUROCCallback(*_BASES):
             auroc_undefined=bool(torch.isnan(scores.per_class).all()),
         )
         prefix = _calibration._callback_prefix(name)
-        for key in _CALIBRATION_KEYS:
+        for key in _calibration.CALLBACK_COLUMNS:
             pl_module.log(f"{prefix}{key}", getattr(summary, key), prog_bar=False, sync_dist=False)
         if trainer.is_global_zero:
             for logger in self._tensorboard_loggers(trainer):  # the scalars went through pl_module.log

@@ -174,13 +174,16 @@ def plot_roc(
     return fig, ax
 
 
-def _roc_figure(accumulator: AUROCAccumulator, class_names=None):
+def _roc_figure(accumulator: AUROCAccumulator, class_names=None, interval=None):
     """A pyplot-free figure of :func:`plot_roc` for writers (no GUI backend, safe off the main thread)."""
     _optional.require_matplotlib("log_auroc(figure=True)")
     from matplotlib.figure import Figure
 
     preds, target, options = _resolve_inputs(None, None, accumulator, {})
-    plan = _plan(preds, target, options, class_names=class_names, ci=resolve_ci(None, None, accumulator))
+    level = resolve_ci(None, None, accumulator)
+    if interval is not None and (interval.level != level or accumulator.options.average != "macro"):
+        interval = None  # not the macro interval the legend shows: compute it
+    plan = _plan(preds, target, options, class_names=class_names, ci=level, interval=interval)
     fig = Figure(figsize=_figsize(plan), layout="constrained")
     ax = fig.add_subplot()
     ax.set_anchor("W")
@@ -225,9 +228,12 @@ def _check_top_k(top_k) -> None:
 
 def _plan(
     preds, target, options: dict, *, class_names=None, top_k=None, show_micro=True, show_macro=True,
-    show_operating_points=True, title=None, ci: Optional[float] = None,
+    show_operating_points=True, title=None, ci: Optional[float] = None, interval=None,
 ) -> _Plan:
-    """What to draw. ``ci``: the level of the intervals to show in the legend, or None for none."""
+    """What to draw. ``ci``: the level of the intervals to show in the legend, or None for none.
+
+    ``interval``: the epoch's macro :class:`AUROCInterval` at that level when the caller has it (not recomputed).
+    """
     _check_top_k(top_k)
     probs, target_f, _ = probabilities(preds, target, **options)
     binary = probs.ndim == 1
@@ -238,7 +244,8 @@ def _plan(
     if ci is None:
         scores, interval = auroc_scores(preds, target, average="macro", **options), None  # warns once if undefined
     else:
-        interval = auroc_ci(preds, target, average="macro", level=ci, **options)  # one ranking, one warning
+        if interval is None:
+            interval = auroc_ci(preds, target, average="macro", level=ci, **options)  # one ranking, one warning
         scores = interval.scores()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedAUROCWarning)  # already warned above

@@ -402,7 +402,6 @@ def compute_interval(
     ranked = _rank_rows(f, layout, pos, neg, rows, with_ids=weights is not None or method == "bootstrap")
     per = _scatter_rows(ranked.value, rows, pos.shape[0])
     value = average_ovr(per, pos, defined, layout, opts.average)
-    z = NormalDist().inv_cdf(0.5 + level / 2)
 
     if method == "delong":
         interval = interval or "logit-t"
@@ -411,8 +410,9 @@ def compute_interval(
             var_pos, var_neg = _row_variance(ranked)  # each class's variance from its positives: O(positives)
         else:  # the same sums, from the influence values the average needs anyway
             square = psi.square()
+            total = square.sum(1)
             var_pos = square.mul_(ranked.keys & 1).sum(1)
-            var_neg = psi.square().sum(1).sub_(var_pos)
+            var_neg = total - var_pos
         per_se = _scatter_rows((var_pos + var_neg).sqrt(), rows, pos.shape[0])
         per_df = _satterthwaite(torch.stack([var_pos, var_neg]), torch.stack([ranked.n_pos, ranked.n_neg]))
         per_lo, per_hi = _bounds(per, per_se, _scatter_rows(_quantile(level, interval, per_df), rows, pos.shape[0]),

@@ -170,7 +170,7 @@ def log_auroc(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedAUROCWarning)  # warned when the scores were computed
         if figure:
-            _log_figure(writer, accumulator, f"{tag}/roc", step, class_names)
+            _log_figure(writer, accumulator, f"{tag}/roc", step, class_names, interval)
         if pr_curves:
             _log_pr_curves(writer, preds, target, accumulator, tag, step, names)
     return scores
@@ -267,12 +267,12 @@ def _tag_names(class_names, num_classes: int) -> List[str]:
     return names
 
 
-def _log_figure(writer, accumulator, tag: str, step: int, class_names) -> None:
+def _log_figure(writer, accumulator, tag: str, step: int, class_names, interval=None) -> None:
     from matplotlib import pyplot as plt
 
     from .plotting import _roc_figure
 
-    fig = _roc_figure(accumulator, class_names)
+    fig = _roc_figure(accumulator, class_names, interval=interval)
     try:
         writer.add_figure(tag, fig, global_step=step)
     finally:

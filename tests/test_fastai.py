@@ -774,3 +774,16 @@ def test_calibration_bad_arguments_raise_naming_them():
         AUROCCallback(calibration=True, calibration_strategy=None)
     with pytest.raises(ValueError, match="`calibration=True` needs mode='exact'.*mode='histogram'"):
         AUROCCallback(calibration=True, mode="histogram")
+    with pytest.raises(ValueError, match="`calibration=True` needs multiclass probabilities.*activation='sigmoid'"):
+        AUROCCallback(calibration=True, task="multiclass", activation="sigmoid")
+
+
+def test_calibration_of_logits_declared_probabilities_is_nan_with_a_warning_and_the_fit_goes_on(digits):
+    """activation=None on logits: the AUROC ranks them fine; calibration cannot bin them, and says so."""
+    learn = _digits_learner(digits, cbs=AUROCCallback(calibration=True, activation=None))
+    with pytest.warns(ac.UndefinedCalibrationWarning, match="calibration is NaN this epoch: calibration needs"):
+        rec = _fit(learn, 1)
+    probs, target = learn.get_preds(act=lambda x: x)  # the raw logits the callback saw
+    want = np.mean([roc_auc_score(target.numpy() == c, probs[:, c].numpy()) for c in range(10)])  # OvR, as ranked
+    assert abs(rec[-1]["auroc"] - want) < TOL
+    assert all(math.isnan(rec[-1][c]) for c in ("ece", "ece_tempered", "brier"))

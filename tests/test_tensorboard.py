@@ -251,3 +251,18 @@ def test_histogram_accumulator_logs_its_bound_and_the_figure_from_its_counts(tmp
     assert labels[0].startswith(f"a (AUC = {bound.per_class[0].item():.3f} \u00b1 ")
     with pytest.raises(TypeError, match="`bound` must be an AUROCBound"):
         log_auroc(writer, acc, step=5, bound=scores)
+
+
+def test_the_figure_of_an_accumulator_with_ci_reuses_the_logged_interval(tmp_path, monkeypatch):
+    """One DeLong computation per epoch: the ROC figure's legend takes the interval log_auroc already has."""
+    from auroc_callbacks import plotting
+
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 3, 300)
+    p = torch.softmax(torch.tensor(rng.normal(size=(300, 3)) + 2 * np.eye(3)[y]), 1)
+    acc = _accumulator(p, torch.tensor(y), ci=True)
+    interval = acc.compute_interval()
+    monkeypatch.setattr(plotting, "auroc_ci", lambda *a, **k: pytest.fail("the interval was computed again"))
+    _, ea = _write(tmp_path, acc, step=1, interval=interval, pr_curves=False)
+    assert "auroc/roc" in ea.Tags()["images"]
+    assert ea.Scalars("auroc_lo")[0].value == pytest.approx(interval.lower.item(), abs=1e-6)
