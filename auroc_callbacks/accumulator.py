@@ -305,14 +305,27 @@ class AUROCAccumulator:
         self._cache = (preds, target)
         return self._cache
 
+    def validated_layout(self) -> Optional[_checks.Layout]:
+        """The layout of the gathered epoch if a compute already checked its values (labels, NaN), else None.
+
+        Lets later stages of the same epoch (calibration) skip a second pass of checks.
+        """
+        done = getattr(self, "_validated", None)
+        return done[1] if done is not None and self._cache is not None and done[0] is self._cache else None
+
     def _checked(self):
+        """The gathered epoch, its values checked once (not again by the next compute of the same epoch)."""
         preds, target = self.gather()
+        layout = self.validated_layout()
+        if layout is not None:
+            return preds, target, layout
         layout = self._layout or _checks.check_layout(preds, target, self.options)
         reason = _checks.bad_scores(preds, layout, self.options.activation) if self.nan_strategy == "warn" else None
         if reason is not None:
             warnings.warn(f"{reason}: the epoch AUROC is NaN", UndefinedAUROCWarning, stacklevel=3)
             return None
         _checks.check_values(preds, target, layout, self.options)
+        self._validated = (self._cache, layout)  # valid while this gathered epoch is
         return preds, target, layout
 
     def compute_scores(self) -> AUROCScores:

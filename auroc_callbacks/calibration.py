@@ -1294,9 +1294,10 @@ def calibration_summary(
                         f" options are {', '.join(_DATA_OPTIONS)}")
     preds, target, options = data_or_epoch(preds, target, accumulator, options, _DATA_OPTIONS, given=options)
     opts = _checks.check_options(**options)
-    layout = _checks.check_layout(preds, target, opts)
+    validated = accumulator.validated_layout() if accumulator is not None else None  # its compute checked the epoch
+    layout = validated or _checks.check_layout(preds, target, opts)
     _check_activation(layout, opts)
-    reason = _checks.bad_scores(preds, layout, opts.activation)
+    reason = None if validated else _checks.bad_scores(preds, layout, opts.activation)
     if reason is not None:
         _checks.check_values(torch.zeros_like(preds), target, layout, opts)  # bad labels still raise
         warnings.warn(f"{reason.split(';')[0]}: every calibration number is NaN", UndefinedCalibrationWarning,
@@ -1304,7 +1305,8 @@ def calibration_summary(
         n = int(target.shape[0] if opts.ignore_index is None or layout.task == "multilabel"
                 else (target != opts.ignore_index).sum())
         return _nan_summary(n_bins, preds.device, n, layout.task, strategy)
-    _checks.check_values(preds, target, layout, opts)
+    if not validated:
+        _checks.check_values(preds, target, layout, opts)
     prep = _prepare(preds, target, layout, opts, likelihood=True)
     _warn_empty_labels(prep, average)
 

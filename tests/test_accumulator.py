@@ -328,3 +328,27 @@ def test_nan_scores_with_warn_strategy_give_a_nan_interval():
         iv = acc.compute_interval()
     assert torch.isnan(iv.value) and torch.isnan(iv.lower) and torch.isnan(iv.per_class_upper).all()
     assert iv.support.tolist() == [10, 10, 10]
+
+
+def test_an_epoch_is_checked_once_whatever_computes_from_it(monkeypatch):
+    """compute, compute_interval and a calibration summary of one epoch run the value checks once; an update re-arms them."""
+    from auroc_callbacks import _checks
+
+    calls = []
+    real = _checks.check_values
+    monkeypatch.setattr(_checks, "check_values", lambda *a, **k: calls.append(1) or real(*a, **k))
+    g = torch.Generator().manual_seed(3)
+    preds, target = torch.randn(200, 3, generator=g), torch.randint(0, 3, (200,), generator=g)
+    acc = ac.AUROCAccumulator(ci=True)
+    acc.update(preds, target)
+    acc.compute_scores(), acc.compute_interval(), acc.compute()
+    ac.calibration_summary(accumulator=acc)
+    assert len(calls) == 1
+    acc.update(preds[:10], target[:10])
+    acc.compute()
+    assert len(calls) == 2
+    bad = ac.AUROCAccumulator()
+    bad.update(preds, torch.full((200,), 7))
+    for _ in range(2):  # a failed check is not remembered: it raises every time
+        with pytest.raises(ValueError, match="`target`"):
+            bad.compute()
