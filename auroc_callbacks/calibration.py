@@ -243,7 +243,8 @@ def _prepare(preds, target, layout: Layout, opts: Options, *, likelihood: bool =
             lg = zz[:, 1] - zz[:, 0] if two else zz  # softmax over two logits: sigmoid of their difference
             ll = torch.nn.functional.logsigmoid(torch.where(y, lg, -lg))
     else:  # probabilities
-        eps = torch.finfo(probs.dtype).eps
+        # scikit-learn's log_loss: eps of the input's own float dtype, float64's for int and bool input
+        eps = torch.finfo(preds.dtype if preds.is_floating_point() else torch.float64).eps
         q = probs.double()
         log_p = q.clamp(eps, 1 - eps).log()
         if multiclass:
@@ -595,7 +596,7 @@ def nll(
     From logits it is computed stably (``log_softmax`` / ``logsigmoid`` in
     float64: no overflow, no ``log(0)``). From probabilities it is
     ``sklearn.metrics.log_loss``: probabilities clipped to ``[eps, 1 - eps]``
-    of their dtype. Multilabel: the binary NLL of each label, then ``average``.
+    of the input's dtype (float64's for int and bool input). Multilabel: the binary NLL of each label, then ``average``.
 
     Args:
         preds, target, task, num_classes, average, activation, ignore_index:

@@ -781,3 +781,18 @@ def test_review_finds_calibrator_arguments_and_platt_on_one_score():
     lr = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(np.full((8, 1), 0.3), y.numpy())
     assert float(platt.a) == 0.0 and float(platt.b) == pytest.approx(math.log(3 / 5), abs=1e-12)
     assert float(platt.b) == pytest.approx(lr.intercept_[0] + 0.3 * lr.coef_[0, 0], abs=1e-6)
+
+
+def test_nll_clips_like_log_loss_for_hard_int_and_half_precision_predictions():
+    """scikit-learn clips at the eps of the input's float dtype, float64's for int or bool input."""
+    y = np.array([1, 0, 1, 1, 0])
+    hard = np.array([1, 1, 0, 1, 0])  # two confident mistakes
+    for preds in (torch.tensor(hard), torch.tensor(hard).bool()):
+        want = log_loss(y, hard, labels=[0, 1])  # int input: float64, clipped at float64's eps (about 36 per miss)
+        assert ac.nll(preds, torch.tensor(y), activation=None).item() == pytest.approx(want, rel=1e-9)
+    eps16 = float(np.finfo(np.float16).eps)
+    for p in (hard, [0.9, 0.2, 1e-5, 0.7, 0.0]):
+        preds = torch.tensor(p, dtype=torch.float16)
+        p64 = np.clip(preds.double().numpy(), eps16, 1 - eps16)  # sklearn's float16 clip, its sums done in float64
+        want = log_loss(y, p64, labels=[0, 1])
+        assert ac.nll(preds, torch.tensor(y), activation=None).item() == pytest.approx(want, rel=1e-9)
