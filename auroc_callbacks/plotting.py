@@ -174,21 +174,56 @@ def plot_roc(
     return fig, ax
 
 
-def _roc_figure(accumulator: AUROCAccumulator, class_names=None, interval=None):
-    """A pyplot-free figure of :func:`plot_roc` for writers (no GUI backend, safe off the main thread)."""
+def _roc_figure(accumulator: AUROCAccumulator, class_names=None, interval=None, *, scores=None, bound=None):
+    """A pyplot-free figure of :func:`plot_roc` for writers (no GUI backend, safe off the main thread).
+
+    Histogram mode: the curves of the counts (``scores`` and ``bound`` from
+    its ``compute_bound()``), each AUC labelled with its certified bound.
+    """
     _optional.require_matplotlib("log_auroc(figure=True)")
     from matplotlib.figure import Figure
 
-    preds, target, options = _resolve_inputs(None, None, accumulator, {})
-    level = resolve_ci(None, None, accumulator)
-    if interval is not None and (interval.level != level or accumulator.options.average != "macro"):
-        interval = None  # not the macro interval the legend shows: compute it
-    plan = _plan(preds, target, options, class_names=class_names, ci=level, interval=interval)
+    if accumulator.mode == "histogram":
+        plan = _histogram_plan(accumulator, scores, bound, class_names)
+    else:
+        preds, target, options = _resolve_inputs(None, None, accumulator, {})
+        level = resolve_ci(None, None, accumulator)
+        if interval is not None and (interval.level != level or accumulator.options.average != "macro"):
+            interval = None  # not the macro interval the legend shows: compute it
+        plan = _plan(preds, target, options, class_names=class_names, ci=level, interval=interval)
     fig = Figure(figsize=_figsize(plan), layout="constrained")
     ax = fig.add_subplot()
     ax.set_anchor("W")
     _draw(ax, plan)
     return fig
+
+
+def _histogram_plan(accumulator: AUROCAccumulator, scores, bound, class_names) -> _Plan:
+    """Per-class ROC curves from a histogram-mode accumulator's counts, each AUC with its certified bound."""
+    binary = accumulator._histogram_epoch().layout.task == "binary"  # the epoch compute_bound cached
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedAUROCWarning)  # warned when the scores were computed
+        curves = accumulator.compute_curves()
+    curves = [curves] if binary else curves
+    per_class = scores.per_class.cpu().numpy()
+    bounds = np.full_like(per_class, np.nan) if bound is None else bound.per_class_bound.cpu().numpy()
+    names = _checks.check_class_names(class_names, len(curves), binary, binary_default="ROC curve")
+    defined = [c for c in range(len(curves)) if not np.isnan(per_class[c])]
+    shown, legend_title = _select(per_class, defined, len(curves), None, "classes")
+    lines = []
+    for (color, style), c in zip(_palette(len(shown)), shown):
+        gid = "binary" if binary else str(c)
+        if np.isnan(per_class[c]):
+            lines.append(_Line(f"roc/undefined/{gid}", None, None, f"{_shorten(names[c])} (AUC undefined)", color,
+                               style))
+            continue
+        fpr, tpr, _ = curves[c]
+        label = f"{_shorten(names[c])} (AUC = {per_class[c]:.3f} \u00b1 {bounds[c]:.1e})"
+        lines.append(_Line(f"roc/{'binary' if binary else 'class/' + gid}", fpr.cpu().numpy(), tpr.cpu().numpy(),
+                           label, color, style))
+    dtype = str(accumulator.histogram_dtype).replace("torch.", "")
+    return _Plan(lines, [], None, legend_title, f"ROC from {dtype} buckets (n = {scores.num_samples:,})")
+
 
 
 # ----------------------------------------------------------------------------- checks

@@ -188,13 +188,7 @@ def _log_histogram(writer, accumulator, step: int, tag: str, class_names, scores
     names = None if binary else _tag_names(class_names, layout.num_classes)
     _log_scalars(writer, tag, step, scores, names, scalars, {} if bound is None else {"_bound": bound.bound})
     if figure and not bool(torch.isnan(scores.value).any()):
-        from matplotlib import pyplot as plt
-
-        fig = _histogram_figure(accumulator, scores, bound, class_names, binary)
-        try:
-            writer.add_figure(f"{tag}/roc", fig, global_step=step)
-        finally:
-            plt.close(fig)
+        _log_figure(writer, accumulator, f"{tag}/roc", step, class_names, scores=scores, bound=bound)
     return scores
 
 
@@ -211,42 +205,6 @@ def _log_scalars(writer, tag: str, step: int, scores: AUROCScores, names: Option
         for name, v in zip(names, scores.per_class.tolist()):
             if v == v:  # not NaN
                 writer.add_scalar(f"{tag}/{name}", v, global_step=step)
-
-
-def _histogram_figure(accumulator, scores: AUROCScores, bound: Optional[AUROCBound], class_names, binary: bool):
-    """Per-class ROC curves from the counts, in :func:`auroc_callbacks.plotting.plot_roc`'s style."""
-    import numpy as np
-    from matplotlib.figure import Figure
-
-    from .plotting import _Line, _Plan, _draw, _figsize, _palette, _select, _shorten
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UndefinedAUROCWarning)  # warned when the scores were computed
-        curves = accumulator.compute_curves()
-    curves = [curves] if binary else curves
-    per_class = scores.per_class.cpu().numpy()
-    bounds = np.full_like(per_class, np.nan) if bound is None else bound.per_class_bound.cpu().numpy()
-    names = _checks.check_class_names(class_names, len(curves), binary, binary_default="ROC curve")
-    defined = [c for c in range(len(curves)) if not np.isnan(per_class[c])]
-    shown, legend_title = _select(per_class, defined, len(curves), None, "classes")
-    lines = []
-    for (color, style), c in zip(_palette(len(shown)), shown):
-        gid = "binary" if binary else str(c)
-        if np.isnan(per_class[c]):
-            lines.append(_Line(f"roc/undefined/{gid}", None, None, f"{_shorten(names[c])} (AUC undefined)", color,
-                               style))
-            continue
-        fpr, tpr, _ = curves[c]
-        label = f"{_shorten(names[c])} (AUC = {per_class[c]:.3f} \u00b1 {bounds[c]:.1e})"
-        lines.append(_Line(f"roc/{'binary' if binary else 'class/' + gid}", fpr.cpu().numpy(), tpr.cpu().numpy(),
-                           label, color, style))
-    dtype = str(accumulator.histogram_dtype).replace("torch.", "")
-    plan = _Plan(lines, [], None, legend_title, f"ROC from {dtype} buckets (n = {scores.num_samples:,})")
-    fig = Figure(figsize=_figsize(plan), layout="constrained")
-    ax = fig.add_subplot()
-    ax.set_anchor("W")
-    _draw(ax, plan)
-    return fig
 
 
 def _tag_names(class_names, num_classes: int) -> List[str]:
@@ -267,12 +225,12 @@ def _tag_names(class_names, num_classes: int) -> List[str]:
     return names
 
 
-def _log_figure(writer, accumulator, tag: str, step: int, class_names, interval=None) -> None:
+def _log_figure(writer, accumulator, tag: str, step: int, class_names, interval=None, **histogram) -> None:
     from matplotlib import pyplot as plt
 
     from .plotting import _roc_figure
 
-    fig = _roc_figure(accumulator, class_names, interval=interval)
+    fig = _roc_figure(accumulator, class_names, interval=interval, **histogram)
     try:
         writer.add_figure(tag, fig, global_step=step)
     finally:
