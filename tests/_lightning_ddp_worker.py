@@ -22,6 +22,8 @@ Runs, in one set of processes:
 * ``partial``: ``trainer.validate`` with ``limit_val_batches=0.5``: each rank
   sees only part of its shard, which the callback must warn about once.
 
+The exact callback also has ``calibration=True``: its ``val_ece`` and ``val_brier`` are recorded.
+
 A second callback, ``AUROCCallback(mode="histogram", name="val_auroc_hist")``,
 scores every run too (counts summed over ranks, the sampler's padding dropped
 batch by batch); its value, bound and history are recorded under ``hist``.
@@ -112,7 +114,7 @@ def main() -> None:
 
     pl.seed_everything(0)
     model = Model()
-    cb = AUROCCallback(num_classes=10, log_curve=True)  # the ROC figure is drawn on rank 0 only
+    cb = AUROCCallback(num_classes=10, log_curve=True, calibration=True)  # figures are drawn on rank 0 only
     hist = AUROCCallback(num_classes=10, log_curve=True, mode="histogram", name="val_auroc_hist")
     trainer = pl.Trainer(
         strategy="ddp", accelerator="cpu", devices=devices, max_epochs=2, num_sanity_val_steps=2, callbacks=[cb, hist],
@@ -129,6 +131,8 @@ def main() -> None:
             target += t
         results[run] = {
             "logged": float(trainer.callback_metrics["val_auroc"]),
+            "ece": float(trainer.callback_metrics["val_ece"]),
+            "brier": float(trainer.callback_metrics["val_brier"]),
             "history": cb.history[-1],
             "idx": idx, "logits": logits, "target": target,
             "warnings": [str(w.message) for w in caught if "AUROCCallback" in str(w.message)],

@@ -453,6 +453,25 @@ def _ddp_reference(ranks, run):
     return unique, with_duplicates, len(first), len(idx)
 
 
+def _ddp_calibration_reference(ranks, run, n_bins=15):
+    """Top-label ECE (numpy, from its definition) and sklearn's Brier score on each distinct sample once."""
+    from sklearn.metrics import brier_score_loss
+
+    idx, logits, target = [], [], []
+    for r in ranks:
+        idx += r[run]["idx"]
+        logits += r[run]["logits"]
+        target += r[run]["target"]
+    _, first = np.unique(np.array(idx), return_index=True)
+    probs = torch.softmax(torch.tensor(logits, dtype=torch.float32), dim=1).double().numpy()[first]
+    target = np.array(target)[first]
+    conf, hit = probs.max(1), (probs.argmax(1) == target).astype(float)
+    bins = np.clip(np.ceil(conf * n_bins).astype(int) - 1, 0, n_bins - 1)  # (e_k-1, e_k]; 0 joins the first
+    ece = sum(abs(hit[bins == b].mean() - conf[bins == b].mean()) * (bins == b).mean()
+              for b in range(n_bins) if (bins == b).any())
+    return ece, brier_score_loss(target, probs, labels=list(range(10)))
+
+
 def _ddp_histogram_reference(ranks, run, dedupe=True):
     """A single-process histogram accumulator over the validation rows the ranks scored (each sample once)."""
     idx, logits, target = [], [], []
@@ -495,6 +514,10 @@ def test_ddp_value_is_exact_over_uneven_shards_without_sampler_duplicates(tmp_pa
             assert r[run]["warnings"] == [], run
         assert len({r[run]["logged"] for r in ranks}) == 1  # every rank logs the same value
         assert abs(with_duplicates - unique) > 1e-6  # keeping the duplicates would have given another value
+    # calibration=True under DDP: from the gathered, deduplicated epoch, the same on every rank
+    ece, brier = _ddp_calibration_reference(ranks, "fit")
+    for r in ranks:
+        assert r["fit"]["ece"] == pytest.approx(ece, abs=1e-9) and r["fit"]["brier"] == pytest.approx(brier, abs=1e-9)
     steps = ranks[0]["fit"]["steps"]
     assert len(steps) == 2 and all(r["fit"]["steps"] == steps for r in ranks)  # the sanity check added no epoch
     if _importable("tensorboard"):  # rank 0 drew one ROC figure per epoch, then one per trainer.validate()
