@@ -487,14 +487,19 @@ def _list(items: list, limit: int = 20) -> str:
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
+def one_class_message(no_positives: bool) -> str:
+    """The one wording of a binary AUROC without positives (or without negatives)."""
+    which = "negative" if no_positives else "positive"
+    return f"AUROC is undefined: only one class is present in `target` (every sample is {which}); returning NaN"
+
+
 def _warn_undefined(layout: Layout, pos: torch.Tensor, neg: torch.Tensor, average: Optional[str]) -> None:
     no_pos = (pos == 0).nonzero(as_tuple=True)[0].tolist()
     no_neg = (neg == 0).nonzero(as_tuple=True)[0].tolist()
     if not no_pos and not no_neg:
         return
     if layout.task == "binary":
-        which = "negative" if no_pos else "positive"
-        msg = f"AUROC is undefined: only one class is present in `target` (every sample is {which}); returning NaN"
+        msg = one_class_message(bool(no_pos))
     else:
         what = "class" if layout.task == "multiclass" else "label"
         parts = []

@@ -91,6 +91,7 @@ from . import _checks, _ranking
 from ._checks import Layout, Options
 from .functional import (
     AUROCScores, UndefinedAUROCWarning, _class_counts, _format, _Formatted, _list, _rank, _row_problem, average_ovr,
+    one_class_message,
 )
 
 __all__ = ["AUROCInterval", "AUROCComparison", "auroc_ci", "compare_auroc"]
@@ -829,8 +830,7 @@ def _warn_small(layout: Layout, pos: torch.Tensor, neg: torch.Tensor, average: O
         return
     if layout.task == "binary":
         if none:
-            which = "negative" if int(pos[0]) == 0 else "positive"
-            msg = f"AUROC is undefined: only one class is present in `target` (every sample is {which}); returning NaN"
+            msg = one_class_message(int(pos[0]) == 0)
         else:
             msg = (f"the AUROC interval needs >= 2 positives and >= 2 negatives; got {int(pos[0])} and {int(neg[0])}:"
                    " the interval is NaN")

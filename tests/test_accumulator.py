@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
 import auroc_callbacks as ac
-from _reference import delong_interval  # noqa: E402
+from _reference import delong_interval, delong_se  # noqa: E402
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -270,14 +270,6 @@ def test_gpu_update_never_syncs_with_the_host(buffer_device):
 # ----------------------------------------------------------------------------- ci=True (issue 6)
 
 
-def _delong_variance(scores, labels):
-    """DeLong's variance from the m x n comparison matrix (brute force, ties 1/2)."""
-    s, y = np.asarray(scores, dtype=np.float64), np.asarray(labels).astype(bool)
-    psi = (s[y][:, None] > s[~y][None, :]) + 0.5 * (s[y][:, None] == s[~y][None, :])
-    v10, v01, a = psi.mean(1), psi.mean(0), psi.mean()
-    return ((v10 - a) ** 2).sum() / (len(v10) - 1) / len(v10) + ((v01 - a) ** 2).sum() / (len(v01) - 1) / len(v01)
-
-
 def test_compute_interval_is_delong_of_the_epoch_and_its_value_is_compute():
     g = torch.Generator().manual_seed(11)
     preds, target = torch.randn(500, generator=g).round(decimals=1), torch.randint(0, 2, (500,), generator=g)
@@ -285,7 +277,7 @@ def test_compute_interval_is_delong_of_the_epoch_and_its_value_is_compute():
     _feed(acc, preds, target, [64] * 7)
     iv = acc.compute_interval()
     assert torch.equal(iv.value, acc.compute()) and iv.level == 0.9
-    se = float(np.sqrt(_delong_variance(preds.numpy(), target.numpy())))
+    _, se = delong_se(preds.numpy(), target.numpy())
     assert iv.std_error.item() == pytest.approx(se, rel=1e-10)
     _, lo, hi = delong_interval(preds.numpy(), target.numpy(), level=0.9)  # the default logit-t interval
     assert (iv.lower.item(), iv.upper.item()) == pytest.approx((lo, hi), rel=1e-10)

@@ -33,7 +33,7 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 
 import auroc_callbacks as ac  # noqa: E402
 from auroc_callbacks.fastai import AUROC, AUROCCallback, loss_activation  # noqa: E402
-from _reference import delong_interval  # noqa: E402
+from _reference import delong_interval, delong_se  # noqa: E402
 
 TOL = 1e-6
 ROOT = Path(__file__).resolve().parents[1]
@@ -584,22 +584,13 @@ def test_fastai_distributed_mode_gathers_once_and_matches_sklearn(tmp_path):
 # ----------------------------------------------------------------------------- ci=True (issue 6)
 
 
-def _delong_se(scores, labels):
-    """DeLong's standard error from the m x n comparison matrix (brute force, ties 1/2)."""
-    s, y = np.asarray(scores, dtype=np.float64).ravel(), np.asarray(labels).ravel().astype(bool)
-    psi = (s[y][:, None] > s[~y][None, :]) + 0.5 * (s[y][:, None] == s[~y][None, :])
-    v10, v01, a = psi.mean(1), psi.mean(0), psi.mean()
-    var = ((v10 - a) ** 2).sum() / (len(v10) - 1) / len(v10) + ((v01 - a) ** 2).sum() / (len(v01) - 1) / len(v01)
-    return float(np.sqrt(var))
-
-
 def test_ci_adds_lo_and_hi_columns_after_the_value(cancer):
     learn = _binary_learner(cancer, metrics=accuracy, cbs=AUROCCallback(ci=True))
     rec = _fit(learn, 2)
     assert learn.recorder.metric_names[-5:] == ["accuracy", "auroc", "auroc_lo", "auroc_hi", "time"]
     assert learn.auroc.columns == ["auroc", "auroc_lo", "auroc_hi"]
     probs, target = learn.get_preds()
-    want, se = _sk_binary(learn), _delong_se(probs.numpy(), target.numpy())
+    want, se = _sk_binary(learn), delong_se(probs.numpy(), target.numpy())[1]
     assert abs(rec[-1]["auroc"] - want) < TOL
     _, lo, hi = delong_interval(probs.numpy(), target.numpy())  # the default logit-t interval
     assert se > 0 and abs(rec[-1]["auroc_lo"] - lo) < TOL and abs(rec[-1]["auroc_hi"] - hi) < TOL

@@ -30,7 +30,7 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 import auroc_callbacks as ac  # noqa: E402
-from _reference import delong_interval  # noqa: E402
+from _reference import delong_interval, delong_se  # noqa: E402
 
 AUROCCallback = lightning_callbacks.AUROCCallback
 
@@ -561,21 +561,12 @@ def test_ddp_value_is_exact_over_uneven_shards_without_sampler_duplicates(tmp_pa
 # ----------------------------------------------------------------------------- ci=True (issue 6)
 
 
-def _delong_se(scores, labels):
-    """DeLong's standard error from the m x n comparison matrix (brute force, ties 1/2)."""
-    s, y = np.asarray(scores, dtype=np.float64).ravel(), np.asarray(labels).ravel().astype(bool)
-    psi = (s[y][:, None] > s[~y][None, :]) + 0.5 * (s[y][:, None] == s[~y][None, :])
-    v10, v01, a = psi.mean(1), psi.mean(0), psi.mean()
-    var = ((v10 - a) ** 2).sum() / (len(v10) - 1) / len(v10) + ((v01 - a) ** 2).sum() / (len(v01) - 1) / len(v01)
-    return float(np.sqrt(var))
-
-
 def test_ci_logs_val_auroc_lo_and_hi_from_delong(tmp_path):
     pl = importlib.import_module(PL)
     cb = AUROCCallback(ci=True)
     trainer, model = _fit(PL, tmp_path, [cb], data="cancer", logger=pl.loggers.CSVLogger(str(tmp_path)))
     want = _reference(model, "cancer")
-    se = _delong_se(_logits(model, "cancer").numpy(), _dataset("cancer")[3].numpy())
+    se = delong_se(_logits(model, "cancer").numpy(), _dataset("cancer")[3].numpy())[1]
     assert _logged(trainer, "val_auroc") == pytest.approx(want, abs=1e-9)
     _, lo, hi = delong_interval(_logits(model, "cancer").numpy(), _dataset("cancer")[3].numpy())  # logit-t
     assert se > 0 and _logged(trainer, "val_auroc_lo") == pytest.approx(lo, abs=1e-9)

@@ -17,7 +17,7 @@ from torch.utils.tensorboard import SummaryWriter  # noqa: E402
 
 import auroc_callbacks as ac  # noqa: E402
 from auroc_callbacks.tensorboard import log_auroc, tag_name  # noqa: E402
-from _reference import delong_interval  # noqa: E402
+from _reference import delong_interval, delong_se  # noqa: E402
 
 
 def _read(logdir):
@@ -188,15 +188,6 @@ def test_raw_scores_without_activation_skip_pr_curves_with_a_warning():
     assert writer.tags("scalar") == ["auroc"] and writer.tags("pr") == []
 
 
-def _delong_se(scores, labels):
-    """DeLong's standard error from the m x n comparison matrix (brute force, ties 1/2)."""
-    s, y = np.asarray(scores, dtype=np.float64), np.asarray(labels).astype(bool)
-    psi = (s[y][:, None] > s[~y][None, :]) + 0.5 * (s[y][:, None] == s[~y][None, :])
-    v10, v01, a = psi.mean(1), psi.mean(0), psi.mean()
-    var = ((v10 - a) ** 2).sum() / (len(v10) - 1) / len(v10) + ((v01 - a) ** 2).sum() / (len(v01) - 1) / len(v01)
-    return a, float(np.sqrt(var))
-
-
 def test_accumulator_with_ci_logs_the_interval_ends_as_scalars(tmp_path):
     rng = np.random.default_rng(3)
     y = rng.integers(0, 2, 200)
@@ -204,7 +195,7 @@ def test_accumulator_with_ci_logs_the_interval_ends_as_scalars(tmp_path):
     acc = _accumulator(torch.tensor(p), torch.tensor(y), ci=True)
     _, ea = _write(tmp_path, acc, step=3, figure=False, pr_curves=False)
     assert set(ea.Tags()["scalars"]) == {"auroc", "auroc_lo", "auroc_hi"}
-    a, se = _delong_se(p, y)
+    a, se = delong_se(p, y)
     _, lo, hi = delong_interval(p, y)  # the default logit-t interval
     assert se > 0 and ea.Scalars("auroc_lo")[0].value == pytest.approx(lo, abs=1e-6)
     assert ea.Scalars("auroc_hi")[0].value == pytest.approx(hi, abs=1e-6)
