@@ -48,8 +48,9 @@ the others, and its scores in the columns are not independent). The variance of 
 the whole covariance matrix in O(N K), without forming it. ``"weighted"``
 uses the supports as fixed weights (DeLong conditions on ``m`` and ``n``
 too). We chose this over a bootstrap for the default because it is exact,
-deterministic and costs a few passes after the sort (which then carries
-each sample's index, to pair the classes); the stratified bootstrap
+deterministic and costs a few passes per class (its sort then carries each
+sample's index, to pair the classes, and each class's influence values are
+added to the per-sample sums as its row leaves the sort); the stratified bootstrap
 (``method="bootstrap"``) agrees with it in our tests and is there to check it.
 
 **The interval** is built on the logit scale by default: ``logit(A) +/-
@@ -78,8 +79,10 @@ when a class in the average has a NaN interval.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
+import threading
 import warnings
 from statistics import NormalDist
 from typing import NamedTuple, Optional, Tuple
@@ -400,20 +403,19 @@ def compute_interval(
     defined = (pos > 0) & (neg > 0)
     rows = defined.nonzero(as_tuple=True)[0]
     weights = _weights(layout, opts.average, pos, rows)
-    ranked = _rank_rows(f, layout, pos, neg, rows, with_ids=weights is not None or method == "bootstrap")
+    # An average's interval needs every sample's influence values (the classes' covariance): summed as the sort goes
+    sums = _SampleSum(weights, pos[rows], neg[rows], f.target.shape[0]) if (
+        method == "delong" and weights is not None and rows.numel()) else None
+    ranked = _rank_rows(f, layout, pos, neg, rows, with_ids=method == "bootstrap", each=sums)
     per = _scatter_rows(ranked.value, rows, pos.shape[0])
     value = average_ovr(per, pos, defined, layout, opts.average)
 
     if method == "delong":
         interval = interval or "logit-t"
-        psi = _influence(ranked) if weights is not None else None  # an average: every sample, for the covariance
-        if psi is None:
+        if sums is None:
             var_pos, var_neg = _row_variance(ranked)  # each class's variance from its positives: O(positives)
-        else:  # the same sums, from the influence values the average needs anyway
-            square = psi.square()
-            total = square.sum(1)
-            var_pos = square.mul_(ranked.keys & 1).sum(1)
-            var_neg = total - var_pos
+        else:  # the same sums, from the influence values the average needed anyway
+            var_pos, var_neg = sums.var_pos, sums.var_neg
         per_se = _scatter_rows((var_pos + var_neg).sqrt(), rows, pos.shape[0])
         per_df = _satterthwaite(torch.stack([var_pos, var_neg]), torch.stack([ranked.n_pos, ranked.n_neg]))
         per_lo, per_hi = _bounds(per, per_se, _scatter_rows(_quantile(level, interval, per_df), rows, pos.shape[0]),
@@ -422,7 +424,7 @@ def compute_interval(
             se, lower, upper = (t[0] for t in (per_se, per_lo, per_hi)) if layout.task == "binary" else (
                 per_se, per_lo, per_hi)
         else:
-            contrib = _sample_sum(psi, ranked.ids, weights) if rows.numel() else None
+            contrib = sums.total() if sums is not None else None
             if contrib is None:
                 se = q = value.clone()
             else:
@@ -500,9 +502,14 @@ class _RankedRows(NamedTuple):
 
 
 def _rank_rows(
-    f: _Formatted, layout: Layout, pos: torch.Tensor, neg: torch.Tensor, rows: torch.Tensor, *, with_ids: bool
+    f: _Formatted, layout: Layout, pos: torch.Tensor, neg: torch.Tensor, rows: torch.Tensor, *, with_ids: bool,
+    each=None,
 ) -> _RankedRows:
-    """The one-vs-rest rows ``rows`` ranked by :func:`functional._rank` (optionally with the sort's permutation)."""
+    """The one-vs-rest rows ``rows`` ranked by :func:`functional._rank` (optionally with the sort's permutation).
+
+    ``each`` is handed the rows chunk by chunk as they are sorted (see
+    :func:`_ranking.sort_and_count`); the permutation is then not kept.
+    """
     device = pos.device
     n = f.target.shape[0]
     m, q = pos[rows], neg[rows]
@@ -510,48 +517,99 @@ def _rank_rows(
         empty = torch.zeros((0, n), dtype=torch.int64, device=device)
         return _RankedRows(empty, empty if with_ids else None, m, q, torch.zeros(0, dtype=torch.float64, device=device))
     subset = None if rows.numel() == pos.numel() else rows
-    ranked = _rank(**_row_problem(f, layout, subset), with_ids=with_ids)
-    value = ranked.two_u.double() / (2 * m * q).double()  # functional.compute_scores' expression: bitwise its value
-    return _RankedRows(ranked.keys, ranked.ids, m, q, value)
+    ranked = _rank(**_row_problem(f, layout, subset), with_ids=with_ids or each is not None, each=each)
+    return _RankedRows(ranked.keys, ranked.ids, m, q, _row_value(ranked.two_u, m, q))
+
+
+def _row_value(two_u: torch.Tensor, m: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """The AUROC from twice the Mann-Whitney U: functional.compute_scores' expression, so bitwise its value."""
+    return two_u.double() / (2 * m * q).double()
 
 
 def _influence(ranked: _RankedRows) -> torch.Tensor:
-    """(K, N) influence values psi_r of the sorted positions (module docstring); NaN rows where m or n < 2.
+    """(K, N) influence values psi_r of the sorted positions (module docstring); NaN rows where m or n < 2."""
+    return _psi(ranked.keys, ranked.n_pos, ranked.n_neg, ranked.value, _ranking.count(ranked.keys, ranked.n_pos))[0]
+
+
+def _psi(
+    keys: torch.Tensor, n_pos: torch.Tensor, n_neg: torch.Tensor, value: torch.Tensor, counted: _ranking.Count
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Influence values of sorted rows (K, N), and those of the positives (in ``counted``'s order).
 
     Their squares sum to DeLong's variance. With ``t`` the positives at or
     below a position, plus half the other label tied with it, a negative's
     ``V01 = (m - t) / m`` and a positive's ``V10 = (k + 1 - t) / n``: psi is
     affine in ``t``, one pass for every position, then the (fewer) positives
-    are rewritten in place.
+    are rewritten in place. The positives and tie groups come from the count
+    (``counted``), not from a second search. NaN rows where m or n < 2.
     """
-    keys = ranked.keys
     k_rows, n = keys.shape
     device = keys.device
-    bit = keys & 1
-    hits = bit.view(-1).nonzero().squeeze(1)  # every positive, flat, in sorted order
-    t = bit.cumsum(1, dtype=torch.float64)  # positives at or below each position
-    del bit
-    ties = _mixed_ties(keys, hits)
-    if ties is not None:
-        where, other = ties
+    row, col = counted.hit_rows, counted.hit_cols
+    hits = row * n + col  # every positive, flat, in sorted order
+    t = (keys & 1).cumsum(1).double()  # positives at or below each position (an integer cumsum: several times faster)
+    if counted.groups is not None:
+        where, other = _mixed_ties(keys, counted.groups)
         t.view(-1).index_add_(0, where, other.double(), alpha=0.5)  # the other label tied with it counts 1/2
-    m = ranked.n_pos.double().unsqueeze(1)
-    q = ranked.n_neg.double().unsqueeze(1)
-    a = ranked.value.unsqueeze(1)
+    m = n_pos.double().unsqueeze(1)
+    q = n_neg.double().unsqueeze(1)
+    a = value.unsqueeze(1)
     c_pos = torch.sqrt(m / (m - 1)) / m  # DeLong's m - 1 and n - 1, as factors on each component
     c_neg = torch.sqrt(q / (q - 1)) / q
-    row = torch.div(hits, n, rounding_mode="floor")
-    pos_psi = (c_pos / q)[row, 0] * (hits - row * n + 1 - t.view(-1)[hits]) - (c_pos * a)[row, 0]
+    pos_psi = (c_pos / q)[row, 0] * (col + 1 - t.view(-1)[hits]) - (c_pos * a)[row, 0]
     psi = t.mul_(-c_neg / m).add_(c_neg * (1 - a))  # every position as a negative, in place of t
     psi.view(-1)[hits] = pos_psi
-    n_valid = ranked.n_pos + ranked.n_neg
+    n_valid = n_pos + n_neg
     if bool((n_valid < n).any()):
         at = torch.arange(n, device=device)
         psi.masked_fill_(at >= n_valid.unsqueeze(1), 0.0)  # ignore_index sentinels, sorted last
-    small = (ranked.n_pos < 2) | (ranked.n_neg < 2)
+    small = (n_pos < 2) | (n_neg < 2)
     if bool(small.any()):
         psi[small] = float("nan")
-    return psi
+    return psi, pos_psi
+
+
+class _SampleSum:
+    """``sum_r w_r psi_r(i)`` for every sample ``i``, and each row's variance, taken chunk by chunk from the sort.
+
+    The hook :func:`_ranking.sort_and_count` calls on each chunk of rows right
+    after sorting it (``each``), on its worker thread: the influence values
+    of those rows go into that thread's own (N,) sum through the chunk's
+    permutation, and neither the (K, N) permutation nor the (K, N) influence
+    values are ever held whole. Rows are the defined ones, in order.
+    """
+
+    def __init__(self, weights: torch.Tensor, n_pos: torch.Tensor, n_neg: torch.Tensor, n: int):
+        self.weights, self.n_pos, self.n_neg, self.n = weights, n_pos, n_neg, n
+        self.equal = float(weights[0]) if bool((weights == weights[0]).all()) else None  # one host read, not per chunk
+        self.var_pos = torch.full_like(weights, float("nan"))
+        self.var_neg = torch.full_like(weights, float("nan"))
+        self._local = threading.local()
+        self._sums = []
+        self._lock = threading.Lock()
+
+    def __call__(self, start: int, stop: int, keys: torch.Tensor, ids: torch.Tensor, counted: _ranking.Count):
+        m, q = self.n_pos[start:stop], self.n_neg[start:stop]
+        psi, pos_psi = _psi(keys, m, q, _row_value(counted.two_u, m, q), counted)
+        var_pos = torch.zeros(stop - start, dtype=torch.float64, device=psi.device)
+        var_pos.index_add_(0, counted.hit_rows, pos_psi.square())
+        total = torch.linalg.vecdot(psi, psi)
+        small = (m < 2) | (q < 2)
+        self.var_pos[start:stop] = var_pos.masked_fill_(small, float("nan"))
+        self.var_neg[start:stop] = total - var_pos
+        sums = getattr(self._local, "sums", None)
+        if sums is None:
+            sums = self._local.sums = torch.zeros(self.n, dtype=torch.float64, device=psi.device)
+            with self._lock:
+                self._sums.append(sums)
+        if self.equal is not None:
+            sums.index_add_(0, ids.reshape(-1), psi.reshape(-1), alpha=self.equal)
+        else:
+            sums.index_add_(0, ids.reshape(-1), psi.mul_(self.weights[start:stop].unsqueeze(1)).reshape(-1))
+
+    def total(self) -> torch.Tensor:
+        """(N,) the per-sample sums, over every thread that took a chunk."""
+        return functools.reduce(torch.add, self._sums)
 
 
 def _mixed_groups(keys: torch.Tensor, hits: torch.Tensor) -> Optional[_ranking.MixedGroups]:
@@ -560,11 +618,8 @@ def _mixed_groups(keys: torch.Tensor, hits: torch.Tensor) -> Optional[_ranking.M
     return _ranking.mixed_groups(keys, torch.div(hits, n, rounding_mode="floor"), hits % n)
 
 
-def _mixed_ties(keys: torch.Tensor, hits: torch.Tensor) -> Optional[Tuple[torch.Tensor, torch.Tensor]]:
+def _mixed_ties(keys: torch.Tensor, groups: _ranking.MixedGroups) -> Tuple[torch.Tensor, torch.Tensor]:
     """Flat positions in mixed tie groups, and the count of the *other* label in each one's group."""
-    groups = _mixed_groups(keys, hits)
-    if groups is None:
-        return None
     _, at, n_pos, n_neg = groups
     size = n_pos + n_neg
     group_of = torch.repeat_interleave(torch.arange(at.numel(), device=keys.device), size)
@@ -796,14 +851,6 @@ def _betainc(a: np.ndarray, b: float, x: np.ndarray) -> np.ndarray:
             break
     front = np.where(xx <= 0, 0.0, np.exp(log_front) * h / aa)
     return np.where(flip, 1 - front, front)
-
-
-def _sample_sum(psi: torch.Tensor, ids: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """(N,) ``sum_r w_r psi_r(i)`` for each sample ``i``, from rows in sorted order."""
-    out = torch.zeros(psi.shape[1], dtype=psi.dtype, device=psi.device)
-    if bool((weights == weights[0]).all()):
-        return out.index_add_(0, ids.reshape(-1), psi.reshape(-1), alpha=float(weights[0]))
-    return out.index_add_(0, ids.reshape(-1), (psi * weights.unsqueeze(1)).reshape(-1))
 
 
 def _weights(layout: Layout, average: Optional[str], pos: torch.Tensor, rows: torch.Tensor) -> Optional[torch.Tensor]:
