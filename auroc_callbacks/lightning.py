@@ -96,10 +96,12 @@ class AUROCCallback(*_BASES):
 
     Under DDP every rank's predictions are gathered (uneven shards included)
     and every rank logs the same exact value. The duplicate samples Lightning's
-    default ``DistributedSampler`` pads the last ranks with are dropped first,
-    so the value is that of the validation set itself, whatever the number of
-    devices. Where they cannot be found (a custom sampler, a rank that did not
-    see its whole shard because of ``limit_val_batches``), a warning says so once.
+    default ``DistributedSampler`` pads the last ranks with are dropped as each
+    batch arrives (rank ``r`` of ``W`` keeps the first
+    ``len(range(r, len(dataset), W))`` rows of each dataloader), so the value
+    is that of the validation set itself, whatever the number of devices or
+    dataloaders. Where they cannot be found (a custom sampler, a rank that did
+    not see its whole shard because of ``limit_val_batches``), a warning says so once.
 
     Sanity-check batches are never scored: the value of the first epoch is
     that of the first epoch.
@@ -109,12 +111,8 @@ class AUROCCallback(*_BASES):
     validation set; see :class:`auroc_callbacks.AUROCAccumulator`), the value
     is exact for the scores rounded to ``histogram_dtype``, and its certified
     bound is logged as ``{name}_bound``. Under DDP the counts are summed over
-    ranks (no predictions gathered), and the DistributedSampler's padding is
-    dropped as each batch arrives (counts cannot forget samples afterwards):
-    rank ``r`` of ``W`` keeps its first ``len(range(r, len(dataset), W))``
-    rows, which are exactly the real samples that exact mode keeps, so both
-    modes score the same samples. Where the padding cannot be found, the same
-    warnings as in exact mode say so.
+    ranks (no predictions gathered), after the same per-batch drop of the
+    sampler's padding, so both modes score the same samples.
 
     With ``calibration=True`` the callback also logs ``val_ece``,
     ``val_ece_tempered`` and ``val_brier`` (the prefix is ``name`` without
@@ -280,8 +278,9 @@ class AUROCCallback(*_BASES):
         self.last_interval: Optional[AUROCInterval] = None
         self.last_bound: Optional[AUROCBound] = None
         self.last_calibration: Optional[_calibration.CalibrationSummary] = None
-        self._rows: Dict[int, int] = {}  # rows this rank accumulated per dataloader_idx, this epoch
-        self._padding: Dict[int, Optional[Tuple[int, int, int]]] = {}  # histogram mode: see _real_rows_of_batch
+        self._rows: Dict[int, int] = {}  # rows this rank scored per dataloader_idx, this epoch
+        self._kept: Dict[int, int] = {}  # of which accumulated (DDP: the sampler's padding dropped batch by batch)
+        self._padding: Dict[int, Optional[Tuple[int, int, int]]] = {}  # DDP: see _real_rows_of_batch
         self._warned: set = set()
 
     # ------------------------------------------------------------------ Lightning hooks
@@ -349,6 +348,7 @@ class AUROCCallback(*_BASES):
     def _start(self) -> None:
         self.accumulator.reset()
         self._rows = {}
+        self._kept = {}
         self._padding = {}
 
     def _update(self, trainer, outputs, batch, batch_idx: int, dataloader_idx: int, step_name: str) -> None:
@@ -356,22 +356,19 @@ class AUROCCallback(*_BASES):
         if trainer.sanity_checking:
             return
         rows = preds.shape[0]
-        if self.accumulator.mode == "histogram" and _distributed(trainer):  # counts cannot forget: drop padding now
-            keep = self._real_rows_of_batch(trainer, step_name, batch_idx, dataloader_idx, rows)
-            if keep < rows:
-                preds, target = preds[:keep], target[:keep]
+        kept = rows
+        if _distributed(trainer):  # drop the sampler's padding as it arrives, from every dataloader (a view: no sync)
+            kept = self._real_rows_of_batch(trainer, step_name, batch_idx, dataloader_idx, rows)
+            if kept < rows:
+                preds, target = preds[:kept], target[:kept]
         self.accumulator.update(preds, target)
         self._rows[dataloader_idx] = self._rows.get(dataloader_idx, 0) + rows
+        self._kept[dataloader_idx] = self._kept.get(dataloader_idx, 0) + kept
 
     def _end(self, trainer, pl_module, name: str, dataloaders, limit_name: str) -> Optional[AUROCScores]:
         histogram = self.accumulator.mode == "histogram"
         if _distributed(trainer):
-            if histogram:  # the padding was dropped batch by batch; what could not be, is warned about here
-                loaders = _flatten(dataloaders)
-                for idx, rows in sorted(self._rows.items()):
-                    self._real_rows(loaders[idx] if idx < len(loaders) else None, rows, limit_name)
-            else:
-                self._drop_sampler_padding(dataloaders, limit_name)
+            self._check_padding(dataloaders, limit_name)
         elif self.accumulator.num_samples == 0:
             self._warn_once("empty", f"AUROCCallback: no samples were scored this epoch; `{name}` is not logged")
             return None
@@ -465,41 +462,34 @@ class AUROCCallback(*_BASES):
 
     # ------------------------------------------------------------------ DDP: exact, not approximately right
 
-    def _drop_sampler_padding(self, dataloaders, limit_name: str) -> None:
-        """Truncate this rank's samples to the ones its sampler did not invent as padding.
+    def _check_padding(self, dataloaders, limit_name: str) -> None:
+        """At the epoch's end: warn about the sampler padding that could not be dropped batch by batch.
 
         torch's ``DistributedSampler`` (``drop_last=False``, shuffled or not) pads its index list at the end
         to ``num_samples * num_replicas`` and gives rank ``r`` positions ``r, r + W, r + 2W, ...``; positions
         ``>= len(dataset)`` are padding, so rank ``r`` holds ``len(range(r, len(dataset), W))`` real samples,
-        first, then its padding. Only the padding of the last dataloader can be cut (it ends the buffer).
+        first, then its padding. :meth:`_real_rows_of_batch` drops it as batches arrive, from every
+        dataloader, in both modes. What is left (another sampler, a rank that did not see its whole shard,
+        batches that are not one row per sample) is warned about once.
         """
         loaders = _flatten(dataloaders)
-        total = sum(self._rows.values())
-        keep = total
-        last = max((i for i, n in self._rows.items() if n > 0), default=None)
         for idx, rows in sorted(self._rows.items()):
-            loader = loaders[idx] if idx < len(loaders) else None
-            real = self._real_rows(loader, rows, limit_name)
-            if real < rows:
-                if idx == last:
-                    keep = total - (rows - real)
-                else:
-                    self._warn_once(
-                        "middle", f"AUROCCallback: cannot drop the {rows - real} duplicate sample(s) DistributedSampler"
-                        f" padded dataloader {idx} with on this rank (only the last dataloader's padding can be"
-                        " removed): the epoch AUROC counts them",
-                    )
-        if keep < total:
-            self.accumulator.truncate(keep)
+            real = self._real_rows(loaders[idx] if idx < len(loaders) else None, rows, limit_name)  # warns
+            if self._kept[idx] > real:
+                self._warn_once(
+                    f"padding{idx}", f"AUROCCallback: cannot drop the {self._kept[idx] - real} duplicate sample(s)"
+                    f" DistributedSampler padded dataloader {idx} with on this rank (its batches could not be placed"
+                    " in the shard): the epoch AUROC counts them",
+                )
 
     def _real_rows_of_batch(self, trainer, step_name: str, batch_idx: int, dataloader_idx: int, rows: int) -> int:
-        """Histogram mode under DDP: how many of this batch's ``rows`` are real samples, not sampler padding.
+        """Under DDP: how many of this batch's ``rows`` are real samples, not sampler padding.
 
         The batch holds sampler positions ``batch_idx * batch_size`` onwards; this
         rank's real samples are its first ``len(range(rank, len(dataset), W))``
-        positions (see :meth:`_drop_sampler_padding`). Anything else (another
-        sampler, several rows per sample) keeps every row; :meth:`_real_rows`
-        warns at the epoch's end exactly as in exact mode.
+        positions (see :meth:`_check_padding`). Anything else (another
+        sampler, several rows per sample) keeps every row; :meth:`_check_padding`
+        warns at the epoch's end.
         """
         if dataloader_idx not in self._padding:
             loaders = _flatten(trainer.val_dataloaders if step_name == "validation_step" else trainer.test_dataloaders)

@@ -20,7 +20,9 @@ Runs, in one set of processes:
 * ``custom``: the user's own ``DistributedSampler`` subclass with its own
   ``__iter__``: the callback cannot know its padding and must warn once;
 * ``partial``: ``trainer.validate`` with ``limit_val_batches=0.5``: each rank
-  sees only part of its shard, which the callback must warn about once.
+  sees only part of its shard, which the callback must warn about once;
+* ``two``: ``trainer.validate`` on two dataloaders (499 and 502 samples):
+  the first one is padded too, and its padding is not at the buffer's end.
 
 The exact callback also has ``calibration=True``: its ``val_ece`` and ``val_brier`` are recorded.
 
@@ -59,14 +61,14 @@ def main() -> None:
     y = torch.tensor(y[order], dtype=torch.long)
 
     class Indexed(Dataset):
-        def __init__(self, x, y):
-            self.x, self.y = x, y
+        def __init__(self, x, y, offset=0):
+            self.x, self.y, self.offset = x, y, offset
 
         def __len__(self):
             return len(self.y)
 
         def __getitem__(self, i):
-            return self.x[i], self.y[i], i
+            return self.x[i], self.y[i], i + self.offset  # the index in the whole validation set
 
     train = Indexed(x[:N_TRAIN], y[:N_TRAIN])
     val = Indexed(x[N_TRAIN:N_TRAIN + N_VAL], y[N_TRAIN:N_TRAIN + N_VAL])
@@ -88,7 +90,7 @@ def main() -> None:
         def on_validation_epoch_start(self):
             self.records = []
 
-        def validation_step(self, batch, batch_idx):
+        def validation_step(self, batch, batch_idx, dataloader_idx=0):
             x, y, idx = batch
             logits = self(x)
             if not self.trainer.sanity_checking:
@@ -168,6 +170,15 @@ def main() -> None:
         warnings.simplefilter("always")
         trainer.validate(model, DataLoader(val, batch_size=BATCH), verbose=False)
     record("partial", caught)
+
+    trainer.limit_val_batches = 1.0
+    first = Indexed(val.x[:499], val.y[:499])
+    second = Indexed(val.x[499:], val.y[499:], offset=499)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer.validate(model, [DataLoader(first, batch_size=BATCH), DataLoader(second, batch_size=BATCH)],
+                         verbose=False)
+    record("two", caught)
 
     results["rank"] = trainer.global_rank
     results["world_size"] = trainer.world_size

@@ -505,9 +505,11 @@ def test_ddp_value_is_exact_over_uneven_shards_without_sampler_duplicates(tmp_pa
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(devices)]
     assert [r["world_size"] for r in ranks] == [devices] * devices
 
-    for run in ("fit", "shuffled", "wrapped"):
+    for run in ("fit", "shuffled", "wrapped", "two"):
         unique, with_duplicates, n_unique, n_rows = _ddp_reference(ranks, run)
-        assert n_unique == 1001 and n_rows == devices * math.ceil(1001 / devices)  # the sampler did pad
+        padded = devices * (math.ceil(499 / devices) + math.ceil(502 / devices)) if run == "two" else (
+            devices * math.ceil(1001 / devices))
+        assert n_unique == 1001 and n_rows == padded > 1001  # the sampler did pad (both dataloaders, for "two")
         for r in ranks:
             assert r[run]["logged"] == pytest.approx(unique, abs=1e-9), run
             assert r[run]["history"]["num_samples"] == 1001, run
@@ -525,7 +527,7 @@ def test_ddp_value_is_exact_over_uneven_shards_without_sampler_duplicates(tmp_pa
 
         ea = EventAccumulator(str(tmp_path / "tb" / "version_0"), size_guidance={"images": 0})
         ea.Reload()
-        assert [im.step for im in ea.Images("val_auroc/roc")] == steps + [steps[-1]] * 4
+        assert [im.step for im in ea.Images("val_auroc/roc")] == steps + [steps[-1]] * 5
     assert all(r["fit"]["sync_dist_advice"] == [] for r in ranks)
 
     # the user's own DistributedSampler subclass: its padding cannot be known; warned once (by the exact and by
@@ -545,7 +547,7 @@ def test_ddp_value_is_exact_over_uneven_shards_without_sampler_duplicates(tmp_pa
 
     # mode="histogram": counts summed over ranks, padding dropped batch by batch: the single-process histogram
     # value and bound over the same samples (the real ones; with the custom sampler, every row scored)
-    for run in ("fit", "shuffled", "wrapped", "custom", "partial"):
+    for run in ("fit", "shuffled", "wrapped", "custom", "partial", "two"):
         want = _ddp_histogram_reference(ranks, run, dedupe=run != "custom")
         for r in ranks:
             got = r[run]["hist"]
@@ -555,7 +557,7 @@ def test_ddp_value_is_exact_over_uneven_shards_without_sampler_duplicates(tmp_pa
             assert got["history"]["num_samples"] == want.num_samples
         assert abs(_ddp_reference(ranks, run)[0 if run != "custom" else 1] - want.value.item()) <= want.bound.item()
     if _importable("tensorboard"):  # the histogram callback's figure, from the summed counts, on rank 0
-        assert [im.step for im in ea.Images("val_auroc_hist/roc")] == steps + [steps[-1]] * 4
+        assert [im.step for im in ea.Images("val_auroc_hist/roc")] == steps + [steps[-1]] * 5
 
 
 # ----------------------------------------------------------------------------- ci=True (issue 6)
