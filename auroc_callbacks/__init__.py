@@ -25,6 +25,7 @@ from .calibration import (
     plot_reliability,
     reliability,
 )
+from .distributed import EmptyEpochError
 from .histogram import AUROCBound
 from .functional import AUROCScores, UndefinedAUROCWarning, auroc, auroc_scores, probabilities, roc_curve
 from .stats import AUROCComparison, AUROCInterval, auroc_ci, compare_auroc
@@ -40,6 +41,7 @@ __all__ = [
     "AUROCScores",
     "CalibrationSummary",
     "Calibrator",
+    "EmptyEpochError",
     "IsotonicCalibrator",
     "PlattScaler",
     "Reliability",

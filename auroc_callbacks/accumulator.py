@@ -8,7 +8,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple, Union
 import torch
 
 from . import _checks, histogram
-from .distributed import gather_uneven, is_distributed
+from .distributed import EmptyEpochError, gather_uneven, is_distributed
 from .functional import AUROCScores, UndefinedAUROCWarning, compute_curves, compute_scores
 from .histogram import AUROCBound
 from .stats import AUROCInterval, check_interval_options, check_level, compute_interval
@@ -301,7 +301,7 @@ class AUROCAccumulator:
         if self.sync_dist and is_distributed(self.process_group):
             preds, target = gather_uneven([preds, target], group=self.process_group)
         elif preds is None:
-            raise ValueError("AUROCAccumulator has no samples: nothing was passed to update(), or only empty batches")
+            raise EmptyEpochError("AUROCAccumulator has no samples: nothing was passed to update(), or only empty batches")
         self._cache = (preds, target)
         return self._cache
 

@@ -19,6 +19,16 @@ _DTYPES = [torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.
            torch.float16, torch.bfloat16, torch.float32, torch.float64]
 
 
+class EmptyEpochError(ValueError):
+    """No sample was accumulated, on this rank or (under ``torch.distributed``) on any rank.
+
+    Raised by :class:`auroc_callbacks.AUROCAccumulator`'s computes. Under
+    ``torch.distributed`` every rank raises it together (the ranks first
+    exchange their sizes), so catching it cannot leave one rank in a collective.
+    A ``ValueError``, so code that caught that before still does.
+    """
+
+
 def is_distributed(group=None) -> bool:
     """True when torch.distributed is initialised with more than one rank."""
     return dist.is_available() and dist.is_initialized() and dist.get_world_size(group) > 1
@@ -47,7 +57,8 @@ def gather_uneven(tensors: Sequence[Optional[torch.Tensor]], group=None) -> List
         rank's device (or the communication device for an empty rank).
 
     Raises:
-        ValueError: no rank holds data, or ranks disagree on trailing shapes.
+        EmptyEpochError: no rank holds data.
+        ValueError: ranks disagree on trailing shapes.
     """
     has = tensors[0] is not None
     local_dev = tensors[0].device if has else None
@@ -70,7 +81,7 @@ def gather_uneven(tensors: Sequence[Optional[torch.Tensor]], group=None) -> List
     sizes = metas[:, 0].tolist()
     holders = metas[metas[:, 1] >= 0]
     if holders.shape[0] == 0:
-        raise ValueError("no rank accumulated any samples: nothing to gather")
+        raise EmptyEpochError("no rank accumulated any samples: nothing to gather")
     out = []
     max_n = max(sizes)
     for i in range(k):
@@ -116,7 +127,8 @@ def reduce_uneven(
         every rank holding data, in rank order.
 
     Raises:
-        ValueError: no rank holds data, or ranks holding data disagree on the sizes.
+        EmptyEpochError: no rank holds data.
+        ValueError: ranks holding data disagree on the sizes.
     """
     has = sums is not None
     local_dev = sums.device if has else None
@@ -129,7 +141,7 @@ def reduce_uneven(
     rows = [row.tolist() for row in torch.stack(infos).cpu()]
     holders = [row for row in rows if row[0] == 1]
     if not holders:
-        raise ValueError("no rank accumulated any samples: nothing to reduce")
+        raise EmptyEpochError("no rank accumulated any samples: nothing to reduce")
     sizes = {tuple(row[1:3]) for row in holders}
     if len(sizes) != 1:
         raise ValueError(f"ranks disagree on the sizes of the tensors to reduce: {sorted(sizes)}")

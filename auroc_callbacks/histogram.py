@@ -50,7 +50,7 @@ import torch
 
 from . import _checks, _ranking
 from ._checks import Layout, Options
-from .distributed import _DTYPES, is_distributed, reduce_uneven
+from .distributed import _DTYPES, EmptyEpochError, is_distributed, reduce_uneven
 from .functional import (
     _DISTRIBUTION_TOL, AUROCScores, UndefinedAUROCWarning, _warn_undefined, average_ovr, warn_ovo_absent,
 )
@@ -326,7 +326,7 @@ class HistogramCounts:
                 in_dtype = torch.promote_types(in_dtype, _DTYPES[other[3]])
             counts, ints = sums[:-7], sums[-7:]
         elif counts is None:
-            raise ValueError("AUROCAccumulator has no samples: nothing was passed to update(), or only empty batches")
+            raise EmptyEpochError("AUROCAccumulator has no samples: nothing was passed to update(), or only empty batches")
         if self.layout is None:
             self.layout = layout
         # Only occupied buckets matter (empty ones add nothing to any count, curve or bound): keep those.

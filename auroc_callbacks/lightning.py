@@ -34,6 +34,7 @@ from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, Rando
 from . import _optional
 from . import calibration as _calibration
 from .accumulator import AUROCAccumulator
+from .distributed import EmptyEpochError
 from .functional import AUROCScores
 from .histogram import AUROCBound
 from .stats import AUROCInterval
@@ -369,18 +370,20 @@ class AUROCCallback(*_BASES):
         histogram = self.accumulator.mode == "histogram"
         if _distributed(trainer):
             self._check_padding(dataloaders, limit_name)
-        elif self.accumulator.num_samples == 0:
-            self._warn_once("empty", f"AUROCCallback: no samples were scored this epoch; `{name}` is not logged")
+        bound = interval = None
+        try:  # a collective under DDP: every rank calls it, and every rank raises EmptyEpochError together
+            if histogram:  # counts summed over ranks
+                bound = self.last_bound = self.accumulator.compute_bound()
+                scores = bound.scores()
+            elif self.accumulator.ci:  # one ranking gives the value and its interval
+                interval = self.last_interval = self.accumulator.compute_interval()
+                scores = interval.scores()
+            else:
+                scores = self.accumulator.compute_scores()
+        except EmptyEpochError:
+            where = " on any rank" if _distributed(trainer) else ""
+            self._warn_once("empty", f"AUROCCallback: no samples were scored this epoch{where}; `{name}` is not logged")
             return None
-        bound = None
-        if histogram:  # counts summed over ranks: a collective under DDP
-            bound = self.last_bound = self.accumulator.compute_bound()
-            interval, scores = None, bound.scores()
-        elif self.accumulator.ci:  # one ranking gives the value and its interval
-            interval = self.last_interval = self.accumulator.compute_interval()  # collective under DDP
-            scores = interval.scores()
-        else:
-            interval, scores = None, self.accumulator.compute_scores()  # a collective under DDP: every rank calls it
         self.last_scores = scores
         if scores.value.ndim == 0:
             pl_module.log(name, scores.value, prog_bar=self.prog_bar, sync_dist=False)

@@ -41,6 +41,13 @@ def _worker(rank, world, bounds, outdir):
             result[name] = acc.compute().tolist()
             result[name + "_gathered"] = int(acc.gather()[0].shape[0])
             result[name + "_local"] = acc.num_samples
+        for mode in ("exact", "histogram"):  # nothing on any rank: every rank raises together, none hangs
+            acc = ac.AUROCAccumulator(num_classes=4, mode=mode)
+            try:
+                acc.compute()
+                result["empty_" + mode] = "no error"
+            except ac.EmptyEpochError as err:
+                result["empty_" + mode] = str(err)
         with open(f"{outdir}/rank{rank}.json", "w") as fh:
             json.dump(result, fh)
     finally:
@@ -66,6 +73,8 @@ def test_compute_gathers_every_rank_exactly(bounds, tmp_path):
         assert abs(got["binary"] - want_bin) < 1e-12
         assert got["multiclass_gathered"] == N
         assert got["multiclass_local"] == bounds[rank][1] - bounds[rank][0]
+        assert got["empty_exact"] == "no rank accumulated any samples: nothing to gather"
+        assert got["empty_histogram"] == "no rank accumulated any samples: nothing to reduce"
 
 
 def test_single_process_needs_no_process_group():

@@ -385,6 +385,19 @@ def test_nan_predictions_warn_and_log_nan_instead_of_crashing(tmp_path):
     assert math.isnan(_logged(trainer, "val_auroc"))
 
 
+@pytest.mark.parametrize("ddp", [False, True], ids=["one-process", "ddp-every-rank-empty"])
+def test_an_epoch_without_samples_warns_once_and_training_goes_on(tmp_path, monkeypatch, ddp):
+    """No row scored (here every batch is empty): no value logged, one warning, no crash; under DDP the
+    computes raise EmptyEpochError on every rank together, which the callback turns into the same warning."""
+    if ddp:
+        monkeypatch.setattr(lightning_callbacks, "_distributed", lambda trainer: True)
+    cb = AUROCCallback(output_transform=lambda out, batch: (out["logits"][:0], batch[1][:0]))
+    with pytest.warns(UserWarning, match="no samples were scored this epoch" + (" on any rank" if ddp else "")) as rec:
+        trainer, _ = _fit(PL, tmp_path, [cb], max_epochs=2, num_sanity_val_steps=0)
+    assert trainer.current_epoch == 2 and "val_auroc" not in trainer.callback_metrics and cb.history == []
+    assert sum("no samples were scored" in str(w.message) for w in rec) == 1
+
+
 # ----------------------------------------------------------------------------- checkpoints
 
 
