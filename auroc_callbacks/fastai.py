@@ -540,7 +540,10 @@ class AUROCCallback(Callback):
             return
         self.history.append(self.last)
         if rank_distrib() == 0:
-            writer = self._writer or self._tensorboard_callback_writer()
+            writer = self._writer
+            if writer is None:  # fastai's TensorBoardCallback writes the Recorder columns itself: not twice
+                writer = self._tensorboard_callback_writer()
+                writer = None if writer is None else _WithoutScalars(writer, self.columns)
             if writer is not None:
                 self._log(writer, self._scores)
 
@@ -632,6 +635,20 @@ class AUROCCallback(Callback):
         return f"AUROCCallback(name={self._column!r}, per_class={self.per_class})"
 
 
+
+
+class _WithoutScalars:
+    """A TensorBoard writer that drops the scalars of some tags (another callback writes them), else the writer."""
+
+    def __init__(self, writer, tags):
+        self._writer, self._tags = writer, frozenset(tags)
+
+    def add_scalar(self, tag, *args, **kwargs):
+        if tag not in self._tags:
+            self._writer.add_scalar(tag, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._writer, name)
 
 
 def _index_of_time(names) -> int:

@@ -332,13 +332,15 @@ def test_tensorboard_callback_gets_per_class_scalars_and_roc_figure(digits, tmp_
     tb = pytest.importorskip("fastai.callback.tensorboard")
     pytest.importorskip("matplotlib")
     tbcb = tb.TensorBoardCallback(log_dir=tmp_path, trace_model=False, log_preds=False)
-    learn = _digits_learner(digits, names=True, cbs=[tbcb, AUROCCallback(per_class=True, pr_curves=False)])
+    learn = _digits_learner(digits, names=True, cbs=[tbcb, AUROCCallback(per_class=True, ci=True, pr_curves=False)])
     learn.recorder.add_time = False  # fastai's callback drops the last column: ours must survive anyway
     _fit(learn, 2)
     ea = _events(tmp_path)
     scalars, images = set(ea.Tags()["scalars"]), set(ea.Tags()["images"])
     vocab = list(learn.dls.vocab)
-    assert {"auroc"} | {f"auroc/{c}" for c in vocab} <= scalars
+    assert {"auroc", "auroc_lo", "auroc_hi"} | {f"auroc/{c}" for c in vocab} <= scalars
+    for tag in ("auroc", "auroc_lo", "auroc_hi", f"auroc/{vocab[0]}"):  # once per epoch: the Recorder's columns
+        assert len(ea.Scalars(tag)) == 2, tag  # reach TensorBoard through fastai's callback, not a second time
     assert "auroc/roc" in images and len(ea.Images("auroc/roc")) == 2  # one figure per epoch
     logged = {e.step: e.value for e in ea.Scalars("auroc")}
     steps = sorted(logged)
