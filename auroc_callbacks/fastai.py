@@ -543,7 +543,9 @@ class AUROCCallback(Callback):
             writer = self._writer
             if writer is None:  # fastai's TensorBoardCallback writes the Recorder columns itself: not twice
                 writer = self._tensorboard_callback_writer()
-                writer = None if writer is None else _WithoutScalars(writer, self.columns)
+                if writer is not None:  # it writes metric_names[2:-1]: not the last column (time, unless removed)
+                    names = getattr(getattr(self.learn, "recorder", None), "metric_names", [])
+                    writer = _WithoutScalars(writer, set(self.columns) & set(list(names)[2:-1]))
             if writer is not None:
                 self._log(writer, self._scores)
 

@@ -350,6 +350,17 @@ def test_tensorboard_callback_gets_per_class_scalars_and_roc_figure(digits, tmp_
     assert abs(per_class[-1] - learn.auroc.history[-1]["per_class"][vocab[3]]) < 1e-6
 
 
+def test_tensorboard_callback_without_time_column_still_gets_the_value_it_skips(digits, tmp_path):
+    """fastai's callback writes every Recorder column but the last: when ``auroc`` is last, ours writes it."""
+    tb = pytest.importorskip("fastai.callback.tensorboard")
+    tbcb = tb.TensorBoardCallback(log_dir=tmp_path, trace_model=False, log_preds=False)
+    learn = _digits_learner(digits, cbs=[tbcb, AUROCCallback(figure=False, pr_curves=False)])
+    learn.recorder.add_time = False
+    _fit(learn, 2)
+    assert learn.recorder.metric_names[-1] == "auroc"
+    assert len(_events(tmp_path).Scalars("auroc")) == 2
+
+
 def test_log_dir_writes_events_without_fastai_tensorboard_callback(cancer, tmp_path):
     pytest.importorskip("tensorboard")
     pytest.importorskip("matplotlib")
