@@ -260,13 +260,40 @@ def _as_float(preds: torch.Tensor) -> torch.Tensor:
     return preds.double() if big >= 2**24 else preds.float()
 
 
+def _row_tolerance(rows: torch.Tensor, in_dtype: torch.dtype) -> torch.Tensor:
+    """(N,) how far each row of probabilities may sum from 1: the precision of its values, not of its container.
+
+    ``in_dtype``'s tolerance, loosened to a 16-bit float's for a row whose
+    values that float holds exactly: probabilities rounded to bfloat16 are
+    still probabilities after an epoch mixed them with float32 batches (the
+    epoch's buffer is float32 then). A pure function of the values, so one
+    batch at a time (histogram mode) and the whole epoch (exact mode) agree.
+    """
+    tol = torch.full(rows.shape[:1], _DISTRIBUTION_TOL.get(in_dtype, 1e-3), dtype=rows.dtype, device=rows.device)
+    for fmt, fmt_tol in _DISTRIBUTION_TOL.items():
+        if fmt_tol > _DISTRIBUTION_TOL.get(in_dtype, 1e-3):
+            held = (rows.to(fmt).to(rows.dtype) == rows).all(1)
+            tol = torch.where(held, tol.clamp(min=fmt_tol), tol)
+    return tol
+
+
+def _distribution_excess(rows: torch.Tensor, in_dtype: torch.dtype) -> torch.Tensor:
+    """(N,) each row's distance from summing to 1 beyond :func:`_row_tolerance`: <= 0 for a distribution."""
+    return (rows.sum(1) - 1).abs() - _row_tolerance(rows, in_dtype)
+
+
 def _decide_activation(preds: torch.Tensor, in_dtype: torch.dtype, layout: Layout, activation: Optional[str]):
     if activation != "auto":
         return activation
     if preds.ndim == 2 and (layout.task == "multiclass" or layout.binary_column is not None):
-        tol = _DISTRIBUTION_TOL.get(in_dtype, 1e-3)
-        is_dist = (preds.min() >= 0) & (preds.max() <= 1) & ((preds.sum(1) - 1).abs().max() <= tol)
-        return None if bool(is_dist) else "softmax"
+        lo, hi = torch.aminmax(preds)
+        dev = (preds.sum(1) - 1).abs()
+        base = _DISTRIBUTION_TOL.get(in_dtype, 1e-3)
+        in_range, within = torch.stack([(lo >= 0) & (hi <= 1), dev.max() <= base]).tolist()  # one host sync
+        if not in_range or within:
+            return None if in_range else "softmax"
+        loose = dev > base  # only these rows need the per-row precision test
+        return None if bool((_distribution_excess(preds[loose], in_dtype) <= 0).all()) else "softmax"
     lo, hi = torch.aminmax(preds)
     return "sigmoid" if bool((lo < 0) | (hi > 1)) else None
 

@@ -52,7 +52,7 @@ from . import _checks, _ranking
 from ._checks import Layout, Options
 from .distributed import _DTYPES, EmptyEpochError, is_distributed, reduce_uneven
 from .functional import (
-    _DISTRIBUTION_TOL, AUROCScores, UndefinedAUROCWarning, _warn_undefined, average_ovr, warn_ovo_absent,
+    AUROCScores, _distribution_excess, UndefinedAUROCWarning, _warn_undefined, average_ovr, warn_ovo_absent,
 )
 
 __all__ = ["AUROCBound", "HISTOGRAM_DTYPES", "HistogramCounts", "bucket_keys", "bucket_values"]
@@ -238,9 +238,9 @@ class HistogramCounts:
         minus_inf = torch.full((), -math.inf, dtype=torch.float64, device=device)
         is_dist, dev = None, minus_inf
         if opts.activation == "auto" and (layout.task == "multiclass" or layout.binary_column is not None):
-            dev = (scores.sum(1) - 1).abs()  # the exact mode's distribution test, on this batch
-            dev = (dev if row_keep is None else torch.where(row_keep, dev, 0.0)).max()
-            is_dist = (lo >= 0) & (hi <= 1) & (dev <= _DISTRIBUTION_TOL.get(in_dtype, 1e-3))
+            dev = _distribution_excess(scores, in_dtype)  # the exact mode's distribution test, on this batch
+            dev = (dev if row_keep is None else torch.where(row_keep, dev, -math.inf)).max()
+            is_dist = (lo >= 0) & (hi <= 1) & (dev <= 0)
         t = target.double()
         if keep is None:
             t_lo, t_hi = torch.aminmax(t)
@@ -397,8 +397,7 @@ def _epoch_disagrees(epoch: Epoch, ints: list, ext: list) -> bool:
     """The whole epoch's distribution test (with the epoch's widest dtype) against the batches' decisions."""
     if not (ints[_RAW_ROWS] or ints[_SOFT_ROWS]):
         return False
-    tol = _DISTRIBUTION_TOL.get(epoch.in_dtype, 1e-3)
-    is_dist = -ext[_NEG_LO] >= 0 and ext[_HI] <= 1 and ext[_DEV] <= tol
+    is_dist = -ext[_NEG_LO] >= 0 and ext[_HI] <= 1 and ext[_DEV] <= 0  # _DEV: the largest excess of a row
     return bool(ints[_SOFT_ROWS]) if is_dist else bool(ints[_RAW_ROWS])
 
 

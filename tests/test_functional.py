@@ -364,6 +364,30 @@ def test_probabilities_expose_the_activation_decision():
     assert act == "sigmoid" and torch.allclose(probs, torch.sigmoid(torch.tensor([-1.0, 2.0])))
 
 
+@pytest.mark.parametrize("low", [torch.bfloat16, torch.float16])
+def test_probabilities_rounded_to_16_bits_stay_probabilities_in_an_epoch_that_also_has_float32_batches(low):
+    """The epoch's buffer is float32 then; a bfloat16 row sums to 1 only within ~4e-3, past float32's 1e-3.
+
+    Each row is judged by the precision of its values, so the epoch is still ranked as given (no softmax).
+    """
+    g = torch.Generator().manual_seed(8)
+    probs = torch.softmax(3 * torch.randn(600, 10, generator=g), 1)
+    target = torch.randint(0, 10, (600,), generator=g)
+    acc = ac.AUROCAccumulator(num_classes=10)
+    acc.update(probs[:300].to(low), target[:300])
+    acc.update(probs[300:], target[300:])
+    epoch = torch.cat([probs[:300].to(low).float(), probs[300:]]).double().numpy()
+    if low == torch.bfloat16:
+        assert np.abs(epoch[:300].sum(1) - 1).max() > 1e-3  # the float32 tolerance alone would softmax them
+    y = target.numpy()
+    want = np.mean([roc_auc_score(y == k, epoch[:, k]) for k in range(10)])
+    assert acc.compute().item() == pytest.approx(want, abs=1e-12)
+    assert ac.probabilities(torch.tensor(epoch, dtype=torch.float32), target)[2] is None
+    off = probs.clone()
+    off[0] *= 1.004  # a float32 row 4e-3 off: no 16-bit float holds it, so float32's tolerance: logits
+    assert ac.probabilities(off, target)[2] == "softmax"
+
+
 def test_infinite_binary_scores_and_infinite_probabilities_without_softmax_are_ranked():
     scores = torch.tensor([float("inf"), 0.2, 0.1, -float("inf"), float("inf")])
     target = torch.tensor([1, 0, 1, 0, 0])

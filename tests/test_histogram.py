@@ -380,6 +380,19 @@ def test_a_batch_within_half_precision_tolerance_but_not_the_epochs_disagrees():
         acc.compute()
 
 
+def test_bfloat16_probability_batches_next_to_float32_ones_agree_with_the_exact_mode():
+    """Each batch's rows are judged by the precision of their values, as the exact mode judges the epoch's."""
+    g = torch.Generator().manual_seed(8)
+    probs = torch.softmax(3 * torch.randn(600, 10, generator=g), 1)
+    target = torch.randint(0, 10, (600,), generator=g)
+    acc = ac.AUROCAccumulator(num_classes=10, mode="histogram")
+    acc.update(probs[:300].bfloat16(), target[:300])
+    acc.update(probs[300:], target[300:])
+    epoch = torch.cat([probs[:300].bfloat16().float(), probs[300:]])
+    want = _sklearn(epoch.half().double().numpy(), target.numpy(), "multiclass", "macro")
+    assert acc.compute().item() == pytest.approx(want, abs=1e-12)
+
+
 def test_values_are_cached_until_the_next_update_and_reset_forgets():
     preds, target = _data("binary", 100, 10)
     acc = _hist(preds, target)
