@@ -310,13 +310,10 @@ class _Ranked(NamedTuple):
     ids: Optional[torch.Tensor] = None  # (R, N) the column of each sorted key, with ``with_ids``
 
 
-def _rank(
-    scores: torch.Tensor, *, labels=None, label_index=None, valid=None, with_ids: bool = False, each=None
-) -> _Ranked:
+def _rank(scores: torch.Tensor, *, labels=None, label_index=None, valid=None, with_ids: bool = False) -> _Ranked:
     """Rank rows of scores (R, N) against labels given as (R, N) 0/1, or as the positive row of each column.
 
-    ``with_ids`` also keeps the sort's permutation, ``each`` hands it over
-    chunk by chunk instead (see :func:`_ranking.sort_and_count`).
+    ``with_ids`` also keeps the sort's permutation (see :func:`_ranking.sort_and_count`).
     """
     packed = _ranking.pack(scores, labels, label_index=label_index, valid=valid)
     keys = packed.keys
@@ -327,7 +324,7 @@ def _rank(
     else:
         n_pos = torch.bincount(label_index[label_index >= 0], minlength=n_rows)
     n_valid = torch.full_like(n_pos, n) if valid is None else valid.sum(1, dtype=torch.int64)
-    keys, two_u, ids = _ranking.sort_and_count(keys, n_pos, with_ids=with_ids, each=each)
+    keys, two_u, ids = _ranking.sort_and_count(keys, n_pos, with_ids=with_ids)
     return _Ranked(keys, packed.decode, n_pos, n_valid, two_u, ids)
 
 

@@ -21,7 +21,13 @@ or below; mixed tie groups, the only ties that matter, are found and
 corrected exactly as the Mann-Whitney count does. One sort, O(N log N),
 vectorised over the classes, on the device. A class's own variance needs
 only the positions of its positives (the negatives between two positives
-share one placement value); the covariances below need every sample.
+share one placement value); the covariances below need every sample's
+placement *in sample order*, to pair a sample's roles across classes. Those
+come without sorting the N samples at all: only the ``m`` positives are
+sorted, every sample's count of positives below it and tied with it comes
+from a bucket table over their codes (:func:`_ranking.below_and_tied`),
+and a bincount of those counts over the negatives gives every positive's
+``V10`` and the Mann-Whitney count, exact and equal to the sort's.
 
 Each sample ``i`` then gets, for each class ``r``, an *influence value*
 
@@ -48,10 +54,10 @@ the others, and its scores in the columns are not independent). The variance of 
 the whole covariance matrix in O(N K), without forming it. ``"weighted"``
 uses the supports as fixed weights (DeLong conditions on ``m`` and ``n``
 too). We chose this over a bootstrap for the default because it is exact,
-deterministic and costs a few passes per class (its sort then carries each
-sample's index, to pair the classes, and each class's influence values are
-added to the per-sample sums as its row leaves the sort); the stratified bootstrap
-(``method="bootstrap"``) agrees with it in our tests and is there to check it.
+deterministic (the classes are summed in a fixed order, whichever thread
+computed them) and costs a few passes per class, about what the plain AUROC's
+sort costs; the stratified bootstrap (``method="bootstrap"``) agrees with it
+in our tests and is there to check it.
 
 **The interval** is built on the logit scale by default: ``logit(A) +/-
 q * se / (A (1 - A))`` mapped back, with ``q`` the Student-t quantile at
@@ -79,11 +85,11 @@ when a class in the average has a NaN interval.
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
-import threading
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from statistics import NormalDist
 from typing import NamedTuple, Optional, Tuple
 
@@ -403,29 +409,36 @@ def compute_interval(
     defined = (pos > 0) & (neg > 0)
     rows = defined.nonzero(as_tuple=True)[0]
     weights = _weights(layout, opts.average, pos, rows)
-    # An average's interval needs every sample's influence values (the classes' covariance): summed as the sort goes
-    sums = _SampleSum(weights, pos[rows], neg[rows], f.target.shape[0]) if (
-        method == "delong" and weights is not None and rows.numel()) else None
-    ranked = _rank_rows(f, layout, pos, neg, rows, with_ids=method == "bootstrap", each=sums)
-    per = _scatter_rows(ranked.value, rows, pos.shape[0])
+    average = method == "delong" and weights is not None and rows.numel() > 0
+    m, q = pos[rows], neg[rows]
+    if average:  # every sample's influence values (the classes' covariance), one class at a time, no sort
+        contrib = torch.zeros(f.target.shape[0], dtype=torch.float64, device=pos.device)
+        two_u = torch.empty(rows.numel(), dtype=torch.int64, device=pos.device)
+        var_pos, var_neg = torch.empty_like(weights), torch.empty_like(weights)
+        equal = float(weights[0]) if bool((weights == weights[0]).all()) else None
+        for k, row in enumerate(_influence_rows(f, layout, m, q, rows, pos.numel())):
+            two_u[k], var_pos[k], var_neg[k] = row.two_u, row.var_pos, row.var_neg
+            contrib.add_(row.psi, alpha=weights[k] if equal is None else equal)  # in row order: deterministic
+        row_value = _row_value(two_u, m, q)
+    else:
+        ranked = _rank_rows(f, layout, pos, neg, rows, with_ids=method == "bootstrap")
+        row_value = ranked.value
+    per = _scatter_rows(row_value, rows, pos.shape[0])
     value = average_ovr(per, pos, defined, layout, opts.average)
 
     if method == "delong":
         interval = interval or "logit-t"
-        if sums is None:
+        if not average:
             var_pos, var_neg = _row_variance(ranked)  # each class's variance from its positives: O(positives)
-        else:  # the same sums, from the influence values the average needed anyway
-            var_pos, var_neg = sums.var_pos, sums.var_neg
         per_se = _scatter_rows((var_pos + var_neg).sqrt(), rows, pos.shape[0])
-        per_df = _satterthwaite(torch.stack([var_pos, var_neg]), torch.stack([ranked.n_pos, ranked.n_neg]))
+        per_df = _satterthwaite(torch.stack([var_pos, var_neg]), torch.stack([m, q]))
         per_lo, per_hi = _bounds(per, per_se, _scatter_rows(_quantile(level, interval, per_df), rows, pos.shape[0]),
                                  interval)
         if weights is None:
             se, lower, upper = (t[0] for t in (per_se, per_lo, per_hi)) if layout.task == "binary" else (
                 per_se, per_lo, per_hi)
         else:
-            contrib = sums.total() if sums is not None else None
-            if contrib is None:
+            if not average:  # no defined class
                 se = q = value.clone()
             else:
                 strata = _strata(f, layout)  # independent groups (fixed sizes): the Satterthwaite shares
@@ -467,21 +480,26 @@ def compute_comparison(preds_a, preds_b, target, layout: Layout, opts: Options, 
     defined = (pos > 0) & (neg > 0)
     rows = defined.nonzero(as_tuple=True)[0]
     n_cls = pos.shape[0]
-    ra = _rank_rows(fa, layout, pos, neg, rows, with_ids=True)
-    rb = _rank_rows(fb, layout, pos, neg, rows, with_ids=True)
-    psi_a = _influence(ra)
-    psi_b = _influence(rb)
-    diff_psi = torch.zeros_like(psi_a).scatter_(1, ra.ids, psi_a)  # back to sample order: pair the two models
-    diff_psi.scatter_add_(1, rb.ids, psi_b.neg_())
-    per_a, per_b = _scatter_rows(ra.value, rows, n_cls), _scatter_rows(rb.value, rows, n_cls)
+    m, q = pos[rows], neg[rows]
+    weights = _weights(layout, opts.average, pos, rows)
+    two_u_a, two_u_b = (torch.empty(rows.numel(), dtype=torch.int64, device=pos.device) for _ in range(2))
+    var = torch.empty(rows.numel(), dtype=torch.float64, device=pos.device)  # each class's variance of the difference
+    diff_sum = torch.zeros(fa.target.shape[0], dtype=torch.float64, device=pos.device)  # the average's, per sample
+    pairs = zip(_influence_rows(fa, layout, m, q, rows, n_cls), _influence_rows(fb, layout, m, q, rows, n_cls))
+    for k, (ra, rb) in enumerate(pairs):
+        two_u_a[k], two_u_b[k] = ra.two_u, rb.two_u
+        d = ra.psi.sub_(rb.psi)  # the same samples in the same order: the paired influence values
+        var[k] = torch.dot(d, d)
+        if weights is not None:
+            diff_sum.add_(d, alpha=weights[k])
+    per_a, per_b = (_scatter_rows(_row_value(t, m, q), rows, n_cls) for t in (two_u_a, two_u_b))
     value_a = average_ovr(per_a, pos, defined, layout, opts.average)
     value_b = average_ovr(per_b, pos, defined, layout, opts.average)
-    weights = _weights(layout, opts.average, pos, rows)
     if weights is None:
-        se = _scatter_rows(diff_psi.square().sum(1), rows, n_cls).sqrt()
+        se = _scatter_rows(var, rows, n_cls).sqrt()
         se = se[0] if layout.task == "binary" else se
     else:
-        se = (weights.unsqueeze(1) * diff_psi).sum(0).square().sum().sqrt() if rows.numel() else value_a * 0
+        se = torch.dot(diff_sum, diff_sum).sqrt() if rows.numel() else value_a * 0
     diff = value_a - value_b
     z = diff / se
     p = torch.special.erfc(z.abs() / math.sqrt(2))
@@ -502,14 +520,9 @@ class _RankedRows(NamedTuple):
 
 
 def _rank_rows(
-    f: _Formatted, layout: Layout, pos: torch.Tensor, neg: torch.Tensor, rows: torch.Tensor, *, with_ids: bool,
-    each=None,
+    f: _Formatted, layout: Layout, pos: torch.Tensor, neg: torch.Tensor, rows: torch.Tensor, *, with_ids: bool
 ) -> _RankedRows:
-    """The one-vs-rest rows ``rows`` ranked by :func:`functional._rank` (optionally with the sort's permutation).
-
-    ``each`` is handed the rows chunk by chunk as they are sorted (see
-    :func:`_ranking.sort_and_count`); the permutation is then not kept.
-    """
+    """The one-vs-rest rows ``rows`` ranked by :func:`functional._rank` (optionally with the sort's permutation)."""
     device = pos.device
     n = f.target.shape[0]
     m, q = pos[rows], neg[rows]
@@ -517,7 +530,7 @@ def _rank_rows(
         empty = torch.zeros((0, n), dtype=torch.int64, device=device)
         return _RankedRows(empty, empty if with_ids else None, m, q, torch.zeros(0, dtype=torch.float64, device=device))
     subset = None if rows.numel() == pos.numel() else rows
-    ranked = _rank(**_row_problem(f, layout, subset), with_ids=with_ids or each is not None, each=each)
+    ranked = _rank(**_row_problem(f, layout, subset), with_ids=with_ids)
     return _RankedRows(ranked.keys, ranked.ids, m, q, _row_value(ranked.two_u, m, q))
 
 
@@ -526,107 +539,93 @@ def _row_value(two_u: torch.Tensor, m: torch.Tensor, q: torch.Tensor) -> torch.T
     return two_u.double() / (2 * m * q).double()
 
 
-def _influence(ranked: _RankedRows) -> torch.Tensor:
-    """(K, N) influence values psi_r of the sorted positions (module docstring); NaN rows where m or n < 2."""
-    return _psi(ranked.keys, ranked.n_pos, ranked.n_neg, ranked.value, _ranking.count(ranked.keys, ranked.n_pos))[0]
+class _RowInfluence(NamedTuple):
+    two_u: torch.Tensor  # 0-d int64: twice the Mann-Whitney U of the row (exact)
+    psi: torch.Tensor  # (N,) float64 influence values, in sample order (0 for ignored entries, NaN if m or n < 2)
+    var_pos: torch.Tensor  # 0-d: the positives' share of the row's DeLong variance
+    var_neg: torch.Tensor  # 0-d: the negatives' share
 
 
-def _psi(
-    keys: torch.Tensor, n_pos: torch.Tensor, n_neg: torch.Tensor, value: torch.Tensor, counted: _ranking.Count
-) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Influence values of sorted rows (K, N), and those of the positives (in ``counted``'s order).
+def _influence_rows(
+    f: _Formatted, layout: Layout, m: torch.Tensor, q: torch.Tensor, rows: torch.Tensor, n_cls: int
+):
+    """Yield :class:`_RowInfluence` for each one-vs-rest row in ``rows``, in that order.
 
-    Their squares sum to DeLong's variance. With ``t`` the positives at or
-    below a position, plus half the other label tied with it, a negative's
-    ``V01 = (m - t) / m`` and a positive's ``V10 = (k + 1 - t) / n``: psi is
-    affine in ``t``, one pass for every position, then the (fewer) positives
-    are rewritten in place. The positives and tie groups come from the count
-    (``counted``), not from a second search. NaN rows where m or n < 2.
+    On CPU, rows are computed on ``torch.get_num_threads()`` threads, a few
+    at a time (at most one (N,) row per thread waits to be consumed), and
+    yielded in row order, so whatever sums them does so in a fixed order.
     """
-    k_rows, n = keys.shape
-    device = keys.device
-    row, col = counted.hit_rows, counted.hit_cols
-    hits = row * n + col  # every positive, flat, in sorted order
-    t = (keys & 1).cumsum(1).double()  # positives at or below each position (an integer cumsum: several times faster)
-    if counted.groups is not None:
-        where, other = _mixed_ties(keys, counted.groups)
-        t.view(-1).index_add_(0, where, other.double(), alpha=0.5)  # the other label tied with it counts 1/2
-    m = n_pos.double().unsqueeze(1)
-    q = n_neg.double().unsqueeze(1)
-    a = value.unsqueeze(1)
-    c_pos = torch.sqrt(m / (m - 1)) / m  # DeLong's m - 1 and n - 1, as factors on each component
-    c_neg = torch.sqrt(q / (q - 1)) / q
-    pos_psi = (c_pos / q)[row, 0] * (col + 1 - t.view(-1)[hits]) - (c_pos * a)[row, 0]
-    psi = t.mul_(-c_neg / m).add_(c_neg * (1 - a))  # every position as a negative, in place of t
-    psi.view(-1)[hits] = pos_psi
-    n_valid = n_pos + n_neg
-    if bool((n_valid < n).any()):
-        at = torch.arange(n, device=device)
-        psi.masked_fill_(at >= n_valid.unsqueeze(1), 0.0)  # ignore_index sentinels, sorted last
-    small = (n_pos < 2) | (n_neg < 2)
-    if bool(small.any()):
-        psi[small] = float("nan")
-    return psi, pos_psi
+    if rows.numel() == 0:
+        return
+    problem = _row_problem(f, layout, None if rows.numel() == n_cls else rows)
+    codes = _ranking.pack(problem["scores"]).keys  # order-preserving integer codes (label bits left 0)
+    if "label_index" in problem:
+        index = problem["label_index"]
+        labels = lambda k: index == k  # noqa: E731  (multiclass: rows are the kept classes, renumbered)
+        valid = lambda k: None  # noqa: E731
+    else:
+        lab, ok = problem["labels"], problem.get("valid")
+        labels = lambda k: lab[k] if ok is None else lab[k] & ok[k]  # noqa: E731
+        valid = lambda k: None if ok is None else ok[k]  # noqa: E731
+    m_host, q_host = m.tolist(), q.tolist()
+
+    def one(k: int) -> _RowInfluence:
+        return _row_influence(codes[k], labels(k), valid(k), m_host[k], q_host[k])
+
+    workers = min(torch.get_num_threads(), os.cpu_count() or 1, len(m_host)) if codes.device.type == "cpu" else 1
+    if workers <= 1:
+        for k in range(len(m_host)):
+            yield one(k)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        for start in range(0, len(m_host), workers):
+            yield from pool.map(one, range(start, min(start + workers, len(m_host))))
 
 
-class _SampleSum:
-    """``sum_r w_r psi_r(i)`` for every sample ``i``, and each row's variance, taken chunk by chunk from the sort.
+def _row_influence(code: torch.Tensor, positive: torch.Tensor, valid: Optional[torch.Tensor], m: int, q: int):
+    """One row's exact Mann-Whitney count and influence values (module docstring), in sample order, without a sort.
 
-    The hook :func:`_ranking.sort_and_count` calls on each chunk of rows right
-    after sorting it (``each``), on its worker thread: the influence values
-    of those rows go into that thread's own (N,) sum through the chunk's
-    permutation, and neither the (K, N) permutation nor the (K, N) influence
-    values are ever held whole. Rows are the defined ones, in order.
+    Only the ``m`` positives are sorted. :func:`_ranking.below_and_tied` then
+    gives every sample ``t``, the positives below it and tied with it, so a
+    negative's ``V01 = (m - t_below - t_tied / 2) / m``. The negatives
+    strictly below the ``k``-th sorted positive are those with at most ``k``
+    positives at or below them: a bincount of ``t_below + t_tied`` over the
+    negatives and its cumulative sum give every positive's ``V10`` (and a
+    difference array, its tied negatives), then the count itself.
     """
-
-    def __init__(self, weights: torch.Tensor, n_pos: torch.Tensor, n_neg: torch.Tensor, n: int):
-        self.weights, self.n_pos, self.n_neg, self.n = weights, n_pos, n_neg, n
-        self.equal = float(weights[0]) if bool((weights == weights[0]).all()) else None  # one host read, not per chunk
-        self.var_pos = torch.full_like(weights, float("nan"))
-        self.var_neg = torch.full_like(weights, float("nan"))
-        self._local = threading.local()
-        self._sums = []
-        self._lock = threading.Lock()
-
-    def __call__(self, start: int, stop: int, keys: torch.Tensor, ids: torch.Tensor, counted: _ranking.Count):
-        m, q = self.n_pos[start:stop], self.n_neg[start:stop]
-        psi, pos_psi = _psi(keys, m, q, _row_value(counted.two_u, m, q), counted)
-        var_pos = torch.zeros(stop - start, dtype=torch.float64, device=psi.device)
-        var_pos.index_add_(0, counted.hit_rows, pos_psi.square())
-        total = torch.linalg.vecdot(psi, psi)
-        small = (m < 2) | (q < 2)
-        self.var_pos[start:stop] = var_pos.masked_fill_(small, float("nan"))
-        self.var_neg[start:stop] = total - var_pos
-        sums = getattr(self._local, "sums", None)
-        if sums is None:
-            sums = self._local.sums = torch.zeros(self.n, dtype=torch.float64, device=psi.device)
-            with self._lock:
-                self._sums.append(sums)
-        if self.equal is not None:
-            sums.index_add_(0, ids.reshape(-1), psi.reshape(-1), alpha=self.equal)
-        else:
-            sums.index_add_(0, ids.reshape(-1), psi.mul_(self.weights[start:stop].unsqueeze(1)).reshape(-1))
-
-    def total(self) -> torch.Tensor:
-        """(N,) the per-sample sums, over every thread that took a chunk."""
-        return functools.reduce(torch.add, self._sums)
+    device = code.device
+    ref = _ranking.sort_rows(code[positive].unsqueeze(0))[0]
+    below_pos, tied_pos = _ranking.below_and_tied(code, ref)
+    negative = ~positive if valid is None else valid & ~positive
+    at_or_below = below_pos + tied_pos
+    below = torch.bincount(torch.where(negative, at_or_below, m + 1), minlength=m + 2)[:m].cumsum(0)
+    tied = torch.zeros(m + 1, dtype=torch.int64, device=device)
+    mixed = (negative & (tied_pos > 0)).nonzero().squeeze(1)  # negatives tied with positives: each counts 1/2
+    if mixed.numel():
+        ones = torch.ones_like(mixed)
+        tied.index_add_(0, below_pos[mixed], ones).index_add_(0, at_or_below[mixed], -ones)
+    tied = tied.cumsum(0)[:m]  # negatives tied with the k-th sorted positive
+    two_u = (2 * below + tied).sum()
+    a = float(two_u) / (2 * m * q)
+    nan = float("nan")
+    c_pos = math.sqrt(m / (m - 1)) / m if m > 1 else nan  # DeLong's m - 1 and n - 1, as factors on each component
+    c_neg = math.sqrt(q / (q - 1)) / q if q > 1 else nan
+    psi = below_pos.double().add_(tied_pos.double(), alpha=0.5)  # t: positives below, ties 1/2
+    psi.mul_(-c_neg / m).add_(c_neg * (1 - a))  # every sample as a negative
+    hits = positive.nonzero().squeeze(1)
+    v10 = (below.double() + 0.5 * tied.double()).div_(q)  # the k-th sorted positive's; ties among positives share it
+    pos_psi = (v10.index_select(0, below_pos.index_select(0, hits)) - a).mul_(c_pos)
+    psi.index_copy_(0, hits, pos_psi)
+    if valid is not None:
+        psi.masked_fill_(~valid, 0.0)
+    var_pos = torch.dot(pos_psi, pos_psi)
+    return _RowInfluence(two_u, psi, var_pos, torch.dot(psi, psi) - var_pos)
 
 
 def _mixed_groups(keys: torch.Tensor, hits: torch.Tensor) -> Optional[_ranking.MixedGroups]:
     """:func:`_ranking.mixed_groups` from the flat positions ``hits`` of the positives (the Mann-Whitney tie search)."""
     n = keys.shape[1]
     return _ranking.mixed_groups(keys, torch.div(hits, n, rounding_mode="floor"), hits % n)
-
-
-def _mixed_ties(keys: torch.Tensor, groups: _ranking.MixedGroups) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Flat positions in mixed tie groups, and the count of the *other* label in each one's group."""
-    _, at, n_pos, n_neg = groups
-    size = n_pos + n_neg
-    group_of = torch.repeat_interleave(torch.arange(at.numel(), device=keys.device), size)
-    first = (at - n_neg)[group_of]
-    where = first + torch.arange(group_of.numel(), device=keys.device) - (size.cumsum(0) - size)[group_of]
-    other = torch.where(where < at[group_of], n_pos[group_of], n_neg[group_of])
-    return where, other
 
 
 def _row_variance(ranked: _RankedRows) -> Tuple[torch.Tensor, torch.Tensor]:

@@ -339,68 +339,62 @@ def test_sorting_with_and_without_sample_ids_gives_the_same_components():
 
 @pytest.mark.parametrize("kind", ["float32 probabilities", "float64 probabilities", "float64 logits"])
 @pytest.mark.parametrize("average", ["macro", "weighted"])
-def test_average_variance_summed_chunk_by_chunk_on_two_threads_equals_brute_force_covariance(
-    monkeypatch, kind, average
-):
-    """The average's per-sample sums are taken as each chunk of rows is sorted, each thread into its own sum.
-
-    One row per chunk here (the default chunk holds 2**20 keys), on two
-    threads: every key width (int32 keys with the index in the low bits,
-    float64 probabilities that fall back to ``torch.sort``, dense ranks).
-    """
-    monkeypatch.setattr(functional._ranking, "_CHUNK_KEYS", 1)
+def test_average_variance_on_two_threads_equals_brute_force_and_is_the_same_bitwise_on_every_run(kind, average):
+    """The rows' influence values are computed on two threads and summed in row order: a fixed order, so every
+    run gives the same bits, whichever thread finished first (every key width; ties inside and across labels)."""
+    rng = np.random.default_rng(11)
+    n, k = 400, 7  # more classes than threads: several waves
+    y = np.r_[np.arange(k), rng.integers(0, k, n - k)]
+    logits = np.round(rng.normal(size=(n, k)) + 1.5 * np.eye(k)[y], 1)
+    x = logits if kind == "float64 logits" else np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    x = x.astype(np.float32 if kind.startswith("float32") else np.float64)
     threads = torch.get_num_threads()
-    torch.set_num_threads(2)
     try:
-        rng = np.random.default_rng(11)
-        n, k = 400, 6
-        y = np.r_[np.arange(k), rng.integers(0, k, n - k)]
-        logits = np.round(rng.normal(size=(n, k)) + 1.5 * np.eye(k)[y], 1)  # ties inside and across labels
-        if kind == "float64 logits":
-            x, activation = logits, None
-        else:
-            x = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
-            x = x.astype(np.float32 if kind.startswith("float32") else np.float64)
-            activation = None
-        iv = ac.auroc_ci(torch.tensor(x), torch.tensor(y), activation=activation, average=average)
-        with monkeypatch.context() as m:
-            m.setattr(functional._ranking, "_CHUNK_KEYS", 1 << 20)  # every row in one chunk, one thread
-            whole = ac.auroc_ci(torch.tensor(x), torch.tensor(y), activation=activation, average=average)
+        torch.set_num_threads(2)
+        runs = [ac.auroc_ci(torch.tensor(x), torch.tensor(y), activation=None, average=average) for _ in range(4)]
+        torch.set_num_threads(1)
+        one = ac.auroc_ci(torch.tensor(x), torch.tensor(y), activation=None, average=average)
     finally:
         torch.set_num_threads(threads)
+    assert len({r.std_error.item().hex() for r in runs}) == 1 and len({r.lower.item().hex() for r in runs}) == 1
+    iv = runs[0]
     xs = x.astype(np.float64)
     psi = np.stack([_influence(xs[:, c], y == c)[0] for c in range(k)])
     w = np.full(k, 1 / k) if average == "macro" else np.bincount(y, minlength=k) / n
     assert iv.std_error.item() ** 2 == pytest.approx(w @ (psi @ psi.T) @ w, rel=1e-10)
     for c in range(k):
         assert iv.per_class_std_error[c].item() ** 2 == pytest.approx(_brute_variance(xs[:, c], y == c)[1], rel=1e-10)
-    torch.testing.assert_close(iv.std_error, whole.std_error, rtol=1e-12, atol=0)
-    assert torch.equal(iv.value, whole.value)
-    torch.testing.assert_close(iv.lower, whole.lower, rtol=1e-12, atol=0)
+    torch.testing.assert_close(iv.std_error, one.std_error, rtol=1e-12, atol=0)
+    assert torch.equal(iv.value, one.value) and torch.equal(iv.value, ac.auroc(torch.tensor(x), torch.tensor(y),
+                                                                              activation=None, average=average))
 
 
-def test_sort_hook_sees_every_row_once_with_its_permutation_and_count(monkeypatch):
-    ranking = functional._ranking
-    monkeypatch.setattr(ranking, "_CHUNK_KEYS", 600)  # two rows of 300 per chunk
-    g = torch.Generator().manual_seed(5)
-    labels = torch.rand(5, 300, generator=g) < 0.4
-    keys = ranking.pack(torch.rand(5, 300, generator=g).round(decimals=2), labels).keys
-    n_pos = labels.sum(1)
-    seen = {}
-
-    def each(start, stop, chunk_keys, ids, counted):
-        seen[start] = (stop, chunk_keys.clone(), ids.clone(), counted.two_u.clone())
-
-    out = ranking.sort_and_count(keys.clone(), n_pos, with_ids=True, each=each)
-    plain = ranking.sort_and_count(keys.clone(), n_pos)
-    assert sorted((s, v[0]) for s, v in seen.items()) == [(0, 2), (2, 4), (4, 5)] and out.ids is None
-    for start, (stop, chunk_keys, ids, two_u) in seen.items():
-        assert torch.equal(chunk_keys, plain.keys[start:stop].long())
-        assert torch.equal(keys[start:stop].long().gather(1, ids), chunk_keys)
-        assert torch.equal(two_u, plain.two_u[start:stop])
-    assert torch.equal(out.two_u, plain.two_u)
-    with pytest.raises(ValueError, match="each"):
-        ranking.sort_and_count(keys.clone(), n_pos, each=each)
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n=st.integers(0, 300),
+    m=st.integers(0, 200),
+    high=st.sampled_from([2, 40, 10**6, 2**31 - 1, 2**60]),
+    shape=st.sampled_from(["uniform", "one value repeated", "a narrow cluster", "one outlier"]),
+)
+def test_below_and_tied_equals_numpy_searchsorted(seed, n, m, high, shape):
+    """The bucket table gives ``searchsorted`` left and right exactly: ties, values outside the reference's range,
+    deep buckets (a cluster of distinct values in one bucket: the binary search), int32 and int64 codes."""
+    rng = np.random.default_rng(seed)
+    ref = rng.integers(0, high, m)
+    if m and shape == "one value repeated":
+        ref[: m // 2] = ref[0]
+    elif m and shape == "a narrow cluster":  # many distinct values in one bucket of the table
+        ref = ref[0] // 2 + np.arange(m)
+    elif m and shape == "one outlier":  # a wide range with everything else in a corner of it
+        ref[1:] = ref[0] // 2 + rng.integers(0, 50, m - 1)
+    ref = np.sort(ref)
+    codes = np.r_[rng.integers(0, high, n), ref[: n // 3]]  # some codes equal to reference values
+    dtype = torch.int32 if high < 2**31 else torch.int64
+    below, tied = functional._ranking.below_and_tied(torch.tensor(codes, dtype=dtype), torch.tensor(ref, dtype=dtype))
+    left, right = np.searchsorted(ref, codes, "left"), np.searchsorted(ref, codes, "right")
+    np.testing.assert_array_equal(below.numpy(), left)
+    np.testing.assert_array_equal(tied.numpy(), right - left)
 
 
 # ----------------------------------------------------------------------------- the paired test
