@@ -285,7 +285,8 @@ class AUROCAccumulator:
         """The epoch's ``(preds, target)``: every rank's under ``torch.distributed`` (a collective call).
 
         Raises:
-            ValueError: nothing was accumulated (on any rank).
+            EmptyEpochError: nothing was accumulated (on any rank); a ``ValueError``. Every compute raises it too.
+            ValueError: in histogram mode (no predictions are kept).
         """
         if self._counts is not None:
             raise ValueError(

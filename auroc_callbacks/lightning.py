@@ -478,11 +478,18 @@ class AUROCCallback(*_BASES):
         loaders = _flatten(dataloaders)
         for idx, rows in sorted(self._rows.items()):
             real = self._real_rows(loaders[idx] if idx < len(loaders) else None, rows, limit_name)  # warns
-            if self._kept[idx] > real:
+            kept = self._kept[idx]
+            if kept > real:
                 self._warn_once(
-                    f"padding{idx}", f"AUROCCallback: cannot drop the {self._kept[idx] - real} duplicate sample(s)"
+                    f"padding{idx}", f"AUROCCallback: cannot drop the {kept - real} duplicate sample(s)"
                     f" DistributedSampler padded dataloader {idx} with on this rank (its batches could not be placed"
                     " in the shard): the epoch AUROC counts them",
+                )
+            elif kept < real:  # batch_idx did not follow the shard (a resumed or hand-driven loop): said, not hidden
+                self._warn_once(
+                    f"dropped{idx}", f"AUROCCallback: {real - kept} sample(s) of dataloader {idx} on this rank were"
+                    " taken for DistributedSampler padding (its batches' `batch_idx` did not follow the shard): the"
+                    " epoch AUROC leaves them out",
                 )
 
     def _real_rows_of_batch(self, trainer, step_name: str, batch_idx: int, dataloader_idx: int, rows: int) -> int:

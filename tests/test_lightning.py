@@ -398,6 +398,25 @@ def test_an_epoch_without_samples_warns_once_and_training_goes_on(tmp_path, monk
     assert sum("no samples were scored" in str(w.message) for w in rec) == 1
 
 
+def test_padding_check_says_when_the_rows_kept_are_not_the_shards_real_samples():
+    """Rank 1 of 2 over 11 samples holds 5 real samples and 1 padding: keeping 6 counts a duplicate, keeping 4
+    leaves a real sample out (``batch_idx`` did not follow the shard); each is said once, 5 is silent."""
+    from torch.utils.data import DistributedSampler
+
+    data = TensorDataset(torch.arange(11.0))
+    loader = DataLoader(data, batch_size=4, sampler=DistributedSampler(data, num_replicas=2, rank=1, shuffle=False))
+    for kept, match in [(6, "cannot drop the 1 duplicate sample"), (4, "1 sample\\(s\\) of dataloader 0 .* leaves them out")]:
+        cb = AUROCCallback()
+        cb._rows, cb._kept = {0: 6}, {0: kept}
+        with pytest.warns(UserWarning, match=match) as rec:
+            cb._check_padding([loader], "limit_val_batches")
+        assert len(rec) == 1
+    cb._rows, cb._kept = {0: 6}, {0: 5}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cb._check_padding([loader], "limit_val_batches")
+
+
 # ----------------------------------------------------------------------------- checkpoints
 
 
