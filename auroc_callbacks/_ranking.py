@@ -265,9 +265,9 @@ def below_and_tied(codes: torch.Tensor, ref: torch.Tensor, *, bits: int = 20) ->
     the distinct values of ``ref`` go into ``2**bits`` buckets by their code's
     leading bits (a bincount and a cumsum): one gather gives every code its
     bucket's first distinct value and their number, and only the codes whose
-    bucket holds any are compared with those values, one vectorised pass per
-    value in the fullest bucket, or by a binary search within the bucket when
-    that is deeper than 16. The buckets span ``ref``'s own range: a code
+    bucket holds any are compared with those values: one vectorised pass per
+    value of the fullest bucket, or, when that is deeper than 16, a binary
+    search within each code's bucket. The buckets span ``ref``'s own range: a code
     outside it needs no comparison. Ties in ``ref`` cost nothing (distinct
     values are bucketed, each with its run length).
     """
@@ -286,13 +286,15 @@ def below_and_tied(codes: torch.Tensor, ref: torch.Tensor, *, bits: int = 20) ->
     n_buckets = ((hi - lo) >> shift) + 1
     per_bucket = torch.bincount((values - lo) >> shift, minlength=n_buckets)
     start = torch.cumsum(per_bucket, 0) - per_bucket  # index in ``values`` of each bucket's first distinct value
-    table = (start << 32) | per_bucket  # one gather gives both
     clamped = codes.clamp(lo, hi)
-    hit = table.index_select(0, (clamped - lo) >> shift)
-    at = hit >> 32  # the first distinct value of the code's bucket; below the range: 0 ...
-    at.masked_fill_(codes > hi, values.numel())  # ... above it: every value is smaller
-    count = hit & 0xFFFFFFFF  # the distinct values in the code's bucket, to compare with
-    count.masked_fill_(clamped != codes, 0)  # none outside the range
+    bucket = (clamped - lo) >> shift
+    if values.numel() < 2**31:  # start and count fit 32 bits each: one gather gives both
+        hit = ((start << 32) | per_bucket).index_select(0, bucket)
+        at, count = hit >> 32, hit & 0xFFFFFFFF
+    else:
+        at, count = start.index_select(0, bucket), per_bucket.index_select(0, bucket)
+    at.masked_fill_(codes > hi, values.numel())  # the first distinct value of the code's bucket; above all: none
+    count.masked_fill_(clamped != codes, 0)  # the distinct values to compare with: none outside the range
     busy = count.nonzero().squeeze(1)
     tied = torch.zeros(n, dtype=torch.int64, device=device)
     if busy.numel():

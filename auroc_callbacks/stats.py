@@ -619,7 +619,7 @@ def _row_influence(code: torch.Tensor, positive: torch.Tensor, valid: Optional[t
     if valid is not None:
         psi.masked_fill_(~valid, 0.0)
     var_pos = torch.dot(pos_psi, pos_psi)
-    return _RowInfluence(two_u, psi, var_pos, torch.dot(psi, psi) - var_pos)
+    return _RowInfluence(two_u, psi, var_pos, (torch.dot(psi, psi) - var_pos).clamp_(min=0))  # not -1e-18
 
 
 def _mixed_groups(keys: torch.Tensor, hits: torch.Tensor) -> Optional[_ranking.MixedGroups]:
