@@ -17,6 +17,9 @@ whose message names the argument, what is allowed and what was received.
 from __future__ import annotations
 
 import numbers
+import os
+import sys
+import warnings
 from typing import List, NamedTuple, Optional, Sequence
 
 import torch
@@ -269,3 +272,18 @@ def check_writer(writer, step, tag) -> None:
         raise TypeError(f"`tag` must be a str; got {type(tag).__name__} {tag!r}")
     if not tag.strip("/"):
         raise ValueError(f"`tag` must be a non-empty tag name; got {tag!r}")
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn(message: str, category: type = UserWarning) -> None:
+    """``warnings.warn`` attributed to the first caller outside this package: the user's line, however deep the call.
+
+    A fixed ``stacklevel`` points into the package whenever the warning is
+    reached by another route (a report, an accumulator's histogram mode).
+    """
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

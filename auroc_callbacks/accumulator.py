@@ -323,7 +323,7 @@ class AUROCAccumulator:
         layout = self._layout or _checks.check_layout(preds, target, self.options)
         reason = _checks.bad_scores(preds, layout, self.options.activation) if self.nan_strategy == "warn" else None
         if reason is not None:
-            warnings.warn(f"{reason}: the epoch AUROC is NaN", UndefinedAUROCWarning, stacklevel=3)
+            _checks.warn(f"{reason}: the epoch AUROC is NaN", UndefinedAUROCWarning)
             return None
         _checks.check_values(preds, target, layout, self.options)
         self._validated = (self._cache, layout)  # valid while this gathered epoch is
@@ -424,7 +424,7 @@ class AUROCAccumulator:
         epoch = self._histogram_epoch()
         reason = histogram.epoch_problem(epoch, self.options, self.nan_strategy)
         if reason is not None:
-            warnings.warn(f"{reason}: the epoch AUROC is NaN", UndefinedAUROCWarning, stacklevel=3)
+            _checks.warn(f"{reason}: the epoch AUROC is NaN", UndefinedAUROCWarning)
             return histogram.nan_bound(epoch, self.options)
         return histogram.scores_from_epoch(epoch, self.options, per_class=per_class)
 

@@ -374,9 +374,9 @@ def _warn_empty_labels(prep: _Prepared, average) -> None:
     empty = (~prep.valid.any(0)).nonzero(as_tuple=True)[0].tolist()
     if empty:
         tail = "" if average is None else ", left out of the 'macro' average"
-        warnings.warn(
+        _checks.warn(
             f"calibration is undefined for label(s) {empty}: every entry is `ignore_index`; NaN{tail}",
-            UndefinedCalibrationWarning, stacklevel=3,
+            UndefinedCalibrationWarning,
         )
 
 
@@ -1301,8 +1301,7 @@ def calibration_summary(
     reason = None if validated else _checks.bad_scores(preds, layout, opts.activation)
     if reason is not None:
         _checks.check_values(torch.zeros_like(preds), target, layout, opts)  # bad labels still raise
-        warnings.warn(f"{reason.split(';')[0]}: every calibration number is NaN", UndefinedCalibrationWarning,
-                      stacklevel=2)
+        _checks.warn(f"{reason.split(';')[0]}: every calibration number is NaN", UndefinedCalibrationWarning)
         n = int(target.shape[0] if opts.ignore_index is None or layout.task == "multilabel"
                 else (target != opts.ignore_index).sum())
         return _nan_summary(n_bins, preds.device, n, layout.task, strategy)
@@ -1319,8 +1318,8 @@ def calibration_summary(
     softmax = prep.task == "multiclass"
     loss, why = _temperature_problem(prep.logits, prep.target, prep.valid, softmax)
     if why is not None:
-        warnings.warn(f"temperature scaling is undefined for this epoch: {why}; `temperature` and `ece_tempered`"
-                      " are NaN", UndefinedCalibrationWarning, stacklevel=2)
+        _checks.warn(f"temperature scaling is undefined for this epoch: {why}; `temperature` and `ece_tempered`"
+                     " are NaN", UndefinedCalibrationWarning)
         temperature = torch.tensor(float("nan"), dtype=torch.float64, device=preds.device)
         ece_t, rel_t = temperature.clone(), _nan_reliability(n_bins, preds.device)
     else:

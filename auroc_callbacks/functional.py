@@ -441,9 +441,9 @@ def _micro(f: _Formatted, layout: Layout, max_fpr: Optional[float]) -> torch.Ten
     n_pos = int((labels if valid is None else labels & valid).sum())
     n_all = labels.numel() if valid is None else int(valid.sum())
     if n_pos == 0 or n_pos == n_all:
-        warnings.warn(
+        _checks.warn(
             "micro-averaged AUROC is undefined: every entry of `target` has the same label; returning NaN",
-            UndefinedAUROCWarning, stacklevel=4,
+            UndefinedAUROCWarning,
         )
         return torch.tensor(float("nan"), dtype=torch.float64, device=scores.device)
     ranked = _rank(scores, labels=labels, valid=valid)
@@ -467,7 +467,7 @@ def _ovo(f: _Formatted, layout: Layout, counts: torch.Tensor, average: Optional[
         codes = torch.unique(codes, sorted=True, return_inverse=True)[1].reshape(codes.shape)
         bits = max(int(codes.max()).bit_length(), 1)
     present = (counts > 0).nonzero(as_tuple=True)[0]
-    warn_ovo_absent((counts == 0).nonzero(as_tuple=True)[0].tolist(), stacklevel=5)
+    warn_ovo_absent((counts == 0).nonzero(as_tuple=True)[0].tolist())
     offsets = torch.cumsum(counts, 0) - counts
     wins = torch.full((n_cls, n_cls), float("nan"), dtype=torch.float64, device=device)  # A(a|b), x 2 n_a n_b
     cls_shift = f.target << bits
@@ -496,16 +496,13 @@ def _ovo(f: _Formatted, layout: Layout, counts: torch.Tensor, average: Optional[
     return (vals[ok] * w).sum() / w.sum()
 
 
-def warn_ovo_absent(absent: List[int], *, stacklevel: int) -> None:
-    """The one warning for one-vs-one pairs whose classes have no samples (NaN, left out of the average).
-
-    ``stacklevel`` counts from this function (its caller is 2).
-    """
+def warn_ovo_absent(absent: List[int]) -> None:
+    """The one warning for one-vs-one pairs whose classes have no samples (NaN, left out of the average)."""
     if absent:
-        warnings.warn(
+        _checks.warn(
             f"one-vs-one AUROC is undefined for pairs with class(es) {_list(absent)}: they have no samples;"
             " those pairs are NaN and left out of the average",
-            UndefinedAUROCWarning, stacklevel=stacklevel,
+            UndefinedAUROCWarning,
         )
 
 
@@ -536,7 +533,7 @@ def _warn_undefined(layout: Layout, pos: torch.Tensor, neg: torch.Tensor, averag
             parts.append(f"{what}(es) {_list(no_neg)} (no negative samples)")
         tail = f"; left out of the {average!r} average" if average in ("macro", "weighted") else ""
         msg = f"AUROC is undefined for {' and '.join(parts)}: NaN{tail}"
-    warnings.warn(msg, UndefinedAUROCWarning, stacklevel=4)
+    _checks.warn(msg, UndefinedAUROCWarning)
 
 
 def compute_curves(preds, target, layout: Layout, opts: Options, *, drop_intermediate: bool = True):

@@ -43,7 +43,6 @@ run on a small summary and raise the exact mode's messages.
 from __future__ import annotations
 
 import math
-import warnings
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
@@ -511,9 +510,9 @@ def scores_from_epoch(epoch: Epoch, options: Options, *, per_class: bool) -> AUR
 def _micro(pos, neg, max_fpr, values):
     n_pos, n_neg = pos.sum(-1), neg.sum(-1)
     if int(n_pos) == 0 or int(n_neg) == 0:
-        warnings.warn(
+        _checks.warn(
             "micro-averaged AUROC is undefined: every entry of `target` has the same label; returning NaN",
-            UndefinedAUROCWarning, stacklevel=5,
+            UndefinedAUROCWarning,
         )
         nan = torch.tensor(math.nan, dtype=torch.float64, device=pos.device)
         return nan, nan.clone()
@@ -530,7 +529,7 @@ def _ovo(counts: torch.Tensor, average: Optional[str]):
     n_cls = counts.shape[0]
     device = counts.device
     sizes = counts[:, 0].sum(-1)
-    warn_ovo_absent((sizes == 0).nonzero(as_tuple=True)[0].tolist(), stacklevel=6)
+    warn_ovo_absent((sizes == 0).nonzero(as_tuple=True)[0].tolist())
     wins = torch.full((n_cls, n_cls), math.nan, dtype=torch.float64, device=device)
     ties = wins.clone()
     for a in range(n_cls):

@@ -88,7 +88,6 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from statistics import NormalDist
 from typing import NamedTuple, Optional, Tuple
@@ -890,4 +889,4 @@ def _warn_small(layout: Layout, pos: torch.Tensor, neg: torch.Tensor, average: O
         if thin and average in ("macro", "weighted"):
             parts.append(f"so is the interval of the {average!r} average")
         msg = "; ".join(parts)
-    warnings.warn(msg, UndefinedAUROCWarning, stacklevel=4)
+    _checks.warn(msg, UndefinedAUROCWarning)

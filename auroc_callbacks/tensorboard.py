@@ -244,10 +244,10 @@ def _log_pr_curves(writer, preds, target, accumulator, tag: str, step: int, name
         ignore_index=opts.ignore_index,
     )
     if bool((probs.min() < 0) | (probs.max() > 1)):
-        warnings.warn(
+        _checks.warn(
             f"PR curves need probabilities in [0, 1]; with activation={opts.activation!r} the scores are outside"
             " it, so no PR curve is logged (use activation='auto', 'sigmoid' or 'softmax')",
-            UserWarning, stacklevel=3,
+            UserWarning,
         )
         return
     probs = probs.detach().float().cpu()

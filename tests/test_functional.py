@@ -388,6 +388,23 @@ def test_probabilities_rounded_to_16_bits_stay_probabilities_in_an_epoch_that_al
     assert ac.probabilities(off, target)[2] == "softmax"
 
 
+def test_undefined_warnings_point_at_the_users_line_whatever_the_route():
+    """A fixed stacklevel pointed into the package from a report or a histogram accumulator."""
+    x, y = torch.rand(10, 3), torch.zeros(10, dtype=torch.long)  # classes 1 and 2 absent
+    hist = ac.AUROCAccumulator(num_classes=3, mode="histogram")
+    hist.update(x, y)
+    exact = ac.AUROCAccumulator(num_classes=3)
+    exact.update(x, y)
+    calls = [lambda: ac.auroc(x, y, num_classes=3), lambda: ac.auroc_ci(x, y, num_classes=3), hist.compute,
+             exact.compute, lambda: ac.report(x, y, num_classes=3),
+             lambda: ac.auroc(x, y, num_classes=3, multi_class="ovo"),
+             lambda: ac.auroc(torch.rand(5), torch.zeros(5))]
+    for call in calls:
+        with pytest.warns(ac.UndefinedAUROCWarning) as rec:
+            call()
+        assert {w.filename for w in rec} == {__file__}
+
+
 def test_infinite_binary_scores_and_infinite_probabilities_without_softmax_are_ranked():
     scores = torch.tensor([float("inf"), 0.2, 0.1, -float("inf"), float("inf")])
     target = torch.tensor([1, 0, 1, 0, 0])

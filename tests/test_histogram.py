@@ -128,6 +128,8 @@ def test_value_equals_sklearn_on_scores_rounded_to_16_bits_and_the_bound_holds(
         if bool((target == -1).all()):
             return
     options = dict(average=average, max_fpr=max_fpr, ignore_index=ignore_index)
+    if task == "multiclass":  # logits: said so, because histogram mode decides "auto" batch by batch, and a one-row
+        options["activation"] = "softmax"  # batch of rounded logits like [0.2, 0.3, 0.5, 0] is a distribution
     acc = _hist(preds, target, batch, histogram_dtype=dtype, **options)
     got = _quiet(acc.compute_bound)
     rounded = torch.tensor(_ranked(preds, target, task)).to(dtype).double().numpy()
