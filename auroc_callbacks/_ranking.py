@@ -135,8 +135,8 @@ def sort_and_count(keys: torch.Tensor, n_pos: Optional[torch.Tensor] = None, *, 
     still in cache. On an accelerator, one batched ``torch.sort``, then the
     same count.
 
-    ``with_ids`` also returns the permutation (the DeLong covariances pair
-    each sample's positions across rows). The column index then rides in the
+    ``with_ids`` also returns the permutation (the stratified bootstrap maps
+    each resampled sample to its sorted position). The column index then rides in the
     low bits of an int64 key when key and index fit 63 bits together
     (float32 probabilities always do), so the sort stays values-only; wider
     keys fall back to ``torch.sort``'s indices.
