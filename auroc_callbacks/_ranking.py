@@ -22,6 +22,7 @@ the AUROC and the partial AUROC all come from one ranking.
 from __future__ import annotations
 
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, NamedTuple, Optional
 
@@ -258,7 +259,8 @@ def below_and_tied(codes: torch.Tensor, ref: torch.Tensor, *, bits: int = 20) ->
     """For each code, how many of ``ref`` are smaller and how many equal: ``searchsorted`` left and right, exactly.
 
     ``codes`` (N,) and ``ref`` (M,) are non-negative integer codes (see
-    :func:`pack`), ``ref`` sorted ascending. Returns two (N,) int64 tensors.
+    :func:`pack`), ``ref`` sorted ascending. Returns two (N,) integer tensors
+    (int32 when ``M < 2**30``, to halve the memory traffic; else int64).
 
     A binary search of N values among M costs about 85 ns each on a CPU
     (cache misses, mispredicted branches), more than sorting them. Instead
@@ -281,22 +283,30 @@ def below_and_tied(codes: torch.Tensor, ref: torch.Tensor, *, bits: int = 20) ->
     first = new_run.nonzero().squeeze(1)  # the first of each run of equal values
     values = ref[first]  # (U,) distinct, ascending
     below_run = torch.cat([first, first.new_tensor([m])])  # (U + 1,) ref values below each distinct value (and all)
+    if m < 2**30:  # (and twice it too: callers add the two results)
+        below_run = below_run.int()  # half the memory traffic of the (N,) results
     lo, hi = int(values[0]), int(values[-1])
     shift = max(0, (hi - lo).bit_length() - min(bits, max(4, (8 * values.numel()).bit_length())))
+    width = 1 << shift
     n_buckets = ((hi - lo) >> shift) + 1
-    per_bucket = torch.bincount((values - lo) >> shift, minlength=n_buckets)
+    # bucket b >= 1 holds codes lo + (b - 1) * width onwards; bucket 0 every code below lo, the last every code
+    # above hi: empty ones, that point at the first distinct value and past the last, so no code needs a test
+    per_bucket = torch.zeros(n_buckets + 2, dtype=torch.int64, device=device)
+    per_bucket[1:-1] = torch.bincount((values - lo) >> shift, minlength=n_buckets)
     start = torch.cumsum(per_bucket, 0) - per_bucket  # index in ``values`` of each bucket's first distinct value
-    clamped = codes.clamp(lo, hi)
-    bucket = (clamped - lo) >> shift
-    if values.numel() < 2**31:  # start and count fit 32 bits each: one gather gives both
-        hit = ((start << 32) | per_bucket).index_select(0, bucket)
-        at, count = hit >> 32, hit & 0xFFFFFFFF
+    start[-1] = values.numel()
+    if hi + 2 * width >= 2**63:
+        raise ValueError(f"`codes` must be below 2**63 - 2**{shift + 1} (pack's codes are); got {hi}")
+    if codes.dtype != torch.int64 and hi + width >= torch.iinfo(codes.dtype).max:
+        codes = codes.long()  # room for the clamp below
+    bucket = (codes.clamp(lo - width, hi + width) - (lo - width)) >> shift
+    if values.numel() < 2**31 and sys.byteorder == "little":  # one gather gives both, read back as int32 halves
+        pair = ((start << 32) | per_bucket).index_select(0, bucket).view(torch.int32).view(-1, 2)
+        at, count = pair[:, 1], pair[:, 0]
     else:
         at, count = start.index_select(0, bucket), per_bucket.index_select(0, bucket)
-    at.masked_fill_(codes > hi, values.numel())  # the first distinct value of the code's bucket; above all: none
-    count.masked_fill_(clamped != codes, 0)  # the distinct values to compare with: none outside the range
     busy = count.nonzero().squeeze(1)
-    tied = torch.zeros(n, dtype=torch.int64, device=device)
+    tied = torch.zeros(n, dtype=below_run.dtype, device=device)
     if busy.numel():
         c, base, k = codes.index_select(0, busy), at.index_select(0, busy), count.index_select(0, busy)
         deepest = int(k.max())
@@ -308,10 +318,10 @@ def below_and_tied(codes: torch.Tensor, ref: torch.Tensor, *, bits: int = 20) ->
             pos = base + smaller
         else:  # deep buckets (values packed into a narrow range): a binary search inside the bucket
             pos = _bisect(values, base, base + k, c, right=False, span=deepest)
-        at.index_copy_(0, busy, pos)
+        at = at.index_copy(0, busy, pos.to(at.dtype))
         equal = (pos < base + k) & (values.index_select(0, pos.clamp(max=values.numel() - 1)) == c)
-        run = below_run.index_select(0, pos + 1) - below_run.index_select(0, pos)
-        tied.index_copy_(0, busy, torch.where(equal, run, 0))
+        run = below_run.index_select(0, (pos + 1).clamp_(max=values.numel())) - below_run.index_select(0, pos)
+        tied.index_copy_(0, busy, torch.where(equal, run, 0).to(tied.dtype))
     return below_run.index_select(0, at), tied
 
 

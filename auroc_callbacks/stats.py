@@ -593,27 +593,35 @@ def _row_influence(code: torch.Tensor, positive: torch.Tensor, valid: Optional[t
     difference array, its tied negatives), then the count itself.
     """
     device = code.device
-    ref = _ranking.sort_rows(code[positive].unsqueeze(0))[0]
+    hits = positive.nonzero().squeeze(1)
+    ref = _ranking.sort_rows(code.index_select(0, hits).unsqueeze(0))[0]
     below_pos, tied_pos = _ranking.below_and_tied(code, ref)
-    negative = ~positive if valid is None else valid & ~positive
     at_or_below = below_pos + tied_pos
-    below = torch.bincount(torch.where(negative, at_or_below, m + 1), minlength=m + 2)[:m].cumsum(0)
+    # the negatives strictly below the k-th sorted positive: every sample with at most k positives at or below it,
+    # less the positives and the ignored entries (a bincount of all, less two small ones: no pass to mask)
+    counts = torch.bincount(at_or_below, minlength=m + 1)
+    counts -= torch.bincount(at_or_below.index_select(0, hits), minlength=counts.numel())
+    if valid is not None:
+        counts -= torch.bincount(at_or_below[~valid], minlength=counts.numel())
+    below = counts[:m].cumsum(0)
     tied = torch.zeros(m + 1, dtype=torch.int64, device=device)
-    mixed = (negative & (tied_pos > 0)).nonzero().squeeze(1)  # negatives tied with positives: each counts 1/2
+    mixed = tied_pos.nonzero().squeeze(1)  # the positives, and the negatives tied with one (each counts 1/2)
+    mixed = mixed[~positive.index_select(0, mixed) if valid is None else
+                  ~positive.index_select(0, mixed) & valid.index_select(0, mixed)]
     if mixed.numel():
         ones = torch.ones_like(mixed)
-        tied.index_add_(0, below_pos[mixed], ones).index_add_(0, at_or_below[mixed], -ones)
+        tied.index_add_(0, below_pos.index_select(0, mixed), ones)
+        tied.index_add_(0, at_or_below.index_select(0, mixed), -ones)
     tied = tied.cumsum(0)[:m]  # negatives tied with the k-th sorted positive
     two_u = (2 * below + tied).sum()
     a = float(two_u) / (2 * m * q)
     nan = float("nan")
     c_pos = math.sqrt(m / (m - 1)) / m if m > 1 else nan  # DeLong's m - 1 and n - 1, as factors on each component
     c_neg = math.sqrt(q / (q - 1)) / q if q > 1 else nan
-    psi = below_pos.double().add_(tied_pos.double(), alpha=0.5)  # t: positives below, ties 1/2
-    psi.mul_(-c_neg / m).add_(c_neg * (1 - a))  # every sample as a negative
-    hits = positive.nonzero().squeeze(1)
     v10 = (below.double() + 0.5 * tied.double()).div_(q)  # the k-th sorted positive's; ties among positives share it
     pos_psi = (v10.index_select(0, below_pos.index_select(0, hits)) - a).mul_(c_pos)
+    psi = at_or_below.add_(below_pos).double()  # 2 t: twice the positives below, ties once
+    psi.mul_(-c_neg / (2 * m)).add_(c_neg * (1 - a))  # every sample as a negative
     psi.index_copy_(0, hits, pos_psi)
     if valid is not None:
         psi.masked_fill_(~valid, 0.0)
