@@ -408,26 +408,32 @@ def compute_interval(
     defined = (pos > 0) & (neg > 0)
     rows = defined.nonzero(as_tuple=True)[0]
     weights = _weights(layout, opts.average, pos, rows)
-    average = method == "delong" and weights is not None and rows.numel() > 0
+    delong = method == "delong"
     m, q = pos[rows], neg[rows]
-    if average:  # every sample's influence values (the classes' covariance), one class at a time, no sort
-        contrib = torch.zeros(f.target.shape[0], dtype=torch.float64, device=pos.device)
-        two_u = torch.empty(rows.numel(), dtype=torch.int64, device=pos.device)
-        var_pos, var_neg = torch.empty_like(weights), torch.empty_like(weights)
-        equal = float(weights[0]) if bool((weights == weights[0]).all()) else None
+    # DeLong from each sample's influence values, one class at a time, without sorting the samples (module
+    # docstring): the classes run in parallel. A single class (binary) is faster from the one sort, whose
+    # positives alone give its variance (_row_variance); so is the bootstrap's ranking, which it needs anyway.
+    by_row = delong and (weights is not None or rows.numel() > 1)
+    if by_row:
+        two_u = torch.zeros(rows.numel(), dtype=torch.int64, device=pos.device)
+        var_pos, var_neg = (torch.zeros(rows.numel(), dtype=torch.float64, device=pos.device) for _ in range(2))
+        contrib = None if weights is None else torch.zeros(f.target.shape[0], dtype=torch.float64, device=pos.device)
+        equal = None if weights is None or not rows.numel() or not bool((weights == weights[0]).all()) else float(
+            weights[0])
         for k, row in enumerate(_influence_rows(f, layout, m, q, rows, pos.numel())):
             two_u[k], var_pos[k], var_neg[k] = row.two_u, row.var_pos, row.var_neg
-            contrib.add_(row.psi, alpha=weights[k] if equal is None else equal)  # in row order: deterministic
+            if contrib is not None:  # the average's: the classes' covariance, summed in row order (deterministic)
+                contrib.add_(row.psi, alpha=weights[k] if equal is None else equal)
         row_value = _row_value(two_u, m, q)
     else:
-        ranked = _rank_rows(f, layout, pos, neg, rows, with_ids=method == "bootstrap")
+        ranked = _rank_rows(f, layout, pos, neg, rows, with_ids=not delong)
         row_value = ranked.value
     per = _scatter_rows(row_value, rows, pos.shape[0])
     value = average_ovr(per, pos, defined, layout, opts.average)
 
-    if method == "delong":
+    if delong:
         interval = interval or "logit-t"
-        if not average:
+        if not by_row:
             var_pos, var_neg = _row_variance(ranked)  # each class's variance from its positives: O(positives)
         per_se = _scatter_rows((var_pos + var_neg).sqrt(), rows, pos.shape[0])
         per_df = _satterthwaite(torch.stack([var_pos, var_neg]), torch.stack([m, q]))
@@ -437,16 +443,16 @@ def compute_interval(
             se, lower, upper = (t[0] for t in (per_se, per_lo, per_hi)) if layout.task == "binary" else (
                 per_se, per_lo, per_hi)
         else:
-            if not average:  # no defined class
-                se = q = value.clone()
+            if not rows.numel():  # no defined class
+                se = quantile = value.clone()
             else:
                 strata = _strata(f, layout)  # independent groups (fixed sizes): the Satterthwaite shares
                 share = torch.zeros(int(strata.max()) + 1, dtype=torch.float64, device=contrib.device)
                 share.index_add_(0, strata, contrib.square())
                 size = torch.bincount(strata, minlength=share.shape[0])
                 se = share.sum().sqrt()
-                q = _quantile(level, interval, _satterthwaite(share, size))
-            lower, upper = _bounds(value, se, q, interval)
+                quantile = _quantile(level, interval, _satterthwaite(share, size))
+            lower, upper = _bounds(value, se, quantile, interval)
     else:
         reps = _bootstrap(f, layout, ranked, n_boot, seed)  # (B, K)
         small = (ranked.n_pos < 2) | (ranked.n_neg < 2)
