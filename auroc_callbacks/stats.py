@@ -18,16 +18,17 @@ sorted row of packed ``code << 1 | label`` keys, negatives precede positives
 within a tie group, so a cumulative count of positives gives, at every
 position, the positives strictly below and (for a positive) the negatives at
 or below; mixed tie groups, the only ties that matter, are found and
-corrected exactly as the Mann-Whitney count does. One sort, O(N log N),
-vectorised over the classes, on the device. A class's own variance needs
-only the positions of its positives (the negatives between two positives
-share one placement value); the covariances below need every sample's
-placement *in sample order*, to pair a sample's roles across classes. Those
-come without sorting the N samples at all: only the ``m`` positives are
-sorted, every sample's count of positives below it and tied with it comes
-from a bucket table over their codes (:func:`_ranking.below_and_tied`),
-and a bincount of those counts over the negatives gives every positive's
-``V10`` and the Mann-Whitney count, exact and equal to the sort's.
+corrected exactly as the Mann-Whitney count does. A class's own variance
+needs only the positions of its positives (the negatives between two
+positives share one placement value): that is how a single class (binary)
+gets it, from the one sort. The covariances below need every sample's
+placement *in sample order*, to pair a sample's roles across classes. With
+several classes, those come without sorting the N samples at all: only the
+``m`` positives of a class are sorted, every sample's count of positives
+below it and tied with it comes from a bucket table over their codes
+(:func:`_ranking.below_and_tied`), and a bincount of those counts over the
+negatives gives every positive's ``V10`` and the Mann-Whitney count, exact
+and equal to the sort's. The classes run in parallel, one per thread.
 
 Each sample ``i`` then gets, for each class ``r``, an *influence value*
 
