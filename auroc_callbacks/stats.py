@@ -612,9 +612,11 @@ def _row_influence(code: torch.Tensor, positive: torch.Tensor, valid: Optional[t
         counts -= torch.bincount(at_or_below[~valid], minlength=counts.numel())
     below = counts[:m].cumsum(0)
     tied = torch.zeros(m + 1, dtype=torch.int64, device=device)
-    mixed = tied_pos.nonzero().squeeze(1)  # the positives, and the negatives tied with one (each counts 1/2)
-    mixed = mixed[~positive.index_select(0, mixed) if valid is None else
-                  ~positive.index_select(0, mixed) & valid.index_select(0, mixed)]
+    mixed = tied_pos.nonzero().squeeze(1)  # the positives, and the negatives tied with one (each counts 1/2) ...
+    negative = ~positive.index_select(0, mixed)
+    if valid is not None:
+        negative &= valid.index_select(0, mixed)
+    mixed = mixed[negative]  # ... less the positives
     if mixed.numel():
         ones = torch.ones_like(mixed)
         tied.index_add_(0, below_pos.index_select(0, mixed), ones)
