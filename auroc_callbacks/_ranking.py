@@ -287,19 +287,14 @@ def below_and_tied(codes: torch.Tensor, ref: torch.Tensor, *, bits: int = 20) ->
         below_run = below_run.int()  # half the memory traffic of the (N,) results
     lo, hi = int(values[0]), int(values[-1])
     shift = max(0, (hi - lo).bit_length() - min(bits, max(4, (8 * values.numel()).bit_length())))
-    width = 1 << shift
     n_buckets = ((hi - lo) >> shift) + 1
-    # bucket b >= 1 holds codes lo + (b - 1) * width onwards; bucket 0 every code below lo, the last every code
-    # above hi: empty ones, that point at the first distinct value and past the last, so no code needs a test
-    per_bucket = torch.zeros(n_buckets + 2, dtype=torch.int64, device=device)
-    per_bucket[1:-1] = torch.bincount((values - lo) >> shift, minlength=n_buckets)
+    # bucket b >= 1 holds the codes lo + (b - 1) * 2**shift onwards; bucket 0 every code below lo: empty, and it
+    # points at the first distinct value, so those codes need no test (a code above hi lands in the last bucket,
+    # and its comparisons find every value smaller). Codes minus lo, clamped to [-1, hi - lo]: nothing overflows.
+    per_bucket = torch.zeros(n_buckets + 1, dtype=torch.int64, device=device)
+    per_bucket[1:] = torch.bincount((values - lo) >> shift, minlength=n_buckets)
     start = torch.cumsum(per_bucket, 0) - per_bucket  # index in ``values`` of each bucket's first distinct value
-    start[-1] = values.numel()
-    if hi + 2 * width >= 2**63:
-        raise ValueError(f"`codes` must be below 2**63 - 2**{shift + 1} (pack's codes are); got {hi}")
-    if codes.dtype != torch.int64 and hi + width >= torch.iinfo(codes.dtype).max:
-        codes = codes.long()  # room for the clamp below
-    bucket = (codes.clamp(lo - width, hi + width) - (lo - width)) >> shift
+    bucket = ((codes - lo).clamp_(-1, hi - lo) >> shift) + 1
     if values.numel() < 2**31 and sys.byteorder == "little":  # one gather gives both, read back as int32 halves
         pair = ((start << 32) | per_bucket).index_select(0, bucket).view(torch.int32).view(-1, 2)
         at, count = pair[:, 1], pair[:, 0]

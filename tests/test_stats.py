@@ -374,7 +374,7 @@ def test_average_variance_on_two_threads_equals_brute_force_and_is_the_same_bitw
     seed=st.integers(0, 2**31 - 1),
     n=st.integers(0, 300),
     m=st.integers(0, 200),
-    high=st.sampled_from([2, 40, 10**6, 2**31 - 1, 2**60]),
+    high=st.sampled_from([2, 40, 10**6, 2**31 - 1, 2**60, 2**63 - 1]),
     shape=st.sampled_from(["uniform", "one value repeated", "a narrow cluster", "one outlier"]),
 )
 def test_below_and_tied_equals_numpy_searchsorted(seed, n, m, high, shape):
@@ -395,6 +395,23 @@ def test_below_and_tied_equals_numpy_searchsorted(seed, n, m, high, shape):
     left, right = np.searchsorted(ref, codes, "left"), np.searchsorted(ref, codes, "right")
     np.testing.assert_array_equal(below.numpy(), left)
     np.testing.assert_array_equal(tied.numpy(), right - left)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_few_samples_of_float64_probabilities_whose_codes_reach_2_pow_63(dtype):
+    """float64 probabilities are ranked by their raw bits (codes up to ~2**63): a wide range over few values."""
+    a = torch.tensor([0.0, 0.1, 0.5, 0.9], dtype=dtype)
+    b = torch.tensor([0.2, 0.6, 0.4, 0.3], dtype=dtype)
+    t = torch.tensor([1, 1, 0, 0])
+    cmp = ac.compare_auroc(a, b, t)  # one positive lowest of all in a (A = 0), b: A = 1/2; worked by hand:
+    assert cmp.difference.item() == -0.5 and cmp.std_error.item() == pytest.approx(0.5, rel=1e-12)
+    probs = torch.tensor([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4], [0.6, 0.1, 0.3], [0.2, 0.5, 0.3],
+                          [0.1, 0.2, 0.7]], dtype=dtype)
+    y = torch.tensor([0, 1, 2, 0, 1, 2])
+    iv = ac.auroc_ci(probs, y, activation=None, average=None)
+    x = probs.double().numpy()
+    for c in range(3):
+        assert iv.std_error[c].item() ** 2 == pytest.approx(_brute_variance(x[:, c], y.numpy() == c)[1], abs=1e-15)
 
 
 # ----------------------------------------------------------------------------- the paired test
