@@ -565,18 +565,16 @@ def _influence_rows(
         return
     problem = _row_problem(f, layout, None if rows.numel() == n_cls else rows)
     codes = _ranking.pack(problem["scores"]).keys  # order-preserving integer codes (label bits left 0)
-    if "label_index" in problem:
-        index = problem["label_index"]
-        labels = lambda k: index == k  # noqa: E731  (multiclass: rows are the kept classes, renumbered)
-        valid = lambda k: None  # noqa: E731
-    else:
-        lab, ok = problem["labels"], problem.get("valid")
-        labels = lambda k: lab[k] if ok is None else lab[k] & ok[k]  # noqa: E731
-        valid = lambda k: None if ok is None else ok[k]  # noqa: E731
+    index, labels, ok = problem.get("label_index"), problem.get("labels"), problem.get("valid")
     m_host, q_host = m.tolist(), q.tolist()
 
     def one(k: int) -> _RowInfluence:
-        return _row_influence(codes[k], labels(k), valid(k), m_host[k], q_host[k])
+        if index is not None:  # multiclass: rows are the kept classes, renumbered
+            positive, valid = index == k, None
+        else:
+            valid = None if ok is None else ok[k]
+            positive = labels[k] if valid is None else labels[k] & valid
+        return _row_influence(codes[k], positive, valid, m_host[k], q_host[k])
 
     workers = min(torch.get_num_threads(), os.cpu_count() or 1, len(m_host)) if codes.device.type == "cpu" else 1
     if workers <= 1:
