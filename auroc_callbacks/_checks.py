@@ -32,6 +32,14 @@ ACTIVATIONS = ("auto", "softmax", "sigmoid", None)
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
+class UndefinedAUROCWarning(UserWarning):
+    """AUROC is undefined for a class (no positive or no negative samples) or for NaN scores.
+
+    The affected values are NaN; averages are taken over the defined classes.
+    Filter it like any warning: ``warnings.simplefilter("ignore", UndefinedAUROCWarning)``.
+    """
+
+
 class Options(NamedTuple):
     """The validated keyword options shared by every public entry point."""
 
@@ -287,3 +295,48 @@ def warn(message: str, category: type = UserWarning) -> None:
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)
+
+
+# ----------------------------------------------------------------------------- the undefined-AUROC messages
+
+
+def name_list(items: list, limit: int = 20) -> str:
+    """``"0, 3, 7"``, cut after ``limit`` items (``"... and 12 more"``)."""
+    shown = ", ".join(str(i) for i in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def one_class_message(no_positives: bool) -> str:
+    """The one wording of a binary AUROC without positives (or without negatives)."""
+    which = "negative" if no_positives else "positive"
+    return f"AUROC is undefined: only one class is present in `target` (every sample is {which}); returning NaN"
+
+
+def warn_undefined(layout: Layout, pos: torch.Tensor, neg: torch.Tensor, average: Optional[str]) -> None:
+    """One :class:`UndefinedAUROCWarning` naming the classes without positives or negatives, if any."""
+    no_pos = (pos == 0).nonzero(as_tuple=True)[0].tolist()
+    no_neg = (neg == 0).nonzero(as_tuple=True)[0].tolist()
+    if not no_pos and not no_neg:
+        return
+    if layout.task == "binary":
+        msg = one_class_message(bool(no_pos))
+    else:
+        what = "class" if layout.task == "multiclass" else "label"
+        parts = []
+        if no_pos:
+            parts.append(f"{what}(es) {name_list(no_pos)} (no positive samples)")
+        if no_neg:
+            parts.append(f"{what}(es) {name_list(no_neg)} (no negative samples)")
+        tail = f"; left out of the {average!r} average" if average in ("macro", "weighted") else ""
+        msg = f"AUROC is undefined for {' and '.join(parts)}: NaN{tail}"
+    warn(msg, UndefinedAUROCWarning)
+
+
+def warn_ovo_absent(absent: List[int]) -> None:
+    """The one warning for one-vs-one pairs whose classes have no samples (NaN, left out of the average)."""
+    if absent:
+        warn(
+            f"one-vs-one AUROC is undefined for pairs with class(es) {name_list(absent)}: they have no samples;"
+            " those pairs are NaN and left out of the average",
+            UndefinedAUROCWarning,
+        )

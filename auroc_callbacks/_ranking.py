@@ -371,3 +371,33 @@ def partial_auc(fpr: torch.Tensor, tpr: torch.Tensor, max_fpr: float) -> float:
     area = float(torch.trapezoid(ys, xs))
     min_area = 0.5 * max_fpr**2
     return 0.5 * (1 + (area - min_area) / (max_fpr - min_area))
+
+
+class Ranked(NamedTuple):
+    """Rows of scores ranked against their labels: the sorted keys and the exact Mann-Whitney counts."""
+
+    keys: torch.Tensor  # (R, N) sorted packed keys of the ranked rows
+    decode: object
+    n_pos: torch.Tensor  # (R,) int64
+    n_valid: torch.Tensor  # (R,) int64
+    two_u: torch.Tensor  # (R,) int64
+    ids: Optional[torch.Tensor] = None  # (R, N) the column of each sorted key, with ``with_ids``
+
+
+def rank(scores: torch.Tensor, *, labels=None, label_index=None, valid=None, with_ids: bool = False) -> Ranked:
+    """Rank rows of scores (R, N) against labels given as (R, N) 0/1, or as the positive row of each column.
+
+    :func:`pack` then :func:`sort_and_count`; ``with_ids`` also keeps the
+    sort's permutation. The arguments are those :func:`._format.row_problem` builds.
+    """
+    packed = pack(scores, labels, label_index=label_index, valid=valid)
+    keys = packed.keys
+    n_rows, n = keys.shape
+    if labels is not None:
+        lab = labels if valid is None else labels & valid
+        n_pos = lab.sum(1, dtype=torch.int64)
+    else:
+        n_pos = torch.bincount(label_index[label_index >= 0], minlength=n_rows)
+    n_valid = torch.full_like(n_pos, n) if valid is None else valid.sum(1, dtype=torch.int64)
+    keys, two_u, ids = sort_and_count(keys, n_pos, with_ids=with_ids)
+    return Ranked(keys, packed.decode, n_pos, n_valid, two_u, ids)

@@ -56,7 +56,8 @@ from torch import nn
 from . import _checks, _optional
 from ._checks import Layout, Options
 from .accumulator import data_or_epoch
-from .functional import UndefinedAUROCWarning, _decide_activation, _format
+from ._checks import UndefinedAUROCWarning
+from ._format import decide_activation, format_inputs
 
 __all__ = [
     "UndefinedCalibrationWarning",
@@ -213,9 +214,9 @@ def _prepare(preds, target, layout: Layout, opts: Options, *, likelihood: bool =
     when the task's own activation applies, else from the probabilities
     clipped to ``[eps, 1 - eps]`` of their dtype (scikit-learn's ``log_loss``).
     """
-    raw = _format(preds, target, layout._replace(binary_column=None), opts._replace(activation=None))
+    raw = format_inputs(preds, target, layout._replace(binary_column=None), opts._replace(activation=None))
     z = raw.scores if raw.scores.is_floating_point() else raw.scores.double()
-    act = _decide_activation(z, preds.dtype, layout, opts.activation)
+    act = decide_activation(z, preds.dtype, layout, opts.activation)
     two = layout.binary_column is not None  # a two-logit binary head
     if act == "softmax":
         p = torch.softmax(z, dim=1)  # bitwise the AUROC's probabilities
@@ -929,7 +930,7 @@ def _fit_input(logits, target, *, task, num_classes, ignore_index, who: str):
     _checks.check_values(logits, target, layout, opts)
     if logits.is_floating_point() and not bool(torch.isfinite(logits).all()):
         raise ValueError(f"{who} needs finite `logits`; got +-inf (float16 overflow?)")
-    raw = _format(logits, target, layout._replace(binary_column=None), opts)
+    raw = format_inputs(logits, target, layout._replace(binary_column=None), opts)
     return raw.scores.double(), raw.target, raw.valid, layout
 
 
@@ -1050,7 +1051,7 @@ def fit_temperature(
     z, y, valid, layout = _fit_input(logits, target, task=task, num_classes=num_classes, ignore_index=ignore_index,
                                      who="fit_temperature")
     softmax = layout.task == "multiclass"
-    if softmax and _decide_activation(z, logits.dtype, layout, "auto") is None:
+    if softmax and decide_activation(z, logits.dtype, layout, "auto") is None:
         raise ValueError(
             "fit_temperature needs logits, and every row of `logits` is a probability distribution;"
             " pass torch.log(probs) to temperature-scale probabilities"

@@ -15,7 +15,7 @@ import torch
 import torch.distributed as dist
 
 # dtypes travel as small integers in the metadata exchange
-_DTYPES = [torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64,
+DTYPES = [torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64,
            torch.float16, torch.bfloat16, torch.float32, torch.float64]
 
 
@@ -71,7 +71,7 @@ def gather_uneven(tensors: Sequence[Optional[torch.Tensor]], group=None) -> List
         meta[0] = tensors[0].shape[0]
         for i, t in enumerate(tensors):
             meta[1 + 2 * i] = 0 if t.ndim == 1 else t.shape[1]
-            meta[2 + 2 * i] = _DTYPES.index(t.dtype)
+            meta[2 + 2 * i] = DTYPES.index(t.dtype)
     else:
         meta[0] = 0
     meta = meta.to(dev)
@@ -88,9 +88,9 @@ def gather_uneven(tensors: Sequence[Optional[torch.Tensor]], group=None) -> List
         shapes = holders[:, 1 + 2 * i].unique()
         if shapes.numel() != 1:
             raise ValueError(f"ranks disagree on the number of columns of tensor {i}: {shapes.tolist()}")
-        dtype = _DTYPES[int(holders[0, 2 + 2 * i])]
+        dtype = DTYPES[int(holders[0, 2 + 2 * i])]
         for code in holders[1:, 2 + 2 * i].tolist():
-            dtype = torch.promote_types(dtype, _DTYPES[code])
+            dtype = torch.promote_types(dtype, DTYPES[code])
         trailing: Tuple[int, ...] = () if int(shapes[0]) == 0 else (int(shapes[0]),)
         # gloo has no bool or bfloat16 collectives: travel in a type that holds them exactly
         wire = {torch.bool: torch.uint8, torch.bfloat16: torch.float32}.get(dtype, dtype)

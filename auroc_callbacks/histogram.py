@@ -49,10 +49,10 @@ import torch
 
 from . import _checks, _ranking
 from ._checks import Layout, Options
-from .distributed import _DTYPES, EmptyEpochError, is_distributed, reduce_uneven
-from .functional import (
-    AUROCScores, _distribution_excess, UndefinedAUROCWarning, _warn_undefined, average_ovr, warn_ovo_absent,
-)
+from ._checks import UndefinedAUROCWarning, warn_ovo_absent, warn_undefined
+from ._format import distribution_excess
+from .distributed import DTYPES, EmptyEpochError, is_distributed, reduce_uneven
+from .functional import AUROCScores, average_ovr
 
 __all__ = ["AUROCBound", "HISTOGRAM_DTYPES", "HistogramCounts", "bucket_keys", "bucket_values"]
 
@@ -237,7 +237,7 @@ class HistogramCounts:
         minus_inf = torch.full((), -math.inf, dtype=torch.float64, device=device)
         is_dist, dev = None, minus_inf
         if opts.activation == "auto" and (layout.task == "multiclass" or layout.binary_column is not None):
-            dev = _distribution_excess(scores, in_dtype)  # the exact mode's distribution test, on this batch
+            dev = distribution_excess(scores, in_dtype)  # the exact mode's distribution test, on this batch
             dev = (dev if row_keep is None else torch.where(row_keep, dev, -math.inf)).max()
             is_dist = (lo >= 0) & (hi <= 1) & (dev <= 0)
         t = target.double()
@@ -303,7 +303,7 @@ class HistogramCounts:
             return [-1, -1, -1, -1]
         layout = self.layout
         column = -1 if layout.binary_column is None else layout.binary_column
-        return [_TASKS.index(layout.task), layout.num_classes, column, _DTYPES.index(self.in_dtype)]
+        return [_TASKS.index(layout.task), layout.num_classes, column, DTYPES.index(self.in_dtype)]
 
     def epoch(self, *, sync_dist: bool, process_group=None) -> "Epoch":
         """The epoch's counts, summed over ranks under ``torch.distributed`` (two collectives; every rank calls it)."""
@@ -320,9 +320,9 @@ class HistogramCounts:
                         f" and {other[:3]}"
                     )
             layout = Layout(_TASKS[first[0]], first[1], None if first[2] < 0 else first[2])
-            in_dtype = _DTYPES[first[3]]
+            in_dtype = DTYPES[first[3]]
             for other in metas[1:]:
-                in_dtype = torch.promote_types(in_dtype, _DTYPES[other[3]])
+                in_dtype = torch.promote_types(in_dtype, DTYPES[other[3]])
             counts, ints = sums[:-7], sums[-7:]
         elif counts is None:
             raise EmptyEpochError("AUROCAccumulator has no samples: nothing was passed to update(), or only empty batches")
@@ -491,7 +491,7 @@ def scores_from_epoch(epoch: Epoch, options: Options, *, per_class: bool) -> AUR
     per, per_bound = nan.clone(), nan.clone()
     need_ovr = per_class or options.multi_class == "ovr" and options.average != "micro" or layout.task == "binary"
     if need_ovr:
-        _warn_undefined(layout, n_pos, n_neg, options.average)
+        warn_undefined(layout, n_pos, n_neg, options.average)
         rows = defined.nonzero(as_tuple=True)[0]
         if rows.numel():
             v, b = _values_and_bounds(pos[rows], neg[rows], n_pos[rows], n_neg[rows], options.max_fpr, values)
@@ -568,7 +568,7 @@ def curves_from_epoch(epoch: Epoch, options: Options, *, drop_intermediate: bool
         curves.append((fps / fps[-1], tps / tps[-1], thr))
     n_pos, n_neg = pos.sum(-1), neg.sum(-1)
     if bool(((n_pos == 0) | (n_neg == 0)).any()):
-        _warn_undefined(epoch.layout, n_pos, n_neg, None)
+        warn_undefined(epoch.layout, n_pos, n_neg, None)
     return curves[0] if epoch.layout.task == "binary" else curves
 
 

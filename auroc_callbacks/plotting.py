@@ -174,7 +174,7 @@ def plot_roc(
     return fig, ax
 
 
-def _roc_figure(accumulator: AUROCAccumulator, class_names=None, interval=None, *, scores=None, bound=None):
+def roc_figure(accumulator: AUROCAccumulator, class_names=None, interval=None, *, scores=None, bound=None):
     """A pyplot-free figure of :func:`plot_roc` for writers (no GUI backend, safe off the main thread).
 
     Histogram mode: the curves of the counts (``scores`` and ``bound`` from

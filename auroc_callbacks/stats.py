@@ -97,11 +97,9 @@ import numpy as np
 import torch
 
 from . import _checks, _ranking
-from ._checks import Layout, Options
-from .functional import (
-    AUROCScores, UndefinedAUROCWarning, _class_counts, _format, _Formatted, _list, _rank, _row_problem, average_ovr,
-    one_class_message,
-)
+from ._checks import Layout, Options, UndefinedAUROCWarning, name_list, one_class_message
+from ._format import Formatted, class_counts, format_inputs, row_problem
+from .functional import AUROCScores, average_ovr
 
 __all__ = ["AUROCInterval", "AUROCComparison", "auroc_ci", "compare_auroc"]
 
@@ -403,8 +401,8 @@ def compute_interval(
 
     Formats once, ranks the defined classes once, then DeLong (or the bootstrap) from that ranking.
     """
-    f = _format(preds, target, layout, opts)
-    pos, neg = _class_counts(f, layout)
+    f = format_inputs(preds, target, layout, opts)
+    pos, neg = class_counts(f, layout)
     _warn_small(layout, pos, neg, opts.average)
     defined = (pos > 0) & (neg > 0)
     rows = defined.nonzero(as_tuple=True)[0]
@@ -479,9 +477,9 @@ def compute_interval(
 
 def compute_comparison(preds_a, preds_b, target, layout: Layout, opts: Options, *, level: float = 0.95):
     """The compute stage of :func:`compare_auroc`, on validated inputs."""
-    fa = _format(preds_a, target, layout, opts)
-    fb = _format(preds_b, target, layout, opts)
-    pos, neg = _class_counts(fa, layout)
+    fa = format_inputs(preds_a, target, layout, opts)
+    fb = format_inputs(preds_b, target, layout, opts)
+    pos, neg = class_counts(fa, layout)
     _warn_small(layout, pos, neg, opts.average)
     defined = (pos > 0) & (neg > 0)
     rows = defined.nonzero(as_tuple=True)[0]
@@ -526,9 +524,9 @@ class _RankedRows(NamedTuple):
 
 
 def _rank_rows(
-    f: _Formatted, layout: Layout, pos: torch.Tensor, neg: torch.Tensor, rows: torch.Tensor, *, with_ids: bool
+    f: Formatted, layout: Layout, pos: torch.Tensor, neg: torch.Tensor, rows: torch.Tensor, *, with_ids: bool
 ) -> _RankedRows:
-    """The one-vs-rest rows ``rows`` ranked by :func:`functional._rank` (optionally with the sort's permutation)."""
+    """The one-vs-rest rows ``rows`` ranked by :func:`_ranking.rank` (optionally with the sort's permutation)."""
     device = pos.device
     n = f.target.shape[0]
     m, q = pos[rows], neg[rows]
@@ -536,7 +534,7 @@ def _rank_rows(
         empty = torch.zeros((0, n), dtype=torch.int64, device=device)
         return _RankedRows(empty, empty if with_ids else None, m, q, torch.zeros(0, dtype=torch.float64, device=device))
     subset = None if rows.numel() == pos.numel() else rows
-    ranked = _rank(**_row_problem(f, layout, subset), with_ids=with_ids)
+    ranked = _ranking.rank(**row_problem(f, layout, subset), with_ids=with_ids)
     return _RankedRows(ranked.keys, ranked.ids, m, q, _row_value(ranked.two_u, m, q))
 
 
@@ -553,7 +551,7 @@ class _RowInfluence(NamedTuple):
 
 
 def _influence_rows(
-    f: _Formatted, layout: Layout, m: torch.Tensor, q: torch.Tensor, rows: torch.Tensor, n_cls: int
+    f: Formatted, layout: Layout, m: torch.Tensor, q: torch.Tensor, rows: torch.Tensor, n_cls: int
 ):
     """Yield :class:`_RowInfluence` for each one-vs-rest row in ``rows``, in that order.
 
@@ -563,7 +561,7 @@ def _influence_rows(
     """
     if rows.numel() == 0:
         return
-    problem = _row_problem(f, layout, None if rows.numel() == n_cls else rows)
+    problem = row_problem(f, layout, None if rows.numel() == n_cls else rows)
     codes = _ranking.pack(problem["scores"]).keys  # order-preserving integer codes (label bits left 0)
     index, labels, ok = problem.get("label_index"), problem.get("labels"), problem.get("valid")
     m_host, q_host = m.tolist(), q.tolist()
@@ -695,7 +693,7 @@ def _row_variance(ranked: _RankedRows) -> Tuple[torch.Tensor, torch.Tensor]:
     return var_pos, var_neg
 
 
-def _bootstrap(f: _Formatted, layout: Layout, ranked: _RankedRows, n_boot: int, seed: int) -> torch.Tensor:
+def _bootstrap(f: Formatted, layout: Layout, ranked: _RankedRows, n_boot: int, seed: int) -> torch.Tensor:
     """(n_boot, K) AUROC of each defined row in stratified bootstrap replicates.
 
     No copy of the predictions: each replicate is a vector of resampling
@@ -715,7 +713,7 @@ def _bootstrap(f: _Formatted, layout: Layout, ranked: _RankedRows, n_boot: int, 
     return torch.cat(out) if out else torch.zeros((0, ranked.keys.shape[0]), dtype=torch.float64, device=device)
 
 
-def _strata(f: _Formatted, layout: Layout) -> torch.Tensor:
+def _strata(f: Formatted, layout: Layout) -> torch.Tensor:
     """The stratum of each sample: its class; for multilabel, its pattern of labels (and of ignored entries)."""
     if layout.task != "multilabel":
         return f.target.long()
@@ -898,9 +896,9 @@ def _warn_small(layout: Layout, pos: torch.Tensor, neg: torch.Tensor, average: O
         what = "class" if layout.task == "multiclass" else "label"
         parts = []
         if none:
-            parts.append(f"AUROC is undefined for {what}(es) {_list(none)} (no positive or no negative samples): NaN")
+            parts.append(f"AUROC is undefined for {what}(es) {name_list(none)} (no positive or no negative samples): NaN")
         if thin:
-            parts.append(f"{what}(es) {_list(thin)} have a single positive or negative sample: their interval is NaN")
+            parts.append(f"{what}(es) {name_list(thin)} have a single positive or negative sample: their interval is NaN")
         if thin and average in ("macro", "weighted"):
             parts.append(f"so is the interval of the {average!r} average")
         msg = "; ".join(parts)

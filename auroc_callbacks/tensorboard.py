@@ -228,9 +228,9 @@ def _tag_names(class_names, num_classes: int) -> List[str]:
 def _log_figure(writer, accumulator, tag: str, step: int, class_names, interval=None, **histogram) -> None:
     from matplotlib import pyplot as plt
 
-    from .plotting import _roc_figure
+    from .plotting import roc_figure
 
-    fig = _roc_figure(accumulator, class_names, interval=interval, **histogram)
+    fig = roc_figure(accumulator, class_names, interval=interval, **histogram)
     try:
         writer.add_figure(tag, fig, global_step=step)
     finally:

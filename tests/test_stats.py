@@ -29,7 +29,7 @@ from scipy import stats as sps
 from sklearn.metrics import roc_auc_score
 
 import auroc_callbacks as ac
-from auroc_callbacks import _checks, functional, stats
+from auroc_callbacks import _checks, _format, functional, stats
 
 Z95 = 1.959963984540054
 
@@ -480,8 +480,8 @@ def test_replicate_aurocs_equal_sklearn_with_the_counts_as_sample_weights(rng):
     y = torch.tensor(rng.integers(0, k, n))
     opts = _checks.check_options(activation=None)
     layout = _checks.check_layout(x, y, opts)
-    f = functional._format(x, y, layout, opts)
-    pos, neg = functional._class_counts(f, layout)
+    f = _format.format_inputs(x, y, layout, opts)
+    pos, neg = _format.class_counts(f, layout)
     ranked = stats._rank_rows(f, layout, pos, neg, torch.arange(k), with_ids=True)
     counts = torch.tensor(rng.integers(0, 4, (5, n)), dtype=torch.float64)
     got = stats._replicate_aurocs(ranked, counts).numpy()
