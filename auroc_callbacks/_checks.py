@@ -60,6 +60,120 @@ class Layout(NamedTuple):
     binary_column: Optional[int]  # binary task given as (N, 2) scores: use column 1
 
 
+# ----------------------------------------------------------------------------- declarative option rules
+
+
+class Choice(NamedTuple):
+    """One of the given values (compared with ``==``)."""
+
+    values: tuple
+
+    def __repr__(self) -> str:
+        return "one of " + ", ".join(repr(v) for v in self.values)
+
+
+class Interval(NamedTuple):
+    """A number of ``kind`` (``int`` or ``float``; never a bool) in a range; ``None`` ends are open."""
+
+    kind: type
+    lo: Optional[float] = None
+    hi: Optional[float] = None
+    closed: str = "both"  # "both", "left", "right" or "neither"
+
+    def holds(self, x) -> bool:
+        lo_ok = self.lo is None or (x >= self.lo if self.closed in ("both", "left") else x > self.lo)
+        hi_ok = self.hi is None or (x <= self.hi if self.closed in ("both", "right") else x < self.hi)
+        return bool(lo_ok and hi_ok)
+
+    def __repr__(self) -> str:
+        what = "an int" if self.kind is int else "a float"
+        if self.lo is None and self.hi is None:
+            return what
+        if self.hi is None:
+            return f"{what} {'>=' if self.closed in ('both', 'left') else '>'} {self.lo}"
+        if self.lo is None:
+            return f"{what} {'<=' if self.closed in ('both', 'right') else '<'} {self.hi}"
+        left = "[" if self.closed in ("both", "left") else "("
+        right = "]" if self.closed in ("both", "right") else ")"
+        return f"{what} in {left}{self.lo}, {self.hi}{right}"
+
+
+#: a non-empty ``str``
+NONEMPTY_STR = "non-empty str"
+
+
+def _kind_of(rule) -> Optional[tuple]:
+    """The Python types a value must have for ``rule`` to be about it (its type check), or None for any."""
+    if rule is None:
+        return (type(None),)
+    if rule is NONEMPTY_STR:
+        return (str,)
+    if isinstance(rule, Interval):
+        return (numbers.Integral,) if rule.kind is int else (numbers.Real,)
+    if isinstance(rule, Choice):
+        return tuple({type(v) for v in rule.values})
+    if rule is callable:
+        return None
+    return (rule,)
+
+
+def _satisfies(value, rule) -> bool:
+    if rule is callable:
+        return callable(value)
+    kinds = _kind_of(rule)
+    if isinstance(value, bool) and bool not in kinds and rule is not object:
+        return False  # True is no int and no float here
+    if not isinstance(value, kinds):
+        return False
+    if rule is NONEMPTY_STR:
+        return bool(value)
+    if isinstance(rule, Interval):
+        return rule.holds(value)
+    if isinstance(rule, Choice):
+        return any(value == v and type(value) is type(v) for v in rule.values)
+    return True
+
+
+def _describe_rule(rule) -> str:
+    if rule is None:
+        return "None"
+    if rule is callable:
+        return "a callable"
+    if isinstance(rule, type):
+        return {bool: "a bool", str: "a str"}.get(rule, f"a {rule.__name__}")
+    return repr(rule) if not isinstance(rule, str) else f"a {rule}"
+
+
+def check_params(rules: dict, **values) -> None:
+    """Check each named value against its list of allowed rules (any one suffices), as scikit-learn's ``validate_params``.
+
+    A rule is ``None``, a type (``bool``, ``str``, ``torch.dtype``...),
+    :class:`Choice`, :class:`Interval`, :data:`NONEMPTY_STR` or ``callable``.
+    A value of no allowed type raises ``TypeError``; one of an allowed type
+    but not an allowed value, ``ValueError``. Both messages name the argument,
+    what is allowed and what was received.
+
+    Example:
+        >>> check_params({"n_bins": [Interval(int, 1)]}, n_bins=0)
+        Traceback (most recent call last):
+        ...
+        ValueError: `n_bins` must be an int >= 1; got 0
+    """
+    for name, value in values.items():
+        allowed = rules[name]
+        if any(_satisfies(value, rule) for rule in allowed):
+            continue
+        want = " or ".join(_describe_rule(r) for r in allowed)
+        typed = any(
+            (r is callable) or (_kind_of(r) is not None and isinstance(value, _kind_of(r))
+                                and not (isinstance(value, bool) and bool not in _kind_of(r)))
+            for r in allowed
+        )
+        if typed:
+            raise ValueError(f"`{name}` must be {want}; got {value!r}")
+        raise TypeError(f"`{name}` must be {want}; got {type(value).__name__} {value!r}")
+
+
 def _fmt(choices: tuple) -> str:
     return ", ".join(repr(c) for c in choices)
 

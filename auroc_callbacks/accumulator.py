@@ -202,6 +202,11 @@ class AUROCAccumulator:
         self.reset()
 
     @property
+    def layout(self) -> Optional[_checks.Layout]:
+        """What the first batch's shapes said about the problem (task, classes), or None before it."""
+        return self._layout
+
+    @property
     def histogram_dtype(self) -> Optional[torch.dtype]:
         """The 16-bit type the histogram mode rounds scores to (None in exact mode)."""
         return None if self._counts is None else self._counts.dtype

@@ -43,7 +43,8 @@ from fastai.learner import Metric, Recorder
 from fastai.torch_core import rank_distrib
 
 from . import _optional
-from . import calibration as _calibration
+from . import _callback
+from .calibration import CalibrationSummary, log_calibration
 from .accumulator import AUROCAccumulator
 from .functional import AUROCScores
 from .histogram import AUROCBound
@@ -409,7 +410,7 @@ class AUROCCallback(Callback):
             activation=activation, max_fpr=max_fpr, ignore_index=ignore_index, buffer_device=buffer_device,
             ci=ci, ci_level=ci_level, mode=mode, histogram_dtype=histogram_dtype,
         )
-        _calibration._check_callback_options(calibration, calibration_bins, calibration_strategy, mode, task=task,
+        _callback.check_callback_options(calibration, calibration_bins, calibration_strategy, mode, task=task,
                                              activation=activation)
         self.ci = ci
         self.calibration = calibration
@@ -427,7 +428,7 @@ class AUROCCallback(Callback):
         self._scores: Optional[AUROCScores] = None
         self._interval: Optional[AUROCInterval] = None
         self._bound: Optional[AUROCBound] = None
-        self._summary: Optional[_calibration.CalibrationSummary] = None
+        self._summary: Optional[CalibrationSummary] = None
         self._writer = None
 
     @property
@@ -451,8 +452,8 @@ class AUROCCallback(Callback):
         if self.per_class and self._names is not None:
             cols += [f"{self._column}_{c}" for c in self._names]
         if self.calibration:
-            prefix = _calibration._callback_prefix(self._column)
-            cols += [f"{prefix}{n}" for n in _calibration.CALLBACK_COLUMNS]
+            prefix = _callback.callback_prefix(self._column)
+            cols += [f"{prefix}{n}" for n in _callback.CALLBACK_COLUMNS]
         return cols
 
     # ------------------------------------------------------------------ events
@@ -525,11 +526,11 @@ class AUROCCallback(Callback):
             record.update(bound=bound.bound.item())
         summary = None
         if self.calibration:  # the same epoch, gathered once: the accumulator cached it for the AUROC
-            summary = _calibration._callback_summary(
+            summary = _callback.callback_summary(
                 self._collector.accumulator, n_bins=self.calibration_bins, strategy=self.calibration_strategy,
                 auroc_undefined=bool(torch.isnan(scores.per_class).all()),
             )
-            record.update(calibration=_calibration._callback_record(summary))
+            record.update(calibration=_callback.callback_record(summary))
         self._scores, self._interval, self._bound, self._summary, self.last = scores, interval, bound, summary, record
         recorder = getattr(self.learn, "recorder", None)
         if recorder is not None:
@@ -603,7 +604,7 @@ class AUROCCallback(Callback):
             # binary: class 0's one-vs-rest AUROC (the score negated) is class 1's, so one value fills both columns
             values += per_class * len(self._names) if len(per_class) == 1 else per_class
         if self.calibration:
-            values += [record["calibration"][n] for n in _calibration.CALLBACK_COLUMNS]
+            values += [record["calibration"][n] for n in _callback.CALLBACK_COLUMNS]
         return values
 
     def _tensorboard_callback(self):
@@ -627,9 +628,9 @@ class AUROCCallback(Callback):
             interval=self._interval, bound=self._bound,
         )
         if self._summary is not None:
-            _calibration.log_calibration(
+            log_calibration(
                 writer, self._summary, step=self.learn.train_iter,
-                tag=f"{_calibration._callback_prefix(self._column)}calibration", figure=self.figure,
+                tag=f"{_callback.callback_prefix(self._column)}calibration", figure=self.figure,
             )
         writer.flush()
 

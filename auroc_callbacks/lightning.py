@@ -32,7 +32,8 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, RandomSampler, SequentialSampler
 
 from . import _optional
-from . import calibration as _calibration
+from . import _callback
+from .calibration import CalibrationSummary, log_calibration
 from .accumulator import AUROCAccumulator
 from .distributed import EmptyEpochError
 from .functional import AUROCScores
@@ -239,7 +240,7 @@ class AUROCCallback(*_BASES):
             buffer_device=buffer_device, sync_dist=True, nan_strategy="warn", ci=ci, ci_level=ci_level,
             mode=mode, histogram_dtype=histogram_dtype,
         )
-        _calibration._check_callback_options(calibration, calibration_bins, calibration_strategy, mode, task=task,
+        _callback.check_callback_options(calibration, calibration_bins, calibration_strategy, mode, task=task,
                                              activation=activation)
         _check_str("name", name)
         _check_str("test_name", test_name)
@@ -278,7 +279,7 @@ class AUROCCallback(*_BASES):
         self.last_scores: Optional[AUROCScores] = None
         self.last_interval: Optional[AUROCInterval] = None
         self.last_bound: Optional[AUROCBound] = None
-        self.last_calibration: Optional[_calibration.CalibrationSummary] = None
+        self.last_calibration: Optional[CalibrationSummary] = None
         self._rows: Dict[int, int] = {}  # rows this rank scored per dataloader_idx, this epoch
         self._kept: Dict[int, int] = {}  # of which accumulated (DDP: the sampler's padding dropped batch by batch)
         self._padding: Dict[int, Optional[Tuple[int, int, int]]] = {}  # DDP: see _real_rows_of_batch
@@ -300,8 +301,8 @@ class AUROCCallback(*_BASES):
             keys = "|".join(re.escape(k) for k in (self.name, self.test_name))
             key = rf"(?:{keys})(?:_lo|_hi|_bound)?(?:/[^']*)?"  # the value, interval ends, bound, per-class keys
             if self.calibration:  # computed by every rank from the gathered epoch: global too
-                calibration_keys = [f"{_calibration._callback_prefix(k)}{n}" for k in (self.name, self.test_name)
-                                    for n in _calibration.CALLBACK_COLUMNS]
+                calibration_keys = [f"{_callback.callback_prefix(k)}{n}" for k in (self.name, self.test_name)
+                                    for n in _callback.CALLBACK_COLUMNS]
                 key = rf"(?:{key}|{'|'.join(re.escape(k) for k in calibration_keys)})"
             advice = rf"It is recommended to use `self\.log\('{key}', \.\.\., sync_dist=True\)`"
             warnings.filterwarnings("ignore", message=advice)
@@ -323,7 +324,7 @@ class AUROCCallback(*_BASES):
             if self.last_bound is not None:
                 record.update(bound=self.last_bound.bound.tolist())
             if self.last_calibration is not None:
-                record.update(calibration=_calibration._callback_record(self.last_calibration))
+                record.update(calibration=_callback.callback_record(self.last_calibration))
             self.history.append(record)
 
     def on_test_epoch_start(self, trainer, pl_module) -> None:
@@ -403,16 +404,16 @@ class AUROCCallback(*_BASES):
 
     def _log_calibration(self, trainer, pl_module, name: str, scores: AUROCScores) -> None:
         """The calibration numbers of the epoch the AUROC was computed from (gathered and cached: no collective)."""
-        summary = self.last_calibration = _calibration._callback_summary(
+        summary = self.last_calibration = _callback.callback_summary(
             self.accumulator, n_bins=self.calibration_bins, strategy=self.calibration_strategy,
             auroc_undefined=bool(torch.isnan(scores.per_class).all()),
         )
-        prefix = _calibration._callback_prefix(name)
-        for key in _calibration.CALLBACK_COLUMNS:
+        prefix = _callback.callback_prefix(name)
+        for key in _callback.CALLBACK_COLUMNS:
             pl_module.log(f"{prefix}{key}", getattr(summary, key), prog_bar=False, sync_dist=False)
         if trainer.is_global_zero:
             for logger in self._tensorboard_loggers(trainer):  # the scalars went through pl_module.log
-                _calibration.log_calibration(logger.experiment, summary, step=trainer.global_step,
+                log_calibration(logger.experiment, summary, step=trainer.global_step,
                                              tag=f"{prefix}calibration", scalars=False)
 
     def _record(self, trainer, scores: AUROCScores) -> Dict[str, Any]:
