@@ -32,17 +32,19 @@ import math
 import numbers
 import re
 import warnings
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 
 from . import _checks, _optional
 from .accumulator import AUROCAccumulator, data_or_epoch
+from .calibration import Calibrator, Reliability
+from .calibration.metrics import BIN_RULES, DATA_OPTIONS, check_data_options, pooled_reliability
 from .functional import UndefinedAUROCWarning, auroc, auroc_scores, probabilities, roc_curve
 from .stats import auroc_ci, resolve_ci
 
-__all__ = ["plot_roc"]
+__all__ = ["plot_roc", "plot_reliability"]
 
 #: options of :func:`auroc_callbacks.auroc` that shape the curves.
 _CURVE_OPTIONS = ("task", "num_classes", "activation", "ignore_index")
@@ -200,7 +202,7 @@ def roc_figure(accumulator: AUROCAccumulator, class_names=None, interval=None, *
 
 def _histogram_plan(accumulator: AUROCAccumulator, scores, bound, class_names) -> _Plan:
     """Per-class ROC curves from a histogram-mode accumulator's counts, each AUC with its certified bound."""
-    binary = accumulator._histogram_epoch().layout.task == "binary"  # the epoch compute_bound cached
+    binary = accumulator.epoch().layout.task == "binary"  # the epoch compute_bound cached
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedAUROCWarning)  # warned when the scores were computed
         curves = accumulator.compute_curves()
@@ -280,7 +282,7 @@ def _plan(
         scores, interval = auroc_scores(preds, target, average="macro", **options), None  # warns once if undefined
     else:
         if interval is None:
-            interval = auroc_ci(preds, target, average="macro", level=ci, **options)  # one ranking, one warning
+            interval = auroc_ci(preds, target, average="macro", ci_level=ci, **options)  # one ranking, one warning
         scores = interval.scores()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedAUROCWarning)  # already warned above
@@ -479,3 +481,147 @@ def _draw(ax, plan: _Plan) -> None:
     else:
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False,
                   ncols=ncol, alignment="left", **common)
+
+
+# ----------------------------------------------------------------------------- reliability diagrams
+
+_RELIABILITY_AXIS_LABELS = {
+    "binary": ("mean predicted probability", "fraction of positives", "samples"),
+    "multiclass": ("confidence (top-label probability)", "accuracy", "samples"),
+    "multilabel": ("predicted probability (every label pooled)", "fraction of positives", "entries"),
+}
+_STRATEGY_NAMES = {"uniform": "equal-width", "quantile": "equal-mass"}
+
+
+def plot_reliability(
+    preds: Optional[torch.Tensor] = None,
+    target: Optional[torch.Tensor] = None,
+    *,
+    accumulator=None,
+    calibrated: Union[Calibrator, torch.Tensor, None] = None,
+    n_bins: int = 15,
+    strategy: str = "uniform",
+    title: Optional[str] = None,
+    **options,
+):
+    """Draw a reliability diagram: accuracy against confidence per bin, the diagonal, and the counts below.
+
+    The top axes show, per non-empty bin, the fraction of positives
+    (binary), of correct argmax decisions (multiclass, top-label) or of
+    positive entries (multilabel, every entry pooled) against the mean
+    predicted probability, with the ECE in the legend; the bottom axes show
+    how many samples each bin holds. ``calibrated`` overlays the same after
+    calibration. Every number comes from
+    :func:`auroc_callbacks.calibration.reliability`; the ECE in the legend is
+    that of the bins drawn, ``sum_b n_b |accuracy_b - confidence_b| / n``.
+
+    Artists carry a ``gid`` so that they can be found and restyled:
+
+    =================================  =========================================
+    gid                                artist
+    =================================  =========================================
+    ``reliability/diagonal``           the perfectly calibrated diagonal
+    ``reliability/model``              accuracy against confidence, per bin
+    ``reliability/calibrated``         the same after calibration
+    ``reliability/counts/model``       the samples per bin (lower axes)
+    ``reliability/counts/calibrated``  the same after calibration
+    =================================  =========================================
+
+    Args:
+        preds, target: scores and labels, as for
+            :func:`auroc_callbacks.calibration.calibration_error`.
+        accumulator: an :class:`~auroc_callbacks.AUROCAccumulator` holding
+            the epoch instead (its options are used).
+        calibrated: a fitted :class:`~auroc_callbacks.calibration.Calibrator`
+            (applied to ``preds``) or a tensor of calibrated probabilities in
+            the layout of ``preds``.
+        n_bins, strategy: as for :func:`auroc_callbacks.calibration.calibration_error`.
+        title: figure title; default says the sample and bin counts.
+        **options: ``task``, ``num_classes``, ``activation``, ``ignore_index``.
+
+    Returns:
+        The matplotlib ``Figure``; ``fig.axes[0]`` is the diagram, ``fig.axes[1]`` the counts.
+
+    Raises:
+        ModuleNotFoundError: matplotlib is not installed.
+
+    Example:
+        >>> import torch
+        >>> from auroc_callbacks.plotting import plot_reliability
+        >>> p = torch.tensor([0.1, 0.2, 0.3, 0.4, 0.65, 0.7, 0.8, 0.9, 1.0])
+        >>> fig = plot_reliability(p, torch.tensor([0, 0, 0, 0, 1, 1, 1, 1, 1]), n_bins=3)
+        >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        ['perfectly calibrated', 'model (ECE = 0.139)']
+        >>> import matplotlib.pyplot as plt; plt.close(fig)
+    """
+    _optional.require_matplotlib("plot_reliability")
+    _checks.check_params(BIN_RULES, n_bins=n_bins, strategy=strategy)
+    check_data_options(options, "plot_reliability")
+    preds, target, options = data_or_epoch(preds, target, accumulator, options, DATA_OPTIONS, given=options)
+    diagram, task = pooled_reliability(preds, target, n_bins=n_bins, strategy=strategy, **options)
+    curves = [("model", diagram)]
+    if calibrated is not None:
+        if isinstance(calibrated, Calibrator):
+            with torch.no_grad():
+                after = calibrated(preds)
+            name = calibrated.display_name
+        elif isinstance(calibrated, torch.Tensor):
+            after, name = calibrated, "calibrated"
+        else:
+            raise TypeError(f"`calibrated` must be a Calibrator, a tensor of probabilities or None;"
+                            f" got {type(calibrated).__name__}")
+        after_options = {**options, "activation": None}  # probabilities
+        curves.append((name, pooled_reliability(after, target, n_bins=n_bins, strategy=strategy, **after_options)[0]))
+    return reliability_figure(curves, task, strategy, title=title, pyplot=True)
+
+
+def reliability_figure(curves: List[Tuple[str, Reliability]], task: str, strategy: str, *,
+                       title: Optional[str] = None, pyplot: bool = True):
+    """A figure of one or two :class:`~auroc_callbacks.calibration.Reliability` curves, ``[(name, reliability)]``.
+
+    ``pyplot=False`` builds a bare ``matplotlib.figure.Figure`` (no GUI
+    backend, safe off the main thread) for writers.
+    """
+    if pyplot:
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=(5.2, 6.0), layout="constrained")
+    else:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(5.2, 6.0), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw=dict(height_ratios=[3, 1]))
+    x_label, y_label, unit = _RELIABILITY_AXIS_LABELS[task]
+    top.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfectly calibrated", gid="reliability/diagonal")
+    n_total, n_bins = 0, 0
+    for i, (name, rel) in enumerate(curves):
+        kind = "model" if i == 0 else "calibrated"
+        color = f"C{i}"
+        count = rel.count.cpu().numpy()
+        acc, conf = rel.accuracy.cpu().numpy(), rel.confidence.cpu().numpy()
+        edges = rel.edges.cpu().numpy()
+        filled = count > 0
+        top.plot(conf[filled], acc[filled], marker="o", ms=4.5, lw=1.6, color=color, gid=f"reliability/{kind}",
+                 label=f"{name} (ECE = {_binned_ece(count, acc, conf):.3f})", clip_on=False, zorder=3)
+        bottom.stairs(count, edges, color=color, fill=i == 0, alpha=0.45 if i == 0 else 1.0, lw=1.4,
+                      gid=f"reliability/counts/{kind}")
+        if i == 0:
+            n_total, n_bins = int(count.sum()), count.size
+    top.set_xlim(0, 1)
+    top.set_ylim(0, 1)
+    top.set_ylabel(y_label)
+    top.grid(True, alpha=0.3, lw=0.6)
+    top.legend(loc="upper left", fontsize="small")
+    bottom.set_xlabel(x_label)
+    bottom.set_ylabel(unit)
+    bottom.grid(True, alpha=0.3, lw=0.6)
+    if title is None:
+        title = f"Reliability diagram (n = {n_total:,} {unit}, {n_bins} {_STRATEGY_NAMES[strategy]} bins)"
+    top.set_title(title, fontsize="medium")
+    return fig
+
+
+def _binned_ece(count: np.ndarray, accuracy: np.ndarray, confidence: np.ndarray) -> float:
+    """The ECE of the bins drawn: ``sum_b n_b |accuracy_b - confidence_b| / n``."""
+    filled = count > 0
+    return float(np.sum(count[filled] * np.abs(accuracy[filled] - confidence[filled])) / np.sum(count))

@@ -41,6 +41,7 @@ bound in the legend) and it has no PR curves.
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from typing import List, Optional, Sequence
@@ -49,11 +50,12 @@ import torch
 
 from . import _checks, _optional
 from .accumulator import AUROCAccumulator
+from .calibration import CalibrationSummary
 from .functional import AUROCScores, UndefinedAUROCWarning, probabilities
 from .histogram import AUROCBound
 from .stats import AUROCInterval
 
-__all__ = ["log_auroc", "tag_name"]
+__all__ = ["log_auroc", "log_calibration", "tag_name"]
 
 _UNSAFE = re.compile(r"[^\w.\-]+")
 
@@ -183,7 +185,7 @@ def _log_histogram(writer, accumulator, step: int, tag: str, class_names, scores
         bound = accumulator.compute_bound()
     if scores is None:
         scores = bound.scores()
-    layout = accumulator._histogram_epoch().layout  # cached by compute_bound: no second collective
+    layout = accumulator.epoch().layout  # cached by compute_bound: no second collective
     binary = layout.task == "binary"
     names = None if binary else _tag_names(class_names, layout.num_classes)
     _log_scalars(writer, tag, step, scores, names, scalars, {} if bound is None else {"_bound": bound.bound})
@@ -268,3 +270,83 @@ def _log_pr_curves(writer, preds, target, accumulator, tag: str, step: int, name
             y, p = y[valid[:, c]], p[valid[:, c]]
         if bool(y.any()):
             writer.add_pr_curve(f"{tag}/pr/{name}", y.to(torch.int64).numpy(), p.numpy(), global_step=step)
+
+
+# ----------------------------------------------------------------------------- calibration
+
+
+def log_calibration(
+    writer,
+    summary: CalibrationSummary,
+    *,
+    step: int,
+    tag: str = "calibration",
+    figure: bool = True,
+    scalars: bool = True,
+) -> None:
+    """Write a :class:`~auroc_callbacks.calibration.CalibrationSummary` to a TensorBoard ``SummaryWriter``.
+
+    Tags, for ``tag="calibration"`` (``"val/calibration"`` works too):
+
+    ============================  ========  =============================================
+    tag                           kind      value
+    ============================  ========  =============================================
+    ``calibration/ece``           scalar    ``summary.ece``
+    ``calibration/ece_tempered``  scalar    ``summary.ece_tempered``
+    ``calibration/mce``           scalar    ``summary.mce``
+    ``calibration/brier``         scalar    ``summary.brier``
+    ``calibration/nll``           scalar    ``summary.nll``
+    ``calibration/temperature``   scalar    ``summary.temperature``
+    ``calibration/reliability``   image     the reliability diagram, before and after temperature scaling
+    ============================  ========  =============================================
+
+    NaN values are not written (TensorBoard draws them badly; the summary
+    already warned), and no figure is drawn for an all-NaN epoch.
+
+    Args:
+        writer: ``torch.utils.tensorboard.SummaryWriter`` or anything with
+            ``add_scalar(tag, value, global_step=)`` (and ``add_figure`` when ``figure``).
+        summary: from :func:`auroc_callbacks.calibration.calibration_summary`.
+        step: the global step.
+        tag: prefix of every tag.
+        figure: log the reliability diagram (needs matplotlib).
+        scalars: log the scalars (off when they reach TensorBoard another way).
+
+    Raises:
+        TypeError: ``writer`` lacks ``add_scalar`` (or ``add_figure`` with
+            ``figure=True``), or ``summary``/``step``/``tag`` have the wrong type.
+        ModuleNotFoundError: ``figure=True`` and matplotlib is not installed
+            (raised before anything is written).
+
+    Example:
+        >>> import tempfile, torch
+        >>> from torch.utils.tensorboard import SummaryWriter
+        >>> from auroc_callbacks.calibration import calibration_summary
+        >>> from auroc_callbacks.tensorboard import log_calibration
+        >>> logits, y = torch.tensor([-2.0, -1.0, 0.5, 1.0, 2.0, -0.5]), torch.tensor([0, 0, 0, 1, 1, 1])
+        >>> s = calibration_summary(logits, y)
+        >>> with tempfile.TemporaryDirectory() as logdir:
+        ...     with SummaryWriter(logdir) as writer:
+        ...         log_calibration(writer, s, step=0)  # calibration/ece, ..., calibration/reliability
+    """
+    _checks.check_writer(writer, step, tag)
+    if figure and not callable(getattr(writer, "add_figure", None)):
+        raise TypeError(f"`writer` must have an add_figure method for figure=True; got {type(writer).__name__}")
+    if not isinstance(summary, CalibrationSummary):
+        raise TypeError(f"`summary` must be a CalibrationSummary; got {type(summary).__name__}")
+    if figure:
+        _optional.require_matplotlib("log_calibration(figure=True)")  # before anything is written
+    tag, step = tag.strip("/"), int(step)
+    if scalars:
+        for name in ("ece", "ece_tempered", "mce", "brier", "nll", "temperature"):
+            value = float(getattr(summary, name))
+            if not math.isnan(value):
+                writer.add_scalar(f"{tag}/{name}", value, global_step=step)
+    if figure and not math.isnan(float(summary.ece)):
+        from .plotting import reliability_figure
+
+        curves = [("model", summary.reliability)]
+        if not math.isnan(float(summary.temperature)):
+            curves.append((f"temperature-scaled (T = {float(summary.temperature):.2f})", summary.reliability_tempered))
+        fig = reliability_figure(curves, summary.task, summary.strategy, pyplot=False)  # no GUI backend needed
+        writer.add_figure(f"{tag}/reliability", fig, global_step=step)
