@@ -1,22 +1,32 @@
-"""The sort at the heart of every number this library reports.
+"""The one ranking kernel: every Mann-Whitney count and every ROC curve of the library comes from here.
 
 AUROC is the Mann-Whitney statistic: over every (positive, negative) pair, 1 if
 the positive scores higher, 0.5 on a tie, 0 otherwise, divided by
-``n_pos * n_neg``. Peers argsort each column and gather the labels. We need
-less than that: each score is turned into an order-preserving non-negative
-integer *code*, the label is packed into the lowest bit of the key
-``code << 1 | label``, and the keys are sorted by value only (no index array).
+``n_pos * n_neg``. Its one definition is :func:`twice_u`: each positive (or
+group of positives with one score, weighted by its size) adds the negatives
+scored strictly below it plus those at or below it, so an ordered pair counts
+2 and a tie 1, in int64. Every path reduces its own placements to it, so they
+agree by construction, and :func:`auroc_value` turns the count into the float64
+value:
 
-In a sorted row, negatives precede positives within a tie group, so for the
-j-th positive (0-based) at position k, ``k - j`` negatives score lower *or
-equal*. Summing, ``sum(k) - P(P-1)/2`` counts pairs with ties as 1; the exact
-statistic subtracts half of ``T = sum over tie groups of pos_g * neg_g``. A
-tie group holding both labels shows up as a negative key immediately followed
-by the positive key one above it, which we look for only where it can occur.
-Everything is counted in int64: exact far past 2**24 samples.
+* sorted keys (:func:`mann_whitney`, the plain value, the bootstrap's ranking,
+  DeLong's binary path): each score becomes an order-preserving non-negative
+  integer *code*, the label is packed into the lowest bit of the key
+  ``code << 1 | label``, and the keys are sorted by value only (no index
+  array). Negatives precede positives within a tie group, so for the j-th
+  positive (0-based) at position k, ``k - j`` negatives score lower *or
+  equal*; the ties are the mixed tie groups' ``pos_g * neg_g``, found only
+  where they can occur. The totals over a row are the aggregated form of the
+  same sum (the kernel is linear);
+* per-positive placements from :func:`below_and_tied` (DeLong's several-class
+  path, without sorting the samples), the bootstrap's resampling weights over
+  the sorted order, one-vs-one's binary searches;
+* counts per distinct score (:func:`twice_u_of_counts`): a histogram, which is
+  sorted keys already grouped.
 
-The same sorted keys give the ROC curve (``curve_from_sorted``), so the curve,
-the AUROC and the partial AUROC all come from one ranking.
+The curves likewise have one builder, :func:`curve_from_counts`, from positive
+and negative counts per distinct score; :func:`curve_from_sorted` groups sorted
+keys into those counts first. :func:`partial_auc` (McClish) reads either.
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ from __future__ import annotations
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, NamedTuple, Optional
+from typing import Callable, NamedTuple, Optional, Tuple
 
 import torch
 
@@ -108,6 +118,58 @@ def _decode_f32_signed(codes: torch.Tensor) -> torch.Tensor:
     bits = (codes - 2**31).to(torch.int32)
     bits = bits ^ ((bits >> 31) & _INT32_SIGN)
     return bits.view(torch.float32).double()
+
+
+# ----------------------------------------------------------------------------- the statistic
+
+
+def twice_u(below: torch.Tensor, at_or_below: torch.Tensor, weight: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Twice the Mann-Whitney U over the last dimension: ``sum(weight * (below + at_or_below))``.
+
+    The one definition of the statistic. Each entry along the last dimension
+    is a positive, or a group of ``weight`` positives sharing one score:
+    ``below`` counts the negatives scored strictly lower, ``at_or_below``
+    those lower or equal. An ordered pair thus counts 2 and a tied pair 1:
+    twice U, ties as 1/2. Integer counts give an exact int64 count (float64
+    weights, e.g. the bootstrap's resampling counts, hold integers exactly
+    below 2**53). The sum is linear: a path with only its totals passes them
+    with a last dimension of 1.
+
+    Example:
+        >>> import torch
+        >>> # positives at 0.4 and 0.8 among negatives 0.1, 0.4, 0.6: 1 + 1/2 and 3 pairs won
+        >>> twice_u(torch.tensor([1, 3]), torch.tensor([2, 3]))
+        tensor(9)
+    """
+    total = below + at_or_below
+    if weight is not None:
+        total = weight * total
+    return total.sum(-1)
+
+
+def twice_u_of_counts(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+    """Twice the Mann-Whitney U of rows of counts per distinct score, ascending (a histogram; sorted keys grouped).
+
+    ``pos`` and ``neg`` (..., B) count the positives and negatives of each
+    score: :func:`twice_u` with each group of positives weighted by its size.
+    """
+    at_or_below = neg.cumsum(-1)
+    return twice_u(at_or_below - neg, at_or_below, pos)
+
+
+def auroc_value(two_u, n_pos, n_neg) -> torch.Tensor:
+    """The AUROC from twice the Mann-Whitney U and the class sizes: ``two_u / (2 n_pos n_neg)`` in float64.
+
+    The one expression every path's value goes through (the sizes multiplied
+    in their own integer type, then divided in float64), so that the plain,
+    DeLong and bootstrap values are the same bits.
+
+    Example:
+        >>> auroc_value(torch.tensor(9), 2, 3)
+        tensor(0.7500, dtype=torch.float64)
+    """
+    pairs = 2 * torch.as_tensor(n_pos) * torch.as_tensor(n_neg)
+    return torch.as_tensor(two_u).double() / pairs.double()
 
 
 def sort_rows(keys: torch.Tensor) -> torch.Tensor:
@@ -196,17 +258,21 @@ def _split(keys: torch.Tensor, shift: int):
 def mann_whitney(sorted_keys: torch.Tensor, n_pos: torch.Tensor) -> torch.Tensor:
     """Twice the Mann-Whitney U (ties as 1/2) of each row of sorted packed keys, as int64.
 
-    Sentinel (invalid) keys sort last with label 0 and do not change it.
+    The sort path's placements, totalled over each row's positives: the j-th
+    positive at position k has ``k - j`` negatives at or below it, so the row
+    has ``sum(k) - P(P-1)/2`` of them; of those, the mixed tie groups hold
+    ``sum pos_g * neg_g`` tied ones. :func:`twice_u` of the totals. Sentinel
+    (invalid) keys sort last with label 0 and do not change it.
     """
     rows, n = sorted_keys.shape
     hit_rows, hit_cols = (sorted_keys & 1).nonzero(as_tuple=True)  # every positive, in sorted order
     pos_sum = torch.zeros(rows, dtype=torch.int64, device=sorted_keys.device).index_add_(0, hit_rows, hit_cols)
-    two_u = 2 * pos_sum - n_pos * (n_pos - 1)
+    at_or_below = pos_sum - n_pos * (n_pos - 1) // 2
+    below = at_or_below
     groups = mixed_groups(sorted_keys, hit_rows, hit_cols)
     if groups is not None:
-        pairs = groups.n_pos * groups.n_neg
-        two_u = two_u - torch.zeros_like(two_u).index_add_(0, groups.row, pairs)
-    return two_u
+        below = at_or_below - torch.zeros_like(at_or_below).index_add_(0, groups.row, groups.n_pos * groups.n_neg)
+    return twice_u(below.unsqueeze(-1), at_or_below.unsqueeze(-1))
 
 
 class MixedGroups(NamedTuple):
@@ -320,48 +386,91 @@ def below_and_tied(codes: torch.Tensor, ref: torch.Tensor, *, bits: int = 20) ->
     return below_run.index_select(0, at), tied
 
 
+def curve_from_counts(pos: torch.Tensor, neg: torch.Tensor, values: torch.Tensor, *, drop_intermediate: bool = True):
+    """The one ROC curve builder: ``(fps, tps, thresholds)`` from counts per distinct score, scikit-learn's contract.
+
+    ``pos`` and ``neg`` (B,) count the positives and negatives scoring each of
+    the ``values`` (B,), ascending (empty scores are left out). Returns float64
+    false and true positive counts and thresholds: thresholds decreasing, the
+    first one ``inf`` with no sample above it, element ``i`` counting the
+    samples scoring ``>= thresholds[i]``. ``drop_intermediate`` drops the
+    points collinear with their neighbours, as ``sklearn.metrics.roc_curve``.
+
+    Example:
+        >>> import torch
+        >>> fps, tps, thr = curve_from_counts(torch.tensor([0, 1, 1]), torch.tensor([1, 1, 0]),
+        ...                                   torch.tensor([0.1, 0.4, 0.8], dtype=torch.float64))
+        >>> fps.tolist(), tps.tolist(), thr.tolist()
+        ([0.0, 0.0, 1.0, 2.0], [0.0, 1.0, 2.0, 2.0], [inf, 0.8, 0.4, 0.1])
+    """
+    occupied = (pos + neg) > 0
+    if not bool(occupied.all()):  # a histogram's empty buckets (sorted keys have none)
+        keep = occupied.nonzero(as_tuple=True)[0]
+        pos, neg, values = pos[keep], neg[keep], values[keep]
+    device = values.device
+    n_points = values.numel() + 1  # one per score, after the leading (0, 0) of threshold inf
+    fps, tps, thresholds = (torch.empty(n_points, dtype=torch.float64, device=device) for _ in range(3))
+    fps[0] = tps[0] = 0.0
+    thresholds[0] = float("inf")
+    torch.cumsum(neg.flip(0), 0, dtype=torch.float64, out=fps[1:])  # descending scores; integers, exact below 2**53
+    torch.cumsum(pos.flip(0), 0, dtype=torch.float64, out=tps[1:])
+    thresholds[1:] = values.flip(0)
+    if drop_intermediate and n_points > 3:  # keep the first and last point after (0, 0), drop collinear ones between
+        keep = torch.ones(n_points, dtype=torch.bool, device=device)
+        keep[2:-1] = (torch.diff(fps[1:], 2) != 0) | (torch.diff(tps[1:], 2) != 0)
+        at = keep.nonzero(as_tuple=True)[0]
+        fps, tps, thresholds = fps[at], tps[at], thresholds[at]
+    return fps, tps, thresholds
+
+
 def curve_from_sorted(
     sorted_row: torch.Tensor,
     n_valid: int,
     decode: Callable[[torch.Tensor], torch.Tensor],
     *,
     drop_intermediate: bool = True,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """False/true positive counts and thresholds, with scikit-learn's contract.
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`curve_from_counts` of one sorted row of packed keys: its first ``n_valid`` grouped by score.
 
-    Returns ``(fps, tps, thresholds)`` as float64, thresholds decreasing, the
-    first one ``inf`` with no sample above it. Element i counts the samples
-    scoring ``>= thresholds[i]``.
+    Every run of equal codes is one distinct score, with its positives and
+    negatives counted from a cumulative sum of the label bits; ``decode``
+    gives the scores back. With ``n_valid == 0`` the one point (0, 0) (the
+    caller's rates are then 0/0 = NaN).
     """
-    if n_valid == 0:  # every entry ignored: the one point (0, 0); the caller's rates are 0/0 = NaN
-        zero = torch.zeros(1, dtype=torch.float64, device=sorted_row.device)
-        return zero, zero.clone(), torch.full_like(zero, float("inf"))
     row = sorted_row[:n_valid]
-    labels = (row & 1).long()
     codes = row >> 1
-    device = row.device
-    last = torch.ones(n_valid, dtype=torch.bool, device=device)
-    last[:-1] = codes[1:] != codes[:-1]  # last element of each group of equal scores
+    last = torch.ones(n_valid, dtype=torch.bool, device=row.device)
+    last[:-1] = codes[1:] != codes[:-1]  # the last key of each group of equal scores
     ends = last.nonzero(as_tuple=True)[0]
-    pos_le = labels.cumsum(0)[ends]
-    neg_le = ends + 1 - pos_le
-    n_pos, n_neg = pos_le[-1], neg_le[-1]
-    zero = torch.zeros(1, dtype=torch.int64, device=device)
-    # counts scoring >= each group's score, groups in decreasing score order
-    tps = (n_pos - torch.cat([zero, pos_le[:-1]])).flip(0).double()
-    fps = (n_neg - torch.cat([zero, neg_le[:-1]])).flip(0).double()
-    thresholds = decode(codes[ends]).flip(0)
-    if drop_intermediate and fps.numel() > 2:
-        keep = torch.ones(fps.numel(), dtype=torch.bool, device=device)
-        keep[1:-1] = (torch.diff(fps, 2) != 0) | (torch.diff(tps, 2) != 0)
-        fps, tps, thresholds = fps[keep], tps[keep], thresholds[keep]
-    zero_f = torch.zeros(1, dtype=torch.float64, device=device)
-    inf = torch.full((1,), float("inf"), dtype=torch.float64, device=device)
-    return torch.cat([zero_f, fps]), torch.cat([zero_f, tps]), torch.cat([inf, thresholds])
+    pos_le = (row & 1).long().cumsum(0)[ends]  # positives up to each group's end
+    pos = pos_le.clone()
+    pos[1:] -= pos_le[:-1]
+    neg = ends + 1  # samples up to each group's end, then in each group, less its positives
+    neg[1:] -= ends[:-1] + 1
+    return curve_from_counts(pos, neg.sub_(pos), decode(codes[ends]), drop_intermediate=drop_intermediate)
+
+
+def as_rates(curve, *, sigmoid: bool = False):
+    """``(fpr, tpr, thresholds)`` of a curve of counts; ``sigmoid`` maps the thresholds to probabilities.
+
+    Rates are NaN for a class without positives (negatives). ``sigmoid(inf)``
+    is 1: the leading threshold stays ``inf``, as scikit-learn's.
+    """
+    fps, tps, thresholds = curve
+    if sigmoid:
+        thresholds = torch.sigmoid(thresholds)
+        thresholds[0] = float("inf")
+    return fps / fps[-1], tps / tps[-1], thresholds
 
 
 def partial_auc(fpr: torch.Tensor, tpr: torch.Tensor, max_fpr: float) -> float:
-    """McClish-standardised partial AUC over FPR in [0, max_fpr] (scikit-learn's definition)."""
+    """McClish-standardised partial AUC over FPR in [0, max_fpr] (scikit-learn's definition), from a curve's rates.
+
+    At ``max_fpr == 1`` the standardisation is the identity: the area under
+    the whole curve (callers count the full AUROC exactly instead).
+    """
+    if max_fpr >= 1:
+        return float(torch.trapezoid(tpr, fpr))
     stop = int(torch.searchsorted(fpr, torch.tensor([max_fpr], dtype=fpr.dtype, device=fpr.device), side="right"))
     x0, x1 = fpr[stop - 1], fpr[stop]
     y0, y1 = tpr[stop - 1], tpr[stop]

@@ -13,7 +13,7 @@ from typing import List, NamedTuple, Optional, Tuple, Union
 import torch
 
 from . import _checks, _ranking
-from ._checks import Layout, Options, UndefinedAUROCWarning, warn_ovo_absent, warn_undefined
+from ._checks import Layout, Options, UndefinedAUROCWarning, check_params, warn_ovo_absent, warn_undefined
 from ._format import Formatted, class_counts, flatten, format_inputs, probabilities_of, row_problem
 
 __all__ = ["UndefinedAUROCWarning", "AUROCScores", "compute_scores", "compute_curves", "average_ovr", "auroc", "auroc_scores", "roc_curve", "probabilities"]
@@ -152,6 +152,7 @@ def roc_curve(
     """
     if average not in (None, "micro"):
         raise ValueError(f"`average` must be None or 'micro' for a ROC curve; got {average!r}")
+    check_params({"drop_intermediate": [bool]}, drop_intermediate=drop_intermediate)
     opts = _checks.check_options(
         task=task, num_classes=num_classes, activation=activation, ignore_index=ignore_index, average=average
     )
@@ -191,9 +192,6 @@ def probabilities(
     return probabilities_of(f), f.target, f.activation
 
 
-# ----------------------------------------------------------------------------- formatting
-
-
 # ----------------------------------------------------------------------------- compute
 
 
@@ -214,7 +212,7 @@ def compute_scores(preds, target, layout: Layout, opts: Options, *, per_class: b
             ranked = _ranking.rank(**row_problem(f, layout, subset))
             k = rows.numel()
             if opts.max_fpr is None or opts.max_fpr == 1:
-                vals = ranked.two_u.double() / (2 * pos[rows] * neg[rows]).double()
+                vals = _ranking.auroc_value(ranked.two_u, pos[rows], neg[rows])
             else:
                 vals = torch.tensor(
                     [_partial(ranked, r, opts.max_fpr) for r in range(k)], dtype=torch.float64, device=pos.device
@@ -252,8 +250,8 @@ def average_ovr(per: torch.Tensor, pos: torch.Tensor, defined: torch.Tensor, lay
 
 
 def _partial(ranked: _ranking.Ranked, r: int, max_fpr: float) -> float:
-    fps, tps, _ = _ranking.curve_from_sorted(ranked.keys[r], int(ranked.n_valid[r]), ranked.decode)
-    return _ranking.partial_auc(fps / fps[-1], tps / tps[-1], max_fpr)
+    fpr, tpr, _ = _ranking.as_rates(_ranking.curve_from_sorted(ranked.keys[r], int(ranked.n_valid[r]), ranked.decode))
+    return _ranking.partial_auc(fpr, tpr, max_fpr)
 
 
 def _micro(f: Formatted, layout: Layout, max_fpr: Optional[float]) -> torch.Tensor:
@@ -272,15 +270,16 @@ def _micro(f: Formatted, layout: Layout, max_fpr: Optional[float]) -> torch.Tens
     ranked = _ranking.rank(scores, labels=labels, valid=valid)
     if max_fpr is not None and max_fpr != 1:
         return torch.tensor(_partial(ranked, 0, max_fpr), dtype=torch.float64, device=scores.device)
-    return (ranked.two_u[0].double() / (2.0 * n_pos * (n_all - n_pos))).to(scores.device)
+    return _ranking.auroc_value(ranked.two_u[0], n_pos, n_all - n_pos).to(scores.device)
 
 
 def _ovo(f: Formatted, layout: Layout, counts: torch.Tensor, average: Optional[str]) -> torch.Tensor:
     """Hand & Till (2001) one-vs-one AUROC: the mean over class pairs of (A(a|b) + A(b|a)) / 2.
 
     For each column a, one values-only sort of ``(class << bits) | code`` keys
-    puts the class-a scores of every class in order; A(a|b) then counts, for
-    each class-a sample, the class-b samples below it (ties 1/2) by binary search.
+    puts the class-a scores of every class in order; for each class-a sample,
+    two binary searches count the class-b samples below it and at or below it,
+    the placements :func:`._ranking.twice_u` counts A(a|b) from.
     """
     n_cls = layout.num_classes
     device = f.scores.device
@@ -303,8 +302,8 @@ def _ovo(f: Formatted, layout: Layout, counts: torch.Tensor, average: Optional[s
             continue
         queries = (others.unsqueeze(1) << bits) | v.unsqueeze(0)  # (B, n_a)
         below = torch.searchsorted(keys, queries, side="left") - offsets[others].unsqueeze(1)
-        below_eq = torch.searchsorted(keys, queries, side="right") - offsets[others].unsqueeze(1)
-        wins[a, others] = (below + below_eq).sum(1).double() / (2.0 * counts[a] * counts[others]).double()
+        at_or_below = torch.searchsorted(keys, queries, side="right") - offsets[others].unsqueeze(1)
+        wins[a, others] = _ranking.auroc_value(_ranking.twice_u(below, at_or_below), counts[a], counts[others])
     pair = (wins + wins.T) / 2
     if average is None:
         return pair
@@ -328,13 +327,10 @@ def compute_curves(preds, target, layout: Layout, opts: Options, *, drop_interme
     pos, neg = class_counts(f, layout)
     curves = []
     for r in range(ranked.keys.shape[0]):
-        fps, tps, thr = _ranking.curve_from_sorted(
+        curve = _ranking.curve_from_sorted(
             ranked.keys[r], int(ranked.n_valid[r]), ranked.decode, drop_intermediate=drop_intermediate
         )
-        if f.activation == "sigmoid":
-            thr = torch.sigmoid(thr)  # sigmoid(inf) = 1: keep sklearn's leading inf
-            thr[0] = float("inf")
-        curves.append((fps / fps[-1], tps / tps[-1], thr))
+        curves.append(_ranking.as_rates(curve, sigmoid=f.activation == "sigmoid"))
     if bool(((pos == 0) | (neg == 0)).any()):
         warn_undefined(layout, pos, neg, None)
     return curves[0] if layout.task == "binary" else curves

@@ -34,7 +34,7 @@ segment (positives first) and lose less; the partial-area bound is the sum of
 those, which is attained, times McClish's ``0.5 / (max_fpr - max_fpr**2 / 2)``.
 
 Everything here is pure torch and makes no host synchronisation in
-:meth:`HistogramCounts.update`: invalid labels and ignored entries go to a
+:meth:`auroc_callbacks._histogram_counts.HistogramCounts.update`: invalid labels and ignored entries go to a
 trash slot, NaN scores and label ranges to device counters read once at
 compute, where the exact mode's checks (:func:`auroc_callbacks._checks.check_values`)
 run on a small summary and raise the exact mode's messages.
@@ -43,28 +43,26 @@ run on a small summary and raise the exact mode's messages.
 from __future__ import annotations
 
 import math
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from typing import NamedTuple, Optional, Sequence, Tuple
 
 import torch
 
 from . import _checks, _ranking
 from ._checks import Layout, Options
 from ._checks import UndefinedAUROCWarning, warn_ovo_absent, warn_undefined
-from ._format import distribution_excess
-from .distributed import DTYPES, EmptyEpochError, is_distributed, reduce_uneven
 from .functional import AUROCScores, average_ovr
 
-__all__ = ["AUROCBound", "HISTOGRAM_DTYPES", "HistogramCounts", "bucket_keys", "bucket_values"]
+__all__ = ["AUROCBound", "HISTOGRAM_DTYPES", "bucket_keys", "bucket_values"]
 
 HISTOGRAM_DTYPES = (torch.float16, torch.bfloat16)
 NUM_BUCKETS = 1 << 16
 _HALF = 1 << 15
-_FLOAT32_INPUTS = (torch.float16, torch.bfloat16, torch.bool, torch.uint8, torch.int8, torch.int16)
-_TASKS = ("binary", "multiclass", "multilabel")
-# device-side counters, summed over batches and ranks
-_NAN, _INF, _KEPT, _BAD, _RAW_ROWS, _SOFT_ROWS, _ROWS = range(7)
-# device-side extremes, max-reduced over batches and ranks (minima stored negated)
-_NEG_LO, _HI, _DEV, _NEG_T_LO, _T_HI, _T_BAD = range(6)
+#: what ``Epoch.ints`` holds, in order: device-side counters, summed over batches and ranks
+COUNTERS = ("nan", "inf", "kept", "bad", "raw_rows", "soft_rows", "rows")
+#: what ``Epoch.extremes`` holds, in order: device-side extremes, max-reduced over batches and ranks (minima negated)
+EXTREMES = ("neg_lo", "hi", "dev", "neg_t_lo", "t_hi", "t_bad")
+_NAN, _INF, _KEPT, _BAD, _RAW_ROWS, _SOFT_ROWS, _ROWS = range(len(COUNTERS))
+_NEG_LO, _HI, _DEV, _NEG_T_LO, _T_HI, _T_BAD = range(len(EXTREMES))
 
 
 class AUROCBound(NamedTuple):
@@ -123,11 +121,11 @@ def bucket_keys(scores: torch.Tensor, dtype: torch.dtype = torch.float16) -> tor
     if not isinstance(scores, torch.Tensor):
         raise TypeError(f"`scores` must be a torch.Tensor; got {type(scores).__name__}")
     bits = scores.to(check_histogram_dtype(dtype, "dtype")).view(torch.int16).long()
-    keys = _sign_flip(bits) + _HALF
+    keys = sign_flip(bits) + _HALF
     return torch.where(keys == _HALF - 1, _HALF, keys)
 
 
-def _sign_flip(bits: torch.Tensor) -> torch.Tensor:
+def sign_flip(bits: torch.Tensor) -> torch.Tensor:
     """Signed 16-bit float patterns (as int32/int64) -> integers in their float order, ``-0.0`` one below ``+0.0``."""
     return bits ^ ((bits >> 31) & 0x7FFF)
 
@@ -144,202 +142,7 @@ def bucket_values(dtype: torch.dtype = torch.float16, device=None) -> torch.Tens
     """
     dtype = check_histogram_dtype(dtype, "dtype")
     key = torch.arange(NUM_BUCKETS, dtype=torch.int64, device=device) - _HALF
-    return _sign_flip(key).to(torch.int16).view(dtype).double()  # the sign flip is its own inverse
-
-
-# ----------------------------------------------------------------------------- accumulation
-
-
-class HistogramCounts:
-    """One epoch's counts: ``(G, R, 65536)`` int64, plus device counters for the checks. No host sync per batch.
-
-    ``R`` is the number of ranked columns (1 for binary, else C). ``G`` is 2
-    (negative, positive) for one-vs-rest and multilabel; for one-vs-one it is
-    the true class (``C``), so that ``counts[a, c]`` counts class-``a``
-    samples by their column-``c`` score: ``C * C * 65536`` counts. A flat
-    trash slot at the end takes ignored entries and invalid labels.
-
-    Per batch the key is the raw sign-flip of the 16-bit pattern (4
-    elementwise passes); ``-0.0`` (key 32767) joins ``+0.0`` (key 32768) once,
-    in :meth:`epoch`.
-    """
-
-    def __init__(self, options: Options, dtype: torch.dtype):
-        self.options = options
-        self.dtype = check_histogram_dtype(dtype)
-        self.reset()
-
-    def reset(self) -> None:
-        self.counts: Optional[torch.Tensor] = None  # flat (G * R * K + 1,): the last slot is the trash
-        self.ints: Optional[torch.Tensor] = None
-        self.extremes: Optional[torch.Tensor] = None
-        self.layout: Optional[Layout] = None
-        self.in_dtype: Optional[torch.dtype] = None
-        self.rows = 0
-
-    def _allocate(self, layout: Layout, device: torch.device) -> None:
-        self.layout = layout
-        groups, cols, _ = self.shape
-        size = groups * cols * NUM_BUCKETS + 1
-        self.counts = torch.zeros(size, dtype=torch.int64, device=device)
-        self.ints = torch.zeros(7, dtype=torch.int64, device=device)
-        self.extremes = torch.full((6,), -math.inf, dtype=torch.float64, device=device)
-        self._int_views, self._extreme_views = self.ints.unbind(), self.extremes.unbind()  # in-place, one op each
-        self._index_dtype = torch.int32 if size < 2**31 else torch.int64
-        self._one = torch.ones(1, dtype=torch.int64, device=device)
-        self._col_base = (torch.arange(cols, device=device) * NUM_BUCKETS + _HALF).to(self._index_dtype)
-        self._group_step = cols * NUM_BUCKETS
-
-    @property
-    def shape(self) -> Tuple[int, int, int]:
-        """``(G, R, 65536)`` of the counts (needs a layout)."""
-        layout = self.layout
-        cols = 1 if layout.task == "binary" else layout.num_classes
-        return (layout.num_classes if self.ovo else 2), cols, NUM_BUCKETS
-
-    @property
-    def ovo(self) -> bool:
-        """Counts by true class (one-vs-one), not by label (needs a layout). Never read from the shape:
-        one-vs-one over 2 classes has 2 groups too."""
-        return self.options.multi_class == "ovo" and self.layout.task == "multiclass"
-
-    def update(self, preds: torch.Tensor, target: torch.Tensor, layout: Layout) -> None:
-        """Count one validated, non-empty batch, on its device. No ``.item()``, no boolean indexing."""
-        if self.counts is None:
-            self._allocate(layout, preds.device)
-        device = self.counts.device
-        opts = self.options
-        preds, target = preds.detach().to(device), target.detach().to(device)
-        if layout.task != "multilabel":
-            target = target.reshape(-1)
-        if preds.ndim == 2 and preds.shape[1] == 1:
-            preds = preds.reshape(-1)
-        in_dtype = preds.dtype
-        self.in_dtype = in_dtype if self.in_dtype is None else torch.promote_types(self.in_dtype, in_dtype)
-        # the exact mode's float: half precision, bool and small integers in float32; int32 and int64 in float64
-        # (exact below 2**53; the exact mode picks float32 for those too when every value is below 2**24)
-        scores = preds.float() if in_dtype in _FLOAT32_INPUTS else preds
-        if not scores.is_floating_point():
-            scores = scores.double()
-        n_rows = preds.shape[0]
-        keep = None if opts.ignore_index is None else target != opts.ignore_index
-        row_keep = None if keep is None or layout.task == "multilabel" else keep  # the exact mode drops these rows
-        all_rows = torch.full((), n_rows, dtype=torch.int64, device=device)
-        kept_rows = all_rows if row_keep is None else row_keep.sum()
-
-        # Device-side summaries for compute's checks: NaN / inf anywhere (min and max propagate NaN), the
-        # extremes and row sums of the scored rows (activation), the label range and a non-integral label.
-        lo, hi = torch.aminmax(scores)
-        nan_seen, inf_seen = torch.isnan(lo) | torch.isnan(hi), torch.isinf(lo) | torch.isinf(hi)
-        if row_keep is not None:
-            mask = row_keep.reshape((-1,) + (1,) * (scores.ndim - 1))
-            lo, hi = torch.where(mask, scores, math.inf).min(), torch.where(mask, scores, -math.inf).max()
-        minus_inf = torch.full((), -math.inf, dtype=torch.float64, device=device)
-        is_dist, dev = None, minus_inf
-        if opts.activation == "auto" and (layout.task == "multiclass" or layout.binary_column is not None):
-            dev = distribution_excess(scores, in_dtype)  # the exact mode's distribution test, on this batch
-            dev = (dev if row_keep is None else torch.where(row_keep, dev, -math.inf)).max()
-            is_dist = (lo >= 0) & (hi <= 1) & (dev <= 0)
-        t = target.double()
-        if keep is None:
-            t_lo, t_hi = torch.aminmax(t)
-        else:
-            t_lo, t_hi = torch.where(keep, t, math.inf).min(), torch.where(keep, t, -math.inf).max()
-        bad, t_bad = None, minus_inf
-        if target.is_floating_point():
-            bad = (t != t.round()) | ~torch.isfinite(t)
-            bad = bad if keep is None else bad & keep
-            t_bad = torch.where(bad, t, -math.inf).max()
-        for view, value in zip(self._extreme_views, (-lo, hi, dev, -t_lo, t_hi, t_bad)):
-            torch.maximum(view, value, out=view)
-        counters = [nan_seen, inf_seen, t.numel() if keep is None else keep.sum(), None if bad is None else bad.sum(),
-                    None if is_dist is None else kept_rows * is_dist,
-                    None if is_dist is None else kept_rows * ~is_dist,
-                    all_rows if layout.task == "multilabel" else kept_rows]
-        for view, value in zip(self._int_views, counters):
-            if value is not None:
-                view.add_(value)
-
-        # the scores the exact mode ranks, rounded, as bucket keys offset by their column
-        if opts.activation == "softmax" or is_dist is not None:
-            soft = torch.softmax(scores, dim=1)
-            scores = soft if is_dist is None else torch.where(is_dist, scores, soft)
-        if layout.binary_column is not None:
-            scores = scores[:, layout.binary_column]
-        if scores.ndim == 1:
-            scores = scores.unsqueeze(1)
-        bits = scores.to(self.dtype).view(torch.int16).to(self._index_dtype)
-        index = _sign_flip(bits) + self._col_base  # order-preserving keys; -0.0 joins +0.0 in epoch()
-
-        trash = self.counts.numel() - 1
-        step = self._group_step
-        if layout.task == "multiclass":
-            label = t.long()
-            valid = (label >= 0) & (label < layout.num_classes)
-            if bad is not None:
-                valid &= t == label.double()
-            if keep is not None:
-                valid &= keep
-            label = label.clamp(0, layout.num_classes - 1).unsqueeze(1)
-            if not self.ovo:  # one-vs-rest: the positive is in its own column, negative elsewhere
-                index.scatter_add_(1, label, torch.full_like(label, step, dtype=index.dtype))
-            else:  # one-vs-one: every column under the sample's class
-                index += (label * step).to(index.dtype)
-            valid = valid.unsqueeze(1)
-        else:  # binary (one column) and multilabel: entry by entry, 0/1 labels
-            valid = (t == 0) | (t == 1)
-            if keep is not None:
-                valid &= keep
-            if layout.task == "binary":
-                t, valid = t.unsqueeze(1), valid.unsqueeze(1)
-            index += (t == 1).to(index.dtype) * step
-        index = torch.where(valid, index, trash).reshape(-1)
-        self.counts.index_add_(0, index, self._one.expand(index.numel()))
-        self.rows += n_rows
-
-    def meta(self) -> List[int]:
-        """What another rank needs to read these counts: task, classes, binary column, input dtype."""
-        if self.layout is None:
-            return [-1, -1, -1, -1]
-        layout = self.layout
-        column = -1 if layout.binary_column is None else layout.binary_column
-        return [_TASKS.index(layout.task), layout.num_classes, column, DTYPES.index(self.in_dtype)]
-
-    def epoch(self, *, sync_dist: bool, process_group=None) -> "Epoch":
-        """The epoch's counts, summed over ranks under ``torch.distributed`` (two collectives; every rank calls it)."""
-        counts, ints, extremes = self.counts, self.ints, self.extremes
-        layout, in_dtype = self.layout, self.in_dtype
-        if sync_dist and is_distributed(process_group):
-            sums = None if counts is None else torch.cat([counts, ints])
-            sums, extremes, metas = reduce_uneven(sums, extremes, self.meta(), group=process_group)
-            first = metas[0]
-            for other in metas[1:]:
-                if other[:3] != first[:3]:
-                    raise ValueError(
-                        f"ranks disagree on the problem they count: (task, classes, binary column) {first[:3]}"
-                        f" and {other[:3]}"
-                    )
-            layout = Layout(_TASKS[first[0]], first[1], None if first[2] < 0 else first[2])
-            in_dtype = DTYPES[first[3]]
-            for other in metas[1:]:
-                in_dtype = torch.promote_types(in_dtype, DTYPES[other[3]])
-            counts, ints = sums[:-7], sums[-7:]
-        elif counts is None:
-            raise EmptyEpochError("AUROCAccumulator has no samples: nothing was passed to update(), or only empty batches")
-        if self.layout is None:
-            self.layout = layout
-        # Only occupied buckets matter (empty ones add nothing to any count, curve or bound): keep those.
-        counts = counts[:-1].reshape(self.shape)
-        occupied = counts.sum((0, 1)) > 0
-        occupied[_HALF] |= occupied[_HALF - 1]  # -0.0 == +0.0: one bucket
-        occupied[_HALF - 1] = False
-        keys = occupied.nonzero(as_tuple=True)[0]
-        compact = counts.index_select(2, keys)
-        zero = int((keys < _HALF).sum())
-        if zero < keys.numel() and int(keys[zero]) == _HALF:
-            compact[..., zero] += counts[..., _HALF - 1]
-        values = bucket_values(self.dtype, keys.device)[keys]
-        return Epoch(compact, values, ints.cpu(), extremes.cpu(), layout, in_dtype, self.dtype, self.ovo)
+    return sign_flip(key).to(torch.int16).view(dtype).double()  # the sign flip is its own inverse
 
 
 # ----------------------------------------------------------------------------- results
@@ -426,43 +229,23 @@ def ovr_counts(epoch: Epoch) -> Tuple[torch.Tensor, torch.Tensor]:
     return pos, counts.sum(0) - pos
 
 
-def mann_whitney(pos: torch.Tensor, neg: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Per row of counts over ascending buckets: twice the Mann-Whitney U (ties 1/2) and the tied pairs, int64."""
-    below = neg.cumsum(-1) - neg
-    return (pos * (2 * below + neg)).sum(-1), (pos * neg).sum(-1)
-
-
-def curve_from_counts(pos: torch.Tensor, neg: torch.Tensor, values: torch.Tensor, *, drop_intermediate: bool = True):
-    """``(fps, tps, thresholds)`` of one class's counts, with :func:`_ranking.curve_from_sorted`'s contract.
-
-    One point per occupied bucket, thresholds (the bucket values) decreasing
-    after a leading ``inf``; element ``i`` counts the samples in buckets ``>= thresholds[i]``.
-    """
-    occupied = ((pos + neg) > 0).nonzero(as_tuple=True)[0].flip(0)
-    tps = pos[occupied].cumsum(0).double()
-    fps = neg[occupied].cumsum(0).double()
-    thresholds = values[occupied]
-    if drop_intermediate and fps.numel() > 2:
-        keep = torch.ones(fps.numel(), dtype=torch.bool, device=fps.device)
-        keep[1:-1] = (torch.diff(fps, 2) != 0) | (torch.diff(tps, 2) != 0)
-        fps, tps, thresholds = fps[keep], tps[keep], thresholds[keep]
-    zero = torch.zeros(1, dtype=torch.float64, device=fps.device)
-    inf = torch.full((1,), math.inf, dtype=torch.float64, device=fps.device)
-    return torch.cat([zero, fps]), torch.cat([zero, tps]), torch.cat([inf, thresholds])
-
-
 def _full(pos, neg, n_pos, n_neg):
-    two_u, ties = mann_whitney(pos, neg)
-    pairs = (2 * n_pos * n_neg).double()
-    return two_u.double() / pairs, ties.double() / pairs
+    """Each row's AUROC (the kernel's count of its histogram) and its bound: the tied pairs' share."""
+    value = _ranking.auroc_value(_ranking.twice_u_of_counts(pos, neg), n_pos, n_neg)
+    return value, _tied_share(pos, neg, n_pos, n_neg)
+
+
+def _tied_share(pos, neg, n_pos, n_neg):
+    """``sum_b pos_b * neg_b / (2 P N)`` per row: the certified bound of the full AUROC (module docstring)."""
+    return (pos * neg).sum(-1).double() / (2 * n_pos * n_neg).double()
 
 
 def _partial(pos, neg, n_pos, n_neg, max_fpr: float, values):
     """McClish partial AUROC of each row and its certified bound (see the module docstring)."""
     vals = []
     for r in range(pos.shape[0]):
-        fps, tps, _ = curve_from_counts(pos[r], neg[r], values)
-        vals.append(_ranking.partial_auc(fps / fps[-1], tps / tps[-1], max_fpr))
+        fpr, tpr, _ = _ranking.as_rates(_ranking.curve_from_counts(pos[r], neg[r], values))
+        vals.append(_ranking.partial_auc(fpr, tpr, max_fpr))
     posd, negd = pos.flip(-1).double(), neg.flip(-1).double()  # descending scores
     n_neg_f, n_pos_f = n_neg.double().unsqueeze(-1), n_pos.double().unsqueeze(-1)
     start = (negd.cumsum(-1) - negd) / n_neg_f
@@ -533,9 +316,9 @@ def _ovo(counts: torch.Tensor, average: Optional[str]):
     wins = torch.full((n_cls, n_cls), math.nan, dtype=torch.float64, device=device)
     ties = wins.clone()
     for a in range(n_cls):
-        two_u, tied = mann_whitney(counts[a, a].unsqueeze(0), counts[:, a])  # (C,): A(a|b) for every b
-        pairs = (2 * sizes[a] * sizes).double()
-        wins[a], ties[a] = two_u.double() / pairs, tied.double() / pairs
+        pos, neg = counts[a, a].unsqueeze(0), counts[:, a]  # (C,): A(a|b) for every b
+        wins[a] = _ranking.auroc_value(_ranking.twice_u_of_counts(pos, neg), sizes[a], sizes)
+        ties[a] = _tied_share(pos, neg, sizes[a], sizes)
     present = sizes > 0
     ok = present.unsqueeze(0) & present.unsqueeze(1) & ~torch.eye(n_cls, dtype=torch.bool, device=device)
     wins = torch.where(ok, wins, math.nan)
@@ -561,11 +344,8 @@ def curves_from_epoch(epoch: Epoch, options: Options, *, drop_intermediate: bool
     sigmoid = epoch_activation(epoch, options) == "sigmoid"
     curves = []
     for r in range(pos.shape[0]):
-        fps, tps, thr = curve_from_counts(pos[r], neg[r], values, drop_intermediate=drop_intermediate)
-        if sigmoid:
-            thr = torch.sigmoid(thr)
-            thr[0] = math.inf
-        curves.append((fps / fps[-1], tps / tps[-1], thr))
+        curve = _ranking.curve_from_counts(pos[r], neg[r], values, drop_intermediate=drop_intermediate)
+        curves.append(_ranking.as_rates(curve, sigmoid=sigmoid))
     n_pos, n_neg = pos.sum(-1), neg.sum(-1)
     if bool(((n_pos == 0) | (n_neg == 0)).any()):
         warn_undefined(epoch.layout, n_pos, n_neg, None)

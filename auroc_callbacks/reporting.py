@@ -289,12 +289,12 @@ def report(
     if level is None:
         scores = auroc_scores(preds, target, average="macro", **opts)  # one warning for undefined classes
     else:
-        interval = auroc_ci(preds, target, average="macro", level=level, **opts)  # the same value, one ranking
+        interval = auroc_ci(preds, target, average="macro", ci_level=level, **opts)  # the same value, one ranking
         scores = interval.scores()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedAUROCWarning)  # warned above
         if level is not None and not binary:
-            weighted_iv = auroc_ci(preds, target, average="weighted", level=level, **opts)
+            weighted_iv = auroc_ci(preds, target, average="weighted", ci_level=level, **opts)
             weighted_auc = float(weighted_iv.value)
         else:
             weighted_auc = None if binary else float(auroc(preds, target, average="weighted", **opts))

@@ -27,8 +27,9 @@ several classes, those come without sorting the N samples at all: only the
 ``m`` positives of a class are sorted, every sample's count of positives
 below it and tied with it comes from a bucket table over their codes
 (:func:`_ranking.below_and_tied`), and a bincount of those counts over the
-negatives gives every positive's ``V10`` and the Mann-Whitney count, exact
-and equal to the sort's. The classes run in parallel, one per thread.
+negatives gives every positive's ``V10`` and its negatives below and tied,
+which :func:`_ranking.twice_u` counts as it counts the sort's: the value is
+the plain AUROC's by construction. The classes run in parallel, one per thread.
 
 Each sample ``i`` then gets, for each class ``r``, an *influence value*
 
@@ -97,7 +98,8 @@ import numpy as np
 import torch
 
 from . import _checks, _ranking
-from ._checks import Layout, Options, UndefinedAUROCWarning, name_list, one_class_message
+from ._checks import Choice, Interval, Layout, Options, UndefinedAUROCWarning, check_params
+from ._checks import name_list, one_class_message
 from ._format import Formatted, class_counts, format_inputs, row_problem
 from .functional import AUROCScores, average_ovr
 
@@ -105,6 +107,13 @@ __all__ = ["AUROCInterval", "AUROCComparison", "auroc_ci", "compare_auroc"]
 
 METHODS = ("delong", "bootstrap")
 INTERVALS = ("logit-t", "logit", "wald")
+_RULES = {
+    "ci": [bool, None],
+    "method": [Choice(METHODS)],
+    "interval": [Choice(INTERVALS), None],
+    "n_boot": [Interval(int, 2)],
+    "seed": [Interval(int)],
+}
 _BOOT_CHUNK_ELEMENTS = 1 << 22  # replicate x class x sample weights held at once by the bootstrap (x16 on a GPU)
 
 
@@ -188,7 +197,7 @@ def auroc_ci(
     preds: torch.Tensor,
     target: torch.Tensor,
     *,
-    level: float = 0.95,
+    ci_level: float = 0.95,
     method: str = "delong",
     interval: Optional[str] = None,
     n_boot: int = 2000,
@@ -214,7 +223,7 @@ def auroc_ci(
         preds: scores, logits or probabilities, as for :func:`auroc_callbacks.auroc`:
             ``(N,)``, ``(N, 1)`` or ``(N, 2)`` binary, ``(N, C)`` multiclass or multilabel.
         target: labels, ``(N,)`` or ``(N, C)``, as for :func:`auroc_callbacks.auroc`.
-        level: confidence level in (0, 1) (default 0.95).
+        ci_level: confidence level in (0, 1) (default 0.95).
         method: ``"delong"`` (default) or ``"bootstrap"``: a stratified
             bootstrap (samples resampled within each class; multilabel:
             within each pattern of labels), percentile interval, ``std_error``
@@ -266,11 +275,12 @@ def auroc_ci(
         task=task, num_classes=num_classes, average=average, multi_class=multi_class,
         activation=activation, ignore_index=ignore_index,
     )
-    check_interval_options(opts, level=level, method=method, interval=interval, n_boot=n_boot, seed=seed)
+    check_level(ci_level, "ci_level")
+    check_interval_options(opts, level=ci_level, method=method, interval=interval, n_boot=n_boot, seed=seed)
     layout = _checks.check_layout(preds, target, opts)
     _checks.check_values(preds, target, layout, opts)
     return compute_interval(
-        preds, target, layout, opts, level=level, method=method, interval=interval, n_boot=n_boot, seed=seed
+        preds, target, layout, opts, level=ci_level, method=method, interval=interval, n_boot=n_boot, seed=seed
     )
 
 
@@ -279,7 +289,7 @@ def compare_auroc(
     preds_b: torch.Tensor,
     target: torch.Tensor,
     *,
-    level: float = 0.95,
+    ci_level: float = 0.95,
     task: Optional[str] = None,
     num_classes: Optional[int] = None,
     average: Optional[str] = "macro",
@@ -301,7 +311,7 @@ def compare_auroc(
         preds_a: scores of model a, shaped as for :func:`auroc_callbacks.auroc`.
         preds_b: scores of model b, the same shape, the same samples in the same order.
         target: labels shared by both.
-        level: confidence level of the interval of the difference, in (0, 1).
+        ci_level: confidence level of the interval of the difference, in (0, 1).
         task, num_classes, average, multi_class, activation, ignore_index:
             as for :func:`auroc_ci`. The activation is decided for each model
             on its own scores.
@@ -322,7 +332,8 @@ def compare_auroc(
         task=task, num_classes=num_classes, average=average, multi_class=multi_class,
         activation=activation, ignore_index=ignore_index,
     )
-    check_interval_options(opts, level=level)
+    check_level(ci_level, "ci_level")
+    check_interval_options(opts, level=ci_level)
     layout = _checks.check_layout(preds_a, target, opts)
     layout_b = _checks.check_layout(preds_b, target, opts)
     if tuple(preds_a.shape) != tuple(preds_b.shape) or layout_b != layout:
@@ -332,7 +343,7 @@ def compare_auroc(
         )
     _checks.check_values(preds_a, target, layout, opts)
     _checks.check_values(preds_b, target, layout, opts)
-    return compute_comparison(preds_a, preds_b, target, layout, opts, level=level)
+    return compute_comparison(preds_a, preds_b, target, layout, opts, level=ci_level)
 
 
 # ----------------------------------------------------------------------------- checks
@@ -348,8 +359,7 @@ def check_level(level, name: str = "level") -> None:
 
 def resolve_ci(ci, ci_level, accumulator) -> Optional[float]:
     """The level of the intervals to show, or None: ``ci`` defaults to the accumulator's, the level too (or 0.95)."""
-    if ci is not None and not isinstance(ci, bool):
-        raise TypeError(f"`ci` must be a bool or None; got {type(ci).__name__} {ci!r}")
+    check_params(_RULES, ci=ci)
     if ci_level is not None:
         check_level(ci_level, "ci_level")
     if ci is None:
@@ -366,19 +376,10 @@ def check_interval_options(
 ) -> None:
     """Validate the interval options and that the AUROC options have an interval."""
     check_level(level)
-    if method not in METHODS:
-        raise ValueError(f"`method` must be one of 'delong', 'bootstrap'; got {method!r}")
-    if interval is not None and interval not in INTERVALS:
-        raise ValueError(f"`interval` must be one of 'logit-t', 'logit', 'wald' or None; got {interval!r}")
+    check_params(_RULES, method=method, interval=interval, n_boot=n_boot, seed=seed)
     if interval is not None and method == "bootstrap":
         raise ValueError(f"`interval` shapes DeLong's interval; the bootstrap's is a percentile interval: got"
                          f" method='bootstrap' with interval={interval!r}")
-    if isinstance(n_boot, bool) or not isinstance(n_boot, numbers.Integral):
-        raise TypeError(f"`n_boot` must be an int; got {type(n_boot).__name__} {n_boot!r}")
-    if n_boot < 2:
-        raise ValueError(f"`n_boot` must be >= 2; got {n_boot!r}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"`seed` must be an int; got {type(seed).__name__} {seed!r}")
     if opts.average == "micro":
         raise ValueError(
             "`average='micro'` has no interval: its (sample, class) entries are not independent samples;"
@@ -423,7 +424,7 @@ def compute_interval(
             two_u[k], var_pos[k], var_neg[k] = row.two_u, row.var_pos, row.var_neg
             if contrib is not None:  # the average's: the classes' covariance, summed in row order (deterministic)
                 contrib.add_(row.psi, alpha=weights[k] if equal is None else equal)
-        row_value = _row_value(two_u, m, q)
+        row_value = _ranking.auroc_value(two_u, m, q)
     else:
         ranked = _rank_rows(f, layout, pos, neg, rows, with_ids=not delong)
         row_value = ranked.value
@@ -496,7 +497,7 @@ def compute_comparison(preds_a, preds_b, target, layout: Layout, opts: Options, 
         var[k] = torch.dot(d, d)
         if weights is not None:
             diff_sum.add_(d, alpha=weights[k])
-    per_a, per_b = (_scatter_rows(_row_value(t, m, q), rows, n_cls) for t in (two_u_a, two_u_b))
+    per_a, per_b = (_scatter_rows(_ranking.auroc_value(t, m, q), rows, n_cls) for t in (two_u_a, two_u_b))
     value_a = average_ovr(per_a, pos, defined, layout, opts.average)
     value_b = average_ovr(per_b, pos, defined, layout, opts.average)
     if weights is None:
@@ -520,7 +521,7 @@ class _RankedRows(NamedTuple):
     ids: Optional[torch.Tensor]  # (K, N) the sample of each sorted key, or None
     n_pos: torch.Tensor  # (K,) int64
     n_neg: torch.Tensor  # (K,) int64
-    value: torch.Tensor  # (K,) float64 AUROC, the Mann-Whitney count of :func:`_ranking.mann_whitney`
+    value: torch.Tensor  # (K,) float64 AUROC: :func:`_ranking.auroc_value` of the sort's count
 
 
 def _rank_rows(
@@ -535,12 +536,7 @@ def _rank_rows(
         return _RankedRows(empty, empty if with_ids else None, m, q, torch.zeros(0, dtype=torch.float64, device=device))
     subset = None if rows.numel() == pos.numel() else rows
     ranked = _ranking.rank(**row_problem(f, layout, subset), with_ids=with_ids)
-    return _RankedRows(ranked.keys, ranked.ids, m, q, _row_value(ranked.two_u, m, q))
-
-
-def _row_value(two_u: torch.Tensor, m: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
-    """The AUROC from twice the Mann-Whitney U: functional.compute_scores' expression, so bitwise its value."""
-    return two_u.double() / (2 * m * q).double()
+    return _RankedRows(ranked.keys, ranked.ids, m, q, _ranking.auroc_value(ranked.two_u, m, q))
 
 
 class _RowInfluence(NamedTuple):
@@ -618,8 +614,8 @@ def _row_influence(code: torch.Tensor, positive: torch.Tensor, valid: Optional[t
         tied.index_add_(0, below_pos.index_select(0, mixed), ones)
         tied.index_add_(0, at_or_below.index_select(0, mixed), -ones)
     tied = tied.cumsum(0)[:m]  # negatives tied with the k-th sorted positive
-    two_u = (2 * below + tied).sum()
-    a = float(two_u) / (2 * m * q)
+    two_u = _ranking.twice_u(below, below + tied)
+    a = float(_ranking.auroc_value(two_u, m, q))
     nan = float("nan")
     c_pos = math.sqrt(m / (m - 1)) / m if m > 1 else nan  # DeLong's m - 1 and n - 1, as factors on each component
     c_neg = math.sqrt(q / (q - 1)) / q if q > 1 else nan
@@ -741,9 +737,10 @@ def _resample_counts(strata: torch.Tensor, n_boot: int, gen: torch.Generator) ->
 def _replicate_aurocs(ranked: _RankedRows, counts: torch.Tensor) -> torch.Tensor:
     """(B, K) AUROC of each row with samples weighted by ``counts`` (B, N): a weighted Mann-Whitney count.
 
-    A positive's weight times (the weight of negatives at or below it minus
-    half of those tied with it); negatives precede positives in a tie group,
-    so both are cumulative sums read at the positive and just before its group.
+    :func:`_ranking.twice_u` with each positive weighted by its count, over
+    the weight of the negatives below it and at or below it: negatives
+    precede positives in a tie group, so both are cumulative sums, read at
+    the positive and just before its group.
     """
     keys, ids = ranked.keys, ranked.ids
     k_rows, n = keys.shape
@@ -762,8 +759,7 @@ def _replicate_aurocs(ranked: _RankedRows, counts: torch.Tensor) -> torch.Tensor
     w_neg = w - w_pos
     neg_le = w_neg.cumsum(2)
     neg_before_group = neg_le.gather(2, before) * has_before
-    wins = (w_pos * (neg_le + neg_before_group)).sum(2) * 0.5
-    return wins / (w_pos.sum(2) * w_neg.sum(2))
+    return _ranking.auroc_value(_ranking.twice_u(neg_before_group, neg_le, w_pos), w_pos.sum(2), w_neg.sum(2))
 
 
 def _bounds(value: torch.Tensor, se: torch.Tensor, q, interval: str):

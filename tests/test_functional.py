@@ -173,6 +173,29 @@ def test_exact_past_2_pow_24_samples():
     assert abs(ac.auroc(scores, target).item() - want) < 1e-12
 
 
+def test_one_vs_one_is_exact_when_the_pair_count_is_not_a_float32():
+    """2 * 4001 * 4999 pairs: the denominator is the integer product (float32 would round it), as every path's."""
+    sizes = [4001, 4999, 1000]
+    target = torch.cat([torch.full((k,), c) for c, k in enumerate(sizes)])
+    g = torch.Generator().manual_seed(9)
+    levels = torch.tensor([0.1, 0.3, 0.6])  # three scores per column: the brute force counts groups
+    pick = torch.randint(0, 3, (sum(sizes), 3), generator=g)
+    probs = levels[pick]
+    got = ac.auroc(probs, target, activation=None, multi_class="ovo", average=None)
+    p, y = pick.numpy(), target.numpy()
+
+    def a_given(a, b):  # A(a|b) from counts per score level, exact integers
+        pos = np.bincount(p[y == a, a], minlength=3).tolist()
+        neg = np.bincount(p[y == b, a], minlength=3).tolist()
+        twice_u = sum(pos[v] * (2 * sum(neg[:v]) + neg[v]) for v in range(3))
+        return twice_u / (2 * sizes[a] * sizes[b])
+
+    for a in range(3):
+        for b in range(a + 1, 3):
+            want = (a_given(a, b) + a_given(b, a)) / 2
+            assert got[a, b].item() == pytest.approx(want, rel=1e-15, abs=0)
+
+
 # ----------------------------------------------------------------------------- dtypes and layouts
 
 

@@ -372,7 +372,7 @@ def test_ci_follows_the_accumulator_and_its_level(rng):
     acc.update(probs, y)
     r = ac.report(accumulator=acc)
     assert r.ci_level == 0.9
-    assert r.macro.auroc_lower == ac.auroc_ci(probs, y, level=0.9).lower.item()
+    assert r.macro.auroc_lower == ac.auroc_ci(probs, y, ci_level=0.9).lower.item()
     assert ac.report(accumulator=acc, ci=False).ci_level is None
     assert ac.report(accumulator=acc, ci_level=0.5).ci_level == 0.5
     with pytest.raises(TypeError, match="`ci` must be a bool or None; got str 'yes'"):

@@ -29,7 +29,7 @@ from scipy import stats as sps
 from sklearn.metrics import roc_auc_score
 
 import auroc_callbacks as ac
-from auroc_callbacks import _checks, _format, functional, stats
+from auroc_callbacks import _checks, _format, _ranking, stats
 
 Z95 = 1.959963984540054
 
@@ -187,7 +187,7 @@ def test_default_interval_is_logit_scale_with_the_welch_satterthwaite_t_quantile
     assert iv.lower.item() == pytest.approx(lo, rel=1e-12) and iv.upper.item() == pytest.approx(hi, rel=1e-12)
     assert iv.per_class_lower.item() == iv.lower.item()
     assert torch.equal(ac.auroc_ci(HAND_A, HAND_TARGET, interval="logit-t").lower, iv.lower)
-    wider = ac.auroc_ci(HAND_A, HAND_TARGET, level=0.99)
+    wider = ac.auroc_ci(HAND_A, HAND_TARGET, ci_level=0.99)
     assert wider.lower < iv.lower and wider.upper > iv.upper
 
 
@@ -326,7 +326,7 @@ def test_sorting_with_and_without_sample_ids_gives_the_same_components():
         per = ac.auroc_ci(scores, target, average=None, activation=None)
         macro = ac.auroc_ci(scores, target, activation=None)
         torch.testing.assert_close(per.per_class_std_error, macro.per_class_std_error, rtol=1e-13, atol=0)
-    ranking = functional._ranking
+    ranking = _ranking
     for probs in (torch.rand(300, 2, generator=g, dtype=torch.float64),  # float64 in [0, 1]: too wide for an index
                   torch.rand(300, 2, generator=g).round(decimals=2)):  # int32 keys: the index rides in the low bits
         keys = ranking.pack(probs.T.contiguous(), torch.rand(2, 300, generator=g) < 0.3).keys
@@ -391,7 +391,7 @@ def test_below_and_tied_equals_numpy_searchsorted(seed, n, m, high, shape):
     ref = np.sort(ref)
     codes = np.r_[rng.integers(0, high, n), ref[: n // 3]]  # some codes equal to reference values
     dtype = torch.int32 if high < 2**31 else torch.int64
-    below, tied = functional._ranking.below_and_tied(torch.tensor(codes, dtype=dtype), torch.tensor(ref, dtype=dtype))
+    below, tied = _ranking.below_and_tied(torch.tensor(codes, dtype=dtype), torch.tensor(ref, dtype=dtype))
     left, right = np.searchsorted(ref, codes, "left"), np.searchsorted(ref, codes, "right")
     np.testing.assert_array_equal(below.numpy(), left)
     np.testing.assert_array_equal(tied.numpy(), right - left)
@@ -580,16 +580,18 @@ def test_a_missing_class_leaves_the_macro_interval_of_the_others():
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"level": 1.0}, ValueError, r"`level` must be in \(0, 1\)"),
-        ({"level": 0}, ValueError, "`level`"),
-        ({"level": "95%"}, TypeError, "`level` must be a float"),
-        ({"level": True}, TypeError, "`level`"),
+        ({"ci_level": 1.0}, ValueError, r"`ci_level` must be in \(0, 1\)"),
+        ({"ci_level": 0}, ValueError, "`ci_level`"),
+        ({"ci_level": "95%"}, TypeError, "`ci_level` must be a float"),
+        ({"ci_level": True}, TypeError, "`ci_level`"),
+        ({"level": 0.9}, TypeError, "unexpected keyword argument 'level'"),  # renamed ci_level, as everywhere
         ({"method": "jackknife"}, ValueError, "`method` must be one of 'delong', 'bootstrap'; got 'jackknife'"),
         ({"interval": "probit"}, ValueError, "`interval` must be one of 'logit-t', 'logit', 'wald' or None; got 'probit'"),
         ({"interval": "wald", "method": "bootstrap"}, ValueError, "percentile interval: got method='bootstrap'"),
-        ({"n_boot": 1}, ValueError, "`n_boot` must be >= 2"),
+        ({"n_boot": 1}, ValueError, "`n_boot` must be an int >= 2; got 1"),
         ({"n_boot": 10.0}, TypeError, "`n_boot` must be an int"),
-        ({"seed": "x"}, TypeError, "`seed` must be an int"),
+        ({"seed": "x"}, TypeError, "`seed` must be an int; got str 'x'"),
+        ({"method": 1}, TypeError, "`method` must be one of 'delong', 'bootstrap'; got int 1"),
         ({"average": "micro"}, ValueError, "`average='micro'` has no interval"),
         ({"multi_class": "ovo"}, ValueError, "`multi_class` must be 'ovr'"),
         ({"average": "mean"}, ValueError, "`average` must be one of"),
@@ -605,8 +607,8 @@ def test_max_fpr_is_refused_and_compare_needs_matching_inputs():
         ac.auroc_ci(torch.randn(10), torch.arange(10) % 2, max_fpr=0.5)
     with pytest.raises(ValueError, match="`preds_a` and `preds_b` must score the same samples"):
         ac.compare_auroc(torch.randn(10, 3), torch.randn(10, 4), torch.arange(10) % 3)
-    with pytest.raises(ValueError, match="`level`"):
-        ac.compare_auroc(torch.randn(10), torch.randn(10), torch.arange(10) % 2, level=95)
+    with pytest.raises(ValueError, match="`ci_level`"):
+        ac.compare_auroc(torch.randn(10), torch.randn(10), torch.arange(10) % 2, ci_level=95)
     with pytest.raises(TypeError, match="`preds` must be a torch.Tensor"):
         ac.compare_auroc(torch.randn(10), [0.1] * 10, torch.arange(10) % 2)
 

@@ -1,0 +1,192 @@
+"""The ranking kernel (_ranking): the one pair count and the one curve builder, against brute force and scikit-learn.
+
+References: a pairwise count over every (positive, negative) pair written here
+in Python integers (ties count 1, so it is twice U), ``conftest.brute_force_auroc``
+(ties 1/2) and ``sklearn.metrics.roc_auc_score`` / ``roc_curve``; never the code
+under test.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import roc_auc_score
+from sklearn.metrics import roc_curve as sk_roc_curve
+
+import auroc_callbacks as ac
+from auroc_callbacks import _ranking
+from conftest import brute_force_auroc
+
+
+def _pairwise_twice_u(scores, labels) -> int:
+    """Over every (positive, negative) pair: 2 if the positive scores higher, 1 on a tie, 0 otherwise."""
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(labels).astype(bool)
+    p, q = s[y][:, None], s[~y][None, :]
+    return int(2 * (p > q).sum() + (p == q).sum())
+
+
+def _grouped(scores, labels):
+    """Positives and negatives per distinct score, ascending (numpy's unique), and the scores."""
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(labels).astype(bool)
+    values, inverse = np.unique(s, return_inverse=True)
+    pos = np.bincount(inverse[y], minlength=values.size)
+    neg = np.bincount(inverse[~y], minlength=values.size)
+    return torch.from_numpy(pos), torch.from_numpy(neg), torch.from_numpy(values)
+
+
+# a few values (ties), negative and positive zero, infinities, and any float32
+scores_st = st.one_of(st.sampled_from([0.0, -0.0, 0.25, 0.5, 1.0, -3.0, float("inf"), float("-inf")]),
+                      st.floats(-1e3, 1e3, width=32))
+
+
+def _problem(data, min_size=2):
+    n = data.draw(st.integers(min_size, 50))
+    scores = np.array(data.draw(st.lists(scores_st, min_size=n, max_size=n)), dtype=np.float32)
+    labels = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)))
+    labels[:2] = [0, 1]  # both classes present
+    return scores, labels
+
+
+# ----------------------------------------------------------------------------- the statistic
+
+
+def test_twice_u_counts_an_ordered_pair_twice_and_a_tie_once():
+    # positives 0.4 and 0.8 among negatives 0.1, 0.4, 0.6: U = (1 + 1/2) + 3
+    assert int(_ranking.twice_u(torch.tensor([1, 3]), torch.tensor([2, 3]))) == 9
+    weighted = _ranking.twice_u(torch.tensor([1, 3]), torch.tensor([2, 3]), torch.tensor([2, 1]))
+    assert int(weighted) == 2 * 3 + 6  # the first score held two positives
+    rows = _ranking.twice_u(torch.tensor([[1, 3], [0, 0]]), torch.tensor([[2, 3], [0, 1]]))
+    assert rows.tolist() == [9, 1] and rows.dtype == torch.int64
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_every_placement_path_gives_the_pairwise_count(data):
+    """Counts per distinct score, the sorted keys, and the per-positive bucket search: one integer."""
+    scores, labels = _problem(data)
+    want = _pairwise_twice_u(scores, labels)
+    n_pos, n_neg = int(labels.sum()), int((1 - labels).sum())
+    pos, neg, _ = _grouped(scores, labels)
+    assert int(_ranking.twice_u_of_counts(pos, neg)) == want
+    ranked = _ranking.rank(torch.from_numpy(scores).unsqueeze(0), labels=torch.from_numpy(labels).bool().unsqueeze(0))
+    assert ranked.two_u.tolist() == [want]
+    codes = _ranking.pack(torch.from_numpy(scores)).keys.long() >> 1
+    y = torch.from_numpy(labels).bool()
+    below, tied = _ranking.below_and_tied(codes[y], codes[~y].sort().values)  # negatives under each positive
+    assert int(_ranking.twice_u(below.long(), (below + tied).long())) == want
+    value = _ranking.auroc_value(want, n_pos, n_neg)
+    assert value.dtype == torch.float64 and value.item() == want / (2 * n_pos * n_neg)
+    assert value.item() == pytest.approx(brute_force_auroc(scores, labels), abs=1e-15)
+    if np.isfinite(scores).all():  # scikit-learn refuses infinite scores
+        assert value.item() == pytest.approx(roc_auc_score(labels, scores.astype(np.float64)), abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), rows=st.integers(1, 4))
+def test_sorted_rows_with_ignored_entries_count_like_the_pairwise_count_of_the_kept_ones(data, rows):
+    n = data.draw(st.integers(2, 40))
+    scores = torch.tensor(data.draw(st.lists(st.sampled_from([0.1, 0.2, 0.3, 0.7]), min_size=n * rows,
+                                             max_size=n * rows)), dtype=torch.float32).reshape(rows, n)
+    labels = torch.tensor(data.draw(st.lists(st.booleans(), min_size=n * rows, max_size=n * rows))).reshape(rows, n)
+    valid = torch.tensor(data.draw(st.lists(st.booleans(), min_size=n * rows, max_size=n * rows))).reshape(rows, n)
+    ranked = _ranking.rank(scores, labels=labels, valid=valid)
+    for r in range(rows):
+        keep = valid[r].numpy()
+        assert int(ranked.two_u[r]) == _pairwise_twice_u(scores[r].numpy()[keep], labels[r].numpy()[keep])
+
+
+def test_auroc_value_multiplies_the_sizes_in_integers_past_float32():
+    """2 * 4001 * 4999 is not a float32; the denominator is the int64 product, the value the exact quotient."""
+    two_u = 2 * 4001 * 4999 - 12345
+    got = _ranking.auroc_value(torch.tensor(two_u), torch.tensor(4001), torch.tensor(4999))
+    assert got.item() == two_u / (2 * 4001 * 4999)
+    big = _ranking.auroc_value(torch.tensor([3 * 2**40]), torch.tensor([2**21]), torch.tensor([2**20 + 1]))
+    assert big.item() == 3 * 2**40 / (2 * 2**21 * (2**20 + 1))
+
+
+def test_the_paths_give_the_same_bits_from_the_same_count():
+    """The plain value, DeLong's (several-class path), the bootstrap's ranking and the histogram: one expression."""
+    g = torch.Generator().manual_seed(0)
+    target = torch.randint(0, 4, (3000,), generator=g)
+    probs = torch.softmax(3 * torch.randn(3000, 4, generator=g), 1).half().float()  # exact in float16: no rounding
+    plain = ac.auroc(probs, target, activation=None, average=None)
+    assert torch.equal(ac.auroc_ci(probs, target, activation=None, average=None).value, plain)
+    assert torch.equal(ac.auroc_ci(probs, target, activation=None).per_class, plain)  # the macro path
+    assert torch.equal(ac.auroc_ci(probs, target, activation=None, method="bootstrap", n_boot=2).per_class, plain)
+    hist = ac.AUROCAccumulator(num_classes=4, activation=None, average=None, mode="histogram")
+    hist.update(probs, target)
+    assert torch.equal(hist.compute(), plain)
+
+
+# ----------------------------------------------------------------------------- the curve
+
+
+def _assert_curve_is_sklearns(curve, labels, scores, drop):
+    fpr, tpr, thr = _ranking.as_rates(curve)
+    want_fpr, want_tpr, want_thr = sk_roc_curve(labels, scores, drop_intermediate=drop)
+    np.testing.assert_array_equal(fpr.numpy(), want_fpr)
+    np.testing.assert_array_equal(tpr.numpy(), want_tpr)
+    np.testing.assert_array_equal(thr.numpy(), want_thr)
+    assert thr[0] == float("inf") and bool((thr[1:] < thr[:-1]).all())
+
+
+@settings(max_examples=120, deadline=None)
+@given(data=st.data(), drop=st.booleans())
+def test_curve_from_counts_and_curve_from_sorted_are_sklearns_roc_curve(data, drop):
+    scores, labels = _problem(data)
+    scores = scores[np.isfinite(scores)] if np.isfinite(scores).sum() >= 2 else np.array([0.0, 1.0], np.float32)
+    labels = np.resize(labels, scores.size)
+    labels[:2] = [0, 1]
+    s64 = scores.astype(np.float64) + 0.0  # -0.0 and 0.0 are one score
+    pos, neg, values = _grouped(s64, labels)
+    from_counts = _ranking.curve_from_counts(pos, neg, values, drop_intermediate=drop)
+    _assert_curve_is_sklearns(from_counts, labels, s64, drop)
+    ranked = _ranking.rank(torch.from_numpy(scores).unsqueeze(0), labels=torch.from_numpy(labels).bool().unsqueeze(0))
+    from_sorted = _ranking.curve_from_sorted(ranked.keys[0], scores.size, ranked.decode, drop_intermediate=drop)
+    _assert_curve_is_sklearns(from_sorted, labels, s64, drop)
+
+
+def test_empty_buckets_of_a_histogram_add_no_point():
+    pos, neg = torch.tensor([0, 2, 0, 0, 1, 0]), torch.tensor([1, 0, 0, 3, 1, 0])
+    values = torch.tensor([0.0, 0.1, 0.2, 0.3, 0.4, 0.5], dtype=torch.float64)
+    labels = np.r_[1, 1, 1, 0, 0, 0, 0, 0]
+    scores = np.r_[0.1, 0.1, 0.4, 0.0, 0.3, 0.3, 0.3, 0.4]
+    for drop in (True, False):
+        _assert_curve_is_sklearns(_ranking.curve_from_counts(pos, neg, values, drop_intermediate=drop), labels,
+                                  scores, drop)
+
+
+def test_no_samples_give_the_one_point_and_nan_rates():
+    fps, tps, thr = _ranking.curve_from_sorted(torch.zeros(3, dtype=torch.int32), 0, _ranking.pack(
+        torch.zeros(3)).decode)
+    assert fps.tolist() == [0.0] and tps.tolist() == [0.0] and thr.tolist() == [float("inf")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fpr, tpr, _ = _ranking.as_rates((fps, tps, thr))
+    assert torch.isnan(fpr).all() and torch.isnan(tpr).all()
+
+
+@pytest.mark.parametrize("max_fpr", [0.05, 0.3, 0.75, 1.0])
+def test_partial_auc_of_either_builder_is_sklearns(max_fpr, rng):
+    labels = rng.integers(0, 2, 300)
+    scores = np.round(rng.normal(size=300) + labels, 1).astype(np.float32)
+    want = roc_auc_score(labels, scores, max_fpr=max_fpr)
+    pos, neg, values = _grouped(scores, labels)
+    fpr, tpr, _ = _ranking.as_rates(_ranking.curve_from_counts(pos, neg, values, drop_intermediate=False))
+    assert _ranking.partial_auc(fpr, tpr, max_fpr) == pytest.approx(want, abs=1e-12)
+    ranked = _ranking.rank(torch.from_numpy(scores).unsqueeze(0), labels=torch.from_numpy(labels).bool().unsqueeze(0))
+    fpr, tpr, _ = _ranking.as_rates(_ranking.curve_from_sorted(ranked.keys[0], 300, ranked.decode))
+    assert _ranking.partial_auc(fpr, tpr, max_fpr) == pytest.approx(want, abs=1e-12)
+
+
+def test_sigmoid_rates_keep_the_leading_inf():
+    curve = _ranking.curve_from_counts(torch.tensor([0, 1]), torch.tensor([1, 0]),
+                                       torch.tensor([-2.0, 3.0], dtype=torch.float64))
+    _, _, thr = _ranking.as_rates(curve, sigmoid=True)
+    assert thr[0] == float("inf")
+    torch.testing.assert_close(thr[1:], torch.sigmoid(torch.tensor([3.0, -2.0], dtype=torch.float64)))
