@@ -1,17 +1,28 @@
-"""The epoch buffer behind every callback, usable on its own in a plain PyTorch loop."""
+"""The epoch buffer behind every callback, usable on its own in a plain PyTorch loop.
+
+Two accumulators, one protocol (:class:`AUROCAccumulator`): :class:`ExactAccumulator`
+keeps every prediction and ranks the epoch once; :class:`HistogramAccumulator`
+keeps 16-bit counts in bounded memory, exact for the rounded scores, with a
+certified bound. ``AUROCAccumulator(mode="exact" | "histogram", ...)`` builds either.
+"""
 
 from __future__ import annotations
 
+import abc
 import warnings
-from typing import Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 
 from . import _checks, histogram
+from ._checks import NONEMPTY_STR, Choice, Interval, Layout
+from ._histogram_counts import HistogramCounts
 from .distributed import EmptyEpochError, gather_uneven, is_distributed
 from .functional import AUROCScores, UndefinedAUROCWarning, compute_curves, compute_scores
-from .histogram import AUROCBound
-from .stats import AUROCInterval, check_interval_options, check_level, compute_interval
+from .histogram import HISTOGRAM_DTYPES, AUROCBound
+from .stats import AUROCInterval, check_interval_options, compute_interval
+
+__all__ = ["AUROCAccumulator", "ExactAccumulator", "ExactEpoch", "HistogramAccumulator", "data_or_epoch"]
 
 _MIN_CAPACITY = 1024
 NAN_STRATEGIES = ("error", "warn")
@@ -81,66 +92,69 @@ def _wider(new: torch.dtype, old: torch.dtype) -> bool:
     return new != old and torch.promote_types(new, old) != old
 
 
-class AUROCAccumulator:
-    """Collects ``(preds, target)`` batches on their device; computes the exact epoch AUROC.
+# ----------------------------------------------------------------------------- the protocol and its factory
+
+_RULES = {
+    "mode": [Choice(MODES)],
+    "sync_dist": [bool],
+    "nan_strategy": [Choice(NAN_STRATEGIES)],
+    "ci": [bool],
+    "ci_level": [Interval(float, 0, 1, closed="neither")],
+    "buffer_device": [None, NONEMPTY_STR, torch.device],
+    "histogram_dtype": [None, Choice(HISTOGRAM_DTYPES)],
+}
+
+
+class AUROCAccumulator(abc.ABC):
+    """Collects ``(preds, target)`` batches on their device; computes the epoch AUROC. Builds one of two classes.
+
+    ``AUROCAccumulator(mode="exact", ...)`` (the default) returns an
+    :class:`ExactAccumulator`, which keeps every prediction and ranks the
+    epoch once; ``AUROCAccumulator(mode="histogram", ...)`` returns a
+    :class:`HistogramAccumulator`, which keeps 16-bit counts in bounded
+    memory. Both are ``AUROCAccumulator`` instances with one protocol:
+    :meth:`update`, :meth:`reset`, :meth:`epoch` (the epoch object, cached
+    until the next ``update``), :meth:`compute`, :meth:`compute_scores`,
+    :meth:`compute_curves`, :attr:`num_samples`, :attr:`layout`, and
+    :attr:`mode` (``"exact"`` or ``"histogram"``). What only one of them
+    has (``gather``, ``compute_interval``, ``compute_bound``...) raises a
+    ``ValueError`` on the other, naming the mode it needs.
 
     Takes every option of :func:`auroc_callbacks.auroc`, plus:
 
     Args:
-        mode: ``"exact"`` (default) keeps every prediction and ranks the
-            epoch once. ``"histogram"`` keeps, per class, positive and
-            negative int64 counts over the 65,536 values of a 16-bit float:
-            ``C * 1 MiB`` (``C * C * 512 KiB`` for ``multi_class="ovo"``)
-            whatever the number of samples. Its value is exact for the
-            scores the exact mode ranks rounded to ``histogram_dtype`` (equal
-            to ``roc_auc_score`` on ``probs.to(histogram_dtype)``), and
-            :meth:`compute_bound` certifies how far the full-precision AUROC
-            can be from it. See :mod:`auroc_callbacks.histogram`.
-            ``activation="auto"`` is decided batch by batch there (the
-            counts cannot be re-scored): batches that disagree (some
-            probability rows, some logits) give a ``ValueError`` at compute
-            (NaN and an :class:`UndefinedAUROCWarning` with
-            ``nan_strategy="warn"``). int32/int64 logits are softmaxed in float64.
-            No ``gather``, ``truncate``, ``ci`` or ``buffer_device``.
-        histogram_dtype: ``torch.float16`` (default: 11 significant bits,
-            finite from 6e-8 to 65504) or ``torch.bfloat16`` (8 bits,
-            float32's range: better when probabilities crowd below 1e-7, as
-            an over-confident model's do, or raw scores pass 65504). The
-            bound says which suits the data. Histogram mode only.
-        buffer_device: where to keep the epoch's predictions. None (default):
-            the device of the first batch. ``"cpu"`` keeps them in pinned host
-            memory, copied asynchronously, for GPUs with little memory to spare;
-            the AUROC is then computed on the CPU.
+        mode: ``"exact"`` (default) or ``"histogram"``: which class to build.
         sync_dist: when ``torch.distributed`` is initialised, gather every
-            rank's samples before computing (default True). Turn off when the
-            framework already gathers each batch (fastai's ``to_detach``).
+            rank's samples (sum every rank's counts) before computing
+            (default True). Turn off when the framework already gathers each
+            batch (fastai's ``to_detach``).
         process_group: the group to gather over (default: the world).
         nan_strategy: ``"error"`` (default) raises ``ValueError`` on NaN
             scores; ``"warn"`` returns NaN with an :class:`UndefinedAUROCWarning`
             instead, so a diverged model cannot crash a training run.
-        ci: the epoch's confidence interval is wanted: the callbacks log
-            ``<name>_lo`` and ``<name>_hi`` next to the value. Checks at
-            construction that the options have one (one-vs-rest, no
-            ``max_fpr``, not ``"micro"``). :meth:`compute_interval` works either way.
-        ci_level: the interval's confidence level (default 0.95).
+        buffer_device, ci, ci_level: :class:`ExactAccumulator` only.
+        histogram_dtype: :class:`HistogramAccumulator` only.
 
-    ``update`` checks types and shapes of each batch and appends it with one
-    device copy: no host synchronisation, no ``.item()``, no ``.cpu()``. Value
-    checks (label range, NaN) need a sync, so they run once, in ``compute``.
+    ``update`` checks types and shapes of each batch and stores it without
+    host synchronisation: no ``.item()``, no ``.cpu()``. Value checks (label
+    range, NaN) need a sync, so they run once per epoch, at compute.
 
     Example:
         >>> import torch, auroc_callbacks as ac
-        >>> acc = ac.AUROCAccumulator()
-        >>> acc.update(torch.tensor([0.1, 0.4]), torch.tensor([0, 0]))  # one class only: fine
-        >>> acc.update(torch.tensor([0.35, 0.8]), torch.tensor([1, 1]))
-        >>> acc.compute()
-        tensor(0.7500, dtype=torch.float64)
-        >>> hist = ac.AUROCAccumulator(mode="histogram")  # bounded memory
-        >>> hist.update(torch.tensor([0.1, 0.4, 0.35, 0.8, 0.80001]), torch.tensor([0, 0, 1, 1, 0]))
-        >>> b = hist.compute_bound()  # 0.8 and 0.80001 share a float16 bucket: that pair counts 1/2
-        >>> b.value.item(), b.bound.item()  # the full-precision AUROC is within 1/12 of 0.5833
-        (0.5833333333333334, 0.08333333333333333)
+        >>> acc = ac.AUROCAccumulator(mode="histogram")
+        >>> type(acc).__name__, isinstance(acc, ac.AUROCAccumulator), acc.mode
+        ('HistogramAccumulator', True, 'histogram')
     """
+
+    #: ``"exact"`` or ``"histogram"``: which of the two classes this is.
+    mode: str = ""
+
+    def __new__(cls, *args, **kwargs):
+        if cls is AUROCAccumulator:  # the factory: the mode picks the class
+            mode = kwargs.get("mode", "exact")
+            _checks.check_params(_RULES, mode=mode)
+            cls = ExactAccumulator if mode == "exact" else HistogramAccumulator
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -152,84 +166,57 @@ class AUROCAccumulator:
         activation: Optional[str] = "auto",
         max_fpr: Optional[float] = None,
         ignore_index: Optional[int] = None,
-        buffer_device: Union[str, torch.device, None] = None,
         sync_dist: bool = True,
         process_group=None,
         nan_strategy: str = "error",
-        ci: bool = False,
-        ci_level: float = 0.95,
-        mode: str = "exact",
-        histogram_dtype: Optional[torch.dtype] = None,
+        mode: Optional[str] = None,
     ):
         self.options = _checks.check_options(
             task=task, num_classes=num_classes, average=average, multi_class=multi_class,
             activation=activation, max_fpr=max_fpr, ignore_index=ignore_index,
         )
-        if not isinstance(ci, bool):
-            raise TypeError(f"`ci` must be a bool; got {type(ci).__name__} {ci!r}")
-        check_level(ci_level, "ci_level")
-        if ci:
-            check_interval_options(self.options, level=ci_level)
-        self.ci = ci
-        self.ci_level = float(ci_level)
-        if nan_strategy not in NAN_STRATEGIES:
-            raise ValueError(f"`nan_strategy` must be one of 'error', 'warn'; got {nan_strategy!r}")
-        if not isinstance(sync_dist, bool):
-            raise TypeError(f"`sync_dist` must be a bool; got {type(sync_dist).__name__} {sync_dist!r}")
-        if mode not in MODES:
-            raise ValueError(f"`mode` must be one of 'exact', 'histogram'; got {mode!r}")
-        self._counts: Optional[histogram.HistogramCounts] = None
-        if mode == "histogram":
-            if ci:
-                raise ValueError(
-                    "`ci=True` needs mode='exact': a DeLong interval needs every prediction; mode='histogram'"
-                    " reports a certified bound instead (compute_bound())"
-                )
-            if buffer_device is not None:
-                raise ValueError(
-                    f"`buffer_device` is for mode='exact' (where the predictions are kept); got {buffer_device!r}"
-                    " with mode='histogram', whose counts stay on the batches' device"
-                )
-            dtype = torch.float16 if histogram_dtype is None else histogram_dtype
-            self._counts = histogram.HistogramCounts(self.options, histogram.check_histogram_dtype(dtype))
-        elif histogram_dtype is not None:
-            raise ValueError(f"`histogram_dtype` is for mode='histogram'; got {histogram_dtype!r} with mode='exact'")
-        self.mode = mode
-        self.buffer_device = None if buffer_device is None else torch.device(buffer_device)
+        mode = self.mode if mode is None else mode
+        _checks.check_params(_RULES, mode=mode, sync_dist=sync_dist, nan_strategy=nan_strategy)
+        if mode != self.mode:
+            raise ValueError(
+                f"`mode` must be {self.mode!r} for {type(self).__name__}; got {mode!r}"
+                f" (AUROCAccumulator(mode={mode!r}) builds that accumulator)"
+            )
         self.sync_dist = sync_dist
         self.process_group = process_group
         self.nan_strategy = nan_strategy
-        self.reset()
+        self._layout: Optional[Layout] = None
+        self._shapes: Optional[tuple] = None
 
     @property
-    def layout(self) -> Optional[_checks.Layout]:
+    def layout(self) -> Optional[Layout]:
         """What the first batch's shapes said about the problem (task, classes), or None before it."""
         return self._layout
 
     @property
-    def histogram_dtype(self) -> Optional[torch.dtype]:
-        """The 16-bit type the histogram mode rounds scores to (None in exact mode)."""
-        return None if self._counts is None else self._counts.dtype
+    @abc.abstractmethod
+    def num_samples(self) -> int:
+        """Samples held by this rank (no sync)."""
 
     # ------------------------------------------------------------------ accumulation
 
     def reset(self) -> None:
         """Forget every sample (call at the start of each epoch)."""
-        self._layout: Optional[_checks.Layout] = None
-        self._shapes: Optional[Tuple[tuple, tuple]] = None
-        self._preds = _Buffer(pin=False)
-        self._target = _Buffer(pin=False)
-        self._async_host_copy = False
-        self._cache = None
-        if self._counts is not None:
-            self._counts.reset()
+        self._layout = None
+        self._shapes = None
 
     def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
-        """Append one batch. Detaches; keeps the tensors on their device (or ``buffer_device``).
+        """Add one batch. Detaches; keeps what it stores on the batch's device (exact: or ``buffer_device``).
 
         Raises ``TypeError``/``ValueError`` at once for wrong types or shapes,
         including shapes that disagree with earlier batches.
         """
+        self._check_batch(preds, target)
+        if preds.shape[0]:
+            self._store(preds, target)
+
+    def _check_batch(self, preds, target) -> None:
+        """Types and shapes of one batch, against the first batch's (no host sync); sets :attr:`layout`."""
         tensors = isinstance(preds, torch.Tensor) and isinstance(target, torch.Tensor)
         # Re-check whenever rank, trailing shape or dtype changes (a squeezed last batch, a (N, 1) target).
         shapes = (preds.ndim, preds.shape[1:], preds.dtype, target.ndim, target.shape[1:], target.dtype) if tensors else None
@@ -249,58 +236,161 @@ class AUROCAccumulator:
                 f"`preds` and `target` must have the same number of samples; got preds {tuple(preds.shape)}"
                 f" and target {tuple(target.shape)}"
             )
-        if preds.shape[0] == 0:
-            return
-        if self._counts is not None:
-            self._counts.update(preds, target, self._layout)
-            self._cache = None
-            return
+
+    @abc.abstractmethod
+    def _store(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+        """Keep one checked, non-empty batch; forget the cached epoch."""
+
+    # ------------------------------------------------------------------ results
+
+    @abc.abstractmethod
+    def epoch(self):
+        """The epoch this accumulator computes from, cached until the next ``update``, ``truncate`` or ``reset``.
+
+        Under ``torch.distributed`` (with ``sync_dist``) a collective call: every rank calls it.
+
+        Raises:
+            EmptyEpochError: nothing was accumulated (on any rank); a ``ValueError``. Every compute raises it too.
+        """
+
+    def compute(self) -> torch.Tensor:
+        """The epoch AUROC over every sample since the last ``reset``, shaped as :func:`auroc_callbacks.auroc` returns it."""
+        return self._scores(per_class=False).value
+
+    def compute_scores(self) -> AUROCScores:
+        """The configured value plus per-class AUROC and supports, from one ranking (one pass over the counts)."""
+        return self._scores(per_class=True)
+
+    @abc.abstractmethod
+    def _scores(self, *, per_class: bool) -> AUROCScores:
+        """The epoch's scores; the per-class values only when ``per_class`` (else they may be NaN)."""
+
+    @abc.abstractmethod
+    def compute_curves(self, *, drop_intermediate: bool = True):
+        """ROC curve(s) of the epoch, as :func:`auroc_callbacks.roc_curve` returns them.
+
+        Raises:
+            ValueError: the scores cannot be ranked (NaN), whatever ``nan_strategy``.
+        """
+
+    def _repr_options(self) -> str:
+        """This class's own options, for ``repr``."""
+        return ""
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.options._asdict().items())
+        return f"{type(self).__name__}({opts}{self._repr_options()}, num_samples={self.num_samples})"
+
+
+# ----------------------------------------------------------------------------- every prediction
+
+
+class ExactEpoch(NamedTuple):
+    """The gathered epoch of an :class:`ExactAccumulator`, its values checked once (labels, scores)."""
+
+    preds: torch.Tensor  # every rank's, in rank order
+    target: torch.Tensor
+    layout: Layout
+    nan_reason: Optional[str] = None  # why every AUROC is NaN (unrankable scores, nan_strategy="warn"), else None
+
+
+class ExactAccumulator(AUROCAccumulator):
+    """Keeps every ``(preds, target)`` batch on its device; computes the exact epoch AUROC.
+
+    Takes every option of :class:`AUROCAccumulator` (``mode`` must be
+    ``"exact"``), plus:
+
+    Args:
+        buffer_device: where to keep the epoch's predictions. None (default):
+            the device of the first batch. ``"cpu"`` keeps them in pinned host
+            memory, copied asynchronously, for GPUs with little memory to spare;
+            the AUROC is then computed on the CPU.
+        ci: the epoch's confidence interval is wanted: the callbacks log
+            ``<name>_lo`` and ``<name>_hi`` next to the value. Checks at
+            construction that the options have one (one-vs-rest, no
+            ``max_fpr``, not ``"micro"``). :meth:`compute_interval` works either way.
+        ci_level: the interval's confidence level (default 0.95).
+
+    :meth:`epoch` is an :class:`ExactEpoch`: the gathered predictions, checked once.
+
+    Example:
+        >>> import torch, auroc_callbacks as ac
+        >>> acc = ac.AUROCAccumulator()
+        >>> acc.update(torch.tensor([0.1, 0.4]), torch.tensor([0, 0]))  # one class only: fine
+        >>> acc.update(torch.tensor([0.35, 0.8]), torch.tensor([1, 1]))
+        >>> acc.compute()
+        tensor(0.7500, dtype=torch.float64)
+    """
+
+    mode = "exact"
+
+    def __init__(
+        self,
+        *,
+        buffer_device: Union[str, torch.device, None] = None,
+        ci: bool = False,
+        ci_level: float = 0.95,
+        histogram_dtype: Optional[torch.dtype] = None,
+        **options,
+    ):
+        super().__init__(**options)
+        _checks.check_params(_RULES, buffer_device=buffer_device, ci=ci, ci_level=ci_level)
+        if histogram_dtype is not None:
+            raise ValueError(f"`histogram_dtype` is for mode='histogram'; got {histogram_dtype!r} with mode='exact'")
+        if ci:
+            check_interval_options(self.options, level=ci_level)
+        self.ci = ci
+        self.ci_level = float(ci_level)
+        self.buffer_device = None if buffer_device is None else _device(buffer_device)
+        self.reset()
+
+    # ------------------------------------------------------------------ accumulation
+
+    def reset(self) -> None:
+        """Forget every sample (call at the start of each epoch)."""
+        super().reset()
+        self._preds = _Buffer(pin=False)
+        self._target = _Buffer(pin=False)
+        self._async_host_copy = False
+        self._gathered: Optional[Tuple[torch.Tensor, torch.Tensor]] = None
+        self._epoch: Optional[ExactEpoch] = None
+
+    def _store(self, preds: torch.Tensor, target: torch.Tensor) -> None:
         device = self.buffer_device or preds.device
         if not self._preds.chunks and device.type == "cpu" and preds.device.type == "cuda":
             self._preds.pin = self._target.pin = True
             self._async_host_copy = True
         self._preds.append(preds.detach(), device)
         self._target.append(target.detach(), device)
-        self._cache = None
+        self._gathered = self._epoch = None
 
     def truncate(self, num_samples: int) -> None:
         """Keep only the first ``num_samples`` samples of this rank.
 
         Used to drop the duplicates a ``DistributedSampler`` pads the last ranks with.
         """
-        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 0:
-            raise ValueError(f"`num_samples` must be a non-negative int; got {num_samples!r}")
-        if self._counts is not None:
-            raise ValueError(
-                "truncate() needs mode='exact': mode='histogram' keeps counts, which cannot forget given samples;"
-                " drop samples before update()"
-            )
+        _checks.check_params({"num_samples": [Interval(int, 0)]}, num_samples=num_samples)
         self._preds.truncate(num_samples)
         self._target.truncate(num_samples)
-        self._cache = None
+        self._gathered = self._epoch = None
 
     @property
     def num_samples(self) -> int:
         """Samples held by this rank (no sync)."""
-        return self._preds.size if self._counts is None else self._counts.rows
+        return self._preds.size
 
-    # ------------------------------------------------------------------ results
+    # ------------------------------------------------------------------ the epoch
 
     def gather(self) -> Tuple[torch.Tensor, torch.Tensor]:
         """The epoch's ``(preds, target)``: every rank's under ``torch.distributed`` (a collective call).
 
+        Unchecked (see :meth:`epoch` for the checked epoch); cached until the next ``update``.
+
         Raises:
             EmptyEpochError: nothing was accumulated (on any rank); a ``ValueError``. Every compute raises it too.
-            ValueError: in histogram mode (no predictions are kept).
         """
-        if self._counts is not None:
-            raise ValueError(
-                "AUROCAccumulator(mode='histogram') keeps per-bucket counts, not the predictions: gather() (and the"
-                " plots and reports built on it) needs mode='exact'; compute_curves() gives the ROC curves from the"
-                " counts"
-            )
-        if self._cache is not None:
-            return self._cache
+        if self._gathered is not None:
+            return self._gathered
         if self._async_host_copy:
             torch.cuda.synchronize()
         preds, target = self._preds.view(), self._target.view()
@@ -308,103 +398,235 @@ class AUROCAccumulator:
             preds, target = gather_uneven([preds, target], group=self.process_group)
         elif preds is None:
             raise EmptyEpochError("AUROCAccumulator has no samples: nothing was passed to update(), or only empty batches")
-        self._cache = (preds, target)
-        return self._cache
+        self._gathered = (preds, target)
+        return self._gathered
 
-    def validated_layout(self) -> Optional[_checks.Layout]:
+    def epoch(self) -> ExactEpoch:
+        """The gathered epoch with its values checked, once per epoch whatever computes from it.
+
+        Bad labels raise ``ValueError`` (every time: a failed check is not
+        cached); so do NaN scores with ``nan_strategy="error"``. With
+        ``"warn"`` they give an epoch whose ``nan_reason`` says why every AUROC is NaN.
+        """
+        if self._epoch is None:
+            preds, target = self.gather()
+            layout = self._layout or _checks.check_layout(preds, target, self.options)
+            reason = _checks.bad_scores(preds, layout, self.options.activation) if self.nan_strategy == "warn" else None
+            checked = preds if reason is None else torch.zeros_like(preds)  # NaN scores: the labels are still checked
+            _checks.check_values(checked, target, layout, self.options)
+            self._epoch = ExactEpoch(preds, target, layout, reason)
+        return self._epoch
+
+    def validated_layout(self) -> Optional[Layout]:
         """The layout of the gathered epoch if a compute already checked its values (labels, NaN), else None.
 
         Lets later stages of the same epoch (calibration) skip a second pass of checks.
         """
-        done = getattr(self, "_validated", None)
-        return done[1] if done is not None and self._cache is not None and done[0] is self._cache else None
+        epoch = self._epoch
+        return epoch.layout if epoch is not None and epoch.nan_reason is None else None
 
-    def _checked(self):
-        """The gathered epoch, its values checked once (not again by the next compute of the same epoch)."""
-        preds, target = self.gather()
-        layout = self.validated_layout()
-        if layout is not None:
-            return preds, target, layout
-        layout = self._layout or _checks.check_layout(preds, target, self.options)
-        reason = _checks.bad_scores(preds, layout, self.options.activation) if self.nan_strategy == "warn" else None
-        if reason is not None:
-            _checks.warn(f"{reason}: the epoch AUROC is NaN", UndefinedAUROCWarning)
-            return None
-        _checks.check_values(preds, target, layout, self.options)
-        self._validated = (self._cache, layout)  # valid while this gathered epoch is
-        return preds, target, layout
+    # ------------------------------------------------------------------ results
 
-    def compute_scores(self) -> AUROCScores:
-        """The configured value plus per-class AUROC and supports, from one ranking."""
-        if self._counts is not None:
-            return self._histogram(per_class=True).scores()
-        checked = self._checked()
-        if checked is None:
-            return self._nan_scores()
-        preds, target, layout = checked
-        return compute_scores(preds, target, layout, self.options, per_class=True)
-
-    def compute(self) -> torch.Tensor:
-        """The exact AUROC over every sample since the last ``reset``; equals ``auroc`` on the concatenation.
-
-        In histogram mode: the AUROC of the scores rounded to ``histogram_dtype`` (see :meth:`compute_bound`).
-        """
-        if self._counts is not None:
-            return self._histogram(per_class=False).value
-        checked = self._checked()
-        if checked is None:
-            return self._nan_scores().value
-        preds, target, layout = checked
-        return compute_scores(preds, target, layout, self.options, per_class=False).value
+    def _scores(self, *, per_class: bool) -> AUROCScores:
+        epoch = self.epoch()
+        if epoch.nan_reason is not None:
+            return self._nan_scores(epoch)
+        return compute_scores(epoch.preds, epoch.target, epoch.layout, self.options, per_class=per_class)
 
     def compute_curves(self, *, drop_intermediate: bool = True):
-        """ROC curve(s) of the epoch, as :func:`auroc_callbacks.roc_curve` returns them.
-
-        In histogram mode, from the counts: one point per occupied bucket, the
-        bucket values as thresholds (the curve of the rounded scores).
-        """
-        if self._counts is not None:
-            epoch = self._histogram_epoch()
-            reason = histogram.epoch_problem(epoch, self.options, "warn")
-            if reason is not None:
-                raise ValueError(f"{reason}: no ROC curve can be drawn")
-            return histogram.curves_from_epoch(epoch, self.options, drop_intermediate=drop_intermediate)
-        checked = self._checked()
-        if checked is None:
-            raise ValueError("`preds` contains NaN: no ROC curve can be drawn")
-        preds, target, layout = checked
+        """ROC curve(s) of the epoch, as :func:`auroc_callbacks.roc_curve` returns them (from the gathered epoch)."""
+        epoch = self.epoch()
+        if epoch.nan_reason is not None:
+            raise ValueError(f"{epoch.nan_reason}: no ROC curve can be drawn")
         opts = self.options._replace(average=None, max_fpr=None)
-        return compute_curves(preds, target, layout, opts, drop_intermediate=drop_intermediate)
+        return compute_curves(epoch.preds, epoch.target, epoch.layout, opts, drop_intermediate=drop_intermediate)
 
     def compute_interval(
-        self, *, level: Optional[float] = None, method: str = "delong", interval: Optional[str] = None,
+        self, *, ci_level: Optional[float] = None, method: str = "delong", interval: Optional[str] = None,
         n_boot: int = 2000, seed: int = 0,
     ) -> AUROCInterval:
         """The epoch's AUROC with its confidence interval, as :func:`auroc_callbacks.auroc_ci` returns it.
 
         Computed from the gathered epoch (the same cache as :meth:`compute`:
         no second collective under ``torch.distributed``), from one ranking;
-        ``value`` equals :meth:`compute`. ``level`` defaults to ``ci_level``.
-        With NaN scores and ``nan_strategy="warn"``, every number is NaN.
+        ``value`` equals :meth:`compute`. ``ci_level`` defaults to the
+        accumulator's. With NaN scores and ``nan_strategy="warn"``, every number is NaN.
         """
-        if self._counts is not None:
-            raise ValueError("compute_interval() needs mode='exact'; mode='histogram' has compute_bound()")
-        level = self.ci_level if level is None else level
+        level = self.ci_level if ci_level is None else ci_level
+        _checks.check_params(_RULES, ci_level=level)
         check_interval_options(self.options, level=level, method=method, interval=interval, n_boot=n_boot, seed=seed)
-        checked = self._checked()
-        if checked is None:
-            s = self._nan_scores()
-            nan = torch.full_like(s.value, float("nan"))
-            per = torch.full_like(s.per_class, float("nan"))
+        epoch = self.epoch()
+        if epoch.nan_reason is not None:
+            s = self._nan_scores(epoch)
+            nan, per = s.value.clone(), s.per_class.clone()
             return AUROCInterval(nan, nan, nan, nan, float(level), method, per, per, per, per, s.support, s.num_samples)
-        preds, target, layout = checked
         return compute_interval(
-            preds, target, layout, self.options, level=level, method=method, interval=interval, n_boot=n_boot,
-            seed=seed,
+            epoch.preds, epoch.target, epoch.layout, self.options, level=level, method=method, interval=interval,
+            n_boot=n_boot, seed=seed,
         )
 
+    def compute_bound(self):
+        """Histogram mode only: an exact accumulator's value has no bound to report.
+
+        Raises:
+            ValueError: always.
+        """
+        raise ValueError("compute_bound() is for mode='histogram'; mode='exact' computes the exact value")
+
+    def _nan_scores(self, epoch: ExactEpoch) -> AUROCScores:
+        """NaN everywhere, with the true supports (scores of the NaN-free stand-in are discarded); warns once."""
+        _checks.warn(f"{epoch.nan_reason}: the epoch AUROC is NaN", UndefinedAUROCWarning)
+        zeros = torch.zeros_like(epoch.preds)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UndefinedAUROCWarning)
+            s = compute_scores(zeros, epoch.target, epoch.layout, self.options, per_class=True)
+        return AUROCScores(torch.full_like(s.value, float("nan")), torch.full_like(s.per_class, float("nan")),
+                           s.support, s.num_samples)
+
+    def _repr_options(self) -> str:
+        return f", ci=True, ci_level={self.ci_level!r}" if self.ci else ""
+
+
+def _device(buffer_device) -> torch.device:
+    try:
+        return torch.device(buffer_device)
+    except RuntimeError as err:
+        raise ValueError(f"`buffer_device` must name a device, such as 'cpu' or 'cuda:0'; got {buffer_device!r}") from err
+
+
+# ----------------------------------------------------------------------------- 16-bit counts
+
+
+class HistogramAccumulator(AUROCAccumulator):
+    """Counts ``(preds, target)`` batches over the 65,536 values of a 16-bit float: bounded memory.
+
+    Keeps, per class, positive and negative int64 counts: ``C * 1 MiB``
+    (``C * C * 512 KiB`` for ``multi_class="ovo"``) whatever the number of
+    samples. Its value is exact for the scores the exact mode ranks rounded to
+    ``histogram_dtype`` (equal to ``roc_auc_score`` on
+    ``probs.to(histogram_dtype)``), and :meth:`compute_bound` certifies how
+    far the full-precision AUROC can be from it. See :mod:`auroc_callbacks.histogram`.
+    ``activation="auto"`` is decided batch by batch (the counts cannot be
+    re-scored): batches that disagree (some probability rows, some logits)
+    give a ``ValueError`` at compute (NaN and an :class:`UndefinedAUROCWarning`
+    with ``nan_strategy="warn"``). int32/int64 logits are softmaxed in float64.
+
+    Takes every option of :class:`AUROCAccumulator` (``mode`` must be
+    ``"histogram"``), plus:
+
+    Args:
+        histogram_dtype: ``torch.float16`` (default: 11 significant bits,
+            finite from 6e-8 to 65504) or ``torch.bfloat16`` (8 bits,
+            float32's range: better when probabilities crowd below 1e-7, as
+            an over-confident model's do, or raw scores pass 65504). The
+            bound says which suits the data.
+
+    No ``gather``, ``truncate``, ``compute_interval``, ``ci=True`` or
+    ``buffer_device``: they need the predictions. :meth:`epoch` is the
+    summed :class:`auroc_callbacks.histogram.Epoch`.
+
+    Example:
+        >>> import torch, auroc_callbacks as ac
+        >>> hist = ac.AUROCAccumulator(mode="histogram")  # bounded memory
+        >>> hist.update(torch.tensor([0.1, 0.4, 0.35, 0.8, 0.80001]), torch.tensor([0, 0, 1, 1, 0]))
+        >>> b = hist.compute_bound()  # 0.8 and 0.80001 share a float16 bucket: that pair counts 1/2
+        >>> b.value.item(), b.bound.item()  # the full-precision AUROC is within 1/12 of 0.5833
+        (0.5833333333333334, 0.08333333333333333)
+    """
+
+    mode = "histogram"
+    #: never: a DeLong interval needs every prediction (:meth:`compute_bound` reports a certified bound instead)
+    ci = False
+
+    def __init__(
+        self,
+        *,
+        histogram_dtype: Optional[torch.dtype] = None,
+        ci: bool = False,
+        ci_level: float = 0.95,
+        buffer_device: Union[str, torch.device, None] = None,
+        **options,
+    ):
+        super().__init__(**options)
+        _checks.check_params(_RULES, histogram_dtype=histogram_dtype, ci=ci, ci_level=ci_level,
+                             buffer_device=buffer_device)
+        if ci:
+            raise ValueError(
+                "`ci=True` needs mode='exact': a DeLong interval needs every prediction; mode='histogram'"
+                " reports a certified bound instead (compute_bound())"
+            )
+        if buffer_device is not None:
+            raise ValueError(
+                f"`buffer_device` is for mode='exact' (where the predictions are kept); got {buffer_device!r}"
+                " with mode='histogram', whose counts stay on the batches' device"
+            )
+        dtype = torch.float16 if histogram_dtype is None else histogram_dtype
+        self._counts = HistogramCounts(self.options, dtype)
+        self.reset()
+
+    @property
+    def histogram_dtype(self) -> torch.dtype:
+        """The 16-bit type the scores are rounded to."""
+        return self._counts.dtype
+
+    # ------------------------------------------------------------------ accumulation
+
+    def reset(self) -> None:
+        """Forget every count (call at the start of each epoch)."""
+        super().reset()
+        self._counts.reset()
+        self._epoch: Optional[histogram.Epoch] = None
+
+    def _store(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+        self._counts.update(preds, target, self._layout)
+        self._epoch = None
+
+    def truncate(self, num_samples: int) -> None:
+        """Exact mode only: counts cannot forget given samples.
+
+        Raises:
+            ValueError: always.
+        """
+        raise ValueError(
+            "truncate() needs mode='exact': mode='histogram' keeps counts, which cannot forget given samples;"
+            " drop samples before update()"
+        )
+
+    @property
+    def num_samples(self) -> int:
+        """Samples counted by this rank (no sync)."""
+        return self._counts.rows
+
+    # ------------------------------------------------------------------ the epoch
+
+    def gather(self):
+        """Exact mode only: no predictions are kept.
+
+        Raises:
+            ValueError: always.
+        """
+        raise ValueError(
+            "AUROCAccumulator(mode='histogram') keeps per-bucket counts, not the predictions: gather() (and the"
+            " plots and reports built on it) needs mode='exact'; compute_curves() gives the ROC curves from the"
+            " counts"
+        )
+
+    def epoch(self) -> histogram.Epoch:
+        """The epoch's counts, summed over ranks under ``torch.distributed`` (collective calls), only occupied buckets."""
+        if self._epoch is None:
+            self._epoch = self._counts.epoch(sync_dist=self.sync_dist, process_group=self.process_group)
+        return self._epoch
+
+    @property
+    def state_bytes(self) -> int:
+        """Bytes of counts this accumulator holds (fixed by the classes, whatever the number of samples)."""
+        counts = self._counts.counts
+        return 0 if counts is None else counts.numel() * counts.element_size()
+
+    # ------------------------------------------------------------------ results
+
     def compute_bound(self) -> AUROCBound:
-        """Histogram mode: the value with its certified bound, per-class values and bounds, supports.
+        """The value with its certified bound, per-class values and bounds, supports.
 
         ``|AUROC at full precision - value| <= bound``, per class and for the
         configured average (see :mod:`auroc_callbacks.histogram`);
@@ -412,43 +634,41 @@ class AUROCAccumulator:
         ``torch.distributed`` the counts of every rank are summed (collective
         calls, cached until the next ``update``). With NaN scores and
         ``nan_strategy="warn"``, value and bound are NaN.
-
-        Raises:
-            ValueError: in exact mode (it has no bound to report: its value is exact).
         """
-        if self._counts is None:
-            raise ValueError("compute_bound() is for mode='histogram'; mode='exact' computes the exact value")
-        return self._histogram(per_class=True)
+        return self._bound(per_class=True)
 
-    def _histogram_epoch(self) -> "histogram.Epoch":
-        if self._cache is None:
-            self._cache = self._counts.epoch(sync_dist=self.sync_dist, process_group=self.process_group)
-        return self._cache
+    def _scores(self, *, per_class: bool) -> AUROCScores:
+        return self._bound(per_class=per_class).scores()
 
-    def _histogram(self, *, per_class: bool) -> AUROCBound:
-        epoch = self._histogram_epoch()
+    def _bound(self, *, per_class: bool) -> AUROCBound:
+        epoch = self.epoch()
         reason = histogram.epoch_problem(epoch, self.options, self.nan_strategy)
         if reason is not None:
             _checks.warn(f"{reason}: the epoch AUROC is NaN", UndefinedAUROCWarning)
             return histogram.nan_bound(epoch, self.options)
         return histogram.scores_from_epoch(epoch, self.options, per_class=per_class)
 
-    def _nan_scores(self) -> AUROCScores:
-        """NaN everywhere, with the true supports (scores of the NaN-free stand-in are discarded)."""
-        preds, target = self.gather()
-        layout = self._layout or _checks.check_layout(preds, target, self.options)
-        _checks.check_values(torch.zeros_like(preds), target, layout, self.options)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UndefinedAUROCWarning)
-            s = compute_scores(torch.zeros_like(preds), target, layout, self.options, per_class=True)
-        return AUROCScores(torch.full_like(s.value, float("nan")), torch.full_like(s.per_class, float("nan")),
-                           s.support, s.num_samples)
+    def compute_curves(self, *, drop_intermediate: bool = True):
+        """ROC curve(s) from the counts: one point per occupied bucket, the bucket values as thresholds.
 
-    def __repr__(self) -> str:
-        opts = ", ".join(f"{k}={v!r}" for k, v in self.options._asdict().items())
-        ci = f", ci=True, ci_level={self.ci_level!r}" if self.ci else ""
-        mode = f", mode='histogram', histogram_dtype={self.histogram_dtype}" if self._counts is not None else ""
-        return f"AUROCAccumulator({opts}{ci}{mode}, num_samples={self.num_samples})"
+        The curves of the rounded scores, as :func:`auroc_callbacks.roc_curve` returns them.
+        """
+        epoch = self.epoch()
+        reason = histogram.epoch_problem(epoch, self.options, "warn")
+        if reason is not None:
+            raise ValueError(f"{reason}: no ROC curve can be drawn")
+        return histogram.curves_from_epoch(epoch, self.options, drop_intermediate=drop_intermediate)
+
+    def compute_interval(self, **_):
+        """Exact mode only: a DeLong interval needs every prediction (see :meth:`compute_bound`).
+
+        Raises:
+            ValueError: always.
+        """
+        raise ValueError("compute_interval() needs mode='exact'; mode='histogram' has compute_bound()")
+
+    def _repr_options(self) -> str:
+        return f", histogram_dtype={self.histogram_dtype}"
 
 
 def data_or_epoch(preds, target, accumulator, options: dict, names: Sequence[str], given: Iterable[str]):

@@ -85,7 +85,7 @@ def _stream_child(mode: str, n: int, device: str) -> dict:
     if mode == "histogram":
         result = acc.compute_bound()
         value, bound = result.value.item(), result.bound.item()
-        state = acc._counts.counts.numel() * 8
+        state = acc.state_bytes
     else:
         value, bound, state = acc.compute().item(), 0.0, None
     sync()

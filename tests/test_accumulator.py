@@ -1,5 +1,8 @@
-"""AUROCAccumulator: epoch value equals the one-shot value, no host sync per batch, bounded bookkeeping."""
+"""AUROCAccumulator: the factory and the protocol both accumulators share; the exact one's epoch value equals the
+one-shot value, no host sync per batch, bounded bookkeeping. (The histogram one's values: tests/test_histogram.py.)"""
 
+import copy
+import pickle
 import warnings
 
 import numpy as np
@@ -8,9 +11,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
+from sklearn.metrics import roc_curve as sk_roc_curve
 
 import auroc_callbacks as ac
 from _reference import delong_interval, delong_se  # noqa: E402
+from auroc_callbacks import histogram
+from auroc_callbacks.accumulator import AUROCAccumulator, ExactAccumulator, ExactEpoch, HistogramAccumulator
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -147,12 +153,12 @@ def test_dtype_promotes_when_a_later_batch_is_wider():
 
 def test_reset_forgets_and_compute_before_update_is_a_clear_error():
     acc = ac.AUROCAccumulator()
-    with pytest.raises(ValueError, match="has no samples: nothing was passed to update\(\), or only empty batches"):
+    with pytest.raises(ValueError, match=r"has no samples: nothing was passed to update\(\), or only empty batches"):
         acc.compute()
     acc.update(torch.randn(10), torch.arange(10) % 2)
     acc.reset()
     assert acc.num_samples == 0
-    with pytest.raises(ValueError, match="has no samples: nothing was passed to update\(\), or only empty batches"):
+    with pytest.raises(ValueError, match=r"has no samples: nothing was passed to update\(\), or only empty batches"):
         acc.compute()
 
 
@@ -281,7 +287,9 @@ def test_compute_interval_is_delong_of_the_epoch_and_its_value_is_compute():
     assert iv.std_error.item() == pytest.approx(se, rel=1e-10)
     _, lo, hi = delong_interval(preds.numpy(), target.numpy(), level=0.9)  # the default logit-t interval
     assert (iv.lower.item(), iv.upper.item()) == pytest.approx((lo, hi), rel=1e-10)
-    assert acc.compute_interval(level=0.5).level == 0.5
+    assert acc.compute_interval(ci_level=0.5).level == 0.5
+    with pytest.raises(ValueError, match=r"`ci_level` must be a float in \(0, 1\); got 2"):
+        acc.compute_interval(ci_level=2)
     assert "ci=True, ci_level=0.9" in repr(acc)
 
 
@@ -304,7 +312,7 @@ def test_ci_options_are_checked_at_construction():
         ac.AUROCAccumulator(average="micro", ci=True)
     with pytest.raises(ValueError, match="`max_fpr` must be None"):
         ac.AUROCAccumulator(max_fpr=0.5, ci=True)
-    with pytest.raises(ValueError, match=r"`ci_level` must be in \(0, 1\)"):
+    with pytest.raises(ValueError, match=r"`ci_level` must be a float in \(0, 1\); got 95"):
         ac.AUROCAccumulator(ci_level=95)
     with pytest.raises(TypeError, match="`ci` must be a bool"):
         ac.AUROCAccumulator(ci="yes")
@@ -325,6 +333,7 @@ def test_nan_scores_with_warn_strategy_give_a_nan_interval():
 def test_an_epoch_is_checked_once_whatever_computes_from_it(monkeypatch):
     """compute, compute_interval and a calibration summary of one epoch run the value checks once; an update re-arms them."""
     from auroc_callbacks import _checks
+    from auroc_callbacks.calibration import calibration_summary
 
     calls = []
     real = _checks.check_values
@@ -334,7 +343,7 @@ def test_an_epoch_is_checked_once_whatever_computes_from_it(monkeypatch):
     acc = ac.AUROCAccumulator(ci=True)
     acc.update(preds, target)
     acc.compute_scores(), acc.compute_interval(), acc.compute()
-    ac.calibration_summary(accumulator=acc)
+    calibration_summary(accumulator=acc)
     assert len(calls) == 1
     acc.update(preds[:10], target[:10])
     acc.compute()
@@ -344,3 +353,153 @@ def test_an_epoch_is_checked_once_whatever_computes_from_it(monkeypatch):
     for _ in range(2):  # a failed check is not remembered: it raises every time
         with pytest.raises(ValueError, match="`target`"):
             bad.compute()
+
+
+# ----------------------------------------------------------------------------- two accumulators, one protocol
+
+PROTOCOL = {"update", "reset", "epoch", "compute", "compute_scores", "compute_curves", "num_samples", "layout",
+            "options", "mode", "nan_strategy", "sync_dist", "process_group"}
+
+
+def _public(acc) -> set:
+    return {name for name in dir(acc) if not name.startswith("_")}
+
+
+def _three_classes(n=300, seed=5):
+    g = torch.Generator().manual_seed(seed)
+    target = torch.randint(0, 3, (n,), generator=g)
+    return torch.randn(n, 3, generator=g) + 2 * torch.nn.functional.one_hot(target, 3), target
+
+
+@pytest.mark.parametrize("kwargs, cls", [
+    ({}, ExactAccumulator),
+    ({"mode": "exact", "buffer_device": "cpu", "ci": True}, ExactAccumulator),
+    ({"mode": "histogram"}, HistogramAccumulator),
+    ({"mode": "histogram", "histogram_dtype": torch.bfloat16, "num_classes": 4}, HistogramAccumulator),
+])
+def test_the_factory_builds_the_class_its_mode_names(kwargs, cls):
+    acc = AUROCAccumulator(**kwargs)
+    assert type(acc) is cls and isinstance(acc, AUROCAccumulator) and acc.mode == kwargs.get("mode", "exact")
+    assert ac.AUROCAccumulator is AUROCAccumulator
+    if "histogram_dtype" in kwargs:
+        assert acc.histogram_dtype is torch.bfloat16 and acc.options.num_classes == 4
+    if "buffer_device" in kwargs:
+        assert acc.buffer_device == torch.device("cpu") and acc.ci is True
+    direct = cls(**{k: v for k, v in kwargs.items() if k != "mode"})  # each class can be built directly too
+    assert type(direct) is cls and repr(direct) == repr(acc)
+
+
+def test_a_class_built_directly_refuses_the_other_mode():
+    with pytest.raises(ValueError, match="`mode` must be 'exact' for ExactAccumulator; got 'histogram'"):
+        ExactAccumulator(mode="histogram")
+    with pytest.raises(ValueError, match="`mode` must be 'histogram' for HistogramAccumulator; got 'exact'"):
+        HistogramAccumulator(mode="exact")
+    assert type(ExactAccumulator(mode="exact")) is ExactAccumulator
+
+
+@pytest.mark.parametrize("mode", ["exact", "histogram"])
+def test_both_accumulators_satisfy_one_protocol(mode):
+    preds, target = _three_classes()
+    acc = AUROCAccumulator(mode=mode, activation="softmax")
+    assert PROTOCOL <= _public(acc)
+    assert acc.num_samples == 0 and acc.layout is None
+    with pytest.raises(ac.EmptyEpochError):
+        acc.epoch()
+    for i in range(0, 300, 64):
+        acc.update(preds[i:i + 64], target[i:i + 64])
+    assert acc.num_samples == 300 and acc.layout.task == "multiclass" and acc.layout.num_classes == 3
+    epoch = acc.epoch()
+    assert type(epoch) is (ExactEpoch if mode == "exact" else histogram.Epoch) and acc.epoch() is epoch
+    probs = torch.softmax(preds, 1).double()
+    ranked = (probs if mode == "exact" else probs.to(torch.float16).double()).numpy()  # what each one ranks
+    per_class = [roc_auc_score(target.numpy() == k, ranked[:, k]) for k in range(3)]
+    scores = acc.compute_scores()
+    np.testing.assert_allclose(scores.per_class.numpy(), per_class, rtol=0, atol=1e-12)
+    assert scores.support.tolist() == torch.bincount(target, minlength=3).tolist() and scores.num_samples == 300
+    assert acc.compute().item() == scores.value.item() == pytest.approx(np.mean(per_class), abs=1e-12)
+    curves = acc.compute_curves()
+    assert len(curves) == 3 and all(thr[0] == float("inf") for _, _, thr in curves)
+    fpr, tpr, _ = sk_roc_curve(target.numpy() == 0, ranked[:, 0])
+    np.testing.assert_allclose(curves[0][0].numpy(), fpr, atol=1e-12)
+    np.testing.assert_allclose(curves[0][1].numpy(), tpr, atol=1e-12)
+    assert acc.epoch() is epoch  # the computes read the cached epoch
+    clone = copy.deepcopy(acc)  # frameworks copy and pickle callbacks, accumulators included
+    assert type(clone) is type(acc) and clone.compute().item() == acc.compute().item()
+    assert type(pickle.loads(pickle.dumps(acc))) is type(acc)
+    acc.reset()
+    assert acc.num_samples == 0 and acc.layout is None
+    with pytest.raises(ac.EmptyEpochError):
+        acc.compute()
+
+
+def test_neither_accumulator_carries_the_other_ones_state_or_options():
+    exact, hist = AUROCAccumulator(), AUROCAccumulator(mode="histogram")
+    assert _public(exact) - _public(hist) == {"buffer_device", "ci_level", "validated_layout"}
+    assert _public(hist) - _public(exact) == {"histogram_dtype", "state_bytes"}
+    assert not hasattr(exact, "_counts") and not hasattr(hist, "_preds") and not hasattr(hist, "_gathered")
+    assert hist.ci is False  # a histogram never has an interval: readers may ask either accumulator
+    preds, target = _three_classes(60)
+    exact.update(preds, target)
+    hist.update(preds, target)
+    assert type(exact.gather()) is tuple and type(exact.epoch()) is ExactEpoch
+    assert type(hist.epoch()) is histogram.Epoch
+    with pytest.raises(ValueError, match=r"compute_bound\(\) is for mode='histogram'"):
+        exact.compute_bound()
+    for call in (hist.gather, lambda: hist.truncate(5), hist.compute_interval, lambda: hist.compute_interval(ci_level=.5)):
+        with pytest.raises(ValueError, match="mode='exact'"):
+            call()
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"sync_dist": "yes"}, TypeError, "`sync_dist` must be a bool; got str 'yes'"),
+    ({"nan_strategy": "ignore"}, ValueError, "`nan_strategy` must be one of 'error', 'warn'; got 'ignore'"),
+    ({"nan_strategy": "ignore", "mode": "histogram"}, ValueError, "`nan_strategy` must be one of 'error', 'warn'"),
+    ({"mode": "fast"}, ValueError, "`mode` must be one of 'exact', 'histogram'; got 'fast'"),
+    ({"mode": None}, TypeError, "`mode` must be one of 'exact', 'histogram'; got NoneType None"),
+    ({"ci": 1}, TypeError, "`ci` must be a bool; got int 1"),
+    ({"ci_level": "0.9"}, TypeError, r"`ci_level` must be a float in \(0, 1\); got str '0.9'"),
+    ({"ci_level": 1.0, "mode": "histogram"}, ValueError, r"`ci_level` must be a float in \(0, 1\); got 1.0"),
+    ({"buffer_device": 3}, TypeError, "`buffer_device` must be None or a non-empty str or a device; got int 3"),
+    ({"buffer_device": ""}, ValueError, "`buffer_device` must be None or a non-empty str or a device; got ''"),
+    ({"buffer_device": "gpu"}, ValueError, "`buffer_device` must name a device, such as 'cpu' or 'cuda:0'; got 'gpu'"),
+    ({"histogram_dtype": torch.float16}, ValueError, "`histogram_dtype` is for mode='histogram'; got torch.float16"),
+    ({"mode": "histogram", "histogram_dtype": torch.float32}, ValueError,
+     "`histogram_dtype` must be None or one of torch.float16, torch.bfloat16; got torch.float32"),
+    ({"average": "mean"}, ValueError, "`average` must be one of 'macro', 'weighted', 'micro', None; got 'mean'"),
+    ({"average": "mean", "mode": "histogram"}, ValueError, "`average` must be one of"),
+])
+def test_bad_options_name_the_argument_what_is_allowed_and_what_came(kwargs, error, match):
+    with pytest.raises(error, match=match) as info:
+        AUROCAccumulator(**kwargs)
+    assert type(info.value) is error
+
+
+def test_truncate_refuses_a_bad_count_naming_it():
+    acc = AUROCAccumulator()
+    with pytest.raises(ValueError, match="`num_samples` must be an int >= 0; got -1"):
+        acc.truncate(-1)
+    with pytest.raises(TypeError, match="`num_samples` must be an int >= 0; got float 2.5"):
+        acc.truncate(2.5)
+
+
+def test_the_exact_epoch_is_checked_once_and_says_why_it_is_nan():
+    preds, target = _three_classes(90)
+    acc = AUROCAccumulator(nan_strategy="warn")
+    acc.update(preds, target)
+    assert acc.validated_layout() is None  # nothing computed yet
+    epoch = acc.epoch()
+    assert epoch.nan_reason is None and acc.validated_layout() is epoch.layout == acc.layout
+    assert epoch.preds is acc.gather()[0] and epoch.target is acc.gather()[1]
+    bad = preds.clone()
+    bad[7, 2] = float("nan")
+    acc.update(bad, target)
+    nan_epoch = acc.epoch()
+    assert nan_epoch is not epoch and "NaN" in nan_epoch.nan_reason and acc.validated_layout() is None
+    with pytest.warns(ac.UndefinedAUROCWarning, match="NaN"):
+        assert torch.isnan(acc.compute())
+    with pytest.raises(ValueError, match="NaN.*no ROC curve can be drawn"):
+        acc.compute_curves()
+    strict = AUROCAccumulator()
+    strict.update(bad, target)
+    with pytest.raises(ValueError, match="NaN"):
+        strict.epoch()

@@ -1,0 +1,267 @@
+"""The per-batch counting state behind ``AUROCAccumulator(mode="histogram")``: no host sync per batch.
+
+:class:`HistogramCounts` turns each validated batch into counts over the
+65,536 bucket keys of :mod:`auroc_callbacks.histogram` (the exact mode's
+scores, rounded to 16 bits), plus the device-side counters of
+:data:`auroc_callbacks.histogram.COUNTERS` and :data:`~auroc_callbacks.histogram.EXTREMES`
+that the compute-time checks read. :meth:`HistogramCounts.epoch` sums them
+over ranks into a :class:`auroc_callbacks.histogram.Epoch`; everything
+computed from the counts lives in :mod:`auroc_callbacks.histogram`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import List, Optional, Tuple
+
+import torch
+
+from ._checks import TASKS, Layout, Options
+from ._format import distribution_excess
+from .distributed import DTYPES, EmptyEpochError, is_distributed, reduce_uneven
+from .histogram import COUNTERS, EXTREMES, NUM_BUCKETS, Epoch, bucket_values, check_histogram_dtype, sign_flip
+
+__all__ = ["HistogramCounts"]
+
+_ZERO_KEY = NUM_BUCKETS // 2  # the key of +0.0; -0.0 counts one below it until epoch() merges them
+# the exact mode's float: half precision, bool and small integers in float32; int32 and int64 in float64
+# (exact below 2**53; the exact mode picks float32 for those too when every value is below 2**24)
+_FLOAT32_INPUTS = (torch.float16, torch.bfloat16, torch.bool, torch.uint8, torch.int8, torch.int16)
+
+
+class HistogramCounts:
+    """One epoch's counts: ``(G, R, 65536)`` int64, plus device counters for the checks. No host sync per batch.
+
+    ``R`` is the number of ranked columns (1 for binary, else C). ``G`` is 2
+    (negative, positive) for one-vs-rest and multilabel; for one-vs-one it is
+    the true class (``C``), so that ``counts[a, c]`` counts class-``a``
+    samples by their column-``c`` score: ``C * C * 65536`` counts. A flat
+    trash slot at the end takes ignored entries and invalid labels.
+
+    Per batch the key is the raw sign-flip of the 16-bit pattern (4
+    elementwise passes); ``-0.0`` (key 32767) joins ``+0.0`` (key 32768) once,
+    in :meth:`epoch`.
+
+    Example:
+        >>> import torch
+        >>> from auroc_callbacks._checks import Layout, check_options
+        >>> counts = HistogramCounts(check_options(), torch.float16)
+        >>> counts.update(torch.tensor([0.1, 0.8, 0.8]), torch.tensor([0, 1, 0]), Layout("binary", 1, None))
+        >>> epoch = counts.epoch(sync_dist=False)
+        >>> epoch.values.tolist(), epoch.counts.tolist()  # (negative, positive) x column x occupied bucket
+        ([0.0999755859375, 0.7998046875], [[[1, 1]], [[0, 1]]])
+    """
+
+    def __init__(self, options: Options, dtype: torch.dtype):
+        self.options = options
+        self.dtype = check_histogram_dtype(dtype)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every count (the memory is allocated again by the next batch)."""
+        self.counts: Optional[torch.Tensor] = None  # flat (G * R * K + 1,): the last slot is the trash
+        self.ints: Optional[torch.Tensor] = None  # (len(COUNTERS),) int64
+        self.extremes: Optional[torch.Tensor] = None  # (len(EXTREMES),) float64
+        self.layout: Optional[Layout] = None
+        self.in_dtype: Optional[torch.dtype] = None
+        self.rows = 0
+
+    def _allocate(self, layout: Layout, device: torch.device) -> None:
+        self.layout = layout
+        groups, cols, _ = self.shape
+        size = groups * cols * NUM_BUCKETS + 1
+        self.counts = torch.zeros(size, dtype=torch.int64, device=device)
+        self.ints = torch.zeros(len(COUNTERS), dtype=torch.int64, device=device)
+        self.extremes = torch.full((len(EXTREMES),), -math.inf, dtype=torch.float64, device=device)
+        self._int_views, self._extreme_views = self.ints.unbind(), self.extremes.unbind()  # in-place, one op each
+        self._index_dtype = torch.int32 if size < 2**31 else torch.int64
+        self._one = torch.ones(1, dtype=torch.int64, device=device)
+        self._col_base = (torch.arange(cols, device=device) * NUM_BUCKETS + _ZERO_KEY).to(self._index_dtype)
+        self._group_step = cols * NUM_BUCKETS
+
+    @property
+    def shape(self) -> Tuple[int, int, int]:
+        """``(G, R, 65536)`` of the counts (needs a layout)."""
+        layout = self.layout
+        cols = 1 if layout.task == "binary" else layout.num_classes
+        return (layout.num_classes if self.ovo else 2), cols, NUM_BUCKETS
+
+    @property
+    def ovo(self) -> bool:
+        """Counts by true class (one-vs-one), not by label (needs a layout). Never read from the shape:
+        one-vs-one over 2 classes has 2 groups too."""
+        return self.options.multi_class == "ovo" and self.layout.task == "multiclass"
+
+    # ------------------------------------------------------------------ one batch
+
+    def update(self, preds: torch.Tensor, target: torch.Tensor, layout: Layout) -> None:
+        """Count one validated, non-empty batch, on its device. No ``.item()``, no boolean indexing."""
+        if self.counts is None:
+            self._allocate(layout, preds.device)
+        device = self.counts.device
+        preds, target = preds.detach().to(device), target.detach().to(device)
+        if layout.task != "multilabel":
+            target = target.reshape(-1)
+        if preds.ndim == 2 and preds.shape[1] == 1:
+            preds = preds.reshape(-1)
+        in_dtype = preds.dtype
+        self.in_dtype = in_dtype if self.in_dtype is None else torch.promote_types(self.in_dtype, in_dtype)
+        scores = preds.float() if in_dtype in _FLOAT32_INPUTS else preds
+        if not scores.is_floating_point():
+            scores = scores.double()
+        keep = None if self.options.ignore_index is None else target != self.options.ignore_index
+        t = target.double()
+        is_dist = self._summarise_scores(scores, in_dtype, keep, layout)
+        bad = self._summarise_labels(t, target.is_floating_point(), keep)
+        index = self._keys(scores, is_dist, layout)
+        valid = self._add_groups(index, t, keep, bad, layout)
+        index = torch.where(valid, index, self.counts.numel() - 1).reshape(-1)  # the trash slot
+        self.counts.index_add_(0, index, self._one.expand(index.numel()))
+        self.rows += preds.shape[0]
+
+    def _summarise_scores(self, scores, in_dtype, keep, layout: Layout) -> Optional[torch.Tensor]:
+        """Record NaN / inf anywhere, the scored rows' extremes and distribution test; return that test's verdict.
+
+        The verdict (a 0-d bool: this batch's rows are probability
+        distributions, ranked as given) is None where ``activation="auto"``
+        has no softmax to decide.
+        """
+        row_keep = None if keep is None or layout.task == "multilabel" else keep  # the exact mode drops these rows
+        all_rows = torch.full((), scores.shape[0], dtype=torch.int64, device=scores.device)
+        kept_rows = all_rows if row_keep is None else row_keep.sum()
+        lo, hi = torch.aminmax(scores)  # min and max propagate NaN
+        self._add(nan=torch.isnan(lo) | torch.isnan(hi), inf=torch.isinf(lo) | torch.isinf(hi),
+                  rows=all_rows if layout.task == "multilabel" else kept_rows)
+        if row_keep is not None:
+            mask = row_keep.reshape((-1,) + (1,) * (scores.ndim - 1))
+            lo, hi = torch.where(mask, scores, math.inf).min(), torch.where(mask, scores, -math.inf).max()
+        self._at_least(neg_lo=-lo, hi=hi)
+        if not (self.options.activation == "auto" and (layout.task == "multiclass" or layout.binary_column is not None)):
+            return None
+        dev = distribution_excess(scores, in_dtype)  # the exact mode's distribution test, on this batch
+        dev = (dev if row_keep is None else torch.where(row_keep, dev, -math.inf)).max()
+        is_dist = (lo >= 0) & (hi <= 1) & (dev <= 0)
+        self._at_least(dev=dev)
+        self._add(raw_rows=kept_rows * is_dist, soft_rows=kept_rows * ~is_dist)
+        return is_dist
+
+    def _summarise_labels(self, t: torch.Tensor, floating: bool, keep) -> Optional[torch.Tensor]:
+        """Record the scored labels' count and range and one non-integral label; return where labels are not integers.
+
+        That mask is None for integer and bool targets (``floating`` False).
+        """
+        if keep is None:
+            t_lo, t_hi = torch.aminmax(t)
+        else:
+            t_lo, t_hi = torch.where(keep, t, math.inf).min(), torch.where(keep, t, -math.inf).max()
+        self._add(kept=t.numel() if keep is None else keep.sum())
+        self._at_least(neg_t_lo=-t_lo, t_hi=t_hi)
+        if not floating:
+            return None
+        bad = (t != t.round()) | ~torch.isfinite(t)
+        bad = bad if keep is None else bad & keep
+        self._add(bad=bad.sum())
+        self._at_least(t_bad=torch.where(bad, t, -math.inf).max())
+        return bad
+
+    def _keys(self, scores: torch.Tensor, is_dist, layout: Layout) -> torch.Tensor:
+        """The scores the exact mode ranks, rounded, as bucket keys offset by their column: ``(N, R)``."""
+        if self.options.activation == "softmax" or is_dist is not None:
+            soft = torch.softmax(scores, dim=1)
+            scores = soft if is_dist is None else torch.where(is_dist, scores, soft)
+        if layout.binary_column is not None:
+            scores = scores[:, layout.binary_column]
+        if scores.ndim == 1:
+            scores = scores.unsqueeze(1)
+        bits = scores.to(self.dtype).view(torch.int16).to(self._index_dtype)
+        return sign_flip(bits) + self._col_base  # order-preserving keys; -0.0 joins +0.0 in epoch()
+
+    def _add_groups(self, index: torch.Tensor, t: torch.Tensor, keep, bad, layout: Layout) -> torch.Tensor:
+        """Offset ``index`` in place by each entry's count group; return which entries count (the rest: trash)."""
+        step = self._group_step
+        if layout.task == "multiclass":
+            label = t.long()
+            valid = (label >= 0) & (label < layout.num_classes)
+            if bad is not None:
+                valid &= t == label.double()
+            if keep is not None:
+                valid &= keep
+            label = label.clamp(0, layout.num_classes - 1).unsqueeze(1)
+            if not self.ovo:  # one-vs-rest: the positive is in its own column, negative elsewhere
+                index.scatter_add_(1, label, torch.full_like(label, step, dtype=index.dtype))
+            else:  # one-vs-one: every column under the sample's class
+                index += (label * step).to(index.dtype)
+            return valid.unsqueeze(1)
+        valid = (t == 0) | (t == 1)  # binary (one column) and multilabel: entry by entry, 0/1 labels
+        if keep is not None:
+            valid &= keep
+        if layout.task == "binary":
+            t, valid = t.unsqueeze(1), valid.unsqueeze(1)
+        index += (t == 1).to(index.dtype) * step
+        return valid
+
+    def _add(self, **values) -> None:
+        """Add to the named :data:`~auroc_callbacks.histogram.COUNTERS`, in place on the device."""
+        for name, value in values.items():
+            self._int_views[COUNTERS.index(name)].add_(value)
+
+    def _at_least(self, **values) -> None:
+        """Raise the named :data:`~auroc_callbacks.histogram.EXTREMES` to at least ``value``, in place on the device."""
+        for name, value in values.items():
+            view = self._extreme_views[EXTREMES.index(name)]
+            torch.maximum(view, value, out=view)
+
+    # ------------------------------------------------------------------ the epoch
+
+    def meta(self) -> List[int]:
+        """What another rank needs to read these counts: task, classes, binary column, input dtype."""
+        if self.layout is None:
+            return [-1, -1, -1, -1]
+        layout = self.layout
+        column = -1 if layout.binary_column is None else layout.binary_column
+        return [TASKS.index(layout.task), layout.num_classes, column, DTYPES.index(self.in_dtype)]
+
+    def epoch(self, *, sync_dist: bool, process_group=None) -> Epoch:
+        """The epoch's counts, summed over ranks under ``torch.distributed`` (two collectives; every rank calls it).
+
+        Raises:
+            EmptyEpochError: nothing was counted (on any rank).
+        """
+        counts, ints, extremes = self.counts, self.ints, self.extremes
+        layout, in_dtype = self.layout, self.in_dtype
+        if sync_dist and is_distributed(process_group):
+            counts, ints, extremes, layout, in_dtype = self._reduce(process_group)
+        elif counts is None:
+            raise EmptyEpochError("AUROCAccumulator has no samples: nothing was passed to update(), or only empty batches")
+        if self.layout is None:
+            self.layout = layout
+        # Only occupied buckets matter (empty ones add nothing to any count, curve or bound): keep those.
+        counts = counts[:-1].reshape(self.shape)
+        occupied = counts.sum((0, 1)) > 0
+        occupied[_ZERO_KEY] |= occupied[_ZERO_KEY - 1]  # -0.0 == +0.0: one bucket
+        occupied[_ZERO_KEY - 1] = False
+        keys = occupied.nonzero(as_tuple=True)[0]
+        compact = counts.index_select(2, keys)
+        zero = int((keys < _ZERO_KEY).sum())
+        if zero < keys.numel() and int(keys[zero]) == _ZERO_KEY:
+            compact[..., zero] += counts[..., _ZERO_KEY - 1]
+        values = bucket_values(self.dtype, keys.device)[keys]
+        return Epoch(compact, values, ints.cpu(), extremes.cpu(), layout, in_dtype, self.dtype, self.ovo)
+
+    def _reduce(self, process_group):
+        """Every rank's counts, counters and extremes summed (maximised), and the layout and dtype they agree on."""
+        sums = None if self.counts is None else torch.cat([self.counts, self.ints])
+        sums, extremes, metas = reduce_uneven(sums, self.extremes, self.meta(), group=process_group)
+        first = metas[0]
+        for other in metas[1:]:
+            if other[:3] != first[:3]:
+                raise ValueError(
+                    f"ranks disagree on the problem they count: (task, classes, binary column) {first[:3]}"
+                    f" and {other[:3]}"
+                )
+        layout = Layout(TASKS[first[0]], first[1], None if first[2] < 0 else first[2])
+        in_dtype = DTYPES[first[3]]
+        for other in metas[1:]:
+            in_dtype = torch.promote_types(in_dtype, DTYPES[other[3]])
+        n = len(COUNTERS)
+        return sums[:-n], sums[-n:], extremes, layout, in_dtype
