@@ -1,76 +1,280 @@
-"""What every integration logs at an epoch's end: one epoch result, computed once (work in progress)."""
+"""One epoch result, shared by every integration: what is computed at an epoch's end, and what is logged.
+
+The pipeline's last stage before a framework's logger::
+
+    accumulator (update per batch) -> compute_epoch(accumulator, options) -> EpochResult
+        -> result.values(name)  : the scalars, under their keys   (Recorder columns, self.log, ...)
+        -> result.record(...)   : the history entry               (callback.history, checkpoints)
+        -> log_figures(writer, result, ...)                       (TensorBoard figures, on one rank)
+
+An integration (``fastai.py``, ``lightning.py``) only translates its
+framework's hooks into ``accumulator.update`` and :func:`compute_epoch`, and
+the result into its framework's calls. Everything else is decided here,
+once: which of value / interval / bound is computed, the class names, the
+keys, the calibration summary and its one warning.
+"""
 
 from __future__ import annotations
 
-import numbers
 import warnings
+from collections.abc import Mapping, Sequence
+from typing import Dict, List, NamedTuple, Optional
 
 import torch
 
+from ._checks import NONEMPTY_STR, Choice, Interval, check_params
 from .calibration import STRATEGIES, CalibrationSummary, UndefinedCalibrationWarning, calibration_summary, nan_summary
+from .functional import AUROCScores
+from .histogram import AUROCBound
+from .stats import AUROCInterval
 
-#: the numbers a callback keeps per epoch (its history's ``calibration`` dict), in this order.
-_CALLBACK_NUMBERS = ("ece", "ece_tempered", "mce", "brier", "nll", "temperature")
-CALLBACK_COLUMNS = ("ece", "ece_tempered", "brier")  # what both callbacks log each epoch (the rest: their history)
+__all__ = [
+    "CALIBRATION_COLUMNS", "CALIBRATION_NUMBERS", "CallbackOptions", "EpochResult", "build_accumulator",
+    "check_callback_options",
+    "calibration_prefix", "class_names_for", "compute_epoch", "log_figures", "scalar_keys",
+]
+
+#: the calibration numbers every callback logs each epoch (its history keeps all of CALIBRATION_NUMBERS)
+CALIBRATION_COLUMNS = ("ece", "ece_tempered", "brier")
+CALIBRATION_NUMBERS = ("ece", "ece_tempered", "mce", "brier", "nll", "temperature")
+
+_RULES = {
+    "name": [NONEMPTY_STR],
+    "per_class": [bool],
+    "class_names": [None, Sequence],
+    "calibration": [bool, Mapping],
+    "log_curve": [bool],
+    "pr_curves": [bool],
+    "n_bins": [Interval(int, 1)],
+    "strategy": [Choice(STRATEGIES)],
+}
 
 
-def check_callback_options(calibration, calibration_bins, calibration_strategy, mode: str, *, task=None,
-                            activation=None) -> None:
-    """The calibration arguments of the fastai and Lightning ``AUROCCallback``, named as they name them.
+class CallbackOptions(NamedTuple):
+    """A callback's own options (the metric's are the accumulator's), checked once at construction."""
 
-    What can be refused before the first epoch is: the rest (scores that are
-    no probabilities with ``activation=None``) gives NaN and a warning then.
+    name: str
+    per_class: bool
+    class_names: Optional[List[str]]
+    calibration: Optional[dict]  # None: off; else the options of calibration_summary (n_bins, strategy)
+    log_curve: bool
+    pr_curves: bool
+
+
+def build_accumulator(options: dict, **fixed):
+    """The callback's :class:`~auroc_callbacks.AUROCAccumulator`: the user's metric options, passed through untouched.
+
+    ``fixed`` are the options the integration sets itself (``sync_dist``,
+    ``nan_strategy``); giving one of them is refused, naming it, rather than
+    silently overridden.
     """
-    if not isinstance(calibration, bool):
-        raise TypeError(f"`calibration` must be a bool; got {type(calibration).__name__} {calibration!r}")
-    if isinstance(calibration_bins, bool) or not isinstance(calibration_bins, numbers.Integral):
-        raise TypeError(
-            f"`calibration_bins` must be an int >= 1; got {type(calibration_bins).__name__} {calibration_bins!r}"
-        )
-    if calibration_bins < 1:
-        raise ValueError(f"`calibration_bins` must be >= 1; got {calibration_bins!r}")
-    if not isinstance(calibration_strategy, str):
-        raise TypeError(
-            f"`calibration_strategy` must be a str, 'uniform' or 'quantile'; got {type(calibration_strategy).__name__}"
-            f" {calibration_strategy!r}"
-        )
-    if calibration_strategy not in STRATEGIES:
-        raise ValueError(f"`calibration_strategy` must be one of 'uniform', 'quantile'; got {calibration_strategy!r}")
-    if calibration and task == "multiclass" and activation == "sigmoid":
-        raise ValueError("`calibration=True` needs multiclass probabilities that sum to 1: got task='multiclass' with"
-                         " activation='sigmoid'; use 'auto' or 'softmax'")
-    if calibration and mode == "histogram":
-        raise ValueError(
-            "`calibration=True` needs mode='exact': calibration bins every prediction, and mode='histogram' keeps"
-            " per-bucket counts, not the predictions"
-        )
+    from .accumulator import AUROCAccumulator
+
+    taken = sorted(set(options) & set(fixed))
+    if taken:
+        raise TypeError(f"`{taken[0]}` is set by the callback itself ({taken[0]}={fixed[taken[0]]!r}); do not pass it")
+    return AUROCAccumulator(**options, **fixed)
 
 
-def callback_prefix(name: str) -> str:
+def check_callback_options(accumulator, *, name, per_class=False, class_names=None, calibration=False,
+                           log_curve=False, pr_curves=False, scalar=False) -> CallbackOptions:
+    """Check the options every ``AUROCCallback`` shares, against the accumulator they will read.
+
+    ``calibration`` is ``True`` or a mapping of :func:`auroc_callbacks.calibration.calibration_summary`
+    options (``{"n_bins": 10, "strategy": "quantile"}``), passed through. ``scalar``: the integration
+    needs one value per epoch (a fastai column), so ``average=None`` is refused.
+    """
+    if scalar and accumulator.options.average is None:
+        raise ValueError("`average` must be one of 'macro', 'weighted', 'micro' for AUROCCallback; got None"
+                         " (pass per_class=True for one column per class)")
+    check_params(_RULES, name=name, per_class=per_class, calibration=calibration, log_curve=log_curve,
+                 pr_curves=pr_curves)
+    if isinstance(class_names, (str, bytes)):
+        raise TypeError(f"`class_names` must be a sequence of names or None; got str {class_names!r}")
+    check_params(_RULES, class_names=class_names)
+    settings = None
+    if calibration is not False:
+        settings = {"n_bins": 15, "strategy": "uniform"}
+        if isinstance(calibration, Mapping):
+            unknown = sorted(set(calibration) - set(settings))
+            if unknown:
+                raise ValueError(
+                    f"`calibration` takes the options 'n_bins' and 'strategy'; got {', '.join(map(repr, unknown))}")
+            settings.update(calibration)
+        check_params(_RULES, n_bins=settings["n_bins"], strategy=settings["strategy"])
+        if accumulator.mode == "histogram":
+            raise ValueError(
+                "`calibration` needs mode='exact': calibration bins every prediction, and mode='histogram' keeps"
+                " per-bucket counts, not the predictions"
+            )
+        opts = accumulator.options
+        if opts.task == "multiclass" and opts.activation == "sigmoid":
+            raise ValueError("`calibration` needs multiclass probabilities that sum to 1: got task='multiclass' with"
+                             " activation='sigmoid'; use 'auto' or 'softmax'")
+    names = None if class_names is None else [str(c) for c in class_names]
+    n = accumulator.options.num_classes
+    if names is not None and n is not None and len(names) != n and not (n == 1 and len(names) == 2):
+        raise ValueError(f"`class_names` must have `num_classes` = {n} names; got {len(names)}")
+    return CallbackOptions(name, per_class, names, settings, log_curve, pr_curves)
+
+
+def calibration_prefix(name: str) -> str:
     """What a callback's calibration keys start with: ``name`` without its trailing ``auroc``, else ``name_``.
 
-    ``"val_auroc"`` gives ``val_ece``, ``"auroc"`` gives ``ece``, ``"cb"`` gives ``cb_ece``.
+    Example:
+        >>> calibration_prefix("val_auroc"), calibration_prefix("auroc"), calibration_prefix("cb")
+        ('val_', '', 'cb_')
     """
     return name[: -len("auroc")] if name.endswith("auroc") else f"{name}_"
 
 
-def callback_summary(accumulator, *, n_bins: int, strategy: str, auroc_undefined: bool) -> CalibrationSummary:
-    """:func:`calibration_summary` of a callback's epoch, with at most one warning.
+def class_names_for(class_names: Optional[Sequence[str]], n: int) -> List[str]:
+    """One display name per entry of ``per_class`` (``n`` of them; binary: one, the positive class).
 
-    The accumulator's gathered epoch is reused (``gather`` is cached after
-    the AUROC was computed: no second collective). Several undefined numbers
-    make one :class:`UndefinedCalibrationWarning`; none is issued when the
-    epoch's scores are unusable (NaN ECE) and every AUROC is NaN too
-    (``auroc_undefined``): the accumulator has already warned, for the same reason.
+    Binary accepts 1 or 2 names, the last naming the positive class (default
+    ``"1"``); else ``n`` names (default ``"0"`` .. ``"n-1"``).
+
+    Example:
+        >>> class_names_for(["benign", "malignant"], 1), class_names_for(None, 3)
+        (['malignant'], ['0', '1', '2'])
+    """
+    if class_names is None:
+        return ["1"] if n == 1 else [str(i) for i in range(n)]
+    names = [str(c) for c in class_names]
+    if n == 1 and len(names) in (1, 2):
+        return names[-1:]
+    if len(names) != n:
+        raise ValueError(f"`class_names` must have one name per class: the model scores {n}; got {len(names)}"
+                         f" ({names})")
+    return names
+
+
+def scalar_keys(name: str, *, scalar: bool = True, ci: bool = False, bound: bool = False,
+                class_keys: Sequence[str] = (), calibration: bool = False, sep: str = "/") -> List[str]:
+    """The keys of an epoch's scalars, in order: the one naming rule of every integration.
+
+    ``name`` (a scalar value), ``name_lo`` / ``name_hi`` (interval),
+    ``name_bound`` (histogram), ``name{sep}{class}`` per class, then the
+    calibration numbers under :func:`calibration_prefix`.
+
+    Example:
+        >>> scalar_keys("val_auroc", ci=True, class_keys=["cat", "dog"], calibration=True)
+        ['val_auroc', 'val_auroc_lo', 'val_auroc_hi', 'val_auroc/cat', 'val_auroc/dog', 'val_ece', 'val_ece_tempered', 'val_brier']
+    """
+    keys = [name] if scalar else []
+    keys += [f"{name}_lo", f"{name}_hi"] if scalar and ci else []
+    keys += [f"{name}_bound"] if scalar and bound else []
+    keys += [f"{name}{sep}{k}" for k in class_keys]
+    keys += [f"{calibration_prefix(name)}{k}" for k in CALIBRATION_COLUMNS] if calibration else []
+    return keys
+
+
+class EpochResult(NamedTuple):
+    """Everything one epoch yields, computed once: value, per-class values, supports, interval or bound, calibration.
+
+    Attributes:
+        scores: the :class:`~auroc_callbacks.AUROCScores` (value, per class, supports, samples).
+        interval: with ``ci=True``, the :class:`~auroc_callbacks.AUROCInterval` (its value is ``scores.value``).
+        bound: with ``mode="histogram"``, the :class:`~auroc_callbacks.AUROCBound`.
+        calibration: with ``calibration``, the :class:`~auroc_callbacks.calibration.CalibrationSummary`.
+        names: one display name per entry of ``scores.per_class``.
+    """
+
+    scores: AUROCScores
+    interval: Optional[AUROCInterval]
+    bound: Optional[AUROCBound]
+    calibration: Optional[CalibrationSummary]
+    names: List[str]
+
+    def values(self, name: str, *, per_class: bool = False, sep: str = "/",
+               class_keys: Optional[Sequence[str]] = None, fill_binary: bool = False) -> Dict[str, torch.Tensor]:
+        """The scalars to log, in order, under the keys of :func:`scalar_keys`: 0-d float64 tensors.
+
+        Per-class values come with ``per_class`` (always with
+        ``average=None``), under ``class_keys`` (default :attr:`names`). A
+        binary problem has none unless ``fill_binary``: then its one value
+        fills every ``class_keys`` entry (class 0's one-vs-rest AUROC is class 1's).
+        """
+        s = self.scores
+        scalar = s.value.ndim == 0
+        keys = list(self.names if class_keys is None else class_keys)
+        if not (per_class or not scalar) or (s.per_class.shape[0] == 1 and not fill_binary):
+            keys = []
+        numbers = []
+        if scalar:
+            numbers.append(s.value)
+            numbers += [] if self.interval is None else [self.interval.lower, self.interval.upper]
+            numbers += [] if self.bound is None else [self.bound.bound]
+        numbers += list(s.per_class) * len(keys) if s.per_class.shape[0] == 1 else list(s.per_class)[:len(keys)]
+        if self.calibration is not None:
+            numbers += [getattr(self.calibration, k) for k in CALIBRATION_COLUMNS]
+        names = scalar_keys(name, scalar=scalar, ci=self.interval is not None, bound=self.bound is not None,
+                            class_keys=keys, calibration=self.calibration is not None, sep=sep)
+        return dict(zip(names, numbers))
+
+    def record(self, **where) -> dict:
+        """The history entry: ``where`` (``epoch``, ``step``...), then plain Python numbers, the same in every integration.
+
+        ``value`` (a float, or a list for ``average=None``), ``per_class`` and
+        ``support`` (dicts keyed by class name), ``num_samples``; ``lower`` /
+        ``upper`` with an interval, ``bound`` in histogram mode, and a
+        ``calibration`` dict of :data:`CALIBRATION_NUMBERS`.
+        """
+        s = self.scores
+        rec = dict(where, value=s.value.tolist(), per_class=dict(zip(self.names, s.per_class.tolist())),
+                   support=dict(zip(self.names, s.support.tolist())), num_samples=int(s.num_samples))
+        if self.interval is not None:
+            rec.update(lower=self.interval.lower.tolist(), upper=self.interval.upper.tolist())
+        if self.bound is not None:
+            rec.update(bound=self.bound.bound.tolist())
+        if self.calibration is not None:
+            rec.update(calibration={k: float(getattr(self.calibration, k)) for k in CALIBRATION_NUMBERS})
+        return rec
+
+
+def compute_epoch(accumulator, options: CallbackOptions) -> EpochResult:
+    """The epoch result of a filled accumulator: one ranking for the value and its interval or bound.
+
+    Under ``torch.distributed`` this is a collective call (every rank calls
+    it); the gathered epoch is cached, so calibration and figures gather nothing again.
+
+    Raises:
+        EmptyEpochError: no rank holds a sample (every rank raises it together).
+    """
+    interval = bound = None
+    if accumulator.mode == "histogram":  # one pass over the counts gives the value and its bound
+        bound = accumulator.compute_bound()
+        scores = bound.scores()
+    elif getattr(accumulator, "ci", False):  # one ranking gives the value and its interval
+        interval = accumulator.compute_interval()
+        scores = interval.scores()
+    else:
+        scores = accumulator.compute_scores()
+    names = class_names_for(options.class_names, scores.per_class.shape[0])
+    summary = None
+    if options.calibration is not None:
+        summary = _calibration(accumulator, options.calibration,
+                               auroc_undefined=bool(torch.isnan(scores.per_class).all()))
+    return EpochResult(scores, interval, bound, summary, names)
+
+
+def _calibration(accumulator, settings: dict, *, auroc_undefined: bool) -> CalibrationSummary:
+    """:func:`calibration_summary` of the epoch, with at most one warning.
+
+    The accumulator's gathered epoch is reused (no second collective). Several
+    undefined numbers make one :class:`UndefinedCalibrationWarning`; none when
+    every AUROC is NaN too for the same reason (NaN scores: the accumulator
+    has warned already). Scores that are no probabilities give NaN, not an
+    exception: the AUROC stands and the fit goes on.
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UndefinedCalibrationWarning)
         try:
-            summary = calibration_summary(accumulator=accumulator, n_bins=n_bins, strategy=strategy)
-        except ValueError as error:  # scores that are no probabilities: the AUROC stands, the fit goes on
+            summary = calibration_summary(accumulator=accumulator, **settings)
+        except ValueError as error:
             preds, target = accumulator.gather()
             task = accumulator.layout.task if accumulator.layout is not None else "binary"
-            summary = nan_summary(n_bins, preds.device, int(target.shape[0]), task, strategy)
+            summary = nan_summary(settings["n_bins"], preds.device, int(target.shape[0]), task, settings["strategy"])
             warnings.warn(f"calibration is NaN this epoch: {error}", UndefinedCalibrationWarning)
     ours = []
     for w in caught:
@@ -79,10 +283,24 @@ def callback_summary(accumulator, *, n_bins: int, strategy: str, auroc_undefined
         else:  # not ours to merge: pass it on as it was
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
     if ours and not (auroc_undefined and bool(torch.isnan(summary.ece))):
-        warnings.warn("; ".join(dict.fromkeys(ours)), UndefinedCalibrationWarning, stacklevel=3)
+        warnings.warn("; ".join(dict.fromkeys(ours)), UndefinedCalibrationWarning, stacklevel=4)
     return summary
 
 
-def callback_record(summary: CalibrationSummary) -> dict:
-    """The summary's scalars as floats, for a callback's history."""
-    return {name: float(getattr(summary, name)) for name in _CALLBACK_NUMBERS}
+def log_figures(writer, accumulator, result: EpochResult, *, tag: str, step: int, options: CallbackOptions,
+                scalars: bool) -> None:
+    """Write the epoch's figures (ROC, PR curves, reliability diagram) and, with ``scalars``, its numbers.
+
+    On one rank, after :func:`compute_epoch` (the gathered epoch is reused).
+    ``scalars=False`` when the numbers reach TensorBoard another way
+    (Lightning's ``self.log``, fastai's ``TensorBoardCallback``).
+    """
+    from .tensorboard import log_auroc, log_calibration
+
+    drawable = not bool(torch.isnan(result.scores.value).any())  # NaN scores: the core warned, nothing to draw
+    log_auroc(writer, accumulator, step=step, tag=tag, class_names=result.names, scores=result.scores,
+              figure=options.log_curve and drawable, pr_curves=options.pr_curves and drawable, scalars=scalars,
+              interval=result.interval, bound=result.bound)
+    if result.calibration is not None:
+        log_calibration(writer, result.calibration, step=step, tag=f"{calibration_prefix(tag)}calibration",
+                        figure=options.log_curve, scalars=scalars)

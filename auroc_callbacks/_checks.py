@@ -165,8 +165,8 @@ def check_params(rules: dict, **values) -> None:
             continue
         want = " or ".join(_describe_rule(r) for r in allowed)
         typed = any(
-            (r is callable) or (_kind_of(r) is not None and isinstance(value, _kind_of(r))
-                                and not (isinstance(value, bool) and bool not in _kind_of(r)))
+            r is not callable and isinstance(value, _kind_of(r))
+            and not (isinstance(value, bool) and bool not in _kind_of(r))
             for r in allowed
         )
         if typed:

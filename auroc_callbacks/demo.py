@@ -297,7 +297,7 @@ def _run_fastai(epochs, batch_size, seed, out_dir: Path, out, progress: bool) ->
             cb = self.learn.auroc
             row = dict(zip(self.learn.recorder.metric_names[1:], self.learn.recorder.values[-1]))
             logits, target = cb.accumulator.gather()
-            self.history.append(dict(epoch=self.epoch, loss=row["train_loss"], exact=cb.last["value"],
+            self.history.append(dict(epoch=self.epoch, loss=row["train_loss"], exact=cb.last.scores.value.item(),
                                      minibatch_mean=row["minibatch_mean"], sklearn=_sklearn(logits, target)))
 
     (x_tr, y_tr), (x_va, y_va) = load_digits_split(seed)

@@ -32,6 +32,7 @@ from sklearn.datasets import load_breast_cancer, load_digits, load_wine  # noqa:
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
 import auroc_callbacks as ac  # noqa: E402
+from auroc_callbacks import calibration as cal  # noqa: E402
 from auroc_callbacks.fastai import AUROC, AUROCCallback, loss_activation  # noqa: E402
 from _reference import delong_interval, delong_se  # noqa: E402
 
@@ -238,7 +239,7 @@ def test_validate_returns_the_value_without_adding_history(digits):
     names = list(learn.recorder.metric_names)
     named = dict(zip(names[names.index("valid_loss"):], res))  # validate() returns [valid_loss, *metrics]
     assert abs(named["auroc"] - want) < TOL and abs(named["metric_auroc"] - want) < TOL
-    assert len(learn.auroc.history) == 1 and abs(learn.auroc.last["value"] - want) < TOL
+    assert len(learn.auroc.history) == 1 and abs(learn.auroc.last.scores.value.item() - want) < TOL
 
 
 def test_lr_find_neither_breaks_nor_records(digits):
@@ -354,7 +355,7 @@ def test_tensorboard_callback_without_time_column_still_gets_the_value_it_skips(
     """fastai's callback writes every Recorder column but the last: when ``auroc`` is last, ours writes it."""
     tb = pytest.importorskip("fastai.callback.tensorboard")
     tbcb = tb.TensorBoardCallback(log_dir=tmp_path, trace_model=False, log_preds=False)
-    learn = _digits_learner(digits, cbs=[tbcb, AUROCCallback(figure=False, pr_curves=False)])
+    learn = _digits_learner(digits, cbs=[tbcb, AUROCCallback(log_curve=False, pr_curves=False)])
     learn.recorder.add_time = False
     _fit(learn, 2)
     assert learn.recorder.metric_names[-1] == "auroc"
@@ -614,7 +615,7 @@ def test_ci_adds_lo_and_hi_columns_after_the_value(cancer):
 def test_ci_columns_come_before_the_per_class_ones_and_reach_tensorboard(digits, tmp_path):
     pytest.importorskip("tensorboard")
     learn = _digits_learner(digits, cbs=AUROCCallback(ci=True, ci_level=0.9, per_class=True, log_dir=tmp_path,
-                                                      figure=False))
+                                                      log_curve=False))
     rec = _fit(learn, 1)
     assert learn.auroc.columns[:4] == ["auroc", "auroc_lo", "auroc_hi", "auroc_0"]
     assert rec[-1]["auroc_lo"] < rec[-1]["auroc"] < rec[-1]["auroc_hi"]
@@ -626,7 +627,7 @@ def test_ci_columns_come_before_the_per_class_ones_and_reach_tensorboard(digits,
 def test_ci_with_an_average_that_has_no_interval_fails_at_construction():
     with pytest.raises(ValueError, match="`average='micro'` has no interval"):
         AUROCCallback(ci=True, average="micro")
-    with pytest.raises(ValueError, match=r"`ci_level` must be in \(0, 1\)"):
+    with pytest.raises(ValueError, match=r"`ci_level` must be a float in \(0, 1\); got 1.5"):
         AUROCCallback(ci=True, ci_level=1.5)
 
 
@@ -688,20 +689,20 @@ def test_calibration_columns_equal_sklearn_and_reach_tensorboard(cancer, tmp_pat
     cb = AUROCCallback(calibration=True, per_class=True, class_names=["benign", "malignant"], log_dir=tmp_path)
     learn = _binary_learner(cancer, cbs=cb)
     rec = _fit(learn, 2)
-    cal = ["ece", "ece_tempered", "brier"]
-    assert learn.recorder.metric_names[-7:] == ["auroc", "auroc_benign", "auroc_malignant", *cal, "time"]
-    assert learn.auroc.columns[-3:] == cal
+    cols = ["ece", "ece_tempered", "brier"]
+    assert learn.recorder.metric_names[-7:] == ["auroc", "auroc_benign", "auroc_malignant", *cols, "time"]
+    assert learn.auroc.columns[-3:] == cols
     probs, target = learn.get_preds()
     y = target.numpy().ravel()
     assert abs(rec[-1]["ece"] - _sk_ece(y, probs.numpy())) < TOL
     assert abs(rec[-1]["brier"] - brier_score_loss(y, probs.double().numpy().ravel())) < TOL
     logits, _ = learn.get_preds(act=lambda t: t)
-    scaler = ac.fit_temperature(logits, target)  # the temperature fitted on the validation set, as the callback does
-    tempered = ac.calibration_error(scaler(logits), target, activation=None)
+    scaler = cal.fit_temperature(logits, target)  # the temperature fitted on the validation set, as the callback does
+    tempered = cal.calibration_error(scaler(logits), target, activation=None)
     assert abs(rec[-1]["ece_tempered"] - tempered.item()) < TOL
     last = learn.auroc.history[-1]["calibration"]
     assert set(last) == {"ece", "ece_tempered", "mce", "brier", "nll", "temperature"}
-    assert [last[c] for c in cal] == [rec[-1][c] for c in cal]
+    assert [last[c] for c in cols] == [rec[-1][c] for c in cols]
     assert last["temperature"] == pytest.approx(scaler.temperature.item(), rel=1e-6)
 
     ea = _events(tmp_path)
@@ -718,7 +719,7 @@ def test_calibration_columns_equal_sklearn_and_reach_tensorboard(cancer, tmp_pat
 def test_calibration_options_reach_the_core_top_label_on_multiclass(digits):
     from sklearn.metrics import brier_score_loss
 
-    cb = AUROCCallback(name="val_auroc", calibration=True, calibration_bins=10, calibration_strategy="quantile")
+    cb = AUROCCallback(name="val_auroc", calibration={"n_bins": 10, "strategy": "quantile"})
     learn = _digits_learner(digits, cbs=cb)
     rec = _fit(learn, 1)
     assert learn.recorder.metric_names[-5:] == ["val_auroc", "val_ece", "val_ece_tempered", "val_brier", "time"]
@@ -728,8 +729,8 @@ def test_calibration_options_reach_the_core_top_label_on_multiclass(digits):
     assert abs(rec[-1]["val_ece"] - top_label) < TOL
     assert abs(rec[-1]["val_brier"] - brier_score_loss(y, p, labels=np.arange(10))) < TOL
     logits, _ = learn.get_preds(act=lambda t: t)
-    scaler = ac.fit_temperature(logits, target)
-    want = ac.calibration_error(scaler(logits), target, activation=None, n_bins=10, strategy="quantile")
+    scaler = cal.fit_temperature(logits, target)
+    want = cal.calibration_error(scaler(logits), target, activation=None, n_bins=10, strategy="quantile")
     assert abs(rec[-1]["val_ece_tempered"] - want.item()) < TOL
 
 
@@ -745,7 +746,7 @@ def test_calibration_with_a_single_class_epoch_completes_with_nan_and_one_warnin
         rec = _fit(learn, 2)
     categories = [w.category for w in record if issubclass(w.category, ac.UndefinedAUROCWarning)]
     assert categories.count(ac.UndefinedAUROCWarning) == 2  # "only one class", from the AUROC
-    assert categories.count(ac.UndefinedCalibrationWarning) == 2  # the temperature, once per epoch
+    assert categories.count(cal.UndefinedCalibrationWarning) == 2  # the temperature, once per epoch
     assert all(math.isnan(r["auroc"]) and math.isnan(r["ece_tempered"]) for r in rec)
     assert math.isnan(learn.auroc.history[-1]["calibration"]["temperature"])
     probs, target = learn.get_preds()  # ECE and Brier are defined on one class
@@ -766,26 +767,32 @@ def test_calibration_with_nan_logits_gives_nan_columns_and_no_second_warning(dig
 
 
 def test_calibration_bad_arguments_raise_naming_them():
-    with pytest.raises(TypeError, match="`calibration` must be a bool"):
+    with pytest.raises(TypeError, match="`calibration` must be a bool or a Mapping; got str 'yes'"):
         AUROCCallback(calibration="yes")
-    with pytest.raises(ValueError, match="`calibration_bins` must be >= 1; got 0"):
-        AUROCCallback(calibration=True, calibration_bins=0)
-    with pytest.raises(TypeError, match="`calibration_bins` must be an int >= 1; got float 2.5"):
-        AUROCCallback(calibration=True, calibration_bins=2.5)
-    with pytest.raises(ValueError, match="`calibration_strategy` must be one of 'uniform', 'quantile'; got 'equal'"):
-        AUROCCallback(calibration=True, calibration_strategy="equal")
-    with pytest.raises(TypeError, match="`calibration_strategy` must be a str"):
-        AUROCCallback(calibration=True, calibration_strategy=None)
-    with pytest.raises(ValueError, match="`calibration=True` needs mode='exact'.*mode='histogram'"):
+    with pytest.raises(ValueError, match="`n_bins` must be an int >= 1; got 0"):
+        AUROCCallback(calibration={"n_bins": 0})
+    with pytest.raises(TypeError, match="`n_bins` must be an int >= 1; got float 2.5"):
+        AUROCCallback(calibration={"n_bins": 2.5})
+    with pytest.raises(ValueError, match="`strategy` must be one of 'uniform', 'quantile'; got 'equal'"):
+        AUROCCallback(calibration={"strategy": "equal"})
+    with pytest.raises(TypeError, match="`strategy` must be one of 'uniform', 'quantile'; got NoneType None"):
+        AUROCCallback(calibration={"strategy": None})
+    with pytest.raises(ValueError, match="`calibration` takes the options 'n_bins' and 'strategy'; got 'bins'"):
+        AUROCCallback(calibration={"bins": 10})
+    with pytest.raises(ValueError, match="`calibration` needs mode='exact'.*mode='histogram'"):
         AUROCCallback(calibration=True, mode="histogram")
-    with pytest.raises(ValueError, match="`calibration=True` needs multiclass probabilities.*activation='sigmoid'"):
+    with pytest.raises(ValueError, match="`calibration` needs multiclass probabilities.*activation='sigmoid'"):
         AUROCCallback(calibration=True, task="multiclass", activation="sigmoid")
+    with pytest.raises(TypeError, match="`sync_dist` is set by the callback itself"):
+        AUROCCallback(sync_dist=True)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'figure'"):  # renamed log_curve
+        AUROCCallback(figure=False)
 
 
 def test_calibration_of_logits_declared_probabilities_is_nan_with_a_warning_and_the_fit_goes_on(digits):
     """activation=None on logits: the AUROC ranks them fine; calibration cannot bin them, and says so."""
     learn = _digits_learner(digits, cbs=AUROCCallback(calibration=True, activation=None))
-    with pytest.warns(ac.UndefinedCalibrationWarning, match="calibration is NaN this epoch: calibration needs"):
+    with pytest.warns(cal.UndefinedCalibrationWarning, match="calibration is NaN this epoch: calibration needs"):
         rec = _fit(learn, 1)
     probs, target = learn.get_preds(act=lambda x: x)  # the raw logits the callback saw
     want = np.mean([roc_auc_score(target.numpy() == c, probs[:, c].numpy()) for c in range(10)])  # OvR, as ranked

@@ -30,6 +30,7 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 import auroc_callbacks as ac  # noqa: E402
+from auroc_callbacks import calibration as cal  # noqa: E402
 from _reference import delong_interval, delong_se  # noqa: E402
 
 AUROCCallback = lightning_callbacks.AUROCCallback
@@ -307,7 +308,7 @@ def test_tensorboard_gets_scalars_and_the_roc_figure_per_epoch(tmp_path, package
 
     pl = importlib.import_module(package)
     logger = pl.loggers.TensorBoardLogger(str(tmp_path), name="tb")
-    cb = AUROCCallback(per_class=True, class_names=["a", "b", "c"], log_curve=True)
+    cb = AUROCCallback(per_class=True, class_names=["a", "b", "c"], log_curve=True, pr_curves=True)
     _fit(package, tmp_path, [cb], logger=logger)
     ea = EventAccumulator(logger.log_dir, size_guidance={"images": 0, "scalars": 0, "tensors": 0})
     ea.Reload()
@@ -398,25 +399,6 @@ def test_an_epoch_without_samples_warns_once_and_training_goes_on(tmp_path, monk
     assert sum("no samples were scored" in str(w.message) for w in rec) == 1
 
 
-def test_padding_check_says_when_the_rows_kept_are_not_the_shards_real_samples():
-    """Rank 1 of 2 over 11 samples holds 5 real samples and 1 padding: keeping 6 counts a duplicate, keeping 4
-    leaves a real sample out (``batch_idx`` did not follow the shard); each is said once, 5 is silent."""
-    from torch.utils.data import DistributedSampler
-
-    data = TensorDataset(torch.arange(11.0))
-    loader = DataLoader(data, batch_size=4, sampler=DistributedSampler(data, num_replicas=2, rank=1, shuffle=False))
-    for kept, match in [(6, "cannot drop the 1 duplicate sample"), (4, "1 sample\\(s\\) of dataloader 0 .* leaves them out")]:
-        cb = AUROCCallback()
-        cb._rows, cb._kept = {0: 6}, {0: kept}
-        with pytest.warns(UserWarning, match=match) as rec:
-            cb._check_padding([loader], "limit_val_batches")
-        assert len(rec) == 1
-    cb._rows, cb._kept = {0: 6}, {0: 5}
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        cb._check_padding([loader], "limit_val_batches")
-
-
 # ----------------------------------------------------------------------------- checkpoints
 
 
@@ -448,18 +430,22 @@ def test_history_survives_checkpoint_and_resume(tmp_path):
         ({"average": "mean"}, ValueError, "`average` must be one of"),
         ({"task": "regression"}, ValueError, "`task` must be one of"),
         ({"max_fpr": 1.5}, ValueError, "`max_fpr`"),
-        ({"name": 3}, TypeError, "`name` must be a str"),
+        ({"name": 3}, TypeError, "`name` must be a non-empty str; got int 3"),
         ({"name": ""}, ValueError, "`name` must be a non-empty str"),
         ({"preds_key": []}, TypeError, "`preds_key` must be a str or a non-empty sequence"),
         ({"class_names": "abc"}, TypeError, "`class_names` must be a sequence"),
         ({"num_classes": 3, "class_names": ["a", "b"]}, ValueError, "`class_names` must have `num_classes` = 3"),
-        ({"output_transform": "logits"}, TypeError, "`output_transform` must be callable"),
+        ({"output_transform": "logits"}, TypeError, "`output_transform` must be None or a callable"),
         ({"per_class": 1}, TypeError, "`per_class` must be a bool"),
-        ({"calibration": 1}, TypeError, "`calibration` must be a bool"),
-        ({"calibration_bins": 0}, ValueError, "`calibration_bins` must be >= 1; got 0"),
-        ({"calibration_bins": "15"}, TypeError, "`calibration_bins` must be an int >= 1; got str '15'"),
-        ({"calibration_strategy": "equal"}, ValueError, "`calibration_strategy` must be one of 'uniform', 'quantile'"),
-        ({"calibration": True, "mode": "histogram"}, ValueError, "`calibration=True` needs mode='exact'.*'histogram'"),
+        ({"calibration": 1}, TypeError, "`calibration` must be a bool or a Mapping; got int 1"),
+        ({"calibration": {"n_bins": 0}}, ValueError, "`n_bins` must be an int >= 1; got 0"),
+        ({"calibration": {"n_bins": "15"}}, TypeError, "`n_bins` must be an int >= 1; got str '15'"),
+        ({"calibration": {"strategy": "equal"}}, ValueError, "`strategy` must be one of 'uniform', 'quantile'"),
+        ({"calibration": {"bins": 10}}, ValueError, "`calibration` takes the options 'n_bins' and 'strategy'; got 'bins'"),
+        ({"calibration": True, "mode": "histogram"}, ValueError, "`calibration` needs mode='exact'.*'histogram'"),
+        ({"sync_dist": False}, TypeError, "`sync_dist` is set by the callback itself"),
+        ({"nan_strategy": "error"}, TypeError, "`nan_strategy` is set by the callback itself"),
+        ({"calibartion": True}, TypeError, "unexpected keyword argument 'calibartion'"),
     ],
 )
 def test_bad_arguments_raise_errors_naming_them(kwargs, error, match):
@@ -606,7 +592,7 @@ def test_ci_logs_val_auroc_lo_and_hi_from_delong(tmp_path):
     assert se > 0 and _logged(trainer, "val_auroc_lo") == pytest.approx(lo, abs=1e-9)
     assert _logged(trainer, "val_auroc_hi") == pytest.approx(hi, abs=1e-9)
     assert cb.history[-1]["lower"] == pytest.approx(_logged(trainer, "val_auroc_lo"), abs=1e-12)
-    assert cb.last_interval.std_error.item() == pytest.approx(se, rel=1e-9)
+    assert cb.last.interval.std_error.item() == pytest.approx(se, rel=1e-9)
     with open(Path(trainer.logger.log_dir) / "metrics.csv") as fh:
         header = next(csv.reader(fh))
     assert {"val_auroc", "val_auroc_lo", "val_auroc_hi"} <= set(header)
@@ -643,7 +629,7 @@ def test_histogram_mode_logs_the_value_of_float16_probabilities_and_its_bound(tm
     assert _logged(trainer, "val_auroc") == pytest.approx(want, abs=1e-12)
     assert cb.history[-1]["value"] == pytest.approx(want, abs=1e-12)
     bound = _logged(trainer, "val_auroc_bound")
-    assert bound == cb.history[-1]["bound"] == cb.last_bound.bound.item() > 0  # bfloat16: 8 bits, ties happen
+    assert bound == cb.history[-1]["bound"] == cb.last.bound.bound.item() > 0  # bfloat16: 8 bits, ties happen
     assert abs(_reference(model, "digits") - want) <= bound + 1e-12
     with open(Path(trainer.logger.log_dir) / "metrics.csv") as fh:
         assert {"val_auroc", "val_auroc_bound"} <= set(next(csv.reader(fh)))
@@ -682,14 +668,14 @@ def test_calibration_logs_ece_and_brier_equal_to_sklearn_and_draws_the_diagram(t
 
     pl = importlib.import_module(PL)
     logger = pl.loggers.TensorBoardLogger(str(tmp_path), name="tb")
-    cb = AUROCCallback(calibration=True, test=True)
+    cb = AUROCCallback(calibration=True, test=True, log_curve=True)
     trainer, model = _fit(PL, tmp_path, [cb], data="cancer", logger=logger)
     logits, y = _logits(model, "cancer"), _dataset("cancer")[3]
     probs = torch.sigmoid(logits[:, 0]).double().numpy()  # float32 probabilities, scored in float64
     assert _logged(trainer, "val_ece") == pytest.approx(_sk_ece(y.numpy(), probs), abs=1e-9)
     assert _logged(trainer, "val_brier") == pytest.approx(brier_score_loss(y.numpy(), probs), abs=1e-9)
-    scaler = ac.fit_temperature(logits, y)  # fitted on the validation logits, as the callback does
-    tempered = ac.calibration_error(scaler(logits), y, activation=None)
+    scaler = cal.fit_temperature(logits, y)  # fitted on the validation logits, as the callback does
+    tempered = cal.calibration_error(scaler(logits), y, activation=None)
     assert _logged(trainer, "val_ece_tempered") == pytest.approx(tempered.item(), abs=1e-6)
     last = cb.history[-1]["calibration"]
     assert set(last) == {"ece", "ece_tempered", "mce", "brier", "nll", "temperature"}
@@ -743,6 +729,8 @@ def test_calibration_with_a_tensorboard_logger_needs_matplotlib_at_setup(tmp_pat
     pytest.importorskip("tensorboard")
     logger = importlib.import_module(PL).loggers.TensorBoardLogger(str(tmp_path))
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if it were not installed
-    with pytest.raises(ModuleNotFoundError, match=r"AUROCCallback\(calibration=True\).*auroc-callbacks\[plot\]"):
-        AUROCCallback(calibration=True).setup(SimpleNamespace(world_size=1, loggers=[logger]), None, "fit")
-    AUROCCallback(calibration=True).setup(SimpleNamespace(world_size=1, loggers=[]), None, "fit")  # no figure: fine
+    with pytest.raises(ModuleNotFoundError, match=r"AUROCCallback\(log_curve=True\).*auroc-callbacks\[plot\]"):
+        AUROCCallback(calibration=True, log_curve=True).setup(SimpleNamespace(world_size=1, loggers=[logger]), None,
+                                                              "fit")
+    AUROCCallback(calibration=True, log_curve=True).setup(SimpleNamespace(world_size=1, loggers=[]), None, "fit")
+    AUROCCallback(calibration=True).setup(SimpleNamespace(world_size=1, loggers=[logger]), None, "fit")  # no figure
