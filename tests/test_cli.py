@@ -40,6 +40,7 @@ def test_demo_history_matches_sklearn(tmp_path):
     assert abs(history[0]["exact"] - history[0]["sklearn"]) < 1e-12
 
 
+@pytest.mark.slow
 def test_entry_point_is_installed_and_has_help():
     exe = Path(sys.executable).with_name("auroc-callbacks")
     if not exe.exists():
@@ -54,6 +55,7 @@ def test_unknown_command_is_a_usage_error(capsys):
     assert info.value.code == 2 and "invalid choice" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_benchmark_smoke_run_agrees_with_peers():
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "bench_auroc.py"), "--quick", "--repeats", "1"],

@@ -124,6 +124,7 @@ def _softmax(logits):
 # ----------------------------------------------------------------------------- values
 
 
+@pytest.mark.slow
 def test_fastai_get_preds_file_through_the_entry_point_equals_sklearn(fastai_preds):
     path, probs, target = fastai_preds
     done = _script("report", path, "--json", "--classes", *NAMES)
@@ -265,6 +266,7 @@ def test_tensorboard_events_read_back_equal_sklearn(lightning_preds, capsys, tmp
 # ----------------------------------------------------------------------------- errors: one line, status 2
 
 
+@pytest.mark.slow
 def test_bad_file_through_the_entry_point_is_one_line_and_status_2(tmp_path):
     bad = tmp_path / "preds.pt"
     bad.write_text("not a tensor file")

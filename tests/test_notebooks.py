@@ -19,6 +19,8 @@ pytest.importorskip("ipykernel")
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager  # noqa: E402
 from jupyter_client.manager import AsyncKernelManager  # noqa: E402
 
+pytestmark = pytest.mark.slow  # a kernel per notebook
+
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 BUDGET_S = 30  # each notebook should run well under this on 2 CPU cores
 NEEDS = {
