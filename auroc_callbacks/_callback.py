@@ -16,13 +16,15 @@ keys, the calibration summary and its one warning.
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Dict, List, NamedTuple, Optional
 
 import torch
 
-from ._checks import NONEMPTY_STR, Choice, Interval, check_params
+from ._checks import NONEMPTY_STR, Choice, Interval, check_class_names, check_params
 from .calibration import STRATEGIES, CalibrationSummary, UndefinedCalibrationWarning, calibration_summary, nan_summary
 from .functional import AUROCScores
 from .histogram import AUROCBound
@@ -31,7 +33,7 @@ from .stats import AUROCInterval
 __all__ = [
     "CALIBRATION_COLUMNS", "CALIBRATION_NUMBERS", "CallbackOptions", "EpochResult", "build_accumulator",
     "check_callback_options",
-    "calibration_prefix", "class_names_for", "compute_epoch", "log_figures", "scalar_keys",
+    "calibration_prefix", "compute_epoch", "log_figures", "scalar_keys",
 ]
 
 #: the calibration numbers every callback logs each epoch (its history keeps all of CALIBRATION_NUMBERS)
@@ -61,18 +63,37 @@ class CallbackOptions(NamedTuple):
     pr_curves: bool
 
 
-def build_accumulator(options: dict, **fixed):
+#: options renamed by the one-pipeline release, with what replaces them
+_RENAMED = {
+    "figure": " (renamed `log_curve`)",
+    "calibration_bins": " (now `calibration={'n_bins': ...}`)",
+    "calibration_strategy": " (now `calibration={'strategy': ...}`)",
+    "level": " (renamed `ci_level`)",
+}
+
+
+def build_accumulator(options: dict, *, who: str = "AUROCCallback", own: Sequence[str] = (), **fixed):
     """The callback's :class:`~auroc_callbacks.AUROCAccumulator`: the user's metric options, passed through untouched.
 
     ``fixed`` are the options the integration sets itself (``sync_dist``,
     ``nan_strategy``); giving one of them is refused, naming it, rather than
-    silently overridden.
+    silently overridden. An option neither the integration (``who``, with its
+    ``own`` options) nor the accumulator takes is a ``TypeError`` naming both lists.
     """
-    from .accumulator import AUROCAccumulator
+    from .accumulator import AUROCAccumulator, ExactAccumulator, HistogramAccumulator
 
     taken = sorted(set(options) & set(fixed))
     if taken:
         raise TypeError(f"`{taken[0]}` is set by the callback itself ({taken[0]}={fixed[taken[0]]!r}); do not pass it")
+    known = {name for cls in (AUROCAccumulator, ExactAccumulator, HistogramAccumulator)
+             for name, p in inspect.signature(cls.__init__).parameters.items() if p.kind is p.KEYWORD_ONLY}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        passed = sorted(known - set(fixed) - set(own))
+        close = difflib.get_close_matches(unknown[0], [*own, *passed], n=1, cutoff=0.8)
+        hint = _RENAMED.get(unknown[0], f" (did you mean `{close[0]}`?)" if close else "")
+        raise TypeError(f"{who} got an unexpected option `{unknown[0]}`{hint}; its own options are"
+                        f" {', '.join(own)}, and it passes on those of AUROCAccumulator: {', '.join(passed)}")
     return AUROCAccumulator(**options, **fixed)
 
 
@@ -111,6 +132,9 @@ def check_callback_options(accumulator, *, name, per_class=False, class_names=No
         if opts.task == "multiclass" and opts.activation == "sigmoid":
             raise ValueError("`calibration` needs multiclass probabilities that sum to 1: got task='multiclass' with"
                              " activation='sigmoid'; use 'auto' or 'softmax'")
+    if pr_curves and accumulator.mode == "histogram":
+        raise ValueError("`pr_curves=True` needs mode='exact': TensorBoard's PR curves take every prediction, and"
+                         " mode='histogram' keeps per-bucket counts")
     names = None if class_names is None else [str(c) for c in class_names]
     n = accumulator.options.num_classes
     if names is not None and n is not None and len(names) != n and not (n == 1 and len(names) == 2):
@@ -126,27 +150,6 @@ def calibration_prefix(name: str) -> str:
         ('val_', '', 'cb_')
     """
     return name[: -len("auroc")] if name.endswith("auroc") else f"{name}_"
-
-
-def class_names_for(class_names: Optional[Sequence[str]], n: int) -> List[str]:
-    """One display name per entry of ``per_class`` (``n`` of them; binary: one, the positive class).
-
-    Binary accepts 1 or 2 names, the last naming the positive class (default
-    ``"1"``); else ``n`` names (default ``"0"`` .. ``"n-1"``).
-
-    Example:
-        >>> class_names_for(["benign", "malignant"], 1), class_names_for(None, 3)
-        (['malignant'], ['0', '1', '2'])
-    """
-    if class_names is None:
-        return ["1"] if n == 1 else [str(i) for i in range(n)]
-    names = [str(c) for c in class_names]
-    if n == 1 and len(names) in (1, 2):
-        return names[-1:]
-    if len(names) != n:
-        raise ValueError(f"`class_names` must have one name per class: the model scores {n}; got {len(names)}"
-                         f" ({names})")
-    return names
 
 
 def scalar_keys(name: str, *, scalar: bool = True, ci: bool = False, bound: bool = False,
@@ -232,8 +235,12 @@ class EpochResult(NamedTuple):
         return rec
 
 
-def compute_epoch(accumulator, options: CallbackOptions) -> EpochResult:
+def compute_epoch(accumulator, options: CallbackOptions, *, guessed_names: Optional[List[str]] = None) -> EpochResult:
     """The epoch result of a filled accumulator: one ranking for the value and its interval or bound.
+
+    ``guessed_names``: class names a framework found (fastai's ``dls.vocab``),
+    used when they fit the model's columns; when they do not, numbered names
+    are, unless ``per_class`` needs them (then a ``ValueError`` says so).
 
     Under ``torch.distributed`` this is a collective call (every rank calls
     it); the gathered epoch is cached, so calibration and figures gather nothing again.
@@ -250,7 +257,18 @@ def compute_epoch(accumulator, options: CallbackOptions) -> EpochResult:
         scores = interval.scores()
     else:
         scores = accumulator.compute_scores()
-    names = class_names_for(options.class_names, scores.per_class.shape[0])
+    n = scores.per_class.shape[0]
+    if guessed_names is not None and options.class_names is None:
+        try:
+            names = check_class_names(guessed_names, n, binary_default="1")
+        except ValueError:
+            if options.per_class:
+                raise ValueError(
+                    f"{len(guessed_names)} class names came from the data ({guessed_names[:5]}...), but the model"
+                    f" scores {n} column(s); pass matching `class_names=` or `num_classes=`") from None
+            names = check_class_names(None, n, binary_default="1")  # not shown as columns: numbered names do
+    else:
+        names = check_class_names(options.class_names, n, binary_default="1")
     summary = None
     if options.calibration is not None:
         summary = _calibration(accumulator, options.calibration,

@@ -236,10 +236,11 @@ def check_layout(preds, target, opts: Options, *, allow_empty: bool = False) -> 
         raise TypeError(f"`preds` must hold real numbers (float, int or bool); got dtype {preds.dtype}")
     if target.is_complex() or not (target.is_floating_point() or target.dtype == torch.bool or _int_dtype(target.dtype)):
         raise TypeError(f"`target` must hold labels (int, bool or integral float); got dtype {target.dtype}")
-    if preds.ndim not in (1, 2):
-        raise ValueError(f"`preds` must be 1-d (N,) or 2-d (N, C); got shape {tuple(preds.shape)}")
-    if target.ndim not in (1, 2):
-        raise ValueError(f"`target` must be 1-d (N,) or 2-d (N, C); got shape {tuple(target.shape)}")
+    for arg, t in (("preds", preds), ("target", target)):
+        if t.ndim not in (1, 2):
+            squeezed = " (a batch of one squeezed by `.squeeze()`? keep the batch dimension: `.reshape(-1)`)"
+            raise ValueError(f"`{arg}` must be 1-d (N,) or 2-d (N, C); got shape {tuple(t.shape)}"
+                             + (squeezed if t.ndim == 0 else ""))
     if preds.shape[0] != target.shape[0]:
         raise ValueError(
             f"`preds` and `target` must have the same number of samples; got preds {tuple(preds.shape)}"
@@ -366,12 +367,21 @@ def _num(x):
     return int(x) if float(x).is_integer() else x
 
 
-def check_class_names(class_names, num_classes: int, binary: bool, *, binary_default: str) -> List[str]:
-    """Display names of the classes: ``num_classes`` of them, or for binary the positive class's.
+def check_class_names(class_names, num_classes: int, *, binary_default: str) -> List[str]:
+    """The one resolver of display names: one per class, or for a binary problem the positive class's.
 
-    Binary accepts 1 or 2 names, the last naming the positive class; default
-    ``binary_default``, else ``"0"``..``"C-1"``.
+    ``num_classes`` is the length of ``per_class`` (1 for binary). Binary
+    accepts 1 or 2 names, the last naming the positive class; ``None`` gives
+    ``[binary_default]`` (``"1"`` in the callbacks and reports, ``"ROC curve"``
+    in the plots), else ``"0"``..``"C-1"``. Names are made ``str``.
+
+    Example:
+        >>> check_class_names(["benign", "malignant"], 1, binary_default="1")
+        ['malignant']
+        >>> check_class_names(None, 3, binary_default="1"), check_class_names(None, 1, binary_default="ROC curve")
+        (['0', '1', '2'], ['ROC curve'])
     """
+    binary = num_classes == 1
     if class_names is None:
         return [binary_default] if binary else [str(c) for c in range(num_classes)]
     if isinstance(class_names, (str, bytes)) or not isinstance(class_names, Sequence):
@@ -454,3 +464,36 @@ def warn_ovo_absent(absent: List[int]) -> None:
             " those pairs are NaN and left out of the average",
             UndefinedAUROCWarning,
         )
+
+
+# ----------------------------------------------------------------------------- undefined results
+
+
+def nan_like(result, *, keep: Sequence[str] = ()):
+    """``result`` made undefined: every floating-point tensor NaN (same shape, dtype and device), the rest kept.
+
+    The one way a result NamedTuple (:class:`~auroc_callbacks.AUROCScores`,
+    :class:`~auroc_callbacks.AUROCInterval`, :class:`~auroc_callbacks.AUROCBound`,
+    :class:`~auroc_callbacks.calibration.CalibrationSummary`...) becomes NaN:
+    integer and bool tensors (supports, counts), Python numbers (levels,
+    sample counts), strings and dtypes are kept, and so are the fields named
+    in ``keep``. Nested NamedTuples (a summary's ``Reliability``) are made NaN
+    the same way; a bare tensor gives a NaN tensor. Fresh tensors: nothing is
+    modified in place.
+
+    Example:
+        >>> import torch
+        >>> from auroc_callbacks import AUROCScores
+        >>> s = nan_like(AUROCScores(torch.tensor(0.75), torch.tensor([0.75]), torch.tensor([2]), 4))
+        >>> s.value.isnan().item(), s.support.tolist(), s.num_samples
+        (True, [2], 4)
+    """
+    if isinstance(result, torch.Tensor):
+        return torch.full_like(result, float("nan")) if result.is_floating_point() else result
+    fields = getattr(type(result), "_fields", None)
+    if not isinstance(result, tuple) or fields is None:
+        return result
+    unknown = sorted(set(keep) - set(fields))
+    if unknown:
+        raise ValueError(f"`keep` must name fields of {type(result).__name__}; got {', '.join(map(repr, unknown))}")
+    return result._replace(**{f: nan_like(getattr(result, f)) for f in fields if f not in keep})

@@ -458,8 +458,8 @@ class ExactAccumulator(AUROCAccumulator):
         epoch = self.epoch()
         if epoch.nan_reason is not None:
             s = self._nan_scores(epoch)
-            nan, per = s.value.clone(), s.per_class.clone()
-            return AUROCInterval(nan, nan, nan, nan, float(level), method, per, per, per, per, s.support, s.num_samples)
+            return _checks.nan_like(AUROCInterval(s.value, s.value, s.value, s.value, float(level), method,
+                                                  *[s.per_class] * 4, s.support, s.num_samples))
         return compute_interval(
             epoch.preds, epoch.target, epoch.layout, self.options, level=level, method=method, interval=interval,
             n_boot=n_boot, seed=seed,
@@ -480,8 +480,7 @@ class ExactAccumulator(AUROCAccumulator):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UndefinedAUROCWarning)
             s = compute_scores(zeros, epoch.target, epoch.layout, self.options, per_class=True)
-        return AUROCScores(torch.full_like(s.value, float("nan")), torch.full_like(s.per_class, float("nan")),
-                           s.support, s.num_samples)
+        return _checks.nan_like(s)
 
     def _repr_options(self) -> str:
         return f", ci=True, ci_level={self.ci_level!r}" if self.ci else ""

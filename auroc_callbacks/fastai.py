@@ -53,6 +53,7 @@ FROM_LOSS = "loss_func"
 
 _ACTIVATION = {"activation": [Choice((FROM_LOSS, "auto", "softmax", "sigmoid")), None]}
 _RULES = {"log_dir": [None, str, os.PathLike]}
+_OWN = ("name", "per_class", "class_names", "log_dir", "log_curve", "pr_curves", "calibration", "activation")
 # Rows that no activation fastai ships maps onto itself, softmax or sigmoid by accident.
 _PROBE = ((0.5, -1.0, 2.0), (1.5, 0.25, -0.75))
 
@@ -109,16 +110,16 @@ class _Collector:
     the accumulator never gathers again (``sync_dist=False``).
     """
 
-    def __init__(self, activation, options: dict):
+    def __init__(self, activation, options: dict, who: str, own: tuple):
         check_params(_ACTIVATION, activation=activation)
         self.activation, self.options = activation, dict(options)
         # Build one now so that bad options fail at construction, naming the argument.
-        self.template = self._build("auto" if activation == FROM_LOSS else activation)
+        self.template = self._build("auto" if activation == FROM_LOSS else activation, who=who, own=own)
         self.accumulator = None
 
-    def _build(self, activation):
+    def _build(self, activation, **who):
         return _callback.build_accumulator(dict(self.options, activation=activation), sync_dist=False,
-                                           nan_strategy="warn")
+                                           nan_strategy="warn", **who)
 
     def reset(self) -> None:
         self.accumulator = None
@@ -198,7 +199,7 @@ class AUROC(Metric):
     """
 
     def __init__(self, *, name: str = "auroc", activation: Optional[str] = FROM_LOSS, **auroc_options):
-        self._collector = _Collector(activation, auroc_options)
+        self._collector = _Collector(activation, auroc_options, "AUROC", ("name", "activation"))
         self._name = _callback.check_callback_options(self._collector.template, name=name).name
         self._value = self._predicting = None
 
@@ -313,7 +314,7 @@ class AUROCCallback(Callback):
                  calibration: Union[bool, Mapping] = False, activation: Optional[str] = FROM_LOSS, **auroc_options):
         super().__init__()
         check_params(_RULES, log_dir=log_dir)
-        self._collector = _Collector(activation, auroc_options)
+        self._collector = _Collector(activation, auroc_options, "AUROCCallback", _OWN)
         self.options = _callback.check_callback_options(
             self._collector.template, name=name, per_class=per_class, class_names=class_names,
             calibration=calibration, log_curve=log_curve, pr_curves=pr_curves, scalar=True)
@@ -388,8 +389,8 @@ class AUROCCallback(Callback):
         self._collecting = False
         if self._collector.empty:
             return
-        self.last = self._fresh = _callback.compute_epoch(self._collector.accumulator,
-                                                          self.options._replace(class_names=self._names))
+        self.last = self._fresh = _callback.compute_epoch(self._collector.accumulator, self.options,
+                                                          guessed_names=self._names)
         recorder = getattr(self.learn, "recorder", None)
         if recorder is not None:
             recorder.log += [float(v) for v in self._values(self.last).values()]

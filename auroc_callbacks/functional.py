@@ -16,7 +16,7 @@ from . import _checks, _ranking
 from ._checks import Layout, Options, UndefinedAUROCWarning, check_params, warn_ovo_absent, warn_undefined
 from ._format import Formatted, class_counts, flatten, format_inputs, probabilities_of, row_problem
 
-__all__ = ["UndefinedAUROCWarning", "AUROCScores", "compute_scores", "compute_curves", "average_ovr", "auroc", "auroc_scores", "roc_curve", "probabilities"]
+__all__ = ["UndefinedAUROCWarning", "AUROCScores", "compute_scores", "compute_curves", "average_ovr", "auroc", "auroc_scores", "roc_curve", "probabilities", "DecisionCounts", "decision_counts"]
 
 
 class AUROCScores(NamedTuple):
@@ -334,3 +334,69 @@ def compute_curves(preds, target, layout: Layout, opts: Options, *, drop_interme
     if bool(((pos == 0) | (neg == 0)).any()):
         warn_undefined(layout, pos, neg, None)
     return curves[0] if layout.task == "binary" else curves
+
+
+# ----------------------------------------------------------------------------- the default decision
+
+
+class DecisionCounts(NamedTuple):
+    """The confusion counts of one decision, per class or label: each ``(C,)`` int64 (``(1,)`` for binary).
+
+    Attributes:
+        tp: positives decided positive.
+        fp: negatives decided positive.
+        pos: positives (the support).
+        neg: negatives.
+    """
+
+    tp: torch.Tensor
+    fp: torch.Tensor
+    pos: torch.Tensor
+    neg: torch.Tensor
+
+
+def decision_counts(
+    probs: torch.Tensor, target: torch.Tensor, *, threshold: float = 0.5, valid: Optional[torch.Tensor] = None
+) -> DecisionCounts:
+    """Confusion counts of the default decision, on what :func:`probabilities` returns.
+
+    Multiclass (``probs`` ``(N, C)``, ``target`` ``(N,)`` class indices):
+    the argmax class (ties: the first), one-vs-rest per class. Binary
+    (``probs`` ``(N,)``) and multilabel (``target`` ``(N, C)``):
+    ``probs >= threshold`` per label. The reports' precision, recall and F1
+    and the plots' operating points are ratios of these counts.
+
+    Args:
+        probs: probabilities (or scores), ``(N,)`` binary, else ``(N, C)``.
+        target: ``(N,)`` bool (binary), ``(N,)`` int64 (multiclass) or ``(N, C)`` bool (multilabel).
+        threshold: the decision threshold of binary and multilabel scores.
+        valid: the entries to count, a bool mask shaped like ``target`` (multilabel
+            entries kept by ``ignore_index``); default every entry.
+
+    Returns:
+        :class:`DecisionCounts`, int64 on the device of ``probs``.
+
+    Example:
+        >>> import torch
+        >>> c = decision_counts(torch.tensor([0.2, 0.6, 0.7, 0.4]), torch.tensor([False, True, False, True]))
+        >>> [t.tolist() for t in c]
+        [[1], [1], [2], [2]]
+    """
+    n = probs.shape[0]
+    keep = None if valid is None else valid.reshape(n, -1).to(probs.device).bool()
+    if probs.ndim == 2 and target.ndim == 1:  # multiclass: the argmax, counted by bincount (no (N, C) mask)
+        n_cls = probs.shape[1]
+        pred, label = probs.argmax(1), target.to(probs.device).long()
+        if keep is not None:
+            pred, label = pred[keep[:, 0]], label[keep[:, 0]]
+        tp = torch.bincount(label[pred == label], minlength=n_cls)
+        pos = torch.bincount(label, minlength=n_cls)
+        return DecisionCounts(tp, torch.bincount(pred, minlength=n_cls) - tp, pos, label.shape[0] - pos)
+    decision = (probs >= threshold).reshape(n, -1)
+    positive = target.to(probs.device).reshape(decision.shape).bool()
+    if keep is not None:
+        decision, positive = decision & keep, positive & keep
+    negative = ~positive if keep is None else ~positive & keep
+    tp = (decision & positive).sum(0, dtype=torch.int64)
+    return DecisionCounts(tp, (decision & negative).sum(0, dtype=torch.int64), positive.sum(0, dtype=torch.int64),
+                          negative.sum(0, dtype=torch.int64))

@@ -364,6 +364,6 @@ def nan_bound(epoch: Epoch, options: Options) -> AUROCBound:
         shape = (n, n)
     else:
         shape = (n,)
-    nan = torch.full(tuple(shape), math.nan, dtype=torch.float64, device=pos.device)
-    per = torch.full((n,), math.nan, dtype=torch.float64, device=pos.device)
-    return AUROCBound(nan, nan.clone(), per, per.clone(), n_pos, num_scored(epoch), epoch.dtype)
+    value = torch.empty(tuple(shape), dtype=torch.float64, device=pos.device)
+    per = torch.empty((n,), dtype=torch.float64, device=pos.device)
+    return _checks.nan_like(AUROCBound(value, value, per, per, n_pos, num_scored(epoch), epoch.dtype))

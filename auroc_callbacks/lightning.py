@@ -62,6 +62,8 @@ if not _BASES:  # pragma: no cover - depends on the environment
 __all__ = ["AUROCCallback"]
 
 OutputTransform = Callable[[Any, Any], Tuple[torch.Tensor, torch.Tensor]]
+_OWN = ("name", "per_class", "class_names", "log_curve", "pr_curves", "calibration", "prog_bar", "test", "test_name",
+        "preds_key", "target_key", "output_transform")
 _RULES = {"test_name": [NONEMPTY_STR], "target_key": [NONEMPTY_STR], "test": [bool], "prog_bar": [bool],
           "output_transform": [None, callable]}
 
@@ -165,12 +167,17 @@ class AUROCCallback(*_BASES):
         **auroc_options,
     ):
         super().__init__()
-        self.accumulator = _callback.build_accumulator(auroc_options, sync_dist=True, nan_strategy="warn")
+        self.accumulator = _callback.build_accumulator(auroc_options, own=_OWN, sync_dist=True, nan_strategy="warn")
         self.options = _callback.check_callback_options(
             self.accumulator, name=name, per_class=per_class, class_names=class_names, calibration=calibration,
             log_curve=log_curve, pr_curves=pr_curves)
         check_params(_RULES, test_name=test_name, target_key=target_key, test=test, prog_bar=prog_bar,
                      output_transform=output_transform)
+        tags = [tag_name(c) for c in self.options.class_names or []]
+        clash = next((c for i, c in enumerate(tags) if c in tags[:i]), None)
+        if clash is not None:
+            raise ValueError(f"`class_names` {self.options.class_names} give the key `{name}/{clash}` twice (keys keep"
+                             " only letters, digits, '_', '.' and '-'): make them distinct")
         preds_key = (preds_key,) if isinstance(preds_key, str) else preds_key
         if not isinstance(preds_key, Sequence) or not preds_key or not all(isinstance(k, str) for k in preds_key):
             raise TypeError(f"`preds_key` must be a str or a non-empty sequence of str; got {preds_key!r}")

@@ -41,7 +41,7 @@ from . import _checks, _optional
 from .accumulator import AUROCAccumulator, data_or_epoch
 from .calibration import Calibrator, Reliability
 from .calibration.metrics import BIN_RULES, DATA_OPTIONS, check_data_options, pooled_reliability
-from .functional import UndefinedAUROCWarning, auroc, auroc_scores, probabilities, roc_curve
+from .functional import UndefinedAUROCWarning, auroc, auroc_scores, decision_counts, probabilities, roc_curve
 from .stats import auroc_ci, resolve_ci
 
 __all__ = ["plot_roc", "plot_reliability"]
@@ -209,7 +209,7 @@ def _histogram_plan(accumulator: AUROCAccumulator, scores, bound, class_names) -
     curves = [curves] if binary else curves
     per_class = scores.per_class.cpu().numpy()
     bounds = np.full_like(per_class, np.nan) if bound is None else bound.per_class_bound.cpu().numpy()
-    names = _checks.check_class_names(class_names, len(curves), binary, binary_default="ROC curve")
+    names = _checks.check_class_names(class_names, len(curves), binary_default="ROC curve")
     defined = [c for c in range(len(curves)) if not np.isnan(per_class[c])]
     shown, legend_title = _select(per_class, defined, len(curves), None, "classes")
     lines = []
@@ -276,7 +276,7 @@ def _plan(
     binary = probs.ndim == 1
     multilabel = target_f.ndim == 2
     n_cls = 1 if binary else probs.shape[1]
-    names = [_shorten(n) for n in _checks.check_class_names(class_names, n_cls, binary, binary_default="ROC curve")]
+    names = [_shorten(n) for n in _checks.check_class_names(class_names, n_cls, binary_default="ROC curve")]
 
     if ci is None:
         scores, interval = auroc_scores(preds, target, average="macro", **options), None  # warns once if undefined
@@ -295,7 +295,7 @@ def _plan(
             micro_auc = float(auroc(preds, target, average="micro", **options))
     per_class = scores.per_class.cpu().numpy()
     curves = [(f.cpu().numpy(), t.cpu().numpy()) for f, t, _ in curves]
-    points = _operating_points(probs, target_f, target, options.get("ignore_index"), binary, multilabel)
+    points = _operating_points(probs, target_f, target, options.get("ignore_index"), multilabel)
 
     defined = [c for c in range(n_cls) if not math.isnan(per_class[c])]
     shown, legend_title = _select(per_class, defined, n_cls, top_k, "labels" if multilabel else "classes")
@@ -363,27 +363,13 @@ def _palette(n: int) -> List[Tuple[object, dict]]:
     return [(cmap(i % size), dict(ls=_LINESTYLES[(i // size) % len(_LINESTYLES)], lw=1.6)) for i in range(n)]
 
 
-def _operating_points(probs, target_f, target_raw, ignore_index, binary: bool, multilabel: bool):
+def _operating_points(probs, target_f, target_raw, ignore_index, multilabel: bool):
     """(FPR, TPR) arrays, one entry per class, of the default decision; None if scores are not probabilities."""
-    if binary or multilabel:
+    if probs.ndim == 1 or multilabel:
         if bool((probs.min() < 0) | (probs.max() > 1)):
             return None  # activation=None on raw scores: 0.5 means nothing
-        decision = probs >= 0.5
-        positive = target_f
-    else:
-        n_cls = probs.shape[1]
-        classes = torch.arange(n_cls, device=probs.device)
-        decision = probs.argmax(1, keepdim=True) == classes
-        positive = target_f.unsqueeze(1) == classes
-    if binary:
-        decision, positive = decision.reshape(-1, 1), positive.reshape(-1, 1)
-    valid = torch.ones_like(positive)
-    if multilabel and ignore_index is not None:
-        valid = target_raw.reshape(positive.shape).to(positive.device) != ignore_index
-    pos = (positive & valid).sum(0, dtype=torch.int64).double()
-    neg = (~positive & valid).sum(0, dtype=torch.int64).double()
-    tp = (decision & positive & valid).sum(0, dtype=torch.int64).double()
-    fp = (decision & ~positive & valid).sum(0, dtype=torch.int64).double()
+    valid = target_raw != ignore_index if multilabel and ignore_index is not None else None
+    tp, fp, pos, neg = (c.double() for c in decision_counts(probs, target_f, threshold=0.5, valid=valid))
     return (fp / neg).cpu().numpy(), (tp / pos).cpu().numpy()
 
 

@@ -31,7 +31,7 @@ import torch
 
 from . import _checks
 from .accumulator import AUROCAccumulator, data_or_epoch
-from .functional import UndefinedAUROCWarning, auroc, auroc_scores, probabilities, roc_curve
+from .functional import UndefinedAUROCWarning, auroc, auroc_scores, decision_counts, probabilities, roc_curve
 from .stats import auroc_ci, resolve_ci
 
 __all__ = ["report", "AUROCReport", "ClassReport", "DEFAULT_FPR_LEVELS"]
@@ -216,7 +216,8 @@ def report(
     from the core: the probabilities and the activation decision from
     :func:`auroc_callbacks.probabilities`, AUROC from
     :func:`auroc_callbacks.auroc_scores`, curves from
-    :func:`auroc_callbacks.roc_curve` (every threshold kept).
+    :func:`auroc_callbacks.roc_curve` (every threshold kept), the decision's
+    counts from :func:`auroc_callbacks.functional.decision_counts`.
 
     Conventions:
 
@@ -283,7 +284,7 @@ def report(
     binary = probs.ndim == 1
     multilabel = target_f.ndim == 2
     n_cls = 1 if binary else probs.shape[1]
-    names = _checks.check_class_names(class_names, n_cls, binary, binary_default="1")
+    names = _checks.check_class_names(class_names, n_cls, binary_default="1")
 
     interval = weighted_iv = None
     if level is None:
@@ -301,10 +302,11 @@ def report(
         curves = roc_curve(preds, target, drop_intermediate=False, **opts)
     curves = [curves] if binary else curves
 
-    tp, predicted, support = _counts(probs, target_f, target, opts["ignore_index"], threshold, binary, multilabel)
-    precision = _ratio(tp, predicted)
+    valid = target != opts["ignore_index"] if multilabel and opts["ignore_index"] is not None else None
+    tp, fp, support, _ = (c.cpu() for c in decision_counts(probs, target_f, threshold=threshold, valid=valid))
+    precision = _ratio(tp, tp + fp)
     recall = _ratio(tp, support)
-    f1 = _ratio(2 * tp, predicted + support)
+    f1 = _ratio(2 * tp, tp + fp + support)
     per_auc = scores.per_class.tolist()
 
     rows = []
@@ -376,24 +378,6 @@ def _check_digits(digits) -> None:
 
 
 # ----------------------------------------------------------------------------- compute
-
-
-def _counts(probs, target_f, target_raw, ignore_index, threshold, binary, multilabel):
-    """(true positives, predicted positives, actual positives) per class, int64 on the CPU."""
-    if binary or multilabel:
-        decision = probs >= threshold
-        positive = target_f
-        if binary:
-            decision, positive = decision.reshape(-1, 1), positive.reshape(-1, 1)
-        if multilabel and ignore_index is not None:
-            valid = target_raw.reshape(positive.shape).to(positive.device) != ignore_index
-            decision, positive = decision & valid, positive & valid
-        tp = (decision & positive).sum(0, dtype=torch.int64)
-        return tp.cpu(), decision.sum(0, dtype=torch.int64).cpu(), positive.sum(0, dtype=torch.int64).cpu()
-    n_cls = probs.shape[1]
-    pred = probs.argmax(1)
-    tp = torch.bincount(target_f[pred == target_f], minlength=n_cls)
-    return tp.cpu(), torch.bincount(pred, minlength=n_cls).cpu(), torch.bincount(target_f, minlength=n_cls).cpu()
 
 
 def _ratio(num: torch.Tensor, den: torch.Tensor) -> List[float]:

@@ -210,15 +210,11 @@ def _log_scalars(writer, tag: str, step: int, scores: AUROCScores, names: Option
 
 
 def _tag_names(class_names, num_classes: int) -> List[str]:
-    if class_names is None:
-        return [str(c) for c in range(num_classes)]
-    if isinstance(class_names, (str, bytes)) or not isinstance(class_names, Sequence):
-        raise TypeError(f"`class_names` must be a sequence of names; got {type(class_names).__name__}")
-    if len(class_names) != num_classes:
-        raise ValueError(f"`class_names` must have {num_classes} names, one per class; got {len(class_names)}")
-    names = [tag_name(n) for n in class_names]
+    """:func:`~auroc_callbacks._checks.check_class_names`, made tag-safe; two names giving one tag are refused."""
+    resolved = _checks.check_class_names(class_names, num_classes, binary_default="1")
+    names = [tag_name(n) for n in resolved]
     seen = {}
-    for raw, name in zip(class_names, names):
+    for raw, name in zip(resolved if class_names is None else class_names, names):
         if name in seen:
             raise ValueError(
                 f"`class_names` {seen[name]!r} and {raw!r} both become the tag name {name!r}; make them distinct"

@@ -110,9 +110,10 @@ def test_an_empty_epoch_raises_the_error_the_integrations_catch():
     ({"calibration": {"n_bins": 0}}, ValueError, "`n_bins` must be an int >= 1; got 0"),
     ({"calibration": {"bins": 3}}, ValueError, "`calibration` takes the options 'n_bins' and 'strategy'"),
     ({"log_curve": 1}, TypeError, "`log_curve` must be a bool; got int 1"),
+    ({"pr_curves": True, "mode": "histogram"}, ValueError, "`pr_curves=True` needs mode='exact'"),
 ])
 def test_callback_options_are_checked_naming_them(kwargs, error, match):
-    acc = ac.AUROCAccumulator()
+    acc = ac.AUROCAccumulator(mode=kwargs.pop("mode", "exact"))
     with pytest.raises(error, match=match):
         _callback.check_callback_options(acc, **{"name": "auroc", **kwargs})
 
@@ -122,7 +123,7 @@ def test_build_accumulator_passes_options_through_and_refuses_the_fixed_ones():
     assert acc.options.num_classes == 3 and acc.ci and acc.sync_dist is False and acc.nan_strategy == "warn"
     with pytest.raises(TypeError, match="`sync_dist` is set by the callback itself"):
         _callback.build_accumulator({"sync_dist": True}, sync_dist=False)
-    with pytest.raises(TypeError, match="unexpected keyword argument 'num_clases'"):
+    with pytest.raises(TypeError, match=r"AUROCCallback got an unexpected option `num_clases` \(did you mean `num_classes`\?\)"):
         _callback.build_accumulator({"num_clases": 3})
     with warnings.catch_warnings():
         warnings.simplefilter("error")

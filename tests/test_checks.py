@@ -87,3 +87,70 @@ def test_roc_curve_rejects_unknown_average():
 def test_every_entry_point_validates(fn):
     with pytest.raises(ValueError, match="label 3"):
         fn(P3, torch.tensor([0, 1, 3, 0, 1, 2, 0, 1]))
+
+
+# ----------------------------------------------------------------------------- class names and NaN results
+
+
+def test_class_names_resolve_to_one_per_class_or_the_binary_positive():
+    from auroc_callbacks._checks import check_class_names
+
+    assert check_class_names(None, 3, binary_default="1") == ["0", "1", "2"]
+    assert check_class_names(None, 1, binary_default="ROC curve") == ["ROC curve"]
+    assert check_class_names(("benign", "malignant"), 1, binary_default="1") == ["malignant"]
+    assert check_class_names(["sick"], 1, binary_default="1") == ["sick"]
+    assert check_class_names([7, 8, 9], 3, binary_default="1") == ["7", "8", "9"]
+    with pytest.raises(ValueError, match=r"`class_names` must have 3 names; got 2"):
+        check_class_names(["a", "b"], 3, binary_default="1")
+    with pytest.raises(ValueError, match=r"`class_names` must have 1 or 2 names \(the last names the positive"):
+        check_class_names(["a", "b", "c"], 1, binary_default="1")
+    with pytest.raises(TypeError, match="`class_names` must be a sequence of names; got str"):
+        check_class_names("abc", 3, binary_default="1")
+
+
+def test_nan_like_makes_every_float_tensor_nan_and_keeps_counts_levels_and_strings():
+    from auroc_callbacks._checks import nan_like
+    from auroc_callbacks.calibration import Reliability
+
+    iv = ac.AUROCInterval(torch.tensor(0.8, dtype=torch.float64), torch.tensor(0.7), torch.tensor(0.9),
+                          torch.tensor(0.05), 0.95, "delong", torch.ones(3, dtype=torch.float64), torch.zeros(3),
+                          torch.ones(3), torch.zeros(3), torch.tensor([4, 0, 2]), 10)
+    out = nan_like(iv)
+    assert type(out) is ac.AUROCInterval
+    for name in ("value", "lower", "upper", "std_error", "per_class", "per_class_lower", "per_class_upper",
+                 "per_class_std_error"):
+        before, after = getattr(iv, name), getattr(out, name)
+        assert torch.isnan(after).all() and after.shape == before.shape and after.dtype == before.dtype, name
+    assert out.support is iv.support and (out.level, out.method, out.num_samples) == (0.95, "delong", 10)
+    assert iv.value.item() == pytest.approx(0.8)  # nothing modified in place
+
+    rel = Reliability(torch.rand(4), torch.rand(4), torch.tensor([1, 0, 2, 3]), torch.linspace(0, 1, 5))
+    nested = nan_like(rel, keep=("edges",))
+    assert torch.isnan(nested.confidence).all() and torch.isnan(nested.accuracy).all()
+    assert nested.count.tolist() == [1, 0, 2, 3] and torch.equal(nested.edges, rel.edges)
+    bound = nan_like(ac.AUROCBound(torch.tensor(0.5), torch.tensor(0.1), torch.ones(2), torch.ones(2),
+                                   torch.tensor([1, 1]), 2, torch.float16))
+    assert torch.isnan(bound.bound) and bound.dtype is torch.float16
+    with pytest.raises(ValueError, match="`keep` must name fields of Reliability; got 'edge'"):
+        nan_like(rel, keep=("edge",))
+
+
+def test_nan_like_reaches_into_nested_results():
+    from auroc_callbacks._checks import nan_like
+    from auroc_callbacks.calibration import calibration_summary
+
+    s = calibration_summary(torch.tensor([-2.0, -1.0, 0.5, 1.0, 2.0, -0.5]), torch.tensor([0, 0, 0, 1, 1, 1]))
+    out = nan_like(s)
+    assert torch.isnan(out.ece) and torch.isnan(out.reliability.confidence).all()
+    assert torch.equal(out.reliability.count, s.reliability.count) and out.task == "binary"
+
+
+def test_a_batch_squeezed_to_0d_is_told_to_keep_its_batch_dimension():
+    import auroc_callbacks as ac
+
+    acc = ac.AUROCAccumulator()
+    acc.update(torch.rand(4), torch.tensor([0, 1, 0, 1]))
+    with pytest.raises(ValueError, match=r"`preds` must be 1-d .* got shape \(\) \(a batch of one squeezed"):
+        acc.update(torch.rand(1).squeeze(), torch.tensor([1]))
+    with pytest.raises(ValueError, match=r"`target` must be 1-d .* got shape \(\) \(a batch of one squeezed"):
+        acc.update(torch.rand(1), torch.tensor([1]).squeeze())

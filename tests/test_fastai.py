@@ -637,7 +637,7 @@ def test_ci_with_an_average_that_has_no_interval_fails_at_construction():
 def test_histogram_mode_adds_a_bound_column_and_equals_sklearn_on_float16_probabilities(digits, tmp_path):
     pytest.importorskip("tensorboard")
     pytest.importorskip("matplotlib")
-    cb = AUROCCallback(mode="histogram", per_class=True, log_dir=tmp_path, pr_curves=True)
+    cb = AUROCCallback(mode="histogram", per_class=True, log_dir=tmp_path)
     learn = _digits_learner(digits, metrics=AUROC(name="hist", mode="histogram"), cbs=cb)
     rec = _fit(learn, 1)
     assert learn.auroc.columns[:3] == ["auroc", "auroc_bound", "auroc_0"]
@@ -650,7 +650,7 @@ def test_histogram_mode_adds_a_bound_column_and_equals_sklearn_on_float16_probab
     assert learn.auroc.history[-1]["bound"] == rec[-1]["auroc_bound"]
     ea = _events(tmp_path)
     assert {"auroc", "auroc_bound", "auroc/0"} <= set(ea.Tags()["scalars"])
-    assert ea.Tags()["images"] == ["auroc/roc"]  # drawn from the counts; no PR curves without predictions
+    assert ea.Tags()["images"] == ["auroc/roc"] and not ea.Tags()["tensors"]  # drawn from the counts
     assert abs(ea.Scalars("auroc_bound")[-1].value - rec[-1]["auroc_bound"]) < 1e-9
 
 
@@ -661,6 +661,8 @@ def test_histogram_mode_bad_options_fail_at_construction():
         AUROCCallback(mode="histogram", ci=True)
     with pytest.raises(ValueError, match="`mode` must be one of"):
         AUROCCallback(mode="binned")
+    with pytest.raises(ValueError, match="`pr_curves=True` needs mode='exact'"):  # PR curves take every prediction
+        AUROCCallback(mode="histogram", pr_curves=True)
 
 
 # ----------------------------------------------------------------------------- calibration=True (issue 7)
@@ -785,8 +787,10 @@ def test_calibration_bad_arguments_raise_naming_them():
         AUROCCallback(calibration=True, task="multiclass", activation="sigmoid")
     with pytest.raises(TypeError, match="`sync_dist` is set by the callback itself"):
         AUROCCallback(sync_dist=True)
-    with pytest.raises(TypeError, match="unexpected keyword argument 'figure'"):  # renamed log_curve
+    with pytest.raises(TypeError, match=r"AUROCCallback got an unexpected option `figure` \(renamed `log_curve`\)"):
         AUROCCallback(figure=False)
+    with pytest.raises(TypeError, match=r"AUROC got an unexpected option `per_class`; its own options are name"):
+        AUROC(per_class=True)
 
 
 def test_calibration_of_logits_declared_probabilities_is_nan_with_a_warning_and_the_fit_goes_on(digits):
@@ -798,3 +802,18 @@ def test_calibration_of_logits_declared_probabilities_is_nan_with_a_warning_and_
     want = np.mean([roc_auc_score(target.numpy() == c, probs[:, c].numpy()) for c in range(10)])  # OvR, as ranked
     assert abs(rec[-1]["auroc"] - want) < TOL
     assert all(math.isnan(rec[-1][c]) for c in ("ece", "ece_tempered", "brier"))
+
+
+def test_a_vocab_that_does_not_fit_the_model_only_matters_for_per_class_columns(cancer):
+    """dls.vocab names 3 classes but the model scores one logit: the value still trains and equals sklearn;
+    per-class columns, which need the names, say what does not fit."""
+    learn = _binary_learner(cancer, cbs=AUROCCallback())
+    learn.dls.vocab = ["a", "b", "c"]
+    rec = _fit(learn, 1)
+    probs, target = learn.get_preds()
+    assert abs(rec[-1]["auroc"] - roc_auc_score(target.numpy().ravel(), probs.numpy().ravel())) < TOL
+    assert list(learn.auroc.history[-1]["per_class"]) == ["1"]  # numbered, not a wrong vocab name
+    learn = _binary_learner(cancer, cbs=AUROCCallback(per_class=True))
+    learn.dls.vocab = ["a", "b", "c"]
+    with pytest.raises(ValueError, match=r"3 class names came from the data .* but the model scores 1 column"):
+        _fit(learn, 1)

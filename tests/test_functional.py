@@ -449,3 +449,43 @@ def test_curves_of_a_label_whose_every_entry_is_ignored_are_nan_not_an_error():
     fpr, tpr, thr = curves[1]
     assert torch.isnan(fpr).all() and torch.isnan(tpr).all() and thr[0] == float("inf")
     assert not torch.isnan(curves[0][0]).any()
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "multilabel"])
+def test_decision_counts_equal_sklearns_confusion_matrices(task):
+    from sklearn.metrics import multilabel_confusion_matrix
+
+    from auroc_callbacks.functional import decision_counts
+
+    rng = np.random.default_rng(7)
+    n, c = 60, 4
+    if task == "binary":
+        preds, target = torch.tensor(rng.random(n).round(1)), torch.tensor(rng.integers(0, 2, n))
+    elif task == "multiclass":  # rounded logits: argmax ties go to the first class
+        preds, target = torch.tensor(rng.normal(size=(n, c)).round()), torch.tensor(rng.integers(0, c, n))
+    else:
+        preds, target = torch.tensor(rng.random((n, c)).round(1)), torch.tensor(rng.integers(0, 2, (n, c)))
+    probs, target_f, _ = ac.probabilities(preds, target, task=task)
+    counts = decision_counts(probs, target_f, threshold=0.3)
+    p = probs.numpy()
+    if task == "binary":
+        want = multilabel_confusion_matrix(target.numpy(), (p >= 0.3).astype(int), labels=[1])
+    elif task == "multiclass":
+        want = multilabel_confusion_matrix(target.numpy(), p.argmax(1), labels=list(range(c)))
+    else:
+        want = multilabel_confusion_matrix(target.numpy(), (p >= 0.3).astype(int))
+    assert all(t.dtype == torch.int64 for t in counts)
+    assert counts.tp.tolist() == want[:, 1, 1].tolist() and counts.fp.tolist() == want[:, 0, 1].tolist()
+    assert counts.pos.tolist() == (want[:, 1, 0] + want[:, 1, 1]).tolist()
+    assert counts.neg.tolist() == (want[:, 0, 0] + want[:, 0, 1]).tolist()
+
+
+def test_decision_counts_leave_out_the_entries_not_valid():
+    from auroc_callbacks.functional import decision_counts
+
+    probs = torch.tensor([[0.9, 0.1], [0.8, 0.7], [0.2, 0.6], [0.4, 0.3]])
+    target = torch.tensor([[True, False], [False, True], [True, True], [False, False]])
+    valid = torch.tensor([[True, True], [False, True], [True, False], [True, True]])
+    counts = decision_counts(probs, target, valid=valid)
+    # label 0 over rows 0, 2, 3: decided [T, F, F], true [T, T, F]; label 1 over rows 0, 1, 3: [F, T, F], [F, T, F]
+    assert [t.tolist() for t in counts] == [[1, 1], [0, 0], [2, 1], [1, 2]]

@@ -435,6 +435,7 @@ def test_history_survives_checkpoint_and_resume(tmp_path):
         ({"preds_key": []}, TypeError, "`preds_key` must be a str or a non-empty sequence"),
         ({"class_names": "abc"}, TypeError, "`class_names` must be a sequence"),
         ({"num_classes": 3, "class_names": ["a", "b"]}, ValueError, "`class_names` must have `num_classes` = 3"),
+        ({"class_names": ["a b", "a/b", "c"]}, ValueError, "give the key `val_auroc/a_b` twice"),
         ({"output_transform": "logits"}, TypeError, "`output_transform` must be None or a callable"),
         ({"per_class": 1}, TypeError, "`per_class` must be a bool"),
         ({"calibration": 1}, TypeError, "`calibration` must be a bool or a Mapping; got int 1"),
@@ -445,7 +446,8 @@ def test_history_survives_checkpoint_and_resume(tmp_path):
         ({"calibration": True, "mode": "histogram"}, ValueError, "`calibration` needs mode='exact'.*'histogram'"),
         ({"sync_dist": False}, TypeError, "`sync_dist` is set by the callback itself"),
         ({"nan_strategy": "error"}, TypeError, "`nan_strategy` is set by the callback itself"),
-        ({"calibartion": True}, TypeError, "unexpected keyword argument 'calibartion'"),
+        ({"calibartion": True}, TypeError, r"unexpected option `calibartion` \(did you mean `calibration`\?\)"),
+        ({"calibration_bins": 10}, TypeError, r"unexpected option `calibration_bins` \(now `calibration="),
     ],
 )
 def test_bad_arguments_raise_errors_naming_them(kwargs, error, match):

@@ -712,10 +712,15 @@ def _tempered(prep: _Prepared, n_bins: int, strategy: str, average):
     return ece, temperature, _pooled(tempered, n_bins, strategy)
 
 
+def _empty_reliability(n_bins: int, device) -> Reliability:
+    """``n_bins`` empty bins: zero counts (and zeros elsewhere, for :func:`~auroc_callbacks._checks.nan_like`)."""
+    floats = dict(dtype=torch.float64, device=device)
+    return Reliability(torch.zeros(n_bins, **floats), torch.zeros(n_bins, **floats),
+                       torch.zeros(n_bins, dtype=torch.int64, device=device), torch.zeros(n_bins + 1, **floats))
+
+
 def _nan_reliability(n_bins: int, device) -> Reliability:
-    nan = torch.full((n_bins,), float("nan"), dtype=torch.float64, device=device)
-    edges = torch.full((n_bins + 1,), float("nan"), dtype=torch.float64, device=device)
-    return Reliability(nan, nan.clone(), torch.zeros(n_bins, dtype=torch.int64, device=device), edges)
+    return _checks.nan_like(_empty_reliability(n_bins, device))
 
 
 def nan_summary(n_bins: int, device, num_samples: int, task: str, strategy: str) -> CalibrationSummary:
@@ -727,7 +732,7 @@ def nan_summary(n_bins: int, device, num_samples: int, task: str, strategy: str)
         >>> bool(s.ece.isnan()), s.reliability.count.tolist() == [0] * 10
         (True, True)
     """
-    nan = torch.tensor(float("nan"), dtype=torch.float64, device=device)
-    rel = _nan_reliability(n_bins, device)
-    return CalibrationSummary(nan, nan.clone(), nan.clone(), nan.clone(), nan.clone(), nan.clone(), rel, rel,
-                              num_samples, task, strategy)
+    zero = torch.zeros((), dtype=torch.float64, device=device)
+    rel = _empty_reliability(n_bins, device)
+    summary = CalibrationSummary(zero, zero, zero, zero, zero, zero, rel, rel, num_samples, task, strategy)
+    return _checks.nan_like(summary)
