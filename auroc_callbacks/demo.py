@@ -386,7 +386,7 @@ def _run_lightning(epochs, batch_size, seed, out_dir: Path, out, progress: bool)
     train = DataLoader(TensorDataset(x_tr, y_tr), batch_size=batch_size, shuffle=True, generator=g)
     valid = DataLoader(TensorDataset(x_va, y_va), batch_size=batch_size)
     logger = pl.loggers.TensorBoardLogger(str(out_dir), name="lightning")
-    cb = AUROCCallback(num_classes=10, class_names=CLASS_NAMES, log_curve=True, prog_bar=True)
+    cb = AUROCCallback(num_classes=10, class_names=CLASS_NAMES, log_curve=True, pr_curves=True, prog_bar=True)
     trainer = pl.Trainer(
         max_epochs=epochs, accelerator="cpu", devices=1, logger=logger, callbacks=[cb],
         enable_checkpointing=False, enable_model_summary=False, num_sanity_val_steps=0, enable_progress_bar=progress,
