@@ -28,48 +28,10 @@ Example:
     True
 """
 
-from .calibrators import (
-    CalibratedModel,
-    Calibrator,
-    IsotonicCalibrator,
-    PlattScaler,
-    TemperatureScaler,
-    fit_isotonic,
-    fit_platt,
-    fit_temperature,
-)
-from .metrics import (
-    AVERAGES,
-    STRATEGIES,
-    CalibrationSummary,
-    Reliability,
-    UndefinedCalibrationWarning,
-    brier_score_loss,
-    calibration_error,
-    calibration_summary,
-    log_loss,
-    nan_summary,
-    reliability,
-)
+from . import calibrators, metrics
+from .calibrators import (CalibratedModel, Calibrator, IsotonicCalibrator, PlattScaler, TemperatureScaler, fit_isotonic,
+                          fit_platt, fit_temperature)
+from .metrics import (AVERAGES, STRATEGIES, CalibrationSummary, Reliability, UndefinedCalibrationWarning, brier_score_loss,
+                      calibration_error, calibration_summary, log_loss, nan_summary, reliability)
 
-__all__ = [
-    "UndefinedCalibrationWarning",
-    "Reliability",
-    "CalibrationSummary",
-    "calibration_error",
-    "reliability",
-    "brier_score_loss",
-    "log_loss",
-    "calibration_summary",
-    "nan_summary",
-    "STRATEGIES",
-    "AVERAGES",
-    "Calibrator",
-    "CalibratedModel",
-    "TemperatureScaler",
-    "PlattScaler",
-    "IsotonicCalibrator",
-    "fit_temperature",
-    "fit_platt",
-    "fit_isotonic",
-]
+__all__ = metrics.__all__ + calibrators.__all__  # the public API is each submodule's
