@@ -11,7 +11,11 @@ has validated it:
 * :func:`probabilities_of` -- the same scores as probabilities (a sigmoid is
   applied too, for display, thresholds and calibration);
 * :func:`class_counts`, :func:`row_problem`, :func:`flatten` -- the per-class
-  views the ranking kernel (:mod:`._ranking`) consumes.
+  views the ranking kernel (:mod:`._ranking`) consumes;
+* :func:`shape_inputs` and :func:`ranked_scores` -- the two sync-free steps of
+  :func:`format_inputs` that the histogram counts run on every batch (they
+  decide ``activation="auto"`` per batch, on the device, with
+  :func:`distribution_excess`: the counts cannot be re-scored at the end).
 
 A private module with public names: what it offers its siblings is named.
 """
@@ -26,7 +30,8 @@ from ._checks import Layout, Options
 
 __all__ = [
     "DISTRIBUTION_TOL", "Formatted", "format_inputs", "probabilities_of", "as_float", "row_tolerance",
-    "distribution_excess", "decide_activation", "row_problem", "class_counts", "flatten",
+    "distribution_excess", "decide_activation", "row_problem", "class_counts", "flatten", "shape_inputs",
+    "ranked_scores",
 ]
 
 
@@ -45,11 +50,7 @@ DISTRIBUTION_TOL = {torch.bfloat16: 5e-2, torch.float16: 1e-2}
 
 def format_inputs(preds: torch.Tensor, target: torch.Tensor, layout: Layout, opts: Options) -> Formatted:
     """Detach, drop ``ignore_index``, upcast, decide and apply the activation, pick a binary head's column."""
-    preds, target = preds.detach(), target.detach().to(preds.device)  # labels follow the scores' device
-    if layout.task != "multilabel":
-        target = target.reshape(-1)
-    if preds.ndim == 2 and preds.shape[1] == 1:
-        preds = preds.reshape(-1)
+    preds, target = shape_inputs(preds, target, layout)
     valid = None
     if opts.ignore_index is not None:
         keep = target != opts.ignore_index
@@ -62,14 +63,40 @@ def format_inputs(preds: torch.Tensor, target: torch.Tensor, layout: Layout, opt
     preds = as_float(preds)
     logits = preds
     activation = decide_activation(preds, in_dtype, layout, opts.activation)
-    if activation == "softmax":
-        # Bitwise the probabilities users get from torch.softmax(logits, 1) (and fastai's get_preds):
-        # a class-major softmax is faster but rounds differently, which breaks exact ties differently.
-        preds = torch.softmax(preds if preds.is_floating_point() else preds.double(), dim=1)
-    if layout.binary_column is not None:
-        preds = preds[:, layout.binary_column]
+    preds = ranked_scores(preds, layout, softmax=activation == "softmax")
     target = target.long() if layout.task == "multiclass" else target == 1
     return Formatted(preds, target, valid, activation, logits)
+
+
+def shape_inputs(preds: torch.Tensor, target: torch.Tensor, layout: Layout, device=None):
+    """Detached ``(preds, target)`` on one device (``device``, else the scores'), target ``(N,)`` unless
+    multilabel, ``(N, 1)`` scores as ``(N,)``. No host sync: the histogram counts call it on every batch."""
+    device = preds.device if device is None else device
+    preds, target = preds.detach().to(device), target.detach().to(device)  # labels follow the scores' device
+    if layout.task != "multilabel":
+        target = target.reshape(-1)
+    if preds.ndim == 2 and preds.shape[1] == 1:
+        preds = preds.reshape(-1)
+    return preds, target
+
+
+def ranked_scores(scores: torch.Tensor, layout: Layout, *, softmax, keep_rows=None) -> torch.Tensor:
+    """The scores that are ranked, from float scores: softmax where it applies, then a binary head's column.
+
+    ``softmax`` is a bool for the whole input, or with ``keep_rows`` (a bool
+    tensor broadcasting over rows: "these rows are distributions already")
+    the softmax applies to the other rows only, as the histogram counts
+    decide it batch by batch without a host sync. The softmax is bitwise
+    ``torch.softmax(scores, 1)``, the probabilities users get from
+    ``torch.softmax(logits, 1)`` (and fastai's ``get_preds``): a class-major
+    softmax is faster but rounds differently, which breaks exact ties differently.
+    """
+    if softmax:
+        soft = torch.softmax(scores if scores.is_floating_point() else scores.double(), dim=1)
+        scores = soft if keep_rows is None else torch.where(keep_rows, scores, soft)
+    if layout.binary_column is not None:
+        scores = scores[:, layout.binary_column]
+    return scores
 
 
 def probabilities_of(f: Formatted) -> torch.Tensor:

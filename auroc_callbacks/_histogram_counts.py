@@ -17,7 +17,7 @@ from typing import List, Optional, Tuple
 import torch
 
 from ._checks import TASKS, Layout, Options
-from ._format import distribution_excess
+from ._format import distribution_excess, ranked_scores, shape_inputs
 from .distributed import DTYPES, EmptyEpochError, is_distributed, reduce_uneven
 from .histogram import COUNTERS, EXTREMES, NUM_BUCKETS, Epoch, bucket_values, check_histogram_dtype, sign_flip
 
@@ -98,12 +98,7 @@ class HistogramCounts:
         """Count one validated, non-empty batch, on its device. No ``.item()``, no boolean indexing."""
         if self.counts is None:
             self._allocate(layout, preds.device)
-        device = self.counts.device
-        preds, target = preds.detach().to(device), target.detach().to(device)
-        if layout.task != "multilabel":
-            target = target.reshape(-1)
-        if preds.ndim == 2 and preds.shape[1] == 1:
-            preds = preds.reshape(-1)
+        preds, target = shape_inputs(preds, target, layout, self.counts.device)
         in_dtype = preds.dtype
         self.in_dtype = in_dtype if self.in_dtype is None else torch.promote_types(self.in_dtype, in_dtype)
         scores = preds.float() if in_dtype in _FLOAT32_INPUTS else preds
@@ -166,11 +161,8 @@ class HistogramCounts:
 
     def _keys(self, scores: torch.Tensor, is_dist, layout: Layout) -> torch.Tensor:
         """The scores the exact mode ranks, rounded, as bucket keys offset by their column: ``(N, R)``."""
-        if self.options.activation == "softmax" or is_dist is not None:
-            soft = torch.softmax(scores, dim=1)
-            scores = soft if is_dist is None else torch.where(is_dist, scores, soft)
-        if layout.binary_column is not None:
-            scores = scores[:, layout.binary_column]
+        scores = ranked_scores(scores, layout, softmax=self.options.activation == "softmax" or is_dist is not None,
+                               keep_rows=is_dist)
         if scores.ndim == 1:
             scores = scores.unsqueeze(1)
         bits = scores.to(self.dtype).view(torch.int16).to(self._index_dtype)
