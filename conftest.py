@@ -11,6 +11,7 @@ import importlib.util
 _NEEDS = {
     "fastai.py": ["fastai"],
     "lightning.py": ["lightning", "pytorch_lightning"],  # either
+    "torchmetrics.py": ["torchmetrics"],
     "tensorboard.py": ["tensorboard"],
     "plotting.py": ["matplotlib"],
     "demo.py": ["sklearn"],

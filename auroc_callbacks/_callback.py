@@ -24,8 +24,9 @@ from typing import Dict, List, NamedTuple, Optional
 
 import torch
 
-from ._checks import NONEMPTY_STR, Choice, Interval, check_class_names, check_params
-from .calibration import STRATEGIES, CalibrationSummary, UndefinedCalibrationWarning, calibration_summary, nan_summary
+from ._checks import NONEMPTY_STR, check_class_names, check_params
+from .calibration import CalibrationSummary, UndefinedCalibrationWarning, calibration_summary, nan_summary
+from .calibration.metrics import BIN_RULES
 from .functional import AUROCScores
 from .histogram import AUROCBound
 from .stats import AUROCInterval
@@ -47,8 +48,7 @@ _RULES = {
     "calibration": [bool, Mapping],
     "log_curve": [bool],
     "pr_curves": [bool],
-    "n_bins": [Interval(int, 1)],
-    "strategy": [Choice(STRATEGIES)],
+    **BIN_RULES,  # calibration's own rules for the options passed through to it
 }
 
 

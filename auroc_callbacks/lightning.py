@@ -271,7 +271,7 @@ class AUROCCallback(*_BASES):
         values = result.values(name, per_class=self.options.per_class, class_keys=[tag_name(c) for c in result.names])
         for key, value in values.items():
             pl_module.log(key, value, prog_bar=self.prog_bar and key == name, sync_dist=False)
-        if trainer.is_global_zero and (self.options.log_curve or self.options.pr_curves or result.calibration):
+        if trainer.is_global_zero and (self.options.log_curve or self.options.pr_curves):
             for logger in self._tensorboard_loggers(trainer):  # the scalars went through pl_module.log
                 _callback.log_figures(logger.experiment, self.accumulator, result, tag=name,
                                       step=trainer.global_step, options=self.options, scalars=False)
