@@ -66,18 +66,33 @@ class HistogramCounts:
         self.in_dtype: Optional[torch.dtype] = None
         self.rows = 0
 
-    def _allocate(self, layout: Layout, device: torch.device) -> None:
+    def allocate(self, layout: Layout, device: torch.device, *, counts: Optional[torch.Tensor] = None,
+                 ints: Optional[torch.Tensor] = None, extremes: Optional[torch.Tensor] = None) -> None:
+        """Fix the layout and give the counts their memory: zeros, or the given tensors, counted into in place.
+
+        ``counts`` (flat ``(G * R * 65536 + 1,)`` int64, see :attr:`size`), ``ints``
+        (``(len(COUNTERS),)`` int64) and ``extremes`` (``(len(EXTREMES),)``
+        float64, ``-inf`` when empty) let a caller own the state, as the
+        torchmetrics adapter's ``sum`` and ``max`` states do.
+        """
         self.layout = layout
-        groups, cols, _ = self.shape
-        size = groups * cols * NUM_BUCKETS + 1
-        self.counts = torch.zeros(size, dtype=torch.int64, device=device)
-        self.ints = torch.zeros(len(COUNTERS), dtype=torch.int64, device=device)
-        self.extremes = torch.full((len(EXTREMES),), -math.inf, dtype=torch.float64, device=device)
+        size, cols = self.size, self.shape[1]
+        self.counts = torch.zeros(size, dtype=torch.int64, device=device) if counts is None else counts
+        self.ints = torch.zeros(len(COUNTERS), dtype=torch.int64, device=device) if ints is None else ints
+        if extremes is None:
+            extremes = torch.full((len(EXTREMES),), -math.inf, dtype=torch.float64, device=device)
+        self.extremes = extremes
         self._int_views, self._extreme_views = self.ints.unbind(), self.extremes.unbind()  # in-place, one op each
         self._index_dtype = torch.int32 if size < 2**31 else torch.int64
         self._one = torch.ones(1, dtype=torch.int64, device=device)
         self._col_base = (torch.arange(cols, device=device) * NUM_BUCKETS + _ZERO_KEY).to(self._index_dtype)
         self._group_step = cols * NUM_BUCKETS
+
+    @property
+    def size(self) -> int:
+        """Entries of the flat counts: ``G * R * 65536`` plus the trash slot (needs a layout)."""
+        groups, cols, _ = self.shape
+        return groups * cols * NUM_BUCKETS + 1
 
     @property
     def shape(self) -> Tuple[int, int, int]:
@@ -97,7 +112,7 @@ class HistogramCounts:
     def update(self, preds: torch.Tensor, target: torch.Tensor, layout: Layout) -> None:
         """Count one validated, non-empty batch, on its device. No ``.item()``, no boolean indexing."""
         if self.counts is None:
-            self._allocate(layout, preds.device)
+            self.allocate(layout, preds.device)
         preds, target = shape_inputs(preds, target, layout, self.counts.device)
         in_dtype = preds.dtype
         self.in_dtype = in_dtype if self.in_dtype is None else torch.promote_types(self.in_dtype, in_dtype)

@@ -411,6 +411,37 @@ def _run_lightning(epochs, batch_size, seed, out_dir: Path, out, progress: bool)
 _RUNNERS: Dict[str, Callable] = {"fastai": _run_fastai, "lightning": _run_lightning, "torch": _run_torch}
 
 
+def train_lightning_torchmetrics(epochs: int = 5, batch_size: int = 32, seed: int = 0) -> float:
+    """The demo's digits model in Lightning, logging ``self.log("val_auroc", AUROC())``: the callback's number."""
+    pl = _lightning()
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from .torchmetrics import AUROC
+
+    class Digits(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.net, self.val_auroc = make_model(seed), AUROC(task="multiclass", num_classes=10)
+
+        def training_step(self, batch, batch_idx):
+            return torch.nn.functional.cross_entropy(self.net(batch[0]), batch[1])
+
+        def validation_step(self, batch, batch_idx):
+            self.val_auroc.update(self.net(batch[0]), batch[1])
+            self.log("val_auroc", self.val_auroc, on_epoch=True, on_step=False)
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=LR)
+
+    (x_tr, y_tr), (x_va, y_va) = load_digits_split(seed)
+    g = torch.Generator().manual_seed(seed)
+    trainer = pl.Trainer(max_epochs=epochs, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
+                         enable_model_summary=False, num_sanity_val_steps=0, enable_progress_bar=False)
+    trainer.fit(Digits(), DataLoader(TensorDataset(x_tr, y_tr), batch_size=batch_size, shuffle=True, generator=g),
+                DataLoader(TensorDataset(x_va, y_va), batch_size=batch_size))
+    return float(trainer.callback_metrics["val_auroc"])
+
+
 def installed_frameworks() -> List[str]:
     """The frameworks the demo trains with by default: fastai and Lightning where installed, else plain torch."""
     from ._optional import is_available
@@ -458,7 +489,9 @@ def run(epochs: int = 5, batch_size: int = 32, seed: int = 0, out: Callable = pr
         ``loss``, ``exact``, ``minibatch_mean``, ``sklearn``), ``gap`` (the
         rows of :func:`measure_gap`), ``report`` (the
         :class:`~auroc_callbacks.reporting.AUROCReport` of the last model),
-        ``figure`` (the PNG's path) and ``log_dirs``.
+        ``figure`` (the PNG's path), ``log_dirs`` and ``torchmetrics`` (the
+        last ``val_auroc`` the Lightning model logged through
+        :class:`auroc_callbacks.torchmetrics.AUROC`, or None).
     """
     for arg, value in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, int):
@@ -490,7 +523,16 @@ def run(epochs: int = 5, batch_size: int = 32, seed: int = 0, out: Callable = pr
             results[fw] = _RUNNERS[fw](epochs, batch_size, seed, out_dir, out, progress)
             out("")
 
-        k = len(frameworks) + 1
+        k, tm = len(frameworks) + 1, None
+        if "lightning" in frameworks and is_available("torchmetrics"):
+            out(f"== {k}. torchmetrics: the same Lightning model, `self.log(\"val_auroc\", AUROC())` with"
+                " auroc_callbacks.torchmetrics.AUROC ==")
+            value = tm = train_lightning_torchmetrics(epochs, batch_size, seed)
+            callback = results["lightning"]["history"][-1]["exact"]
+            out(f"val_auroc after epoch {epochs - 1}: {value:.6f}; the callback logged {callback:.6f}"
+                f" ({'the same number' if value == callback else 'DIFFERENT'})")
+            out("")
+            k += 1
         out(f"== {k}. Minibatch mean vs exact, measured: mean of per-batch AUROCs minus the exact AUROC ==")
         gap_logits = results.get("torch")
         if gap_logits is None:
@@ -527,7 +569,7 @@ def run(epochs: int = 5, batch_size: int = 32, seed: int = 0, out: Callable = pr
         out(f"  tensorboard --logdir {out_dir}  per-epoch AUROC scalars, ROC figures, PR curves"
             f" ({', '.join(log_dirs)})")
     return dict(histories={fw: r["history"] for fw, r in results.items()}, gap=gap, report=rep,
-                figure=figure, log_dirs=log_dirs)
+                figure=figure, log_dirs=log_dirs, torchmetrics=tm)
 
 
 def _save_figure(accumulator, path: Path, title: str) -> Optional[Path]:

@@ -63,3 +63,15 @@ def test_benchmark_smoke_run_agrees_with_peers():
     ).stdout
     assert "Summary" in out and "update():" in out
     assert "differs" not in out  # every peer computed the same AUROC before being timed
+
+
+@pytest.mark.slow
+def test_demo_torchmetrics_section_logs_the_callbacks_number(tmp_path):
+    pytest.importorskip("torchmetrics")
+    pytest.importorskip("lightning")
+    lines = []
+    result = demo.run(epochs=1, out=lambda *a: lines.append(" ".join(map(str, a))), out_dir=tmp_path,
+                      frameworks=["lightning"])
+    assert result["torchmetrics"] == result["histories"]["lightning"][-1]["exact"]
+    assert result["torchmetrics"] == pytest.approx(result["histories"]["lightning"][-1]["sklearn"], abs=1e-12)
+    assert any("the same number" in line for line in lines)

@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-HEAVY = ("fastai", "lightning", "pytorch_lightning", "matplotlib", "tensorboard", "torch.utils.tensorboard", "sklearn")
+HEAVY = ("fastai", "lightning", "pytorch_lightning", "torchmetrics", "matplotlib", "tensorboard", "torch.utils.tensorboard", "sklearn")
 
 
 def test_import_loads_no_framework_plotting_or_tensorboard():

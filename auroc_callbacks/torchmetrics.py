@@ -1,0 +1,212 @@
+"""``AUROC``: a :class:`torchmetrics.Metric` over the library's exact AUROC, for ``self.log``, Fabric and plain loops.
+
+A thin translation of torchmetrics' protocol into the shared pipeline:
+``update`` checks each batch's types and shapes (no host sync) and appends
+it to torchmetrics states; ``compute`` hands the epoch to the same core as
+every callback. The states follow torchmetrics' contract, so its own
+distributed sync, ``merge_state``, ``clone``, ``compute_on_cpu`` and
+``state_dict`` work unchanged:
+
+- ``mode="exact"`` (default): ``cat`` states of the predictions and targets
+  (torchmetrics all-gathers them);
+- ``mode="histogram"``: ``sum`` states of fixed size, the 16-bit counts of
+  :class:`~auroc_callbacks.HistogramAccumulator` (one all-reduce, whatever
+  the number of samples; exact for the rounded scores). It needs ``task`` and
+  ``num_classes`` at construction, to size the states.
+
+Unlike ``torchmetrics.classification.AUROC``: one-vs-one, an undefined AUROC is
+NaN with an :class:`~auroc_callbacks.UndefinedAUROCWarning` (never 0.0), and
+``activation="auto"`` is decided once on the whole epoch (exact mode), not per batch.
+
+``DistributedSampler`` pads the last shards with repeated samples, and a
+torchmetrics state cannot know which: under DDP the value is the AUROC of the
+padded set. :class:`auroc_callbacks.lightning.AUROCCallback` removes the padding.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torchmetrics
+from torchmetrics.utilities import dim_zero_cat
+
+from . import _checks, histogram
+from ._callback import build_accumulator
+from ._checks import Layout
+from ._histogram_counts import HistogramCounts
+from .distributed import EmptyEpochError
+from .functional import UndefinedAUROCWarning
+from .histogram import AUROCBound
+
+__all__ = ["AUROC"]
+
+#: the keyword arguments of ``torchmetrics.Metric.__init__``, passed to it untouched
+METRIC_KWARGS = ("compute_on_cpu", "dist_sync_on_step", "process_group", "dist_sync_fn",
+                 "distributed_available_fn", "sync_on_compute", "compute_with_cache")
+#: the accumulator options this adapter takes (the others need the callbacks: intervals, buffer placement)
+AUROC_OPTIONS = ("task", "num_classes", "average", "multi_class", "activation", "max_fpr", "ignore_index",
+                 "mode", "histogram_dtype", "nan_strategy")
+#: what the callbacks set that this adapter fixes: torchmetrics syncs the states, so the accumulator never gathers
+_FIXED = {"sync_dist": False, "ci": False, "ci_level": 0.95, "buffer_device": None}
+
+
+class AUROC(torchmetrics.Metric):
+    """The exact epoch AUROC as a ``torchmetrics.Metric``: ``self.log("val_auroc", metric)`` in Lightning.
+
+    Takes the options of :class:`~auroc_callbacks.AUROCAccumulator`
+    (``task``, ``num_classes``, ``average``, ``multi_class``, ``activation``,
+    ``max_fpr``, ``ignore_index``, ``mode``, ``histogram_dtype``,
+    ``nan_strategy``), checked at construction, and torchmetrics' own
+    ``Metric`` keyword arguments (``compute_on_cpu``, ``dist_sync_on_step``,
+    ``process_group``, ``sync_on_compute``, ...), passed through.
+
+    ``update(preds, target)`` takes ``(N,)`` / ``(N, 1)`` / ``(N, 2)``
+    binary, ``(N, C)`` multiclass or multilabel scores as
+    :func:`auroc_callbacks.auroc` does; ``compute()`` returns its float64 value
+    (0-d, or ``(C,)`` for ``average=None``). States are not saved in
+    ``state_dict`` unless ``metric.persistent(True)`` (torchmetrics' default).
+
+    Example:
+        >>> import torch
+        >>> from auroc_callbacks.torchmetrics import AUROC
+        >>> metric = AUROC()
+        >>> metric.update(torch.tensor([0.1, 0.4]), torch.tensor([0, 0]))
+        >>> metric.update(torch.tensor([0.35, 0.8]), torch.tensor([1, 1]))
+        >>> metric.compute()
+        tensor(0.7500, dtype=torch.float64)
+    """
+
+    is_differentiable = False
+    higher_is_better = True
+    full_state_update = False
+    plot_lower_bound = 0.0
+    plot_upper_bound = 1.0
+
+    def __init__(self, **kwargs):
+        metric_kwargs = {k: kwargs.pop(k) for k in METRIC_KWARGS if k in kwargs}
+        super().__init__(**metric_kwargs)
+        refused = sorted(set(kwargs) & set(_FIXED))
+        if refused:
+            raise TypeError(f"AUROC (torchmetrics) does not take `{refused[0]}`: use an AUROCCallback"
+                            f" (auroc_callbacks.lightning or .fastai) for it; AUROC takes {', '.join(AUROC_OPTIONS)}")
+        acc = build_accumulator(kwargs, who="AUROC", own=METRIC_KWARGS, **_FIXED)  # checks every option
+        self.auroc_options = dict(kwargs)
+        self.options, self.mode, self.nan_strategy = acc.options, acc.mode, acc.nan_strategy
+        self._shapes: Optional[tuple] = None
+        if self.mode == "exact":
+            self.add_state("preds", default=[], dist_reduce_fx="cat")
+            self.add_state("target", default=[], dist_reduce_fx="cat")
+            return
+        task, n = self.options.task, self.options.num_classes
+        if task is None or (n is None and task != "binary"):
+            raise ValueError(
+                "mode='histogram' in the torchmetrics AUROC needs `task` and `num_classes` (binary: `task` only)"
+                f" to size its fixed states; got task={task!r}, num_classes={n!r}")
+        self.histogram_dtype = acc.histogram_dtype
+        counter = HistogramCounts(self.options, self.histogram_dtype)
+        counter.allocate(Layout(task, 1 if task == "binary" else n, None), torch.device("cpu"))
+        self.add_state("counts", default=counter.counts, dist_reduce_fx="sum")
+        self.add_state("counters", default=counter.ints, dist_reduce_fx="sum")
+        self.add_state("extremes", default=counter.extremes, dist_reduce_fx="max")
+        # the binary column of (N, 2) scores (-1: none; the counts' shape does not depend on it)
+        self.add_state("binary_column", default=torch.tensor(-1), dist_reduce_fx="max")
+        self._counter = counter
+
+    # ------------------------------------------------------------------ accumulation
+
+    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+        """Add one batch: types and shapes checked against the first batch's, no host sync."""
+        layout = self._check_batch(preds, target)
+        if preds.shape[0] == 0:
+            return
+        preds, target = preds.detach(), target.detach()
+        if self.mode == "exact":
+            self.preds.append(preds)
+            self.target.append(target)
+            return
+        counter = self._counter
+        # count into the states themselves, again after they were moved, reset or synced (new tensors)
+        if counter.counts is not self.counts or counter.layout != layout:
+            counter.allocate(layout, self.counts.device, counts=self.counts, ints=self.counters, extremes=self.extremes)
+        counter.update(preds, target, layout)
+        if layout.binary_column is not None:
+            self.binary_column = torch.maximum(self.binary_column, torch.ones_like(self.binary_column))
+
+    def _check_batch(self, preds, target) -> Layout:
+        layout = _checks.check_layout(preds, target, self.options, allow_empty=True)
+        shapes = (layout, preds.shape[1:], target.shape[1:])
+        if self._shapes is not None and shapes != self._shapes:
+            raise ValueError(
+                f"batch shapes changed within an epoch: `preds` {tuple(preds.shape)}, `target` {tuple(target.shape)}"
+                f" after batches of preds (N, *{tuple(self._shapes[1])}), target (N, *{tuple(self._shapes[2])})")
+        self._shapes = shapes
+        return layout
+
+    def reset(self) -> None:
+        """Forget every sample (torchmetrics calls it after each epoch's ``compute`` under Lightning)."""
+        super().reset()
+        self._shapes = None
+
+    # ------------------------------------------------------------------ results
+
+    def compute(self) -> torch.Tensor:
+        """The epoch AUROC, from the shared core: NaN with an ``UndefinedAUROCWarning`` where undefined."""
+        if self.mode == "exact":
+            return self._accumulator().compute()
+        return self._bound(per_class=False).value
+
+    def compute_bound(self) -> AUROCBound:
+        """Histogram mode: value, certified bound, per-class values and supports, as ``HistogramAccumulator``'s."""
+        if self.mode != "histogram":
+            raise ValueError("compute_bound() is for mode='histogram'; mode='exact' computes the exact value")
+        with self.sync_context():
+            return self._bound(per_class=True)
+
+    def _accumulator(self):
+        """A fresh exact accumulator holding this metric's (synced) epoch: its compute is the callbacks'."""
+        acc = build_accumulator(self.auroc_options, who="AUROC", own=METRIC_KWARGS, **_FIXED)
+        if len(self.preds):  # a list of batches, or one tensor once torchmetrics has synced the states
+            acc.update(dim_zero_cat(self.preds), dim_zero_cat(self.target))
+        return acc
+
+    def _bound(self, *, per_class: bool) -> AUROCBound:
+        ints = self.counters.cpu()
+        if not bool(ints.any()):
+            raise EmptyEpochError("AUROC has no samples: nothing was passed to update(), or only empty batches")
+        task, n = self.options.task, self.options.num_classes
+        column = int(self.binary_column)
+        layout = Layout(task, 1 if task == "binary" else n, None if column < 0 else column)
+        counter = HistogramCounts(self.options, self.histogram_dtype)
+        counter.allocate(layout, self.counts.device, counts=self.counts, ints=self.counters, extremes=self.extremes)
+        counter.in_dtype = torch.float32  # not kept by the states; the epoch's checks and values do not read it
+        epoch = counter.epoch(sync_dist=False)  # torchmetrics has summed the states already
+        reason = histogram.epoch_problem(epoch, self.options, self.nan_strategy)
+        if reason is not None:
+            _checks.warn(f"{reason}: the epoch AUROC is NaN", UndefinedAUROCWarning)
+            return histogram.nan_bound(epoch, self.options)
+        return histogram.scores_from_epoch(epoch, self.options, per_class=per_class)
+
+    def plot(self, val=None, ax=None, **plot_options):
+        """The epoch's ROC figure, through :func:`auroc_callbacks.plotting.plot_roc`: ``(fig, ax)``.
+
+        Exact mode only. Under torchmetrics' distributed sync the states of every
+        rank are drawn (a collective call: every rank calls it). ``val`` (values to
+        plot, torchmetrics' other use of ``plot``) is not supported: the figure is the ROC curve.
+        """
+        if val is not None:
+            raise ValueError("AUROC.plot() draws the epoch's ROC curves; `val` must be None")
+        if self.mode != "exact":
+            raise ValueError("AUROC.plot() needs mode='exact': mode='histogram' keeps counts, not the predictions")
+        from .plotting import plot_roc
+
+        with self.sync_context():
+            acc = self._accumulator()
+            preds, target = acc.gather()
+        opts = {k: getattr(self.options, k) for k in ("task", "num_classes", "activation", "ignore_index")}
+        return plot_roc(preds, target, ax=ax, **opts, **plot_options)
+
+    def extra_repr(self) -> str:
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.options._asdict().items())
+        return f"{opts}, mode={self.mode!r}"
+
