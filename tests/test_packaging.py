@@ -68,7 +68,7 @@ BLOCKER = """
 import sys, importlib.abc
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name.split('.')[0] in {'fastai', 'lightning', 'pytorch_lightning', 'matplotlib', 'tensorboard'}:
+        if name.split('.')[0] in {'fastai', 'lightning', 'pytorch_lightning', 'torchmetrics', 'matplotlib', 'tensorboard'}:
             raise ModuleNotFoundError(name)
 sys.meta_path.insert(0, Block())
 import pytest
@@ -78,7 +78,8 @@ sys.exit(pytest.main(['--collect-only', '-q', '-p', 'no:cacheprovider', '-p', 'n
 
 @pytest.mark.slow
 def test_doctests_collect_without_the_optional_frameworks():
-    """``--doctest-modules`` must not fail collection when fastai, Lightning, matplotlib or tensorboard is absent."""
+    """``--doctest-modules`` must not fail collection when fastai, Lightning, torchmetrics, matplotlib or tensorboard
+    is absent."""
     proc = subprocess.run([sys.executable, "-c", BLOCKER], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ERROR" not in proc.stdout and "errors" not in proc.stdout
