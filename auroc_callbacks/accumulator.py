@@ -211,12 +211,16 @@ class AUROCAccumulator(abc.ABC):
         Raises ``TypeError``/``ValueError`` at once for wrong types or shapes,
         including shapes that disagree with earlier batches.
         """
-        self._check_batch(preds, target)
+        self.check_batch(preds, target)
         if preds.shape[0]:
             self._store(preds, target)
 
-    def _check_batch(self, preds, target) -> None:
-        """Types and shapes of one batch, against the first batch's (no host sync); sets :attr:`layout`."""
+    def check_batch(self, preds, target) -> Layout:
+        """Types and shapes of one batch, against the first batch's since ``reset`` (no host sync); its layout.
+
+        Sets :attr:`layout`. ``update`` runs it; an adapter that stores the
+        batch itself (torchmetrics' states) runs it alone.
+        """
         tensors = isinstance(preds, torch.Tensor) and isinstance(target, torch.Tensor)
         # Re-check whenever rank, trailing shape or dtype changes (a squeezed last batch, a (N, 1) target).
         shapes = (preds.ndim, preds.shape[1:], preds.dtype, target.ndim, target.shape[1:], target.dtype) if tensors else None
@@ -236,6 +240,7 @@ class AUROCAccumulator(abc.ABC):
                 f"`preds` and `target` must have the same number of samples; got preds {tuple(preds.shape)}"
                 f" and target {tuple(target.shape)}"
             )
+        return self._layout
 
     @abc.abstractmethod
     def _store(self, preds: torch.Tensor, target: torch.Tensor) -> None:

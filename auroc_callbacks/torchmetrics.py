@@ -25,7 +25,6 @@ padded set. :class:`auroc_callbacks.lightning.AUROCCallback` removes the padding
 
 from __future__ import annotations
 
-from typing import Optional
 
 import torch
 import torchmetrics
@@ -93,7 +92,7 @@ class AUROC(torchmetrics.Metric):
         acc = build_accumulator(kwargs, who="AUROC", own=METRIC_KWARGS, **_FIXED)  # checks every option
         self.auroc_options = dict(kwargs)
         self.options, self.mode, self.nan_strategy = acc.options, acc.mode, acc.nan_strategy
-        self._shapes: Optional[tuple] = None
+        self._checker = acc
         if self.mode == "exact":
             self.add_state("preds", default=[], dist_reduce_fx="cat")
             self.add_state("target", default=[], dist_reduce_fx="cat")
@@ -117,7 +116,7 @@ class AUROC(torchmetrics.Metric):
 
     def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
         """Add one batch: types and shapes checked against the first batch's, no host sync."""
-        layout = self._check_batch(preds, target)
+        layout = self._checker.check_batch(preds, target)  # the accumulators' own per-batch checks
         if preds.shape[0] == 0:
             return
         preds, target = preds.detach(), target.detach()
@@ -133,20 +132,10 @@ class AUROC(torchmetrics.Metric):
         if layout.binary_column is not None:
             self.binary_column = torch.maximum(self.binary_column, torch.ones_like(self.binary_column))
 
-    def _check_batch(self, preds, target) -> Layout:
-        layout = _checks.check_layout(preds, target, self.options, allow_empty=True)
-        shapes = (layout, preds.shape[1:], target.shape[1:])
-        if self._shapes is not None and shapes != self._shapes:
-            raise ValueError(
-                f"batch shapes changed within an epoch: `preds` {tuple(preds.shape)}, `target` {tuple(target.shape)}"
-                f" after batches of preds (N, *{tuple(self._shapes[1])}), target (N, *{tuple(self._shapes[2])})")
-        self._shapes = shapes
-        return layout
-
     def reset(self) -> None:
         """Forget every sample (torchmetrics calls it after each epoch's ``compute`` under Lightning)."""
         super().reset()
-        self._shapes = None
+        self._checker.reset()
 
     # ------------------------------------------------------------------ results
 
