@@ -21,9 +21,22 @@ columns are the others (or those ``--classes`` names, in that order); a
 column with an empty name (a pandas index) is skipped. Labels may be integers
 or the names of the score columns.
 
-Every problem with the input (a missing or unreadable file, an unknown key or
-column, mismatched lengths, labels out of range) is one line on stderr and
-exit status 2, not a traceback.
+Binary labels, as other libraries write them (scikit-learn's rules):
+
+* ``{0, 1}`` and ``{-1, 1}`` need no option: 1 is the positive class.
+* ``--pos-label NAME`` names the positive class: a label equal to ``NAME`` is 1,
+  every other label 0, whether the labels are strings (a CSV's ``benign`` /
+  ``malignant``, an array of strings) or numbers (``--pos-label 2`` for labels
+  ``{1, 2}``). One score column is the positive class's score; of two score
+  columns, the one named ``NAME`` (or, for labels ``{0, 1}`` / ``{-1, 1}``,
+  the column of that label) is. More than two distinct labels is an error.
+* One score column with two string labels and no ``--pos-label`` is an error
+  that lists the two labels: which one is positive is not guessed.
+
+Every problem with the input (a missing, unreadable or corrupt file, an
+unknown key or column, mismatched lengths, labels out of range, an option out
+of range) is one line on stderr and exit status 2, not a traceback. Options
+are checked when parsed (argparse: a usage line, then the error, status 2).
 """
 
 from __future__ import annotations
@@ -36,7 +49,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 from . import __version__
 
@@ -47,6 +60,64 @@ _SUFFIXES = (".pt", ".pth", ".npz", ".npy", ".csv")
 
 class InputError(Exception):
     """A problem with the user's files or options: reported as one line, exit status 2."""
+
+
+# ----------------------------------------------------------------------------- option rules (checked when parsed)
+
+
+class Number:
+    """An argparse ``type=``: a finite int or float inside an interval, else ``ArgumentTypeError``.
+
+    argparse prefixes the message with the option (``argument --digits: must be
+    an integer in [0, 17]; got '-1'``), prints the usage and exits with status 2.
+
+        >>> Number(float, 0, 1, low_open=True)("0.2")
+        0.2
+    """
+
+    def __init__(self, kind: type, low=None, high=None, *, low_open: bool = False):
+        self.kind, self.low, self.high, self.low_open = kind, low, high, low_open
+        self.__name__ = "integer" if kind is int else "number"  # argparse's fallback wording
+
+    def describe(self) -> str:
+        what = "an integer" if self.kind is int else "a number"
+        if self.low is not None and self.high is not None:
+            return f"{what} in {'(' if self.low_open else '['}{self.low}, {self.high}]"
+        if self.low is not None:
+            return f"{what} {'>' if self.low_open else '>='} {self.low}"
+        return what if self.kind is int else "a finite number"
+
+    def __call__(self, text: str):
+        try:
+            value = self.kind(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"must be {self.describe()}; got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be {self.describe()}; got {text!r}")
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            raise argparse.ArgumentTypeError(f"must be {self.describe()}; got {text!r}")
+        if self.high is not None and value > self.high:
+            raise argparse.ArgumentTypeError(f"must be {self.describe()}; got {text!r}")
+        return value
+
+
+def label_name(text: str) -> str:
+    """An argparse ``type=`` for ``--pos-label``: a non-empty label (surrounding spaces dropped, as in a CSV)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"must name a label; got {text!r}")
+    return text.strip()
+
+
+MAX_DIGITS = 17  # a float64 holds 17 significant digits: more decimals print noise
+OPTION_RULES = {
+    "--max-fpr": Number(float, 0, 1, low_open=True),  # auroc's `max_fpr`
+    "--fpr-levels": Number(float, 0, 1),  # report's `fpr_levels`: TPR at FPR 0 is a valid column
+    "--threshold": Number(float),
+    "--digits": Number(int, 0, MAX_DIGITS),
+    "--step": Number(int, 0),
+    "--ignore-index": Number(int),
+    "--pos-label": label_name,
+}
 
 
 # ----------------------------------------------------------------------------- parser
@@ -97,19 +168,27 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
                    help="the AUROC line's average (default macro)")
     p.add_argument("--multi-class", choices=("ovr", "ovo"), default="ovr", dest="multi_class",
                    help="one-vs-rest or Hand & Till one-vs-one (default ovr)")
-    p.add_argument("--max-fpr", type=float, metavar="F", help="partial AUROC up to this FPR (McClish)")
+    p.add_argument("--pos-label", type=OPTION_RULES["--pos-label"], metavar="NAME",
+                   help="binary: the positive class's label (a CSV's 'malignant', or 2 for labels 1/2); labels equal"
+                   " to NAME are 1, the others 0. Not needed for 0/1 and -1/1 labels")
+    p.add_argument("--max-fpr", type=OPTION_RULES["--max-fpr"], metavar="F",
+                   help="partial AUROC up to this FPR, in (0, 1] (McClish)")
     p.add_argument("--activation", choices=("auto", "softmax", "sigmoid", "none"), default="auto",
                    help="applied to the scores (default auto: softmax for multiclass logits)")
-    p.add_argument("--ignore-index", type=int, metavar="I", help="labels equal to I are left out")
-    p.add_argument("--fpr-levels", type=float, nargs="+", metavar="X", default=[0.01, 0.05, 0.1],
-                   help="FPR levels of the TPR columns (default 0.01 0.05 0.1)")
-    p.add_argument("--threshold", type=float, default=0.5, help="binary/multilabel decision threshold (default 0.5)")
-    p.add_argument("--digits", type=int, default=3, help="decimals in the table (default 3)")
+    p.add_argument("--ignore-index", type=OPTION_RULES["--ignore-index"], metavar="I",
+                   help="labels equal to I are left out")
+    p.add_argument("--fpr-levels", type=OPTION_RULES["--fpr-levels"], nargs="+", metavar="X",
+                   default=[0.01, 0.05, 0.1],
+                   help="FPR levels of the TPR columns, each in [0, 1] (default 0.01 0.05 0.1)")
+    p.add_argument("--threshold", type=OPTION_RULES["--threshold"], default=0.5,
+                   help="binary/multilabel decision threshold (default 0.5)")
+    p.add_argument("--digits", type=OPTION_RULES["--digits"], default=3,
+                   help=f"decimals in the table, 0 to {MAX_DIGITS} (default 3)")
     p.add_argument("--out", metavar="PNG", help="write the ROC figure here (needs matplotlib)")
     p.add_argument("--tensorboard", metavar="DIR", help="write the AUROC scalars, ROC figure, PR curves and the"
                    " table (text) as TensorBoard events in DIR")
     p.add_argument("--tag", default="auroc", help="TensorBoard tag prefix (default auroc)")
-    p.add_argument("--step", type=int, default=0, help="TensorBoard global step (default 0)")
+    p.add_argument("--step", type=OPTION_RULES["--step"], default=0, help="TensorBoard global step, >= 0 (default 0)")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
 
 
@@ -128,11 +207,19 @@ def _demo(args) -> int:
 def _report(args) -> int:
     import auroc_callbacks as ac
 
+    task = args.task
+    if args.pos_label is not None:
+        if task not in (None, "binary"):
+            raise InputError(
+                f"--pos-label {args.pos_label!r} makes the problem binary; it cannot go with --task {task}"
+            )
+        task = "binary"
     preds, target, names = load_predictions(
         args.preds, target=args.target, preds_key=args.preds_key, target_key=args.target_key, classes=args.classes,
+        pos_label=args.pos_label, task=task, ignore_index=args.ignore_index,
     )
     activation = None if args.activation == "none" else args.activation
-    options = dict(task=args.task, activation=activation, ignore_index=args.ignore_index)
+    options = dict(task=task, activation=activation, ignore_index=args.ignore_index)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ac.UndefinedAUROCWarning)
         try:
@@ -150,7 +237,8 @@ def _report(args) -> int:
     if args.json:
         doc = dict(file=str(args.preds), task=rep.task, num_samples=rep.num_samples, activation=rep.activation,
                    auroc=value_list, average=None if rep.task == "binary" else args.average,
-                   multi_class=args.multi_class, max_fpr=args.max_fpr, report=rep.to_dict())
+                   multi_class=args.multi_class, max_fpr=args.max_fpr, pos_label=args.pos_label,
+                   report=rep.to_dict())
         print(json.dumps(_json_safe(doc), indent=2, allow_nan=False))
     else:
         n_cls = len(rep.classes)
@@ -257,43 +345,72 @@ def load_predictions(
     preds_key: Optional[str] = None,
     target_key: Optional[str] = None,
     classes: Optional[Sequence[str]] = None,
+    pos_label: Optional[str] = None,
+    task: Optional[str] = None,
+    ignore_index: Optional[int] = None,
 ):
     """Read ``(preds, target, class_names)`` from saved files; raise :class:`InputError` on any problem.
 
-    ``class_names`` is ``classes``, or for a CSV the score columns' names.
+    ``class_names`` is ``classes``, or for a CSV the score columns' names. The
+    labels come back as the core takes them: class indices, or for a binary
+    problem 0/1 (``{-1, 1}`` becomes ``{0, 1}``; with ``pos_label``, a label
+    equal to it is 1 and every other 0, and the class name is ``pos_label``
+    unless ``classes`` names a tensor file's classes). ``task`` and
+    ``ignore_index`` are the report's: they decide how the labels are read.
     """
     p = _existing(path, "PREDS")
-    suffix = p.suffix.lower()
+    is_csv = p.suffix.lower() == ".csv"
     names = list(classes) if classes else None
-    if suffix == ".csv":
+    if is_csv:
         target_column = target_key
-        if target is not None and not Path(target).exists():
+        if target is not None and not _is_file(target):
             target_column, target = target, None  # --target naming a column of the CSV
         preds, labels, names = _read_csv(p, target_column, classes, need_target=target is None)
     else:
         preds, labels = _read_pair(p, preds_key, target_key, need_target=target is None)
+    source = p.name
     if target is not None:
-        labels = _read_target(_existing(target, "--target"), target_key)
+        t = _existing(target, "--target")
+        labels, source = _read_target(t, target_key), t.name
     if labels is None:
         raise InputError(
             f"{p.name} holds predictions only: give the labels with --target FILE"
             f" (or save a (preds, target) pair)"
         )
-    preds, labels = _as_tensor(preds, p.name, "predictions"), _as_tensor(labels, target or p.name, "labels")
+    preds = _as_tensor(preds, p.name, "predictions")
+    if preds.ndim == 0:
+        raise InputError(f"{p.name}: the predictions are one number (a 0-d tensor); expected shape (N,) or (N, C)")
+    cols = 1 if preds.ndim == 1 else preds.shape[1]
+    labels, positive = _encode_labels(labels, source, cols=cols, names=names, pos_label=pos_label, task=task,
+                                      ignore_index=ignore_index)
     if preds.shape[0] != labels.shape[0]:
-        tname = Path(target).name if target else p.name
         raise InputError(
-            f"{p.name} has {preds.shape[0]} predictions but {tname} has {labels.shape[0]} labels:"
+            f"{p.name} has {preds.shape[0]} predictions but {source} has {labels.shape[0]} labels:"
             " the lengths must match"
         )
+    if pos_label is not None:
+        preds = _positive_column_last(preds, positive, pos_label, p.name, names if is_csv else None)
+        if is_csv or not classes:
+            names = [pos_label]
     return preds, labels, names
+
+
+def _is_file(path: str) -> bool:
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):  # a name too long, a NUL byte: not a file, so maybe a CSV column
+        return False
 
 
 def _existing(path: str, what: str) -> Path:
     p = Path(path)
-    if not p.exists():
+    try:
+        exists, is_dir = p.exists(), p.is_dir()
+    except (OSError, ValueError) as err:  # a name too long (ENAMETOOLONG), a NUL byte
+        raise InputError(f"{what} {path}: cannot read it: {_reason(err)}") from None
+    if not exists:
         raise InputError(f"{what} {path}: no such file")
-    if p.is_dir():
+    if is_dir:
         raise InputError(f"{what} {path} is a directory, not a file")
     if p.suffix.lower() not in _SUFFIXES:
         raise InputError(
@@ -307,6 +424,8 @@ def _as_tensor(x, source: str, what: str):
     import torch
 
     if isinstance(x, torch.Tensor):
+        if x.layout != torch.strided:
+            raise InputError(f"{Path(source).name}: the {what} are a {x.layout} tensor; save t.to_dense()")
         t = x.detach()
         return t if type(t) is torch.Tensor else t.as_subclass(torch.Tensor)
     try:
@@ -318,47 +437,70 @@ def _as_tensor(x, source: str, what: str):
         raise InputError(f"{Path(source).name}: the {what} are not a numeric array ({err})") from None
 
 
-def _load_torch(p: Path):
+def _reason(err: BaseException) -> str:
+    """One line saying why a file could not be read: torch's weights-only detail, else the message's first line."""
     import pickle
+    import re
+    import zipfile
+
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror
+    msg = str(err)
+    detail = re.search(r"WeightsUnpickler error:\s*(.+)", msg)
+    lines = msg.strip().splitlines()
+    first = detail.group(1).strip() if detail else (lines[0].strip() if lines else "")
+    if not first:
+        return type(err).__name__
+    if isinstance(err, (pickle.UnpicklingError, RuntimeError, ValueError, zipfile.BadZipFile)):
+        return first  # messages that say what is wrong; an IndexError's "pop from empty list" does not
+    return f"{type(err).__name__}: {first}"
+
+
+def _load_torch(p: Path):
     import re
 
     import torch
 
     try:
-        return torch.load(p, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError, AttributeError, ImportError) as err:
-        msg = str(err)
-        unsafe = re.search(r"Unsupported global: GLOBAL (\S+)", msg)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 163": the error, if any, says it all
+            return torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - a corrupt pickle makes the unpickler raise IndexError, KeyError, ...
+        unsafe = re.search(r"Unsupported global: GLOBAL (\S+)", str(err))
         if unsafe:
             raise InputError(
                 f"{p.name} holds a {unsafe.group(1)} object, which is not loaded for safety (weights_only=True);"
                 " save plain tensors: torch.save((preds, target), path), or t.as_subclass(torch.Tensor)"
             ) from None
-        detail = re.search(r"WeightsUnpickler error:\s*(.+)", msg)
-        first = detail.group(1).strip() if detail else (msg.strip().splitlines() or [type(err).__name__])[0]
-        raise InputError(f"{p.name} is not a file torch.save wrote ({first})") from None
+        raise InputError(f"{p.name} is not a file torch.save wrote ({_reason(err)})") from None
 
 
 def _load_numpy(p: Path):
-    import zipfile
-
     import numpy as np
 
-    with open(p, "rb") as f:
-        magic = f.read(6)
-    expected = b"PK\x03\x04" if p.suffix.lower() == ".npz" else b"\x93NUMPY"
-    if not magic.startswith(expected):
-        writer = "np.savez" if p.suffix.lower() == ".npz" else "np.save"
-        raise InputError(f"{p.name} is not a {p.suffix.lower()} file ({writer} writes those)")
+    suffix = p.suffix.lower()
     try:
-        data = np.load(p, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise InputError(f"{p.name} is not a readable {p.suffix} file: {first}") from None
-    if isinstance(data, np.ndarray):
-        return data
-    with data:
-        return {k: data[k] for k in data.files}
+        with open(p, "rb") as f:
+            magic = f.read(6)
+    except OSError as err:
+        raise InputError(f"{p.name}: cannot read it: {_reason(err)}") from None
+    expected = (b"PK\x03\x04", b"PK\x05\x06") if suffix == ".npz" else (b"\x93NUMPY",)  # PK\5\6: an empty zip
+    if not magic.startswith(expected):
+        writer = "np.savez" if suffix == ".npz" else "np.save"
+        raise InputError(f"{p.name} is not a {suffix} file ({writer} writes those)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data = np.load(p, allow_pickle=False)
+        if isinstance(data, np.ndarray):
+            return data
+        with data:  # the members are read here: a bad CRC or a truncated member fails now
+            arrays = {k: data[k] for k in data.files}
+    except Exception as err:  # noqa: BLE001 - a corrupt zip or header raises BadZipFile, zlib.error, EOFError, ...
+        raise InputError(f"{p.name} is not a readable {suffix} file: {_reason(err)}") from None
+    if not arrays:
+        raise InputError(f"{p.name} holds no arrays; save them by name: np.savez(path, preds=..., target=...)")
+    return arrays
 
 
 def _pick(mapping: dict, key: Optional[str], candidates: Sequence[str], what: str, source: str, option: str):
@@ -374,9 +516,10 @@ def _pick(mapping: dict, key: Optional[str], candidates: Sequence[str], what: st
     return None
 
 
-def _quote(items) -> str:
+def _quote(items, limit: int = 12) -> str:
     items = [repr(str(i)) for i in items]
-    return ", ".join(items) if items else "nothing"
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more if items else "nothing"
 
 
 def _read_pair(p: Path, preds_key, target_key, need_target: bool):
@@ -410,7 +553,7 @@ def _read_pair(p: Path, preds_key, target_key, need_target: bool):
 
 
 def _read_target(p: Path, target_key):
-    """The labels from a --target file."""
+    """The labels from a --target file (a CSV's as :class:`_Cells`)."""
     import numpy as np
     import torch
 
@@ -425,7 +568,7 @@ def _read_target(p: Path, target_key):
                     f"{p.name} has no label column: expected one of {_quote(TARGET_KEYS)} (or --target-key);"
                     f" its columns are {_quote(header)}"
                 )
-        return _labels([r[column] for r in rows], None, p.name, header[column])
+        return _Cells([r[column] for r in rows], p.name, header[column])
     data = _load_torch(p) if p.suffix.lower() in (".pt", ".pth") else _load_numpy(p)
     if isinstance(data, (torch.Tensor, np.ndarray)):
         return data
@@ -444,6 +587,229 @@ def _read_target(p: Path, target_key):
     raise InputError(f"{p.name} holds a {type(data).__name__}; expected the labels as a tensor or array")
 
 
+# ----------------------------------------------------------------------------- labels
+
+
+class _Cells(NamedTuple):
+    """Labels as text: a CSV column's cells, or an array of strings."""
+
+    values: List[str]
+    source: str
+    column: Optional[str]  # the CSV column; None for an array
+
+    def what(self) -> str:
+        return self.source if self.column is None else f"{self.source}, column {self.column!r}"
+
+    def where(self, i: int) -> str:
+        return f"{self.source}, label #{i}" if self.column is None else f"{self.what()}, line {i + 2}"
+
+
+def _encode_labels(raw, source: str, *, cols: int, names, pos_label, task, ignore_index):
+    """(labels as the core takes them, the positive class's score column or None) from what a file held.
+
+    Text labels are integers or the score columns' names (``names``); with
+    ``pos_label``, 1 where the label equals it, else 0. Numeric binary labels in
+    ``{-1, 1}`` become ``{0, 1}``; two other values need ``pos_label``.
+    """
+    cells = _as_cells(raw, source)
+    if cells is not None:
+        numbers = _integers([v.strip() for v in cells.values])
+        if numbers is None:
+            return _text_labels(cells, cols=cols, names=names, pos_label=pos_label, ignore_index=ignore_index)
+        raw = numbers
+    labels = _as_tensor(raw, source, "labels")
+    if labels.ndim == 0:
+        raise InputError(f"{source}: the labels are one number (a 0-d tensor); expected shape (N,)")
+    if not _real(labels):
+        return labels, None  # complex or unsigned: the core's message names the dtype
+    if pos_label is not None:
+        return _numeric_pos_label(labels, pos_label, source, ignore_index)
+    if task in (None, "binary") and cols <= 2:
+        return _signed_binary(labels, source, cols=cols, ignore_index=ignore_index), None
+    return labels, None
+
+
+def _as_cells(raw, source: str) -> Optional[_Cells]:
+    import numpy as np
+    import torch
+
+    if isinstance(raw, _Cells):
+        return raw
+    if isinstance(raw, torch.Tensor):
+        return None
+    try:
+        arr = np.asarray(raw)
+    except (TypeError, ValueError):
+        return None  # ragged: _as_tensor says so
+    if arr.dtype.kind not in "US" or arr.ndim != 1:
+        return None
+    try:
+        values = [v.decode() if isinstance(v, bytes) else str(v) for v in arr.tolist()]
+    except UnicodeDecodeError:
+        return None
+    return _Cells(values, source, None)
+
+
+def _integral(v: str) -> Optional[int]:
+    try:
+        f = float(v)
+    except ValueError:
+        return None
+    return int(f) if f.is_integer() and abs(f) < 2**63 else None
+
+
+def _integers(values: List[str]):
+    """The int64 array of ``values`` if every one is an integer (``"1"``, ``"1.0"``), else None."""
+    import numpy as np
+
+    out = np.empty(len(values), dtype=np.int64)
+    for i, v in enumerate(values):
+        n = _integral(v)
+        if n is None:
+            return None
+        out[i] = n
+    return out
+
+
+def _text_labels(cells: _Cells, *, cols: int, names, pos_label, ignore_index):
+    import numpy as np
+    import torch
+
+    values = [v.strip() for v in cells.values]
+    if pos_label is not None:
+        skip = [ignore_index is not None and _integral(v) == ignore_index for v in values]
+        found = sorted({v for v, s in zip(values, skip) if not s})
+        _check_binary_labels(found, pos_label, pos_label, cells.what(), _quote)
+        out = np.array([ignore_index if s else int(v == pos_label) for v, s in zip(values, skip)], dtype=np.int64)
+        positive = names.index(pos_label) if names and len(names) == 2 and pos_label in names else None
+        return torch.from_numpy(out), positive
+    index = {n: i for i, n in enumerate(names or [])}
+    out = np.empty(len(values), dtype=np.int64)
+    for i, v in enumerate(values):
+        n = _integral(v)
+        if n is None and v not in index:
+            break
+        out[i] = index[v] if n is None else n
+    else:
+        return torch.from_numpy(out), None
+    found = sorted(set(values))
+    if cols == 1 and len(found) <= 2:
+        raise InputError(
+            f"{cells.what()} holds the labels {_quote(found)}: pass --pos-label NAME to say which one is the"
+            " positive class (the one the score column scores)"
+        )
+    if cols == 1:
+        raise InputError(
+            f"one score column makes a binary problem, but {cells.what()} holds {len(found)} distinct labels:"
+            f" {_quote(found)}"
+        )
+    known = f"; names must be one of {_quote(names)}" if names else ""
+    raise InputError(f"{cells.where(i)}: label {v!r} is not an integer{known}")
+
+
+def _check_binary_labels(found: list, pos, pos_label: str, what: str, show) -> None:
+    if pos not in found:
+        raise InputError(f"--pos-label {pos_label!r} is not a label of {what}; its labels are {show(found)}")
+    if len(found) > 2:
+        raise InputError(
+            f"--pos-label {pos_label!r} makes the problem binary, but {what} holds {len(found)} distinct labels:"
+            f" {show(found)}"
+        )
+
+
+def _real(t) -> bool:
+    import torch
+
+    return t.is_floating_point() or t.dtype in (torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32,
+                                                 torch.int64)
+
+
+def _number(v):
+    return int(v) if float(v).is_integer() else v
+
+
+def _numbers(found: list) -> str:
+    shown = ", ".join(str(v) for v in found[:12])
+    return shown + (f" and {len(found) - 12} more" if len(found) > 12 else "")
+
+
+def _distinct(labels, ignore_index, source: str) -> list:
+    """The sorted distinct label values, ``ignore_index`` left out (ints where integral)."""
+    import torch
+
+    flat = labels.reshape(-1)
+    kept = flat if ignore_index is None else flat[flat != ignore_index]
+    if kept.is_floating_point() and not bool(torch.isfinite(kept).all()):
+        raise InputError(f"{source}: the labels hold NaN or infinite values")
+    return [_number(v) for v in torch.unique(kept).tolist()]
+
+
+def _numeric_pos_label(labels, pos_label: str, source: str, ignore_index):
+    import torch
+
+    if labels.ndim == 2 and labels.shape[1] != 1:
+        raise InputError(
+            f"--pos-label is for binary labels of shape (N,); {source} holds labels of shape {tuple(labels.shape)}"
+        )
+    found = _distinct(labels, ignore_index, source)
+    pos = {"true": 1, "false": 0}.get(pos_label.lower()) if labels.dtype == torch.bool else None
+    if pos is None:
+        try:
+            pos = _number(float(pos_label))
+        except ValueError:
+            raise InputError(
+                f"--pos-label {pos_label!r} is not a label of {source}: its labels are numbers ({_numbers(found)})"
+            ) from None
+    _check_binary_labels(found, pos, pos_label, source, _numbers)
+    flat = labels.reshape(-1)
+    target = (flat == pos).to(torch.int64)
+    if ignore_index is not None:
+        target[flat == ignore_index] = ignore_index
+    for column_labels in ((0, 1), (-1, 1)):  # two score columns: column k scores label column_labels[k]
+        if set(found) <= set(column_labels):
+            return target, column_labels.index(pos)
+    return target, None
+
+
+def _signed_binary(labels, source: str, *, cols: int, ignore_index):
+    """``{-1, 1}`` labels as ``{0, 1}`` (scikit-learn's convention); two other integers ask for --pos-label."""
+    import torch
+
+    if labels.dtype == torch.bool or (labels.ndim == 2 and labels.shape[1] != 1) or labels.numel() == 0:
+        return labels
+    flat = labels.reshape(-1)
+    kept = flat if ignore_index is None else flat[flat != ignore_index]
+    if kept.numel() == 0 or (kept.is_floating_point() and not bool(torch.isfinite(kept).all())):
+        return labels  # the core's message
+    found = _distinct(labels, ignore_index, source)
+    if -1 in found and set(found) <= {-1, 1}:
+        return torch.where(labels == -1, torch.zeros_like(labels), labels)
+    if cols == 1 and len(found) == 2 and all(isinstance(v, int) for v in found) and not set(found) <= {0, 1}:
+        raise InputError(
+            f"{source} holds the labels {found[0]} and {found[1]}: pass --pos-label with the positive one"
+            " (labels 0/1 and -1/1 need none)"
+        )
+    return labels
+
+
+def _positive_column_last(preds, positive: Optional[int], pos_label: str, source: str, columns):
+    """Binary scores with the positive class's last: one column as it is; of two, the positive's (swapped last)."""
+    cols = 1 if preds.ndim == 1 else preds.shape[1]
+    if cols == 1:
+        return preds
+    if cols > 2:
+        pick = " (pick its column with --classes)" if columns else ""
+        raise InputError(
+            f"--pos-label {pos_label!r} makes the problem binary, but {source} has {cols} score columns:"
+            f" give the positive class's score alone{pick}"
+        )
+    if positive is None:
+        held = f"score columns {_quote(columns)}" if columns else "two score columns"
+        fix = "name them after the labels, or pick one with --classes" if columns else "save that column alone"
+        raise InputError(f"{source} has {held}, and which one scores --pos-label {pos_label!r} is unknown: {fix}")
+    return preds if positive == 1 else preds[:, [1, 0]]
+
+
 # ----------------------------------------------------------------------------- CSV
 
 
@@ -452,7 +818,7 @@ def _csv_rows(p: Path) -> Tuple[List[str], List[List[str]]]:
         with open(p, newline="", encoding="utf-8-sig") as f:
             rows = [r for r in csv.reader(f) if r]
     except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise InputError(f"{p.name} is not a readable CSV file: {err}") from None
+        raise InputError(f"{p.name} is not a readable CSV file: {_reason(err)}") from None
     if len(rows) < 2:
         raise InputError(f"{p.name} needs a header row and at least one data row; it has {len(rows)} row(s)")
     header = [h.strip() for h in rows[0]]
@@ -475,7 +841,7 @@ def _target_column(header: List[str], target_key: Optional[str], source: str) ->
 
 
 def _read_csv(p: Path, target_key, classes, need_target: bool):
-    """(scores (N, C) float64 array, labels or None, score column names) from a CSV with a header."""
+    """(scores (N, C) float64 array, the label cells or None, score column names) from a CSV with a header."""
     import numpy as np
 
     header, rows = _csv_rows(p)
@@ -507,7 +873,7 @@ def _read_csv(p: Path, target_key, classes, need_target: bool):
                 ) from None
     labels = None
     if t_col is not None:
-        labels = _labels([r[t_col] for r in rows], names, p.name, header[t_col])
+        labels = _Cells([r[t_col] for r in rows], p.name, header[t_col])
     elif need_target:
         raise InputError(
             f"{p.name} has no label column: expected one of {_quote(TARGET_KEYS)} (or --target-key / --target);"
@@ -516,28 +882,6 @@ def _read_csv(p: Path, target_key, classes, need_target: bool):
     if scores.shape[1] == 1:
         scores = scores[:, 0]
     return scores, labels, names
-
-
-def _labels(values: List[str], names: Optional[List[str]], source: str, column: str):
-    """Integer labels from CSV cells: integers, or the names of the score columns."""
-    import numpy as np
-
-    out = np.empty(len(values), dtype=np.int64)
-    index = {n: i for i, n in enumerate(names or [])}
-    for i, v in enumerate(values):
-        v = v.strip()
-        try:
-            f = float(v)
-        except ValueError:
-            f = None
-        if f is not None and f.is_integer():
-            out[i] = int(f)
-        elif v in index:
-            out[i] = index[v]
-        else:
-            known = f"; names must be one of {_quote(names)}" if names else ""
-            raise InputError(f"{source}, line {i + 2}, column {column!r}: label {v!r} is not an integer{known}")
-    return out
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -549,7 +893,8 @@ def main(argv=None) -> int:
     try:
         return args.func(args) or 0
     except InputError as err:
-        print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
+        message = " ".join(str(err).split("\n"))  # one line, even for a file name holding a newline
+        print(f"{parser.prog} {args.command}: error: {message}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `auroc-callbacks report ... | head`: the reader left; not an error
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -312,13 +312,11 @@ def _write_bad_inputs(tmp: Path):
         "ragged": ([tmp / "ragged.csv"], "line 2: 2 fields, but the header has 3"),
         "target key": ([tmp / "scores.csv", "--target-key", "truth"], "has no column 'truth'"),
         "class names": ([tmp / "named.npz", "--classes", "a", "b"], "`class_names` must have 3 names; got 2"),
-        "fpr levels": ([tmp / "named.npz", "--fpr-levels", "2"], "`fpr_levels` must hold FPRs in [0, 1]; got 2.0"),
-    }
+    }  # options out of range are refused by the parser: tests/test_cli_inputs.py
 
 
 BAD = ["missing", "suffix", "directory", "no labels", "unknown keys", "unknown preds key", "label range", "lengths",
-       "not npz", "object", "unknown column", "unknown label", "not a number", "ragged", "target key", "class names",
-       "fpr levels"]
+       "not npz", "object", "unknown column", "unknown label", "not a number", "ragged", "target key", "class names"]
 
 
 @pytest.mark.parametrize("case", BAD)
