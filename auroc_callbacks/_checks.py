@@ -16,6 +16,7 @@ whose message names the argument, what is allowed and what was received.
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 import sys
@@ -40,6 +41,16 @@ class UndefinedAUROCWarning(UserWarning):
     """
 
 
+class InterpretationWarning(UserWarning):
+    """How ambiguous input was read: one per epoch (accumulators) or per call, naming the option that changes it.
+
+    ``activation="auto"`` ranking (N, C) scores in [0, 1] as given although
+    their rows do not sum to 1, a one-hot ``target`` scored as multiclass,
+    hard-label (integer) predictions. Filter it like any warning:
+    ``warnings.simplefilter("ignore", InterpretationWarning)``.
+    """
+
+
 class Options(NamedTuple):
     """The validated keyword options shared by every public entry point."""
 
@@ -50,6 +61,7 @@ class Options(NamedTuple):
     activation: Optional[str]
     max_fpr: Optional[float]
     ignore_index: Optional[int]
+    pos_label: Optional[int] = None  # binary: the positive label (None: 1, of 0/1 or -1/1)
 
 
 class Layout(NamedTuple):
@@ -191,6 +203,7 @@ def check_options(
     activation="auto",
     max_fpr=None,
     ignore_index=None,
+    pos_label=None,
 ) -> Options:
     """Validate the keyword options; return them normalised."""
     if task not in (None,) + TASKS:
@@ -211,6 +224,10 @@ def check_options(
         raise ValueError(f"`max_fpr` must be in (0, 1]; got {max_fpr!r}")
     if ignore_index is not None and not _is_int(ignore_index):
         raise TypeError(f"`ignore_index` must be an int or None; got {type(ignore_index).__name__} {ignore_index!r}")
+    if pos_label is not None and not _is_int(pos_label):
+        raise TypeError(f"`pos_label` must be an int or None; got {type(pos_label).__name__} {pos_label!r}")
+    if pos_label is not None and task in ("multiclass", "multilabel"):
+        raise ValueError(f"`pos_label` is for binary targets; got pos_label={pos_label!r} with task={task!r}")
     if multi_class == "ovo" and average == "micro":
         raise ValueError("`average='micro'` is not defined for `multi_class='ovo'`; use 'macro', 'weighted' or None")
     if multi_class == "ovo" and max_fpr is not None:
@@ -223,41 +240,46 @@ def check_options(
         activation,
         None if max_fpr is None else float(max_fpr),
         None if ignore_index is None else int(ignore_index),
+        None if pos_label is None else int(pos_label),
     )
 
 
+def one_sample(preds, target):
+    """``(preds, target)`` with a 0-d side made ``(1,)`` when the other holds one sample; else unchanged. No sync.
+
+    ``logits.squeeze()`` on a last batch of one row gives a 0-d prediction,
+    next to a target of shape ``()``, ``(1,)`` or ``(1, 1)``: one sample, as a
+    0-d target next to ``(1,)`` or ``(1, C)`` predictions is. Any other mix is
+    returned as it came, for :func:`check_layout` to refuse by name.
+
+    Example:
+        >>> p, t = one_sample(torch.tensor(0.3), torch.tensor([1]))
+        >>> tuple(p.shape), tuple(t.shape)
+        ((1,), (1,))
+    """
+    if not (isinstance(preds, torch.Tensor) and isinstance(target, torch.Tensor)):
+        return preds, target
+    if preds.ndim == 0 and target.ndim <= 2 and target.numel() == 1 and (target.ndim == 0 or target.shape[0] == 1):
+        preds = preds.reshape(1)
+        if target.ndim == 0:
+            target = target.reshape(1)
+    elif target.ndim == 0 and preds.ndim in (1, 2) and preds.shape[0] == 1:
+        target = target.reshape(1)
+    return preds, target
+
+
 def check_layout(preds, target, opts: Options, *, allow_empty: bool = False) -> Layout:
-    """Check types and shapes (no host sync) and resolve the task. An accumulator's batch may be empty."""
+    """Check types and shapes (no host sync) and resolve the task. An accumulator's batch may be empty.
+
+    A 0-d side next to one sample is one sample (:func:`one_sample`); callers
+    that keep the tensors pass them through :func:`one_sample` too.
+    """
     if not isinstance(preds, torch.Tensor):
         raise TypeError(f"`preds` must be a torch.Tensor; got {type(preds).__name__}")
     if not isinstance(target, torch.Tensor):
         raise TypeError(f"`target` must be a torch.Tensor; got {type(target).__name__}")
-    if preds.is_complex() or not (preds.is_floating_point() or preds.dtype == torch.bool or _int_dtype(preds.dtype)):
-        raise TypeError(f"`preds` must hold real numbers (float, int or bool); got dtype {preds.dtype}")
-    if target.is_complex() or not (target.is_floating_point() or target.dtype == torch.bool or _int_dtype(target.dtype)):
-        raise TypeError(f"`target` must hold labels (int, bool or integral float); got dtype {target.dtype}")
-    for arg, t in (("preds", preds), ("target", target)):
-        if t.ndim not in (1, 2):
-            squeezed = " (a batch of one squeezed by `.squeeze()`? keep the batch dimension: `.reshape(-1)`)"
-            raise ValueError(f"`{arg}` must be 1-d (N,) or 2-d (N, C); got shape {tuple(t.shape)}"
-                             + (squeezed if t.ndim == 0 else ""))
-    if preds.shape[0] != target.shape[0]:
-        raise ValueError(
-            f"`preds` and `target` must have the same number of samples; got preds {tuple(preds.shape)}"
-            f" and target {tuple(target.shape)}"
-        )
-    if preds.shape[0] == 0 and not allow_empty:
-        raise ValueError(f"`preds` and `target` are empty (shape {tuple(preds.shape)}); AUROC needs samples")
-    if preds.ndim == 2 and preds.shape[1] == 0:
-        raise ValueError(f"`preds` has no columns; got shape {tuple(preds.shape)}")
-
-    if opts.ignore_index is not None and _int_dtype(target.dtype):
-        info = torch.iinfo(target.dtype)
-        if not info.min <= opts.ignore_index <= info.max:
-            raise ValueError(
-                f"`ignore_index`={opts.ignore_index} cannot occur in a `target` of dtype {target.dtype}"
-                f" (values {info.min}..{info.max})"
-            )
+    preds, target = one_sample(preds, target)
+    _check_tensors(preds, target, opts, allow_empty)
     cols = 1 if preds.ndim == 1 else preds.shape[1]
     tcols = 1 if target.ndim == 1 else target.shape[1]
     task = opts.task
@@ -269,6 +291,11 @@ def check_layout(preds, target, opts: Options, *, allow_empty: bool = False) -> 
         else:
             task = "multilabel"
 
+    if opts.pos_label is not None and task != "binary":
+        raise ValueError(
+            f"`pos_label` is for binary targets; got pos_label={opts.pos_label!r} with {task} input"
+            f" (preds {tuple(preds.shape)}, target {tuple(target.shape)})"
+        )
     if task == "binary":
         if cols > 2:
             raise ValueError(
@@ -309,6 +336,37 @@ def check_layout(preds, target, opts: Options, *, allow_empty: bool = False) -> 
     return Layout(task, cols, None)
 
 
+def _check_tensors(preds: torch.Tensor, target: torch.Tensor, opts: Options, allow_empty: bool) -> None:
+    """dtypes, ranks, sample counts and ``ignore_index``'s range: what no layout decides."""
+    if preds.is_complex() or not (preds.is_floating_point() or preds.dtype == torch.bool or _int_dtype(preds.dtype)):
+        raise TypeError(f"`preds` must hold real numbers (float, int or bool); got dtype {preds.dtype}")
+    if target.is_complex() or not (target.is_floating_point() or target.dtype == torch.bool or _int_dtype(target.dtype)):
+        raise TypeError(f"`target` must hold labels (int, bool or integral float); got dtype {target.dtype}")
+    for arg, t, other in (("preds", preds, target), ("target", target, preds)):
+        if t.ndim not in (1, 2):
+            squeezed = (f" next to {'target' if arg == 'preds' else 'preds'} of shape {tuple(other.shape)}, which is"
+                        " not one sample (a 0-d value is one sample; keep the batch dimension: `.reshape(-1)`)")
+            raise ValueError(f"`{arg}` must be 1-d (N,) or 2-d (N, C); got shape {tuple(t.shape)}"
+                             + (squeezed if t.ndim == 0 else ""))
+    if preds.shape[0] != target.shape[0]:
+        raise ValueError(
+            f"`preds` and `target` must have the same number of samples; got preds {tuple(preds.shape)}"
+            f" and target {tuple(target.shape)}"
+        )
+    if preds.shape[0] == 0 and not allow_empty:
+        raise ValueError(f"`preds` and `target` are empty (shape {tuple(preds.shape)}); AUROC needs samples")
+    if preds.ndim == 2 and preds.shape[1] == 0:
+        raise ValueError(f"`preds` has no columns; got shape {tuple(preds.shape)}")
+
+    if opts.ignore_index is not None and _int_dtype(target.dtype):
+        info = torch.iinfo(target.dtype)
+        if not info.min <= opts.ignore_index <= info.max:
+            raise ValueError(
+                f"`ignore_index`={opts.ignore_index} cannot occur in a `target` of dtype {target.dtype}"
+                f" (values {info.min}..{info.max})"
+            )
+
+
 def _int_dtype(dtype: torch.dtype) -> bool:
     return dtype in (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
 
@@ -345,7 +403,10 @@ def check_values(preds: torch.Tensor, target: torch.Tensor, layout: Layout, opts
         bad = t[(t != t.round()) | ~torch.isfinite(t)]
         if bad.numel():
             raise ValueError(f"`target` must hold integer labels; got fractional or non-finite values such as {bad[0].item()!r}")
-    if t.dtype != torch.bool:
+    if layout.task == "binary":
+        check_class_indices(preds, target, opts)
+        check_binary_labels(t, opts.pos_label)
+    elif t.dtype != torch.bool:
         lo, hi = t.min().item(), t.max().item()
         upper = layout.num_classes if layout.task == "multiclass" else 2
         if lo < 0:
@@ -365,6 +426,59 @@ def check_values(preds: torch.Tensor, target: torch.Tensor, layout: Layout, opts
 
 def _num(x):
     return int(x) if float(x).is_integer() else x
+
+
+def check_binary_labels(labels: torch.Tensor, pos_label: Optional[int]) -> None:
+    """The labels of a binary target (``ignore_index`` left out, integral): scikit-learn's conventions. Syncs.
+
+    Without ``pos_label``: 0/1 or -1/1, 1 positive (one value alone is one
+    class). With it: at most two values, ``pos_label`` one of them when
+    there are two; positives are ``target == pos_label``, negatives the other value.
+    """
+    t = labels.to(torch.int8) if labels.dtype == torch.bool else labels
+    lo, hi = (_num(v) for v in torch.stack([t.min(), t.max()]).tolist())
+    if pos_label is None:
+        if lo >= 0 and hi <= 1:
+            return
+        if lo == -1 and hi <= 1 and not bool((t == 0).any()):
+            return  # -1/1 (or -1 alone): 1 is positive
+    values = [_num(v) for v in torch.unique(t).tolist()]
+    shown = name_list(values, limit=8)
+    if len(values) > 2:
+        raise ValueError(
+            f"`target` holds more than two labels ({shown}); a binary target has two"
+            " (for more classes pass (N, C) scores)"
+        )
+    if pos_label is None:
+        raise ValueError(
+            f"`target` holds the label(s) {shown}; a binary target is 0/1 or -1/1 (1 is positive):"
+            " pass pos_label to name the positive label"
+        )
+    if len(values) == 2 and pos_label not in values:
+        raise ValueError(f"`pos_label`={pos_label!r} is not one of the labels in `target` ({shown})")
+
+
+def check_class_indices(preds, target, opts: Options) -> None:
+    """Refuse class indices given as predictions (``logits.argmax(1)``), a torchmetrics habit, naming the fix.
+
+    Integer ``(N,)`` (or ``(N, 1)``) predictions up to more than 1, next to a
+    target holding a label above 1: no binary AUROC is meant. One host sync,
+    for integer predictions only (float scores return at once, no sync);
+    the accumulators run it on the first batch after ``reset``.
+    """
+    if preds.is_floating_point() or preds.dtype == torch.bool or not preds.numel() or opts.pos_label is not None:
+        return
+    if preds.ndim not in (0, 1) and not (preds.ndim == 2 and preds.shape[1] == 1):
+        return
+    t = target.reshape(-1).double()
+    if opts.ignore_index is not None:
+        t = torch.where(target.reshape(-1) == opts.ignore_index, -math.inf, t)
+    hi_preds, hi_target = torch.stack([preds.max().double(), t.max()]).tolist()
+    if hi_preds > 1 and hi_target > 1:
+        raise ValueError(
+            f"AUROC needs scores, not class indices: `preds` holds integer labels up to {int(hi_preds)};"
+            " pass the logits or probabilities, shape (N, C)"
+        )
 
 
 def check_class_names(class_names, num_classes: int, *, binary_default: str) -> List[str]:
@@ -419,6 +533,12 @@ def warn(message: str, category: type = UserWarning) -> None:
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)
+
+
+def warn_interpretations(notes: Sequence[str]) -> None:
+    """One :class:`InterpretationWarning` per distinct note (how the input was read), at the user's line."""
+    for note in dict.fromkeys(notes):
+        warn(note, InterpretationWarning)
 
 
 # ----------------------------------------------------------------------------- the undefined-AUROC messages

@@ -12,10 +12,18 @@ has validated it:
   applied too, for display, thresholds and calibration);
 * :func:`class_counts`, :func:`row_problem`, :func:`flatten` -- the per-class
   views the ranking kernel (:mod:`._ranking`) consumes;
+* :func:`one_hot_layout` and :func:`interpret` -- the once-per-input reading
+  of ambiguous input (a one-hot target, ``activation="auto"``, hard labels)
+  and its notes, which the callers warn with once;
 * :func:`shape_inputs` and :func:`ranked_scores` -- the two sync-free steps of
   :func:`format_inputs` that the histogram counts run on every batch (they
-  decide ``activation="auto"`` per batch, on the device, with
-  :func:`distribution_excess`: the counts cannot be re-scored at the end).
+  decide ``activation="auto"`` per batch, on the device, from the values seen
+  so far: the counts cannot be re-scored at the end).
+
+The rule of ``activation="auto"`` (torchmetrics'): (N, C) multiclass scores
+and a binary (N, 2) head are softmaxed when any value lies outside [0, 1],
+and ranked as given otherwise; binary and multilabel scores are always
+ranked as given (a sigmoid changes no ranking).
 
 A private module with public names: what it offers its siblings is named.
 """
@@ -29,9 +37,10 @@ import torch
 from ._checks import Layout, Options
 
 __all__ = [
-    "DISTRIBUTION_TOL", "Formatted", "format_inputs", "probabilities_of", "as_float", "row_tolerance",
-    "distribution_excess", "decide_activation", "row_problem", "class_counts", "flatten", "shape_inputs",
-    "ranked_scores",
+    "DISTRIBUTION_TOL", "Formatted", "Interpretation", "format_inputs", "probabilities_of", "as_float",
+    "row_tolerance", "distribution_excess", "decide_activation", "softmax_applies", "one_hot_layout", "interpret",
+    "kept_inputs", "positive_label", "row_problem", "class_counts", "flatten", "shape_inputs", "ranked_scores",
+    "hard_label_note", "ONE_HOT_NOTE", "UNNORMALISED_NOTE", "UNNORMALISED_HEAD_NOTE",
 ]
 
 
@@ -45,37 +54,77 @@ class Formatted(NamedTuple):
     logits: Optional[torch.Tensor] = None  # the float scores before any activation, every column (N,) or (N, C)
 
 
+class Interpretation(NamedTuple):
+    """How ``activation="auto"`` and the labels were read for one whole input (:func:`interpret`)."""
+
+    options: Options  # the options with ``activation`` resolved ("softmax", "sigmoid" or None)
+    notes: Tuple[str, ...]  # what to tell the user, once (:func:`auroc_callbacks._checks.warn_interpretations`)
+
+
 DISTRIBUTION_TOL = {torch.bfloat16: 5e-2, torch.float16: 1e-2}
+
+#: the notes of :func:`interpret`, one warning each (the histogram counts give the same from device counters)
+UNNORMALISED_NOTE = ("rows of `preds` lie in [0, 1] but do not sum to 1: ranked as per-class scores (one-vs-rest,"
+                     " as given); pass activation='softmax' if they are logits")
+UNNORMALISED_HEAD_NOTE = ("rows of the (N, 2) `preds` lie in [0, 1] but do not sum to 1: column 1 is ranked as given;"
+                          " pass activation='softmax' if they are logits")
+ONE_HOT_NOTE = "`target` is one-hot: scored as multiclass; pass task='multilabel' to score each column on its own"
+
+
+def hard_label_note(dtype: Optional[torch.dtype]) -> str:
+    """The note for integer or bool predictions (``dtype`` None: not known)."""
+    what = "integers or bools" if dtype is None else f"dtype {dtype}"
+    return (f"`preds` are hard labels ({what}): their AUROC is the balanced accuracy of one threshold;"
+            " pass scores (probabilities or logits)")
 
 
 def format_inputs(preds: torch.Tensor, target: torch.Tensor, layout: Layout, opts: Options) -> Formatted:
     """Detach, drop ``ignore_index``, upcast, decide and apply the activation, pick a binary head's column."""
+    preds, target, valid = kept_inputs(preds, target, layout, opts)
+    in_dtype = preds.dtype
+    preds = as_float(preds)
+    logits = preds
+    activation = decide_activation(preds, in_dtype, layout, opts.activation)
+    preds = ranked_scores(preds, layout, softmax=activation == "softmax")
+    target = target.long() if layout.task == "multiclass" else target == positive_label(layout, opts)
+    return Formatted(preds, target, valid, activation, logits)
+
+
+def positive_label(layout: Layout, opts: Options) -> int:
+    """The label that is positive: ``pos_label`` for binary when given, else 1 (of 0/1, or of -1/1)."""
+    return opts.pos_label if layout.task == "binary" and opts.pos_label is not None else 1
+
+
+def kept_inputs(preds: torch.Tensor, target: torch.Tensor, layout: Layout, opts: Options):
+    """:func:`shape_inputs`, then ``ignore_index`` applied: rows dropped, or (multilabel) a ``valid`` mask.
+
+    Returns ``(preds, target, valid)``. A one-hot target scored as multiclass
+    holds no ignored entry (:func:`one_hot_layout`): nothing is dropped.
+    """
+    one_hot = layout.task == "multiclass" and target.ndim == 2 and target.shape[1] > 1
     preds, target = shape_inputs(preds, target, layout)
     valid = None
-    if opts.ignore_index is not None:
+    if opts.ignore_index is not None and not one_hot:
         keep = target != opts.ignore_index
         if not bool(keep.all()):
             if layout.task == "multilabel":
                 valid = keep
             else:
                 preds, target = preds[keep], target[keep]
-    in_dtype = preds.dtype
-    preds = as_float(preds)
-    logits = preds
-    activation = decide_activation(preds, in_dtype, layout, opts.activation)
-    preds = ranked_scores(preds, layout, softmax=activation == "softmax")
-    target = target.long() if layout.task == "multiclass" else target == 1
-    return Formatted(preds, target, valid, activation, logits)
+    return preds, target, valid
 
 
 def shape_inputs(preds: torch.Tensor, target: torch.Tensor, layout: Layout, device=None):
     """Detached ``(preds, target)`` on one device (``device``, else the scores'), target ``(N,)`` unless
-    multilabel, ``(N, 1)`` scores as ``(N,)``. No host sync: the histogram counts call it on every batch."""
+    multilabel (a one-hot target scored as multiclass: its argmax), ``(N, 1)`` and 0-d scores as ``(N,)``.
+    No host sync: the histogram counts call it on every batch."""
     device = preds.device if device is None else device
     preds, target = preds.detach().to(device), target.detach().to(device)  # labels follow the scores' device
-    if layout.task != "multilabel":
+    if layout.task == "multiclass" and target.ndim == 2 and target.shape[1] > 1:
+        target = target.argmax(1)  # one-hot (:func:`one_hot_layout`)
+    elif layout.task != "multilabel":
         target = target.reshape(-1)
-    if preds.ndim == 2 and preds.shape[1] == 1:
+    if preds.ndim == 0 or preds.ndim == 2 and preds.shape[1] == 1:
         preds = preds.reshape(-1)
     return preds, target
 
@@ -84,9 +133,9 @@ def ranked_scores(scores: torch.Tensor, layout: Layout, *, softmax, keep_rows=No
     """The scores that are ranked, from float scores: softmax where it applies, then a binary head's column.
 
     ``softmax`` is a bool for the whole input, or with ``keep_rows`` (a bool
-    tensor broadcasting over rows: "these rows are distributions already")
-    the softmax applies to the other rows only, as the histogram counts
-    decide it batch by batch without a host sync. The softmax is bitwise
+    tensor broadcasting over rows: "rank these rows as given") the softmax
+    applies to the other rows only, as the histogram counts decide it batch
+    by batch without a host sync. The softmax is bitwise
     ``torch.softmax(scores, 1)``, the probabilities users get from
     ``torch.softmax(logits, 1)`` (and fastai's ``get_preds``): a class-major
     softmax is faster but rounds differently, which breaks exact ties differently.
@@ -147,21 +196,72 @@ def distribution_excess(rows: torch.Tensor, in_dtype: torch.dtype) -> torch.Tens
     return (rows.sum(1) - 1).abs() - row_tolerance(rows, in_dtype)
 
 
+def softmax_applies(layout: Layout, ndim: int) -> bool:
+    """Whether ``activation="auto"`` may softmax these scores: (N, C) multiclass, or a binary (N, 2) head."""
+    return ndim == 2 and (layout.task == "multiclass" or layout.binary_column is not None)
+
+
 def decide_activation(preds: torch.Tensor, in_dtype: torch.dtype, layout: Layout, activation: Optional[str]):
-    """``activation="auto"`` resolved for these scores: ``"softmax"``, ``"sigmoid"`` or None; others pass through."""
+    """``activation="auto"`` resolved for these scores: ``"softmax"``, ``"sigmoid"`` or None; others pass through.
+
+    torchmetrics' rule, on the values alone (one host sync): (N, C) multiclass
+    scores and a binary (N, 2) head are logits, softmaxed, when any value lies
+    outside [0, 1], and ranked as given otherwise, whether or not their rows
+    sum to 1 (:func:`interpret` notes the rows that do not). Other scores are
+    ranked as given; ``"sigmoid"`` (which changes no ranking, only the
+    thresholds shown) when any lies outside [0, 1]. ``in_dtype`` is the
+    input's dtype before upcasting (the rule does not depend on it).
+    """
     if activation != "auto":
         return activation
-    if preds.ndim == 2 and (layout.task == "multiclass" or layout.binary_column is not None):
-        lo, hi = torch.aminmax(preds)
-        dev = (preds.sum(1) - 1).abs()
-        base = DISTRIBUTION_TOL.get(in_dtype, 1e-3)
-        in_range, within = torch.stack([(lo >= 0) & (hi <= 1), dev.max() <= base]).tolist()  # one host sync
-        if not in_range or within:
-            return None if in_range else "softmax"
-        loose = dev > base  # only these rows need the per-row precision test
-        return None if bool((distribution_excess(preds[loose], in_dtype) <= 0).all()) else "softmax"
+    if not preds.numel():
+        return None
     lo, hi = torch.aminmax(preds)
-    return "sigmoid" if bool((lo < 0) | (hi > 1)) else None
+    outside = bool((lo < 0) | (hi > 1))  # one host sync
+    if softmax_applies(layout, preds.ndim):
+        return "softmax" if outside else None
+    return "sigmoid" if outside else None
+
+
+def one_hot_layout(target: torch.Tensor, layout: Layout, opts: Options) -> Layout:
+    """The layout to score: multiclass for an inferred multilabel input whose every target row is one-hot.
+
+    Only where ``task`` was not given, under ``activation="auto"`` (the one
+    activation it can change: logits are then softmaxed), and when no entry
+    equals ``ignore_index``. One host sync for such input (none otherwise);
+    the target itself is formatted by its argmax (:func:`shape_inputs`).
+    """
+    if opts.task is not None or opts.activation != "auto" or layout.task != "multilabel" or not target.numel():
+        return layout
+    t = target if target.dtype != torch.bool else target.to(torch.int8)
+    one_hot = ((t == 0) | (t == 1)).all() & (t.sum(1) == 1).all()
+    if opts.ignore_index is not None:
+        one_hot &= ~(t == opts.ignore_index).any()
+    return Layout("multiclass", layout.num_classes, None) if bool(one_hot) else layout
+
+
+def interpret(preds: torch.Tensor, target: torch.Tensor, layout: Layout, opts: Options) -> Interpretation:
+    """``activation="auto"`` decided once for the whole (checked) input, and the notes to warn with.
+
+    ``layout`` is :func:`one_hot_layout`'s. Notes: hard-label predictions
+    (an integer or bool dtype), a one-hot target scored as multiclass, and
+    (N, C) scores in [0, 1] ranked as given although some row does not sum
+    to 1 (beyond :func:`row_tolerance`). The exact accumulator calls it once
+    per epoch, every public function once per call.
+    """
+    notes = []
+    if not preds.is_floating_point():
+        notes.append(hard_label_note(preds.dtype))
+    if layout.task == "multiclass" and target.ndim == 2 and target.shape[1] > 1:
+        notes.append(ONE_HOT_NOTE)
+    scores, _, _ = kept_inputs(preds, target, layout, opts)
+    in_dtype = scores.dtype
+    scores = as_float(scores)
+    activation = decide_activation(scores, in_dtype, layout, opts.activation)
+    if opts.activation == "auto" and activation is None and softmax_applies(layout, scores.ndim) and scores.numel():
+        if bool((distribution_excess(scores, in_dtype) > 0).any()):
+            notes.append(UNNORMALISED_NOTE if layout.task == "multiclass" else UNNORMALISED_HEAD_NOTE)
+    return Interpretation(opts._replace(activation=activation), tuple(notes))
 
 
 def row_problem(f: Formatted, layout: Layout, rows: Optional[torch.Tensor] = None) -> dict:

@@ -17,7 +17,7 @@ from typing import List, Optional, Tuple
 import torch
 
 from ._checks import TASKS, Layout, Options
-from ._format import distribution_excess, ranked_scores, shape_inputs
+from ._format import distribution_excess, positive_label, ranked_scores, shape_inputs, softmax_applies
 from .distributed import DTYPES, EmptyEpochError, is_distributed, reduce_uneven
 from .histogram import COUNTERS, EXTREMES, NUM_BUCKETS, Epoch, bucket_values, check_histogram_dtype, sign_flip
 
@@ -33,7 +33,8 @@ class HistogramCounts:
     """One epoch's counts: ``(G, R, 65536)`` int64, plus device counters for the checks. No host sync per batch.
 
     ``R`` is the number of ranked columns (1 for binary, else C). ``G`` is 2
-    (negative, positive) for one-vs-rest and multilabel; for one-vs-one it is
+    (negative, positive) for one-vs-rest and multilabel (4 for a multilabel
+    input that may prove one-hot, :attr:`dual`); for one-vs-one it is
     the true class (``C``), so that ``counts[a, c]`` counts class-``a``
     samples by their column-``c`` score: ``C * C * 65536`` counts. A flat
     trash slot at the end takes ignored entries and invalid labels.
@@ -99,7 +100,14 @@ class HistogramCounts:
         """``(G, R, 65536)`` of the counts (needs a layout)."""
         layout = self.layout
         cols = 1 if layout.task == "binary" else layout.num_classes
-        return (layout.num_classes if self.ovo else 2), cols, NUM_BUCKETS
+        return (layout.num_classes if self.ovo else 4 if self.dual else 2), cols, NUM_BUCKETS
+
+    @property
+    def dual(self) -> bool:
+        """Two interpretations counted side by side (needs a layout): an inferred multilabel input under
+        ``activation="auto"`` may prove one-hot over the epoch (then multiclass: softmaxed logits). Groups 0, 1
+        count the scores as given, groups 2, 3 as a multiclass epoch scores them; :meth:`epoch` keeps one pair."""
+        return self.layout.task == "multilabel" and self.options.task is None and self.options.activation == "auto"
 
     @property
     def ovo(self) -> bool:
@@ -121,44 +129,66 @@ class HistogramCounts:
             scores = scores.double()
         keep = None if self.options.ignore_index is None else target != self.options.ignore_index
         t = target.double()
-        is_dist = self._summarise_scores(scores, in_dtype, keep, layout)
-        bad = self._summarise_labels(t, target.is_floating_point(), keep)
-        index = self._keys(scores, is_dist, layout)
+        as_given = self._summarise_scores(scores, in_dtype, keep, layout, self._one_hot(t, keep, layout))
+        bad = self._summarise_labels(t, target.is_floating_point(), keep, layout)
+        trash = self.counts.numel() - 1
+        index = self._keys(scores, None if self.dual else as_given, layout)
         valid = self._add_groups(index, t, keep, bad, layout)
-        index = torch.where(valid, index, self.counts.numel() - 1).reshape(-1)  # the trash slot
+        index = torch.where(valid, index, trash).reshape(-1)  # the trash slot
+        if self.dual:  # the same entries again, scored as a multiclass epoch would score them
+            soft = self._keys(scores, as_given, layout) + 2 * self._group_step
+            self._add_groups(soft, t, keep, bad, layout)
+            index = torch.cat([index, torch.where(valid, soft, trash).reshape(-1)])
         self.counts.index_add_(0, index, self._one.expand(index.numel()))
         self.rows += preds.shape[0]
 
-    def _summarise_scores(self, scores, in_dtype, keep, layout: Layout) -> Optional[torch.Tensor]:
-        """Record NaN / inf anywhere, the scored rows' extremes and distribution test; return that test's verdict.
+    def _one_hot(self, t: torch.Tensor, keep, layout: Layout) -> Optional[torch.Tensor]:
+        """A 0-d bool: this multilabel batch's target is one-hot (no entry ignored); None unless :attr:`dual`."""
+        if not self.dual:
+            return None
+        one_hot = ((t == 0) | (t == 1)).all() & (t.sum(1) == 1).all()
+        return one_hot if keep is None else one_hot & keep.all()
 
-        The verdict (a 0-d bool: this batch's rows are probability
-        distributions, ranked as given) is None where ``activation="auto"``
-        has no softmax to decide.
+    def _summarise_scores(self, scores, in_dtype, keep, layout: Layout, one_hot) -> Optional[torch.Tensor]:
+        """Record NaN / inf anywhere, the scored rows' extremes and distance from summing to 1; decide the batch.
+
+        Returns a 0-d bool, "rank this batch as given" (else: softmax it), or
+        None where ``activation="auto"`` has no softmax to decide. The exact
+        mode's rule, on the values seen so far (no sync): softmax once any
+        value of the epoch has been outside [0, 1]. Batches ranked as given
+        before a later one was softmaxed make the epoch disagree (at compute).
+        For a :attr:`dual` input it decides the multiclass groups, and
+        ``one_hot`` (this batch's target is one-hot) is counted.
         """
         row_keep = None if keep is None or layout.task == "multilabel" else keep  # the exact mode drops these rows
         all_rows = torch.full((), scores.shape[0], dtype=torch.int64, device=scores.device)
         kept_rows = all_rows if row_keep is None else row_keep.sum()
         lo, hi = torch.aminmax(scores)  # min and max propagate NaN
         self._add(nan=torch.isnan(lo) | torch.isnan(hi), inf=torch.isinf(lo) | torch.isinf(hi),
-                  rows=all_rows if layout.task == "multilabel" else kept_rows)
+                  rows=all_rows if layout.task == "multilabel" else kept_rows,
+                  float_rows=all_rows if in_dtype.is_floating_point else 0)
+        if one_hot is not None:
+            self._add(onehot_rows=all_rows * one_hot)
         if row_keep is not None:
             mask = row_keep.reshape((-1,) + (1,) * (scores.ndim - 1))
             lo, hi = torch.where(mask, scores, math.inf).min(), torch.where(mask, scores, -math.inf).max()
         self._at_least(neg_lo=-lo, hi=hi)
-        if not (self.options.activation == "auto" and (layout.task == "multiclass" or layout.binary_column is not None)):
+        if self.options.activation != "auto" or not (softmax_applies(layout, scores.ndim) or one_hot is not None):
             return None
-        dev = distribution_excess(scores, in_dtype)  # the exact mode's distribution test, on this batch
-        dev = (dev if row_keep is None else torch.where(row_keep, dev, -math.inf)).max()
-        is_dist = (lo >= 0) & (hi <= 1) & (dev <= 0)
-        self._at_least(dev=dev)
-        self._add(raw_rows=kept_rows * is_dist, soft_rows=kept_rows * ~is_dist)
-        return is_dist
+        dev = distribution_excess(scores, in_dtype)  # the exact mode's test of the rows that do not sum to 1
+        self._at_least(dev=(dev if row_keep is None else torch.where(row_keep, dev, -math.inf)).max())
+        views = self._extreme_views
+        softmax = (views[EXTREMES.index("neg_lo")] > 0) | (views[EXTREMES.index("hi")] > 1)  # this epoch's, so far
+        self._add(raw_rows=kept_rows * ~softmax, soft_rows=kept_rows * softmax)  # dual: of the multiclass groups
+        return ~softmax
 
-    def _summarise_labels(self, t: torch.Tensor, floating: bool, keep) -> Optional[torch.Tensor]:
+    def _summarise_labels(self, t: torch.Tensor, floating: bool, keep, layout: Layout) -> Optional[torch.Tensor]:
         """Record the scored labels' count and range and one non-integral label; return where labels are not integers.
 
-        That mask is None for integer and bool targets (``floating`` False).
+        Binary targets also record their positives (``target == pos_label``,
+        default 1) and the range of their other labels, so that compute
+        can tell 0/1 and -1/1 from three labels. The mask is None for integer
+        and bool targets (``floating`` False).
         """
         if keep is None:
             t_lo, t_hi = torch.aminmax(t)
@@ -166,6 +196,11 @@ class HistogramCounts:
             t_lo, t_hi = torch.where(keep, t, math.inf).min(), torch.where(keep, t, -math.inf).max()
         self._add(kept=t.numel() if keep is None else keep.sum())
         self._at_least(neg_t_lo=-t_lo, t_hi=t_hi)
+        if layout.task == "binary":
+            positive = t == positive_label(layout, self.options)
+            other = ~positive if keep is None else ~positive & keep
+            self._add(pos=(positive.sum() if keep is None else (positive & keep).sum()))
+            self._at_least(neg_n_lo=-torch.where(other, t, math.inf).min(), n_hi=torch.where(other, t, -math.inf).max())
         if not floating:
             return None
         bad = (t != t.round()) | ~torch.isfinite(t)
@@ -174,10 +209,10 @@ class HistogramCounts:
         self._at_least(t_bad=torch.where(bad, t, -math.inf).max())
         return bad
 
-    def _keys(self, scores: torch.Tensor, is_dist, layout: Layout) -> torch.Tensor:
+    def _keys(self, scores: torch.Tensor, as_given, layout: Layout) -> torch.Tensor:
         """The scores the exact mode ranks, rounded, as bucket keys offset by their column: ``(N, R)``."""
-        scores = ranked_scores(scores, layout, softmax=self.options.activation == "softmax" or is_dist is not None,
-                               keep_rows=is_dist)
+        scores = ranked_scores(scores, layout, softmax=self.options.activation == "softmax" or as_given is not None,
+                               keep_rows=as_given)
         if scores.ndim == 1:
             scores = scores.unsqueeze(1)
         bits = scores.to(self.dtype).view(torch.int16).to(self._index_dtype)
@@ -199,12 +234,15 @@ class HistogramCounts:
             else:  # one-vs-one: every column under the sample's class
                 index += (label * step).to(index.dtype)
             return valid.unsqueeze(1)
-        valid = (t == 0) | (t == 1)  # binary (one column) and multilabel: entry by entry, 0/1 labels
+        positive = t == positive_label(layout, self.options)
+        if layout.task == "binary":  # every label counts, the positive's as positive: compute checks the labels
+            valid = torch.ones_like(positive) if bad is None else ~bad
+            positive, valid = positive.unsqueeze(1), valid.unsqueeze(1)
+        else:  # multilabel: entry by entry, 0/1 labels
+            valid = (t == 0) | positive
         if keep is not None:
-            valid &= keep
-        if layout.task == "binary":
-            t, valid = t.unsqueeze(1), valid.unsqueeze(1)
-        index += (t == 1).to(index.dtype) * step
+            valid &= keep if layout.task != "binary" else keep.unsqueeze(1)
+        index += positive.to(index.dtype) * step
         return valid
 
     def _add(self, **values) -> None:
@@ -242,8 +280,16 @@ class HistogramCounts:
             raise EmptyEpochError("AUROCAccumulator has no samples: nothing was passed to update(), or only empty batches")
         if self.layout is None:
             self.layout = layout
-        # Only occupied buckets matter (empty ones add nothing to any count, curve or bound): keep those.
         counts = counts[:-1].reshape(self.shape)
+        if self.dual:  # one of the two interpretations: multiclass if the target was one-hot in every row
+            ints = ints.cpu().clone()
+            rows, one_hot = ints[COUNTERS.index("rows")], ints[COUNTERS.index("onehot_rows")]
+            if bool(one_hot == rows):
+                counts = counts[2:]
+            else:  # scored as given: nothing was softmaxed
+                counts = counts[:2]
+                ints[COUNTERS.index("raw_rows")], ints[COUNTERS.index("soft_rows")] = rows, 0
+        # Only occupied buckets matter (empty ones add nothing to any count, curve or bound): keep those.
         occupied = counts.sum((0, 1)) > 0
         occupied[_ZERO_KEY] |= occupied[_ZERO_KEY - 1]  # -0.0 == +0.0: one bucket
         occupied[_ZERO_KEY - 1] = False

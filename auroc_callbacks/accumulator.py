@@ -15,7 +15,8 @@ from typing import Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 import torch
 
 from . import _checks, histogram
-from ._checks import NONEMPTY_STR, Choice, Interval, Layout
+from ._checks import NONEMPTY_STR, Choice, Interval, Layout, Options
+from ._format import interpret, one_hot_layout
 from ._histogram_counts import HistogramCounts
 from .distributed import EmptyEpochError, gather_uneven, is_distributed
 from .functional import AUROCScores, UndefinedAUROCWarning, compute_curves, compute_scores
@@ -25,6 +26,7 @@ from .stats import AUROCInterval, check_interval_options, compute_interval
 __all__ = ["AUROCAccumulator", "ExactAccumulator", "ExactEpoch", "HistogramAccumulator", "data_or_epoch"]
 
 _MIN_CAPACITY = 1024
+_STATE_VERSION = 1
 NAN_STRATEGIES = ("error", "warn")
 MODES = ("exact", "histogram")
 
@@ -50,6 +52,8 @@ class _Buffer:
         n = x.shape[0]
         if self.chunks:  # the common case first: the batch fits the last chunk
             last, fill = self.chunks[-1], self.fills[-1]
+            if x.shape[1:] != last.shape[1:]:  # (N,) next to (N, 1): one layout, stored as the first batch was
+                x = x.reshape((n,) + tuple(last.shape[1:]))
             if fill + n <= last.shape[0] and x.dtype == last.dtype:
                 last.narrow(0, fill, n).copy_(x, non_blocking=True)
                 self.fills[-1] = fill + n
@@ -136,8 +140,13 @@ class AUROCAccumulator(abc.ABC):
         histogram_dtype: :class:`HistogramAccumulator` only.
 
     ``update`` checks types and shapes of each batch and stores it without
-    host synchronisation: no ``.item()``, no ``.cpu()``. Value checks (label
-    range, NaN) need a sync, so they run once per epoch, at compute.
+    host synchronisation: no ``.item()``, no ``.cpu()`` (integer predictions:
+    one look per epoch, for class indices). Value checks (label range, NaN)
+    need a sync, so they run once per epoch, at compute, where the epoch is
+    read as :func:`auroc_callbacks.auroc` reads one input, with at most one
+    :class:`~auroc_callbacks.functional.InterpretationWarning` of each kind
+    per epoch. :meth:`state_dict` and :meth:`load_state_dict` save and
+    restore the epoch so far (a mid-epoch checkpoint).
 
     Example:
         >>> import torch, auroc_callbacks as ac
@@ -166,6 +175,7 @@ class AUROCAccumulator(abc.ABC):
         activation: Optional[str] = "auto",
         max_fpr: Optional[float] = None,
         ignore_index: Optional[int] = None,
+        pos_label: Optional[int] = None,
         sync_dist: bool = True,
         process_group=None,
         nan_strategy: str = "error",
@@ -173,7 +183,7 @@ class AUROCAccumulator(abc.ABC):
     ):
         self.options = _checks.check_options(
             task=task, num_classes=num_classes, average=average, multi_class=multi_class,
-            activation=activation, max_fpr=max_fpr, ignore_index=ignore_index,
+            activation=activation, max_fpr=max_fpr, ignore_index=ignore_index, pos_label=pos_label,
         )
         mode = self.mode if mode is None else mode
         _checks.check_params(_RULES, mode=mode, sync_dist=sync_dist, nan_strategy=nan_strategy)
@@ -187,6 +197,7 @@ class AUROCAccumulator(abc.ABC):
         self.nan_strategy = nan_strategy
         self._layout: Optional[Layout] = None
         self._shapes: Optional[tuple] = None
+        self._indices_checked = False
 
     @property
     def layout(self) -> Optional[Layout]:
@@ -204,13 +215,17 @@ class AUROCAccumulator(abc.ABC):
         """Forget every sample (call at the start of each epoch)."""
         self._layout = None
         self._shapes = None
+        self._indices_checked = False
 
     def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
         """Add one batch. Detaches; keeps what it stores on the batch's device (exact: or ``buffer_device``).
 
         Raises ``TypeError``/``ValueError`` at once for wrong types or shapes,
-        including shapes that disagree with earlier batches.
+        including shapes that disagree with earlier batches. A 0-d prediction
+        next to a target of one sample is one sample (``logits.squeeze()`` on
+        a last batch of one row); ``(N,)`` and ``(N, 1)`` batches mix freely.
         """
+        preds, target = _checks.one_sample(preds, target)
         self.check_batch(preds, target)
         if preds.shape[0]:
             self._store(preds, target)
@@ -219,11 +234,17 @@ class AUROCAccumulator(abc.ABC):
         """Types and shapes of one batch, against the first batch's since ``reset`` (no host sync); its layout.
 
         Sets :attr:`layout`. ``update`` runs it; an adapter that stores the
-        batch itself (torchmetrics' states) runs it alone.
+        batch itself (torchmetrics' states) runs it alone, after
+        :func:`auroc_callbacks._checks.one_sample`. Shapes that mean the same
+        layout agree (``(N,)`` and ``(N, 1)``, a 0-d value next to one
+        sample). Integer ``(N,)`` predictions are looked at once per epoch
+        (the first such batch after ``reset``; one host sync, float scores
+        never): class indices (``logits.argmax(1)``) are refused at once.
         """
+        preds, target = _checks.one_sample(preds, target)
         tensors = isinstance(preds, torch.Tensor) and isinstance(target, torch.Tensor)
-        # Re-check whenever rank, trailing shape or dtype changes (a squeezed last batch, a (N, 1) target).
-        shapes = (preds.ndim, preds.shape[1:], preds.dtype, target.ndim, target.shape[1:], target.dtype) if tensors else None
+        # Re-check whenever rank, trailing shape or dtype changes (a squeezed last batch, a (N, 2) head).
+        shapes = (*_columns(preds), preds.dtype, *_columns(target), target.dtype) if tensors else None
         if shapes is None or shapes != self._shapes:
             layout = _checks.check_layout(preds, target, self.options, allow_empty=True)
             same_rank = self._shapes is None or (shapes[0], shapes[1], shapes[3], shapes[4]) == (
@@ -231,8 +252,8 @@ class AUROCAccumulator(abc.ABC):
             if self._layout is not None and (layout != self._layout or not same_rank):
                 raise ValueError(
                     f"batch shapes changed within an epoch: `preds` {tuple(preds.shape)}, `target` "
-                    f"{tuple(target.shape)} after batches of preds (N, *{tuple(self._shapes[1])}), target"
-                    f" (N, *{tuple(self._shapes[4])})"
+                    f"{tuple(target.shape)} after batches of preds {_shape_of(*self._shapes[:2])}, target"
+                    f" {_shape_of(*self._shapes[3:5])}"
                 )
             self._layout, self._shapes = layout, shapes
         elif preds.shape[0] != target.shape[0]:
@@ -240,6 +261,9 @@ class AUROCAccumulator(abc.ABC):
                 f"`preds` and `target` must have the same number of samples; got preds {tuple(preds.shape)}"
                 f" and target {tuple(target.shape)}"
             )
+        if not self._indices_checked and not preds.is_floating_point() and preds.shape[0]:
+            _checks.check_class_indices(preds, target, self.options)  # one sync, integer preds only
+            self._indices_checked = True
         return self._layout
 
     @abc.abstractmethod
@@ -278,6 +302,63 @@ class AUROCAccumulator(abc.ABC):
             ValueError: the scores cannot be ranked (NaN), whatever ``nan_strategy``.
         """
 
+    # ------------------------------------------------------------------ checkpoints
+
+    def state_dict(self) -> dict:
+        """This rank's epoch so far, to resume it from a checkpoint: plain data only.
+
+        Tensors, ints, strs, floats, bools, None and lists/dicts of them, so
+        ``torch.save`` then ``torch.load(..., weights_only=True)`` restore it.
+        Exact mode: the predictions and targets, concatenated; histogram
+        mode: the counts and their device counters. With the options, which
+        :meth:`load_state_dict` checks. Under ``torch.distributed``, each rank
+        saves and loads its own part (nothing is gathered).
+
+        Example:
+            >>> import torch, auroc_callbacks as ac
+            >>> acc = ac.AUROCAccumulator()
+            >>> acc.update(torch.tensor([0.1, 0.4]), torch.tensor([0, 0]))
+            >>> resumed = ac.AUROCAccumulator()
+            >>> resumed.load_state_dict(acc.state_dict())
+            >>> resumed.update(torch.tensor([0.35, 0.8]), torch.tensor([1, 1]))
+            >>> resumed.compute()
+            tensor(0.7500, dtype=torch.float64)
+        """
+        return {"version": _STATE_VERSION, "mode": self.mode, "options": dict(self.options._asdict()),
+                **self._state()}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Replace this epoch by a saved one (:meth:`state_dict`): ``compute`` then gives what it gave at saving.
+
+        Raises:
+            ValueError: the state is no accumulator's, or was saved with other
+                options (mode, task, num_classes, ... ; histogram: its dtype).
+        """
+        state = state_dict
+        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION or "options" not in state:
+            raise ValueError(f"`state_dict` must be an AUROCAccumulator.state_dict() (version {_STATE_VERSION});"
+                             f" got {type(state).__name__}")
+        if state.get("mode") != self.mode:
+            raise ValueError(f"`state_dict` was saved with mode={state.get('mode')!r}; this accumulator has"
+                             f" mode={self.mode!r}")
+        own, saved = self.options._asdict(), state["options"]
+        differ = [k for k in own if saved.get(k) != own[k]] + sorted(set(saved) - set(own))
+        if differ:
+            raise ValueError(
+                "`state_dict` was saved with other options: "
+                + ", ".join(f"{k}={saved.get(k)!r} (here {own.get(k)!r})" for k in differ)
+            )
+        self.reset()
+        self._load_state(state)
+
+    @abc.abstractmethod
+    def _state(self) -> dict:
+        """The mode's own part of :meth:`state_dict`."""
+
+    @abc.abstractmethod
+    def _load_state(self, state: dict) -> None:
+        """Restore the mode's own part into this freshly reset accumulator."""
+
     def _repr_options(self) -> str:
         """This class's own options, for ``repr``."""
         return ""
@@ -285,6 +366,17 @@ class AUROCAccumulator(abc.ABC):
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options._asdict().items())
         return f"{type(self).__name__}({opts}{self._repr_options()}, num_samples={self.num_samples})"
+
+
+def _columns(t: torch.Tensor) -> tuple:
+    """``(rank, trailing shape)`` of a batch, ``(N, 1)`` counted as ``(N,)``: the same layout."""
+    if t.ndim == 2 and t.shape[1] == 1:
+        return 1, ()
+    return t.ndim, tuple(t.shape[1:])
+
+
+def _shape_of(ndim: int, trailing: tuple) -> str:
+    return "()" if ndim == 0 else "(N,)" if ndim == 1 else f"(N, {', '.join(map(str, trailing))})"
 
 
 # ----------------------------------------------------------------------------- every prediction
@@ -295,8 +387,9 @@ class ExactEpoch(NamedTuple):
 
     preds: torch.Tensor  # every rank's, in rank order
     target: torch.Tensor
-    layout: Layout
+    layout: Layout  # the epoch's: multiclass for a one-hot target (task not given)
     nan_reason: Optional[str] = None  # why every AUROC is NaN (unrankable scores, nan_strategy="warn"), else None
+    options: Optional[Options] = None  # the accumulator's, ``activation="auto"`` decided for this epoch
 
 
 class ExactAccumulator(AUROCAccumulator):
@@ -412,14 +505,22 @@ class ExactAccumulator(AUROCAccumulator):
         Bad labels raise ``ValueError`` (every time: a failed check is not
         cached); so do NaN scores with ``nan_strategy="error"``. With
         ``"warn"`` they give an epoch whose ``nan_reason`` says why every AUROC is NaN.
+        Here, once per epoch, the epoch is read as :func:`auroc_callbacks.auroc`
+        reads one input (a one-hot target, ``activation="auto"``), with at
+        most one :class:`~auroc_callbacks.functional.InterpretationWarning` of each kind.
         """
         if self._epoch is None:
             preds, target = self.gather()
-            layout = self._layout or _checks.check_layout(preds, target, self.options)
-            reason = _checks.bad_scores(preds, layout, self.options.activation) if self.nan_strategy == "warn" else None
+            opts = self.options
+            layout = one_hot_layout(target, self._layout or _checks.check_layout(preds, target, opts), opts)
+            reason = _checks.bad_scores(preds, layout, opts.activation) if self.nan_strategy == "warn" else None
             checked = preds if reason is None else torch.zeros_like(preds)  # NaN scores: the labels are still checked
-            _checks.check_values(checked, target, layout, self.options)
-            self._epoch = ExactEpoch(preds, target, layout, reason)
+            _checks.check_values(checked, target, layout, opts)
+            if reason is None:
+                meaning = interpret(preds, target, layout, opts)
+                opts = meaning.options
+                _checks.warn_interpretations(meaning.notes)
+            self._epoch = ExactEpoch(preds, target, layout, reason, opts)
         return self._epoch
 
     def validated_layout(self) -> Optional[Layout]:
@@ -436,14 +537,14 @@ class ExactAccumulator(AUROCAccumulator):
         epoch = self.epoch()
         if epoch.nan_reason is not None:
             return self._nan_scores(epoch)
-        return compute_scores(epoch.preds, epoch.target, epoch.layout, self.options, per_class=per_class)
+        return compute_scores(epoch.preds, epoch.target, epoch.layout, epoch.options, per_class=per_class)
 
     def compute_curves(self, *, drop_intermediate: bool = True):
         """ROC curve(s) of the epoch, as :func:`auroc_callbacks.roc_curve` returns them (from the gathered epoch)."""
         epoch = self.epoch()
         if epoch.nan_reason is not None:
             raise ValueError(f"{epoch.nan_reason}: no ROC curve can be drawn")
-        opts = self.options._replace(average=None, max_fpr=None)
+        opts = epoch.options._replace(average=None, max_fpr=None)
         return compute_curves(epoch.preds, epoch.target, epoch.layout, opts, drop_intermediate=drop_intermediate)
 
     def compute_interval(
@@ -466,7 +567,7 @@ class ExactAccumulator(AUROCAccumulator):
             return _checks.nan_like(AUROCInterval(s.value, s.value, s.value, s.value, float(level), method,
                                                   *[s.per_class] * 4, s.support, s.num_samples))
         return compute_interval(
-            epoch.preds, epoch.target, epoch.layout, self.options, level=level, method=method, interval=interval,
+            epoch.preds, epoch.target, epoch.layout, epoch.options, level=level, method=method, interval=interval,
             n_boot=n_boot, seed=seed,
         )
 
@@ -487,15 +588,54 @@ class ExactAccumulator(AUROCAccumulator):
             s = compute_scores(zeros, epoch.target, epoch.layout, self.options, per_class=True)
         return _checks.nan_like(s)
 
+    def _state(self) -> dict:
+        if self._async_host_copy:
+            torch.cuda.synchronize()
+        preds, target = self._preds.view(), self._target.view()
+        if len(self._preds.chunks) == 1:  # a view of a larger chunk: save these rows only
+            preds, target = preds.clone(), target.clone()
+        return {"preds": preds, "target": target}
+
+    def _load_state(self, state: dict) -> None:
+        preds, target = state.get("preds"), state.get("target")
+        if (preds is None) != (target is None):
+            raise ValueError("`state_dict` holds `preds` without `target` (or the reverse)")
+        if preds is not None:
+            self.update(preds, target)
+
     def _repr_options(self) -> str:
         return f", ci=True, ci_level={self.ci_level!r}" if self.ci else ""
 
 
 def _device(buffer_device) -> torch.device:
+    """``buffer_device`` as a device this process can allocate on, checked at construction (not at the first update).
+
+    CUDA is asked whether it is there and how many devices it has, which
+    creates no CUDA context (safe before a DDP fork); other backends
+    (``"mps"``, ...) are tried with an empty tensor.
+    """
     try:
-        return torch.device(buffer_device)
-    except RuntimeError as err:
+        device = torch.device(buffer_device)
+    except (RuntimeError, TypeError) as err:
         raise ValueError(f"`buffer_device` must name a device, such as 'cpu' or 'cuda:0'; got {buffer_device!r}") from err
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"`buffer_device`={buffer_device!r} needs CUDA, which is not available (torch.cuda.is_available() is"
+                " False); use None (the batches' device) or 'cpu'"
+            )
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise ValueError(
+                f"`buffer_device`={buffer_device!r} names CUDA device {device.index}, but only {count} device(s) are"
+                f" available (cuda:0 to cuda:{count - 1})"
+            )
+    elif device.type != "cpu":
+        try:
+            torch.empty(0, device=device)
+        except (RuntimeError, AssertionError) as err:
+            raise ValueError(f"`buffer_device`={buffer_device!r} is not available here: {err}") from err
+    return device
 
 
 # ----------------------------------------------------------------------------- 16-bit counts
@@ -510,10 +650,15 @@ class HistogramAccumulator(AUROCAccumulator):
     ``histogram_dtype`` (equal to ``roc_auc_score`` on
     ``probs.to(histogram_dtype)``), and :meth:`compute_bound` certifies how
     far the full-precision AUROC can be from it. See :mod:`auroc_callbacks.histogram`.
-    ``activation="auto"`` is decided batch by batch (the counts cannot be
-    re-scored): batches that disagree (some probability rows, some logits)
-    give a ``ValueError`` at compute (NaN and an :class:`UndefinedAUROCWarning`
-    with ``nan_strategy="warn"``). int32/int64 logits are softmaxed in float64.
+    ``activation="auto"`` is decided batch by batch on the values seen so far
+    (the counts cannot be re-scored): a batch is softmaxed once any value of
+    the epoch has been outside [0, 1], so batches ranked as given before the
+    first logits disagree with the exact mode's epoch and give a
+    ``ValueError`` at compute (NaN and an :class:`UndefinedAUROCWarning` with
+    ``nan_strategy="warn"``). An inferred multilabel input is counted both
+    as given and as a multiclass epoch would score it (twice the counts),
+    and compute keeps the one the exact mode would: multiclass if the target
+    was one-hot in every row. int32/int64 logits are softmaxed in float64.
 
     Takes every option of :class:`AUROCAccumulator` (``mode`` must be
     ``"histogram"``), plus:
@@ -616,9 +761,16 @@ class HistogramAccumulator(AUROCAccumulator):
         )
 
     def epoch(self) -> histogram.Epoch:
-        """The epoch's counts, summed over ranks under ``torch.distributed`` (collective calls), only occupied buckets."""
+        """The epoch's counts, summed over ranks under ``torch.distributed`` (collective calls), only occupied buckets.
+
+        Read as the exact mode reads its epoch (a one-hot target in every
+        batch: multiclass), with its notes warned once per epoch
+        (:func:`auroc_callbacks.histogram.interpret_epoch`).
+        """
         if self._epoch is None:
-            self._epoch = self._counts.epoch(sync_dist=self.sync_dist, process_group=self.process_group)
+            epoch = self._counts.epoch(sync_dist=self.sync_dist, process_group=self.process_group)
+            self._epoch, notes = histogram.interpret_epoch(epoch, self.options)
+            _checks.warn_interpretations(notes)
         return self._epoch
 
     @property
@@ -671,8 +823,48 @@ class HistogramAccumulator(AUROCAccumulator):
         """
         raise ValueError("compute_interval() needs mode='exact'; mode='histogram' has compute_bound()")
 
+    def _state(self) -> dict:
+        c = self._counts
+        state = {"histogram_dtype": str(c.dtype), "counts": None}
+        if c.counts is None:
+            return state
+        layout, shapes = c.layout, self._shapes
+        return dict(state, counts=c.counts.clone(), ints=c.ints.clone(), extremes=c.extremes.clone(),
+                    layout=[layout.task, layout.num_classes, layout.binary_column], in_dtype=str(c.in_dtype),
+                    rows=c.rows, shapes=[shapes[0], list(shapes[1]), str(shapes[2]), shapes[3], list(shapes[4]),
+                                         str(shapes[5])], indices_checked=self._indices_checked)
+
+    def _load_state(self, state: dict) -> None:
+        if state.get("histogram_dtype") != str(self.histogram_dtype):
+            raise ValueError(f"`state_dict` was saved with histogram_dtype={state.get('histogram_dtype')}; this"
+                             f" accumulator has histogram_dtype={self.histogram_dtype}")
+        if state.get("counts") is None:
+            return
+        c = self._counts
+        task, n, column = state["layout"]
+        layout = Layout(task, n, column)
+        c.layout = layout
+        if tuple(state["counts"].shape) != (c.size,) or state["ints"].numel() != len(histogram.COUNTERS):
+            raise ValueError("`state_dict` holds counts of another shape than its layout's")
+        counts = state["counts"].clone()
+        c.allocate(layout, counts.device, counts=counts, ints=state["ints"].clone().to(counts.device),
+                   extremes=state["extremes"].clone().to(counts.device))
+        c.in_dtype, c.rows = _dtype(state["in_dtype"]), int(state["rows"])
+        p_ndim, p_trail, p_dtype, t_ndim, t_trail, t_dtype = state["shapes"]
+        self._layout = layout
+        self._shapes = (p_ndim, tuple(p_trail), _dtype(p_dtype), t_ndim, tuple(t_trail), _dtype(t_dtype))
+        self._indices_checked = bool(state["indices_checked"])
+
     def _repr_options(self) -> str:
         return f", histogram_dtype={self.histogram_dtype}"
+
+
+def _dtype(name: str) -> torch.dtype:
+    """``"torch.float32"`` back to ``torch.float32``."""
+    dtype = getattr(torch, name.replace("torch.", ""), None)
+    if not isinstance(dtype, torch.dtype):
+        raise ValueError(f"`state_dict` names no dtype: {name!r}")
+    return dtype
 
 
 def data_or_epoch(preds, target, accumulator, options: dict, names: Sequence[str], given: Iterable[str]):
@@ -695,9 +887,24 @@ def data_or_epoch(preds, target, accumulator, options: dict, names: Sequence[str
             raise ValueError(f"options come from the accumulator when `accumulator` is given; got {', '.join(given)}")
         preds, target = accumulator.gather()
         own = accumulator.options._asdict()
+        if own["pos_label"] is not None and "pos_label" not in names:  # a binary target: given as 0/1 to them
+            target = _as_zero_one(target, own["pos_label"], own["ignore_index"])
         return preds, target, {k: own[k] for k in names}
     if preds is None:
         raise ValueError("`preds` is None but `target` was given: pass both")
     if target is None:
         raise ValueError("`target` is None but `preds` was given: pass both")
     return preds, target, options
+
+
+def _as_zero_one(target: torch.Tensor, pos_label: int, ignore_index: Optional[int]) -> torch.Tensor:
+    """A binary target as 0/1 labels (1 where it equals ``pos_label``), ``ignore_index`` entries kept as they are.
+
+    Unchanged where ``ignore_index`` is 0 or 1 (it would become a label): the callee then asks for ``pos_label``.
+    """
+    positive = (target == pos_label).to(torch.int64)
+    if ignore_index is None:
+        return positive
+    if ignore_index in (0, 1):
+        return target
+    return torch.where(target == ignore_index, torch.full_like(positive, ignore_index), positive)

@@ -13,10 +13,14 @@ from typing import List, NamedTuple, Optional, Tuple, Union
 import torch
 
 from . import _checks, _ranking
-from ._checks import Layout, Options, UndefinedAUROCWarning, check_params, warn_ovo_absent, warn_undefined
-from ._format import Formatted, class_counts, flatten, format_inputs, probabilities_of, row_problem
+from ._checks import InterpretationWarning, Layout, Options, UndefinedAUROCWarning, check_params, warn_ovo_absent
+from ._checks import warn_undefined
+from ._format import Formatted, class_counts, flatten, format_inputs, interpret, one_hot_layout, probabilities_of
+from ._format import row_problem
 
-__all__ = ["UndefinedAUROCWarning", "AUROCScores", "compute_scores", "compute_curves", "average_ovr", "auroc", "auroc_scores", "roc_curve", "probabilities", "DecisionCounts", "decision_counts"]
+__all__ = ["UndefinedAUROCWarning", "InterpretationWarning", "AUROCScores", "checked_inputs", "compute_scores",
+           "compute_curves", "average_ovr", "auroc", "auroc_scores", "roc_curve", "probabilities", "DecisionCounts",
+           "decision_counts"]
 
 
 class AUROCScores(NamedTuple):
@@ -52,18 +56,27 @@ def auroc(
     activation: Optional[str] = "auto",
     max_fpr: Optional[float] = None,
     ignore_index: Optional[int] = None,
+    pos_label: Optional[int] = None,
 ) -> torch.Tensor:
     """Exact area under the ROC curve, equal to ``sklearn.metrics.roc_auc_score``.
 
     Args:
         preds: scores, logits or probabilities. ``(N,)`` or ``(N, 1)`` for
             binary, ``(N, C)`` for multiclass and multilabel. ``(N, 2)`` with
-            ``task="binary"`` scores column 1 (a two-logit binary head).
-        target: labels. ``(N,)`` 0/1 (binary), ``(N,)`` in ``[0, C)``
-            (multiclass), ``(N, C)`` 0/1 (multilabel). bool, int or integral float.
+            ``task="binary"`` scores column 1 (a two-logit binary head). A
+            0-d value next to a target of one sample is one sample
+            (``logits.squeeze()`` on a batch of one).
+        target: labels. ``(N,)`` 0/1 or -1/1 (binary; 1 is positive), or any
+            two labels with ``pos_label``; ``(N,)`` in ``[0, C)``
+            (multiclass), ``(N, C)`` 0/1 (multilabel). bool, int or integral
+            float. ``(N,)`` and ``(N, 1)`` are the same.
         task: ``"binary"``, ``"multiclass"``, ``"multilabel"``, or None to infer
             it from the shapes: 1 column -> binary; ``(N, C)`` with ``(N,)``
-            target -> multiclass; ``(N, C)`` with ``(N, C)`` target -> multilabel.
+            target -> multiclass; ``(N, C)`` with ``(N, C)`` target ->
+            multilabel, unless every target row is one-hot (with
+            ``activation="auto"``): then multiclass (the target's argmax, so
+            logits are softmaxed; one :class:`InterpretationWarning`; pass
+            ``task="multilabel"`` to score each column on its own).
         num_classes: optional check on the number of columns.
         average: ``"macro"``, ``"weighted"`` (by positives), ``"micro"``
             (all class/sample pairs as one binary problem) or None (per class).
@@ -71,14 +84,22 @@ def auroc(
         multi_class: ``"ovr"`` (one-vs-rest) or ``"ovo"`` (Hand & Till
             one-vs-one; with ``average=None`` the (C, C) pair matrix).
         activation: ``"auto"``, ``"softmax"``, ``"sigmoid"`` or None. Decided
-            once for the whole input. ``"auto"``: multiclass applies softmax
-            (bitwise ``torch.softmax(preds, 1)``, in float32 for half inputs)
-            unless every row is already a probability distribution. Sigmoid
-            never changes a ranking, so binary and multilabel scores are
-            ranked as given (no float32 saturation ties).
+            once for the whole input. ``"auto"`` (torchmetrics' rule):
+            multiclass scores (and a binary (N, 2) head) with any value
+            outside [0, 1] are logits, softmaxed (bitwise
+            ``torch.softmax(preds, 1)``, in float32 for half inputs); all in
+            [0, 1], they are ranked as given, one-vs-rest, whether or not
+            their rows sum to 1 (rows that do not give one
+            :class:`InterpretationWarning`: pass ``"softmax"`` for logits).
+            Sigmoid never changes a ranking, so binary and multilabel scores
+            are ranked as given (no float32 saturation ties). Integer or
+            bool predictions (hard labels) are scored, with a warning.
         max_fpr: McClish-standardised partial AUROC over FPR in ``[0, max_fpr]``;
             for binary, and per class for one-vs-rest and multilabel.
         ignore_index: samples (multilabel: entries) with this target are dropped.
+        pos_label: binary only: the positive label; the target's other label
+            is negative (at most two labels, as ``sklearn.metrics.roc_curve``'s
+            ``pos_label``). None (default): 0/1 or -1/1, 1 positive.
 
     Returns:
         float64 tensor on the device of ``preds``: 0-d for an average,
@@ -90,16 +111,35 @@ def auroc(
         >>> ac.auroc(torch.tensor([0.1, 0.4, 0.35, 0.8]), torch.tensor([0, 0, 1, 1]))
         tensor(0.7500, dtype=torch.float64)
         >>> probs = torch.tensor([[0.7, 0.2, 0.1], [0.3, 0.4, 0.3], [0.2, 0.2, 0.6], [0.4, 0.5, 0.1]])
-        >>> ac.auroc(probs, torch.tensor([0, 0, 2, 1]), average=None)  # rows are distributions: no softmax
+        >>> ac.auroc(probs, torch.tensor([0, 0, 2, 1]), average=None)  # all in [0, 1]: ranked as given
         tensor([0.7500, 1.0000, 1.0000], dtype=torch.float64)
+        >>> ac.auroc(torch.tensor([0.1, 0.4, 0.35, 0.8]), torch.tensor([-1, -1, 1, 1]))  # -1/1 labels
+        tensor(0.7500, dtype=torch.float64)
+        >>> ac.auroc(torch.tensor([0.1, 0.4, 0.35, 0.8]), torch.tensor([2, 2, 7, 7]), pos_label=7)
+        tensor(0.7500, dtype=torch.float64)
     """
     opts = _checks.check_options(
         task=task, num_classes=num_classes, average=average, multi_class=multi_class,
-        activation=activation, max_fpr=max_fpr, ignore_index=ignore_index,
+        activation=activation, max_fpr=max_fpr, ignore_index=ignore_index, pos_label=pos_label,
     )
-    layout = _checks.check_layout(preds, target, opts)
-    _checks.check_values(preds, target, layout, opts)
+    preds, target, layout, opts = checked_inputs(preds, target, opts)
     return compute_scores(preds, target, layout, opts, per_class=False).value
+
+
+def checked_inputs(preds, target, opts: Options) -> Tuple[torch.Tensor, torch.Tensor, Layout, Options]:
+    """The check stages of every public function, once: ``(preds, target, layout, options)`` ready to compute.
+
+    Shapes (a 0-d side next to one sample made ``(1,)``), the one-hot
+    layout, values (labels, rankable scores; a few host syncs), then
+    ``activation="auto"`` decided for the whole input, with one
+    :class:`InterpretationWarning` per note (see :func:`._format.interpret`).
+    """
+    preds, target = _checks.one_sample(preds, target)
+    layout = one_hot_layout(target, _checks.check_layout(preds, target, opts), opts)
+    _checks.check_values(preds, target, layout, opts)
+    meaning = interpret(preds, target, layout, opts)
+    _checks.warn_interpretations(meaning.notes)
+    return preds, target, layout, meaning.options
 
 
 def auroc_scores(preds: torch.Tensor, target: torch.Tensor, **options) -> AUROCScores:
@@ -114,8 +154,7 @@ def auroc_scores(preds: torch.Tensor, target: torch.Tensor, **options) -> AUROCS
         (1.0, [1, 2])
     """
     opts = _checks.check_options(**options)
-    layout = _checks.check_layout(preds, target, opts)
-    _checks.check_values(preds, target, layout, opts)
+    preds, target, layout, opts = checked_inputs(preds, target, opts)
     return compute_scores(preds, target, layout, opts, per_class=True)
 
 
@@ -129,6 +168,7 @@ def roc_curve(
     ignore_index: Optional[int] = None,
     drop_intermediate: bool = True,
     average: Optional[str] = None,
+    pos_label: Optional[int] = None,
 ) -> Union[Tuple[torch.Tensor, torch.Tensor, torch.Tensor], List[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]]:
     """ROC curve(s) with scikit-learn's contract.
 
@@ -141,6 +181,8 @@ def roc_curve(
     positives (no negatives) gets a NaN ``tpr`` (``fpr``) and a warning.
     ``average="micro"`` returns the single curve of every (sample, class)
     entry as one binary problem, the curve of ``auroc(average="micro")``.
+    The other options are :func:`auroc`'s (``pos_label``: the positive label
+    of a binary target, as scikit-learn's ``roc_curve``).
 
     Example:
         >>> import torch, auroc_callbacks as ac
@@ -154,10 +196,10 @@ def roc_curve(
         raise ValueError(f"`average` must be None or 'micro' for a ROC curve; got {average!r}")
     check_params({"drop_intermediate": [bool]}, drop_intermediate=drop_intermediate)
     opts = _checks.check_options(
-        task=task, num_classes=num_classes, activation=activation, ignore_index=ignore_index, average=average
+        task=task, num_classes=num_classes, activation=activation, ignore_index=ignore_index, average=average,
+        pos_label=pos_label,
     )
-    layout = _checks.check_layout(preds, target, opts)
-    _checks.check_values(preds, target, layout, opts)
+    preds, target, layout, opts = checked_inputs(preds, target, opts)
     return compute_curves(preds, target, layout, opts, drop_intermediate=drop_intermediate)
 
 
@@ -169,6 +211,7 @@ def probabilities(
     num_classes: Optional[int] = None,
     activation: Optional[str] = "auto",
     ignore_index: Optional[int] = None,
+    pos_label: Optional[int] = None,
 ) -> Tuple[torch.Tensor, torch.Tensor, Optional[str]]:
     """The probabilities the AUROC ranks, with the activation decided for them.
 
@@ -176,8 +219,9 @@ def probabilities(
     (here sigmoid is applied too, for display and thresholds). Returns
     ``(probs, target, activation)``: probs ``(N,)`` for binary, else
     ``(N, C)``; target formatted as ``(N,)`` bool (binary), ``(N,)`` int64
-    (multiclass) or ``(N, C)`` bool (multilabel), after ``ignore_index``
-    (multilabel keeps its shape: ignored entries are not marked).
+    (multiclass; a one-hot target's argmax) or ``(N, C)`` bool (multilabel),
+    after ``ignore_index`` (multilabel keeps its shape: ignored entries are
+    not marked); a binary target is True where it equals ``pos_label`` (default 1).
 
     Example:
         >>> import torch, auroc_callbacks as ac
@@ -185,9 +229,9 @@ def probabilities(
         >>> act, p.argmax(1).tolist()
         ('softmax', [0, 1])
     """
-    opts = _checks.check_options(task=task, num_classes=num_classes, activation=activation, ignore_index=ignore_index)
-    layout = _checks.check_layout(preds, target, opts)
-    _checks.check_values(preds, target, layout, opts)
+    opts = _checks.check_options(task=task, num_classes=num_classes, activation=activation, ignore_index=ignore_index,
+                                 pos_label=pos_label)
+    preds, target, layout, opts = checked_inputs(preds, target, opts)
     f = format_inputs(preds, target, layout, opts)
     return probabilities_of(f), f.target, f.activation
 

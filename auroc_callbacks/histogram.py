@@ -50,6 +50,7 @@ import torch
 from . import _checks, _ranking
 from ._checks import Layout, Options
 from ._checks import UndefinedAUROCWarning, warn_ovo_absent, warn_undefined
+from ._format import ONE_HOT_NOTE, UNNORMALISED_HEAD_NOTE, UNNORMALISED_NOTE, hard_label_note
 from .functional import AUROCScores, average_ovr
 
 __all__ = ["AUROCBound", "HISTOGRAM_DTYPES", "bucket_keys", "bucket_values"]
@@ -58,11 +59,11 @@ HISTOGRAM_DTYPES = (torch.float16, torch.bfloat16)
 NUM_BUCKETS = 1 << 16
 _HALF = 1 << 15
 #: what ``Epoch.ints`` holds, in order: device-side counters, summed over batches and ranks
-COUNTERS = ("nan", "inf", "kept", "bad", "raw_rows", "soft_rows", "rows")
+COUNTERS = ("nan", "inf", "kept", "bad", "raw_rows", "soft_rows", "rows", "pos", "float_rows", "onehot_rows")
 #: what ``Epoch.extremes`` holds, in order: device-side extremes, max-reduced over batches and ranks (minima negated)
-EXTREMES = ("neg_lo", "hi", "dev", "neg_t_lo", "t_hi", "t_bad")
-_NAN, _INF, _KEPT, _BAD, _RAW_ROWS, _SOFT_ROWS, _ROWS = range(len(COUNTERS))
-_NEG_LO, _HI, _DEV, _NEG_T_LO, _T_HI, _T_BAD = range(len(EXTREMES))
+EXTREMES = ("neg_lo", "hi", "dev", "neg_t_lo", "t_hi", "t_bad", "neg_n_lo", "n_hi")
+_NAN, _INF, _KEPT, _BAD, _RAW_ROWS, _SOFT_ROWS, _ROWS, _POS, _FLOAT_ROWS, _ONEHOT_ROWS = range(len(COUNTERS))
+_NEG_LO, _HI, _DEV, _NEG_T_LO, _T_HI, _T_BAD, _NEG_N_LO, _N_HI = range(len(EXTREMES))
 
 
 class AUROCBound(NamedTuple):
@@ -153,8 +154,8 @@ class Epoch(NamedTuple):
 
     counts: torch.Tensor  # (G, R, B) int64: the B occupied buckets, in ascending order
     values: torch.Tensor  # (B,) float64: their values
-    ints: torch.Tensor  # (7,) int64, on the host
-    extremes: torch.Tensor  # (6,) float64, on the host
+    ints: torch.Tensor  # (len(COUNTERS),) int64, on the host
+    extremes: torch.Tensor  # (len(EXTREMES),) float64, on the host
     layout: Layout
     in_dtype: torch.dtype
     dtype: torch.dtype
@@ -165,13 +166,18 @@ def epoch_problem(epoch: Epoch, options: Options, nan_strategy: str) -> Optional
     """Raise the exact mode's errors for bad labels (and bad scores unless ``"warn"``); return why the value is NaN.
 
     The checks of :func:`auroc_callbacks._checks.check_values` run on a small
-    stand-in: the smallest, largest and one non-integral label, and a NaN /
-    inf score if any was seen, so the messages are the exact mode's.
+    stand-in: the smallest, largest and one non-integral label (binary: the
+    positive label if seen, the smallest and largest other label), and a
+    NaN / inf score if any was seen, so the messages are the exact mode's.
     """
     ints, ext = epoch.ints.tolist(), epoch.extremes.tolist()
     labels = []
-    if ints[_KEPT]:
-        labels = [-ext[_NEG_T_LO], ext[_T_HI]] + ([ext[_T_BAD]] if ints[_BAD] else [])
+    if ints[_KEPT] and epoch.layout.task == "binary":
+        positive = 1 if options.pos_label is None else options.pos_label
+        labels = ([positive] if ints[_POS] else []) + ([-ext[_NEG_N_LO], ext[_N_HI]] if ints[_KEPT] > ints[_POS] else [])
+    elif ints[_KEPT]:
+        labels = [-ext[_NEG_T_LO], ext[_T_HI]]
+    labels += [ext[_T_BAD]] if ints[_KEPT] and ints[_BAD] else []
     target = torch.tensor(labels, dtype=torch.float64)  # never equal to ignore_index: those were left out
     witness = torch.tensor([math.nan if ints[_NAN] else 0.0, math.inf if ints[_INF] else 0.0])
     check = options
@@ -182,12 +188,12 @@ def epoch_problem(epoch: Epoch, options: Options, nan_strategy: str) -> Optional
             return reason
     else:
         _checks.check_values(witness, target, epoch.layout, check)
-    if ints[_RAW_ROWS] and ints[_SOFT_ROWS] or _epoch_disagrees(epoch, ints, ext):
+    if ints[_RAW_ROWS] and ints[_SOFT_ROWS]:
         reason = (
             f"`activation='auto'` is decided batch by batch in mode='histogram', and the batches disagree:"
-            f" {ints[_RAW_ROWS]} rows came in batches of probability distributions (ranked as given) and"
-            f" {ints[_SOFT_ROWS]} in batches that are not (softmax applied); pass activation='softmax' for"
-            " logits or activation=None for probabilities"
+            f" {ints[_RAW_ROWS]} rows came in batches ranked as given (every value in [0, 1], and in every batch"
+            f" before) and {ints[_SOFT_ROWS]} in batches softmaxed (logits); pass activation='softmax' for logits"
+            " or activation=None for probabilities"
         )
         if nan_strategy != "warn":
             raise ValueError(reason)
@@ -195,12 +201,26 @@ def epoch_problem(epoch: Epoch, options: Options, nan_strategy: str) -> Optional
     return None
 
 
-def _epoch_disagrees(epoch: Epoch, ints: list, ext: list) -> bool:
-    """The whole epoch's distribution test (with the epoch's widest dtype) against the batches' decisions."""
-    if not (ints[_RAW_ROWS] or ints[_SOFT_ROWS]):
-        return False
-    is_dist = -ext[_NEG_LO] >= 0 and ext[_HI] <= 1 and ext[_DEV] <= 0  # _DEV: the largest excess of a row
-    return bool(ints[_SOFT_ROWS]) if is_dist else bool(ints[_RAW_ROWS])
+def interpret_epoch(epoch: Epoch, options: Options) -> Tuple[Epoch, Tuple[str, ...]]:
+    """The epoch read as the exact mode reads its epoch (:func:`auroc_callbacks._format.interpret`), and the notes.
+
+    From the device counters: a target one-hot in every batch (``task``
+    not given) makes a multiclass epoch (its counts are the multilabel
+    ones); hard-label batches only; ranked-as-given rows that do not sum to 1.
+    """
+    ints, ext = epoch.ints.tolist(), epoch.extremes.tolist()
+    layout, notes = epoch.layout, []
+    if not ints[_FLOAT_ROWS] and ints[_KEPT]:
+        notes.append(hard_label_note(None if epoch.in_dtype.is_floating_point else epoch.in_dtype))
+    one_hot = options.task is None and options.activation == "auto" and ints[_ONEHOT_ROWS] == ints[_ROWS] > 0
+    if layout.task == "multilabel" and one_hot:
+        layout = Layout("multiclass", layout.num_classes, None)
+        epoch = epoch._replace(layout=layout)
+        notes.append(ONE_HOT_NOTE)
+    softmaxable = layout.task == "multiclass" or layout.binary_column is not None
+    if options.activation == "auto" and softmaxable and ints[_RAW_ROWS] and not ints[_SOFT_ROWS] and ext[_DEV] > 0:
+        notes.append(UNNORMALISED_NOTE if layout.task == "multiclass" else UNNORMALISED_HEAD_NOTE)
+    return epoch, tuple(notes)
 
 
 def epoch_activation(epoch: Epoch, options: Options) -> Optional[str]:
@@ -208,10 +228,10 @@ def epoch_activation(epoch: Epoch, options: Options) -> Optional[str]:
     if options.activation != "auto":
         return options.activation
     ints, ext = epoch.ints.tolist(), epoch.extremes.tolist()
-    if ints[_RAW_ROWS] or ints[_SOFT_ROWS]:
-        return None if ints[_RAW_ROWS] else "softmax"
+    if ints[_SOFT_ROWS]:
+        return "softmax"
     if epoch.layout.task == "multiclass" or epoch.layout.binary_column is not None:
-        return None if ints[_KEPT] == 0 else "softmax"
+        return None
     return "sigmoid" if (-ext[_NEG_LO] < 0 or ext[_HI] > 1) else None
 
 

@@ -101,7 +101,8 @@ from . import _checks, _ranking
 from ._checks import Choice, Interval, Layout, Options, UndefinedAUROCWarning, check_params
 from ._checks import name_list, one_class_message
 from ._format import Formatted, class_counts, format_inputs, row_problem
-from .functional import AUROCScores, average_ovr
+from ._format import interpret, one_hot_layout
+from .functional import AUROCScores, average_ovr, checked_inputs
 
 __all__ = ["AUROCInterval", "AUROCComparison", "auroc_ci", "compare_auroc"]
 
@@ -208,6 +209,7 @@ def auroc_ci(
     multi_class: str = "ovr",
     activation: Optional[str] = "auto",
     ignore_index: Optional[int] = None,
+    pos_label: Optional[int] = None,
 ) -> AUROCInterval:
     """The AUROC with its confidence interval and standard error.
 
@@ -249,7 +251,7 @@ def auroc_ci(
             percentile interval takes no ``interval``.
         n_boot: bootstrap replicates (``method="bootstrap"`` only).
         seed: seed of the bootstrap's generator, on the device of ``preds``.
-        task, num_classes, average, multi_class, activation, ignore_index:
+        task, num_classes, average, multi_class, activation, ignore_index, pos_label:
             as for :func:`auroc_callbacks.auroc`. ``average`` may be
             ``"macro"``, ``"weighted"`` or None; ``"micro"``, one-vs-one and
             ``max_fpr`` have no interval here (ValueError).
@@ -273,12 +275,11 @@ def auroc_ci(
     """
     opts = _checks.check_options(
         task=task, num_classes=num_classes, average=average, multi_class=multi_class,
-        activation=activation, ignore_index=ignore_index,
+        activation=activation, ignore_index=ignore_index, pos_label=pos_label,
     )
     check_level(ci_level, "ci_level")
     check_interval_options(opts, level=ci_level, method=method, interval=interval, n_boot=n_boot, seed=seed)
-    layout = _checks.check_layout(preds, target, opts)
-    _checks.check_values(preds, target, layout, opts)
+    preds, target, layout, opts = checked_inputs(preds, target, opts)
     return compute_interval(
         preds, target, layout, opts, level=ci_level, method=method, interval=interval, n_boot=n_boot, seed=seed
     )
@@ -296,13 +297,16 @@ def compare_auroc(
     multi_class: str = "ovr",
     activation: Optional[str] = "auto",
     ignore_index: Optional[int] = None,
+    pos_label: Optional[int] = None,
 ) -> AUROCComparison:
     """DeLong's paired test of two models scored on the same samples (pROC's ``roc.test``).
 
     The difference ``auroc(preds_a) - auroc(preds_b)``, its standard error
     ``sqrt(Var_a + Var_b - 2 Cov_ab)`` from the two models' structural
     components on the shared samples, a Wald interval and the two-sided
-    p-value ``2 * (1 - Phi(|z|))``. Per class with ``average=None``; the
+    p-value ``2 * (1 - Phi(|z|))``; where the two rank the samples alike
+    (no difference and no variance of it), ``z = 0`` and ``p = 1``, as
+    pROC's ``roc.test``. Per class with ``average=None``; the
     macro (weighted) average of the differences otherwise, its variance
     including the covariance of the classes. Swapping the models negates
     ``difference``, ``z`` and the interval and keeps ``p_value``.
@@ -312,7 +316,7 @@ def compare_auroc(
         preds_b: scores of model b, the same shape, the same samples in the same order.
         target: labels shared by both.
         ci_level: confidence level of the interval of the difference, in (0, 1).
-        task, num_classes, average, multi_class, activation, ignore_index:
+        task, num_classes, average, multi_class, activation, ignore_index, pos_label:
             as for :func:`auroc_ci`. The activation is decided for each model
             on its own scores.
 
@@ -330,10 +334,11 @@ def compare_auroc(
     """
     opts = _checks.check_options(
         task=task, num_classes=num_classes, average=average, multi_class=multi_class,
-        activation=activation, ignore_index=ignore_index,
+        activation=activation, ignore_index=ignore_index, pos_label=pos_label,
     )
     check_level(ci_level, "ci_level")
     check_interval_options(opts, level=ci_level)
+    (preds_a, target), (preds_b, _) = _checks.one_sample(preds_a, target), _checks.one_sample(preds_b, target)
     layout = _checks.check_layout(preds_a, target, opts)
     layout_b = _checks.check_layout(preds_b, target, opts)
     if tuple(preds_a.shape) != tuple(preds_b.shape) or layout_b != layout:
@@ -341,8 +346,11 @@ def compare_auroc(
             f"`preds_a` and `preds_b` must score the same samples with the same shape; got {tuple(preds_a.shape)}"
             f" and {tuple(preds_b.shape)}"
         )
+    layout = one_hot_layout(target, layout, opts)
     _checks.check_values(preds_a, target, layout, opts)
     _checks.check_values(preds_b, target, layout, opts)
+    notes = interpret(preds_a, target, layout, opts).notes + interpret(preds_b, target, layout, opts).notes
+    _checks.warn_interpretations(notes)  # each model's activation is decided again, alike, as it is formatted
     return compute_comparison(preds_a, preds_b, target, layout, opts, level=ci_level)
 
 
@@ -506,9 +514,10 @@ def compute_comparison(preds_a, preds_b, target, layout: Layout, opts: Options, 
     else:
         se = torch.dot(diff_sum, diff_sum).sqrt() if rows.numel() else value_a * 0
     diff = value_a - value_b
-    z = diff / se
+    same = (diff == 0) & (se == 0)  # the same ranking: no evidence at all (pROC's roc.test: Z = 0, p = 1), not 0/0
+    z = torch.where(same, torch.zeros_like(diff), diff / se)
     p = torch.special.erfc(z.abs() / math.sqrt(2))
-    p = torch.where((diff == 0) & (se == 0), torch.ones_like(p), p)  # the same ranking: no evidence at all
+    p = torch.where(same, torch.ones_like(p), p)
     zq = NormalDist().inv_cdf(0.5 + level / 2)
     return AUROCComparison(diff, diff - zq * se, diff + zq * se, se, z, p, value_a, value_b, float(level))
 

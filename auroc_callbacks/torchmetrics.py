@@ -45,7 +45,7 @@ METRIC_KWARGS = ("compute_on_cpu", "dist_sync_on_step", "process_group", "dist_s
                  "distributed_available_fn", "sync_on_compute", "compute_with_cache")
 #: the accumulator options this adapter takes (the others need the callbacks: intervals, buffer placement)
 AUROC_OPTIONS = ("task", "num_classes", "average", "multi_class", "activation", "max_fpr", "ignore_index",
-                 "mode", "histogram_dtype", "nan_strategy")
+                 "pos_label", "mode", "histogram_dtype", "nan_strategy")
 #: what the callbacks set that this adapter fixes: torchmetrics syncs the states, so the accumulator never gathers
 _FIXED = {"sync_dist": False, "ci": False, "ci_level": 0.95, "buffer_device": None}
 
@@ -55,7 +55,7 @@ class AUROC(torchmetrics.Metric):
 
     Takes the options of :class:`~auroc_callbacks.AUROCAccumulator`
     (``task``, ``num_classes``, ``average``, ``multi_class``, ``activation``,
-    ``max_fpr``, ``ignore_index``, ``mode``, ``histogram_dtype``,
+    ``max_fpr``, ``ignore_index``, ``pos_label``, ``mode``, ``histogram_dtype``,
     ``nan_strategy``), checked at construction, and torchmetrics' own
     ``Metric`` keyword arguments (``compute_on_cpu``, ``dist_sync_on_step``,
     ``process_group``, ``sync_on_compute``, ...), passed through.
@@ -115,14 +115,18 @@ class AUROC(torchmetrics.Metric):
     # ------------------------------------------------------------------ accumulation
 
     def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
-        """Add one batch: types and shapes checked against the first batch's, no host sync."""
+        """Add one batch: types and shapes checked against the first batch's, no host sync.
+
+        ``(N,)`` and ``(N, 1)`` batches mix; a 0-d prediction next to one sample is one sample.
+        """
+        preds, target = _checks.one_sample(preds, target)
         layout = self._checker.check_batch(preds, target)  # the accumulators' own per-batch checks
         if preds.shape[0] == 0:
             return
         preds, target = preds.detach(), target.detach()
-        if self.mode == "exact":
-            self.preds.append(preds)
-            self.target.append(target)
+        if self.mode == "exact":  # one column as (N,): the states of one epoch concatenate
+            self.preds.append(preds.reshape(-1) if preds.ndim == 2 and preds.shape[1] == 1 else preds)
+            self.target.append(target.reshape(-1) if target.ndim == 2 and target.shape[1] == 1 else target)
             return
         counter = self._counter
         # count into the states themselves, again after they were moved, reset or synced (new tensors)
@@ -170,6 +174,8 @@ class AUROC(torchmetrics.Metric):
         counter.allocate(layout, self.counts.device, counts=self.counts, ints=self.counters, extremes=self.extremes)
         counter.in_dtype = torch.float32  # not kept by the states; the epoch's checks and values do not read it
         epoch = counter.epoch(sync_dist=False)  # torchmetrics has summed the states already
+        epoch, notes = histogram.interpret_epoch(epoch, self.options)
+        _checks.warn_interpretations(notes)
         reason = histogram.epoch_problem(epoch, self.options, self.nan_strategy)
         if reason is not None:
             _checks.warn(f"{reason}: the epoch AUROC is NaN", UndefinedAUROCWarning)

@@ -106,9 +106,10 @@ def test_shape_errors_are_raised_at_update():
 
 
 @pytest.mark.parametrize("preds, target", [
-    (torch.tensor(0.3), torch.tensor(1)),  # a squeezed last batch of one sample
-    (torch.randn(4, 1), torch.tensor([0, 1, 0, 1])),  # (N, 1) after (N,): not silently broadcast
-    (torch.randn(4), torch.tensor([[0], [1], [0], [1]])),
+    (torch.tensor(0.3), torch.tensor([1, 0])),  # 0-d next to two samples
+    (torch.randn(4, 2), torch.tensor([0, 1, 0, 1])),  # a (N, 2) head after (N,): another layout
+    (torch.randn(4, 3), torch.tensor([0, 1, 0, 1])),
+    (torch.randn(4), torch.tensor([[0, 1], [1, 0], [0, 1], [1, 0]])),
     (torch.randn(4, dtype=torch.complex64), torch.tensor([0, 1, 0, 1])),
 ])
 def test_a_batch_unlike_the_first_is_a_clear_error(preds, target):
@@ -118,7 +119,7 @@ def test_a_batch_unlike_the_first_is_a_clear_error(preds, target):
         acc.update(preds, target)
     message = str(info.value)
     assert type(info.value) in (ValueError, TypeError)
-    assert "`preds`" in message or "batch shapes" in message
+    assert "`preds`" in message or "`target`" in message or "batch shapes" in message
 
 
 def test_infinite_logits_warn_and_give_nan_in_a_training_loop():
@@ -503,3 +504,322 @@ def test_the_exact_epoch_is_checked_once_and_says_why_it_is_nan():
     strict.update(bad, target)
     with pytest.raises(ValueError, match="NaN"):
         strict.epoch()
+
+
+# ----------------------------------------------------------------------------- issue 13
+
+
+MODES = ["exact", "histogram"]
+
+
+def _rounded(x):
+    """What histogram mode ranks: the scores rounded to float16."""
+    return x.half().double()
+
+
+def _ovr(y, probs):
+    """sklearn's one-vs-rest macro AUROC, class by class (rounded probabilities no longer sum to 1 for sklearn)."""
+    return np.mean([roc_auc_score(y.numpy() == k, probs[:, k].numpy()) for k in range(probs.shape[1])])
+
+
+@pytest.mark.parametrize("value", ["cuda", "cuda:3", torch.device("cuda")])
+def test_buffer_device_cuda_without_cuda_is_refused_at_construction(monkeypatch, value):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match=r"`buffer_device`=.*cuda.* needs CUDA, which is not available"):
+        ac.AUROCAccumulator(buffer_device=value)
+
+
+def test_buffer_device_past_the_cuda_devices_is_refused_at_construction(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    with pytest.raises(ValueError, match=r"`buffer_device`='cuda:3' names CUDA device 3, but only 2 device\(s\)"):
+        ac.AUROCAccumulator(buffer_device="cuda:3")
+
+
+@pytest.mark.skipif(torch.backends.mps.is_available(), reason="an MPS device is there")
+def test_buffer_device_of_a_backend_not_here_is_refused_at_construction():
+    with pytest.raises(ValueError, match="`buffer_device`='mps' is not available here"):
+        ac.AUROCAccumulator(buffer_device="mps")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_binary_batches_alternating_n1_and_n_are_one_epoch(mode):
+    g = torch.Generator().manual_seed(1)
+    preds, target = torch.randn(200, generator=g), torch.randint(0, 2, (200,), generator=g)
+    acc = ac.AUROCAccumulator(mode=mode)
+    for k, start in enumerate(range(0, 200, 25)):
+        p, t = preds[start:start + 25], target[start:start + 25]
+        acc.update(p.unsqueeze(1) if k % 2 == 0 else p, t.unsqueeze(1) if k % 3 == 0 else t)
+    ref = preds if mode == "exact" else _rounded(preds)
+    assert acc.compute().item() == pytest.approx(roc_auc_score(target.numpy(), ref.numpy()), abs=1e-12)
+    if mode == "exact":
+        gathered, _ = acc.gather()
+        assert tuple(gathered.shape) == (200, 1)  # stored as the first batch was
+    for first, later in [  # real changes of layout are still refused
+        ((torch.randn(8), torch.randint(0, 2, (8,))), (torch.randn(8, 2), torch.randint(0, 2, (8,)))),
+        ((torch.randn(8, 3), torch.arange(8) % 3), (torch.randn(8, 4), torch.arange(8) % 3)),
+        ((torch.randn(8, 3), torch.randint(0, 2, (8, 3))), (torch.randn(8, 3), torch.arange(8) % 3)),
+    ]:
+        acc.reset()
+        acc.update(*first)
+        with pytest.raises(ValueError, match="batch shapes changed within an epoch"):
+            acc.update(*later)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_multiclass_targets_alternating_n1_and_n_are_one_epoch(mode):
+    g = torch.Generator().manual_seed(2)
+    preds, target = torch.randn(120, 3, generator=g), torch.randint(0, 3, (120,), generator=g)
+    acc = ac.AUROCAccumulator(mode=mode)
+    acc.update(preds[:60], target[:60])
+    acc.update(preds[60:], target[60:].unsqueeze(1))
+    probs = torch.softmax(preds, 1)
+    ref = probs if mode == "exact" else _rounded(probs)
+    assert acc.compute().item() == pytest.approx(_ovr(target, ref), abs=1e-12)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("target_shape", [(), (1,), (1, 1)])
+def test_a_0d_last_batch_next_to_one_target_is_one_sample(mode, target_shape):
+    """``logits.squeeze()`` on a last batch of one row: a 0-d prediction."""
+    g = torch.Generator().manual_seed(3)
+    preds, target = torch.randn(65, generator=g), torch.arange(65) % 2
+    acc = ac.AUROCAccumulator(mode=mode)
+    acc.update(preds[:64], target[:64])
+    acc.update(preds[64:].squeeze(), target[64:].reshape(target_shape))
+    assert acc.num_samples == 65
+    ref = preds if mode == "exact" else _rounded(preds)
+    assert acc.compute().item() == pytest.approx(roc_auc_score(target.numpy(), ref.numpy()), abs=1e-12)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_class_indices_as_predictions_are_refused_at_the_first_batch(mode):
+    g = torch.Generator().manual_seed(4)
+    acc = ac.AUROCAccumulator(mode=mode)
+    with pytest.raises(ValueError, match="AUROC needs scores, not class indices: `preds` holds integer labels up to 9"):
+        acc.check_batch(torch.randn(32, 10, generator=g).argmax(1), torch.arange(32) % 10)
+
+
+def test_class_indices_are_looked_for_once_per_epoch_and_never_in_float_scores(monkeypatch):
+    acc = ac.AUROCAccumulator()
+    with pytest.raises(ValueError, match="not class indices"):
+        acc.update(torch.tensor([3, 1, 2, 0]), torch.tensor([3, 1, 0, 2]))
+    acc.reset()
+    hard, y = torch.tensor([0, 1, 1, 0]), torch.tensor([0, 1, 0, 0])
+    acc.update(hard, y)  # the first batch of the epoch: looked at once
+    with _NoSync(monkeypatch):
+        for _ in range(3):
+            acc.update(hard, y)
+    acc.reset()
+    with _NoSync(monkeypatch):
+        acc.update(torch.rand(4), y)  # float scores: never
+
+
+def _three_tasks(task, n=240, seed=5):
+    g = torch.Generator().manual_seed(seed)
+    if task == "binary":
+        return torch.randn(n, generator=g), torch.randint(0, 2, (n,), generator=g), {}
+    if task == "multiclass":
+        return torch.randn(n, 4, generator=g), torch.randint(0, 4, (n,), generator=g), {"num_classes": 4}
+    return torch.randn(n, 3, generator=g), torch.randint(0, 2, (n, 3), generator=g), {"task": "multilabel"}
+
+
+def _sk(task, preds, target, mode):
+    scores = torch.softmax(preds, 1) if task == "multiclass" else preds
+    scores = scores if mode == "exact" else _rounded(scores)
+    if task == "multiclass":
+        return _ovr(target, scores)
+    return roc_auc_score(target.numpy(), scores.numpy())
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("task", ["binary", "multiclass", "multilabel"])
+def test_state_dict_resumes_a_mid_epoch_checkpoint_with_weights_only_load(tmp_path, mode, task):
+    preds, target, options = _three_tasks(task)
+    whole = ac.AUROCAccumulator(mode=mode, **options)
+    saved = ac.AUROCAccumulator(mode=mode, **options)
+    for start in range(0, 120, 40):
+        whole.update(preds[start:start + 40], target[start:start + 40])
+        saved.update(preds[start:start + 40], target[start:start + 40])
+    before = saved.compute_scores()
+    torch.save(saved.state_dict(), tmp_path / "acc.pt")
+    saved.update(preds[120:], target[120:])  # the saved state does not move with the accumulator
+    resumed = ac.AUROCAccumulator(mode=mode, **options)
+    resumed.load_state_dict(torch.load(tmp_path / "acc.pt", weights_only=True))
+    again = resumed.compute_scores()
+    assert torch.equal(again.value, before.value) and torch.equal(again.support, before.support)
+    assert resumed.num_samples == 120 and again.num_samples == before.num_samples
+    for start in range(120, 240, 40):
+        whole.update(preds[start:start + 40], target[start:start + 40])
+        resumed.update(preds[start:start + 40], target[start:start + 40])
+    assert torch.equal(resumed.compute(), whole.compute())
+    assert resumed.compute().item() == pytest.approx(_sk(task, preds, target, mode), abs=1e-12)
+    if mode == "histogram":
+        assert torch.equal(resumed.compute_bound().bound, whole.compute_bound().bound)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_state_dict_of_an_empty_accumulator_loads_as_empty(mode):
+    resumed = ac.AUROCAccumulator(mode=mode)
+    resumed.load_state_dict(ac.AUROCAccumulator(mode=mode).state_dict())
+    assert resumed.num_samples == 0
+    with pytest.raises(ac.EmptyEpochError):
+        resumed.compute()
+
+
+@pytest.mark.parametrize("saved, loading, fragment", [
+    ({"mode": "exact"}, {"mode": "histogram"}, "mode='exact'"),
+    ({"task": "binary"}, {"task": "multiclass"}, "task='binary' (here 'multiclass')"),
+    ({"num_classes": 3}, {"num_classes": 4}, "num_classes=3 (here 4)"),
+    ({"mode": "histogram"}, {"mode": "histogram", "histogram_dtype": torch.bfloat16}, "histogram_dtype=torch.float16"),
+    ({"pos_label": 2}, {}, "pos_label=2 (here None)"),
+])
+def test_load_state_dict_with_other_options_is_a_clear_error(saved, loading, fragment):
+    acc = ac.AUROCAccumulator(**saved)
+    if saved.get("task") == "binary" or "pos_label" in saved:
+        acc.update(torch.rand(4), torch.tensor([1, 2, 1, 2]) if "pos_label" in saved else torch.tensor([0, 1, 0, 1]))
+    else:
+        acc.update(torch.rand(6, 3), torch.arange(6) % 3)
+    with pytest.raises(ValueError, match="`state_dict` was saved with") as info:
+        ac.AUROCAccumulator(**loading).load_state_dict(acc.state_dict())
+    assert fragment in str(info.value)
+
+
+def test_load_state_dict_of_something_else_is_a_clear_error():
+    with pytest.raises(ValueError, match="must be an AUROCAccumulator.state_dict()"):
+        ac.AUROCAccumulator().load_state_dict({"preds": torch.zeros(3)})
+
+
+def _interpretations(record):
+    return [str(w.message) for w in record if issubclass(w.category, ac.functional.InterpretationWarning)]
+
+
+def test_exact_epoch_warns_once_whatever_computes_from_it():
+    """Scores, interval, curves and calibration of one epoch read it once: one warning, then one per epoch."""
+    from auroc_callbacks.calibration import calibration_summary
+
+    g = torch.Generator().manual_seed(6)
+    probs, y = torch.rand(200, 3, generator=g), torch.randint(0, 3, (200,), generator=g)
+    acc = ac.AUROCAccumulator()
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        for start in range(0, 200, 20):
+            acc.update(probs[start:start + 20], y[start:start + 20])
+        acc.compute()
+        acc.compute_scores()
+        acc.compute_interval()
+        acc.compute_curves()
+        with pytest.raises(ValueError, match="calibration needs multiclass probabilities whose rows sum to 1"):
+            calibration_summary(accumulator=acc)  # per-class scores are no multiclass probabilities: not re-warned
+        assert len(_interpretations(record)) == 1
+        acc.reset()
+        acc.update(probs, y)
+        acc.compute()
+    assert len(_interpretations(record)) == 2
+    want = np.mean([roc_auc_score(y.numpy() == k, probs[:, k].numpy()) for k in range(3)])
+    assert acc.compute().item() == pytest.approx(want, abs=1e-12)
+
+
+def test_histogram_epoch_warns_once_whatever_computes_from_it():
+    g = torch.Generator().manual_seed(7)
+    probs, y = torch.rand(200, 3, generator=g), torch.randint(0, 3, (200,), generator=g)
+    acc = ac.AUROCAccumulator(mode="histogram")
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        for start in range(0, 200, 20):
+            acc.update(probs[start:start + 20], y[start:start + 20])
+        acc.compute()
+        acc.compute_bound()
+        acc.compute_curves()
+    assert _interpretations(record) == [
+        "rows of `preds` lie in [0, 1] but do not sum to 1: ranked as per-class scores (one-vs-rest, as given);"
+        " pass activation='softmax' if they are logits"]
+    want = np.mean([roc_auc_score(y.numpy() == k, _rounded(probs)[:, k].numpy()) for k in range(3)])
+    assert acc.compute().item() == pytest.approx(want, abs=1e-12)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_one_hot_target_epoch_is_multiclass_in_both_modes(mode):
+    g = torch.Generator().manual_seed(8)
+    logits, y = torch.randn(150, 4, generator=g), torch.randint(0, 4, (150,), generator=g)
+    acc = ac.AUROCAccumulator(mode=mode)
+    with pytest.warns(ac.functional.InterpretationWarning, match="`target` is one-hot: scored as multiclass"):
+        for start in range(0, 150, 32):
+            acc.update(logits[start:start + 32], torch.nn.functional.one_hot(y[start:start + 32], 4))
+        got = acc.compute_scores()
+    probs = torch.softmax(logits, 1)
+    ref = probs if mode == "exact" else _rounded(probs)
+    assert got.value.item() == pytest.approx(_ovr(y, ref), abs=1e-12)
+    assert got.support.tolist() == torch.bincount(y, minlength=4).tolist()
+    _multilabel_batches_one_hot_by_chance_stay_multilabel(mode)
+
+
+def _multilabel_batches_one_hot_by_chance_stay_multilabel(mode):
+    """Sparse multilabel targets: the first batch and a one-row last batch are one-hot, another batch is not.
+    The epoch is multilabel (raw logits per column) in both modes: histogram mode decides it at compute."""
+    g = torch.Generator().manual_seed(9)
+    logits, y = torch.randn(97, 3, generator=g), torch.randint(0, 3, (97,), generator=g)
+    target = torch.nn.functional.one_hot(y, 3)
+    target[50, (y[50] + 1) % 3] = 1  # one row with two labels, in the second batch
+    acc = ac.AUROCAccumulator(mode=mode)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        for start in (0, 32, 64, 96):
+            acc.update(logits[start:start + 32], target[start:start + 32])
+        got = acc.compute()
+    ref = logits if mode == "exact" else _rounded(logits)
+    assert got.item() == pytest.approx(roc_auc_score(target.numpy(), ref.numpy()), abs=1e-12)
+    assert _interpretations(record) == []
+
+
+def test_histogram_update_makes_no_host_sync_with_a_multilabel_target(monkeypatch):
+    acc = ac.AUROCAccumulator(mode="histogram")
+    logits, target = torch.randn(64, 3), torch.nn.functional.one_hot(torch.arange(64) % 3, 3)
+    with _NoSync(monkeypatch):
+        for _ in range(3):
+            acc.update(logits, target)
+    with pytest.warns(ac.functional.InterpretationWarning, match="one-hot"):
+        acc.compute()
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("labels, pos_label", [((-1, 1), None), ((1, 2), 2), ((0, 5), 0)])
+def test_binary_labels_as_other_libraries_write_them(mode, labels, pos_label):
+    g = torch.Generator().manual_seed(10)
+    preds = torch.rand(160, generator=g)
+    target = torch.tensor(labels)[torch.randint(0, 2, (160,), generator=g)]
+    acc = ac.AUROCAccumulator(mode=mode, pos_label=pos_label)
+    for start in range(0, 160, 50):
+        acc.update(preds[start:start + 50], target[start:start + 50])
+    positive = 1 if pos_label is None else pos_label
+    ref = preds if mode == "exact" else _rounded(preds)
+    assert acc.compute().item() == pytest.approx(roc_auc_score(target.numpy() == positive, ref.numpy()), abs=1e-12)
+    assert acc.compute_scores().support.tolist() == [int((target == positive).sum())]
+    fpr, tpr, _ = acc.compute_curves()
+    ref_fpr, ref_tpr, _ = sk_roc_curve(target.numpy(), ref.numpy(), pos_label=positive)
+    np.testing.assert_allclose(fpr.numpy(), ref_fpr, atol=1e-12)
+    np.testing.assert_allclose(tpr.numpy(), ref_tpr, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("target, pos_label, fragments", [
+    (torch.tensor([-1, 0, 1, 1]), None, ["more than two labels", "-1", "0", "1"]),
+    (torch.tensor([0, 2, 2, 0]), None, ["0, 2", "pass pos_label"]),
+    (torch.tensor([1, 2, 3, 2]), 2, ["more than two labels", "1", "3"]),
+])
+def test_ambiguous_binary_labels_fail_at_compute_in_both_modes(mode, target, pos_label, fragments):
+    acc = ac.AUROCAccumulator(mode=mode, pos_label=pos_label)
+    acc.update(torch.rand(2), target[:2])
+    acc.update(torch.rand(2), target[2:])
+    with pytest.raises(ValueError) as info:
+        acc.compute()
+    assert all(f in str(info.value) for f in fragments), str(info.value)
+
+
+def test_pos_label_reaches_plots_and_reports_as_0_1_labels():
+    from auroc_callbacks.accumulator import data_or_epoch
+
+    acc = ac.AUROCAccumulator(pos_label=2, ignore_index=-100)
+    acc.update(torch.tensor([0.2, 0.9, 0.4, 0.7]), torch.tensor([1, 2, -100, 2]))
+    _, target, options = data_or_epoch(None, None, acc, {}, ("task", "ignore_index"), given=())
+    assert target.tolist() == [0, 1, -100, 1] and options == {"task": None, "ignore_index": -100}

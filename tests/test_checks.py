@@ -17,12 +17,13 @@ BAD_INPUTS = [
     (P3, T3[:5], {}, ValueError, ["same number of samples", "(8, 3)", "(5,)"]),
     (torch.rand(8, 3, 2), T3, {}, ValueError, ["`preds`", "(8, 3, 2)"]),
     (P3, torch.zeros(8, 3, 2), {}, ValueError, ["`target`", "(8, 3, 2)"]),
-    (torch.rand(()), torch.tensor(1), {}, ValueError, ["`preds`", "()"]),
+    (torch.rand(()), torch.tensor([0, 1]), {}, ValueError, ["`preds`", "()", "(2,)"]),  # 0-d next to 2 samples
     (P3, torch.tensor([0, 1, 3, 0, 1, 2, 0, 1]), {}, ValueError, ["label 3", "3 columns"]),
     (P3, torch.tensor([0, 1, -2, 0, 1, 2, 0, 1]), {}, ValueError, ["negative", "-2"]),
     (P3, torch.tensor([0, 1, -2, 0, 1, 2, 0, 1]), {"ignore_index": -1}, ValueError, ["negative", "ignore_index"]),
     (P3, T3.float() + 0.5, {}, ValueError, ["integer labels", "0.5"]),
-    (P1, torch.tensor([0, 1, 2, 0, 1, 0, 1, 0]), {}, ValueError, ["0/1", "2"]),
+    (P1, torch.tensor([0, 1, 2, 0, 1, 0, 1, 0]), {}, ValueError, ["more than two labels", "0, 1, 2"]),
+    (P1, torch.tensor([0, 2, 2, 0, 2, 0, 2, 0]), {}, ValueError, ["0, 2", "pass pos_label"]),
     (P1, torch.tensor([0.0, 1, 0.5, 0, 1, 0, 1, 0]), {}, ValueError, ["integer labels", "0.5"]),
     (P3, T3, {"num_classes": 4}, ValueError, ["`num_classes`=4", "3 columns"]),
     (P1, T1, {"num_classes": 3}, ValueError, ["`num_classes`", "3"]),
@@ -145,12 +146,13 @@ def test_nan_like_reaches_into_nested_results():
     assert torch.equal(out.reliability.count, s.reliability.count) and out.task == "binary"
 
 
-def test_a_batch_squeezed_to_0d_is_told_to_keep_its_batch_dimension():
+def test_a_0d_value_next_to_more_than_one_sample_is_told_to_keep_its_batch_dimension():
     import auroc_callbacks as ac
 
     acc = ac.AUROCAccumulator()
     acc.update(torch.rand(4), torch.tensor([0, 1, 0, 1]))
-    with pytest.raises(ValueError, match=r"`preds` must be 1-d .* got shape \(\) \(a batch of one squeezed"):
-        acc.update(torch.rand(1).squeeze(), torch.tensor([1]))
-    with pytest.raises(ValueError, match=r"`target` must be 1-d .* got shape \(\) \(a batch of one squeezed"):
-        acc.update(torch.rand(1), torch.tensor([1]).squeeze())
+    with pytest.raises(ValueError, match=r"`preds` must be 1-d .* got shape \(\) next to target of shape \(2,\)"):
+        acc.update(torch.rand(1).squeeze(), torch.tensor([1, 0]))
+    with pytest.raises(ValueError, match=r"`target` must be 1-d .* got shape \(\) next to preds of shape \(2,\)"):
+        acc.update(torch.rand(2), torch.tensor([1]).squeeze())
+    assert acc.num_samples == 4  # nothing was stored

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from auroc_callbacks import _checks, _format
+from auroc_callbacks._checks import Layout
 
 
 def _formatted(preds, target, **options):
@@ -54,3 +55,32 @@ def test_class_counts_and_flatten_agree_with_the_labels():
     flat = _format.flatten(f, layout)
     assert flat.target.sum() == 5 and flat.scores.shape == (15,)
     assert torch.equal(flat.target.reshape(5, 3), torch.nn.functional.one_hot(target, 3).bool())
+
+
+def test_auto_reads_the_values_only_torchmetrics_rule():
+    """(N, C) multiclass scores: softmax iff any value lies outside [0, 1]; rows need not sum to 1 (issue 13)."""
+    multiclass, head, binary = Layout("multiclass", 3, None), Layout("binary", 1, 1), Layout("binary", 1, None)
+    rows = torch.tensor([[0.9, 0.8, 0.1], [0.2, 0.7, 0.9]])  # in [0, 1], summing to 1.8
+    assert _format.decide_activation(rows, rows.dtype, multiclass, "auto") is None
+    assert _format.decide_activation(rows - 0.15, rows.dtype, multiclass, "auto") == "softmax"
+    assert _format.decide_activation(rows[:, :2], rows.dtype, head, "auto") is None
+    assert _format.decide_activation(rows[:, 0] + 0.2, rows.dtype, binary, "auto") == "sigmoid"
+    assert _format.decide_activation(rows, rows.dtype, multiclass, "softmax") == "softmax"
+
+
+def test_interpret_notes_what_it_read_once():
+    opts = _checks.check_options()
+    rows, y = torch.tensor([[0.9, 0.8, 0.1], [0.2, 0.7, 0.9]]), torch.tensor([0, 2])
+    meaning = _format.interpret(rows, y, Layout("multiclass", 3, None), opts)
+    assert meaning.options.activation is None and meaning.notes == (_format.UNNORMALISED_NOTE,)
+    probs = rows / rows.sum(1, keepdim=True)
+    assert _format.interpret(probs, y, Layout("multiclass", 3, None), opts).notes == ()
+    one_hot = torch.nn.functional.one_hot(y, 3)
+    layout = _format.one_hot_layout(one_hot, Layout("multilabel", 3, None), opts)
+    assert layout == Layout("multiclass", 3, None)
+    assert _format.one_hot_layout(one_hot, Layout("multilabel", 3, None), opts._replace(task="multilabel")).task == \
+        "multilabel"
+    meaning = _format.interpret(rows * 4, one_hot, layout, opts)
+    assert meaning.options.activation == "softmax" and meaning.notes == (_format.ONE_HOT_NOTE,)
+    assert "hard labels" in _format.interpret(torch.tensor([0, 1]), y.clamp(max=1), Layout("binary", 1, None),
+                                              opts).notes[0]

@@ -391,7 +391,8 @@ def test_probabilities_expose_the_activation_decision():
 def test_probabilities_rounded_to_16_bits_stay_probabilities_in_an_epoch_that_also_has_float32_batches(low):
     """The epoch's buffer is float32 then; a bfloat16 row sums to 1 only within ~4e-3, past float32's 1e-3.
 
-    Each row is judged by the precision of its values, so the epoch is still ranked as given (no softmax).
+    Each row is judged by the precision of its values, so the epoch is ranked as given without a warning that
+    its rows do not sum to 1; a float32 row as far off does get it (and is ranked as given too: all in [0, 1]).
     """
     g = torch.Generator().manual_seed(8)
     probs = torch.softmax(3 * torch.randn(600, 10, generator=g), 1)
@@ -404,11 +405,14 @@ def test_probabilities_rounded_to_16_bits_stay_probabilities_in_an_epoch_that_al
         assert np.abs(epoch[:300].sum(1) - 1).max() > 1e-3  # the float32 tolerance alone would softmax them
     y = target.numpy()
     want = np.mean([roc_auc_score(y == k, epoch[:, k]) for k in range(10)])
-    assert acc.compute().item() == pytest.approx(want, abs=1e-12)
-    assert ac.probabilities(torch.tensor(epoch, dtype=torch.float32), target)[2] is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ac.functional.InterpretationWarning)
+        assert acc.compute().item() == pytest.approx(want, abs=1e-12)
+        assert ac.probabilities(torch.tensor(epoch, dtype=torch.float32), target)[2] is None
     off = probs.clone()
-    off[0] *= 1.004  # a float32 row 4e-3 off: no 16-bit float holds it, so float32's tolerance: logits
-    assert ac.probabilities(off, target)[2] == "softmax"
+    off[0] *= 1.004  # a float32 row 4e-3 off: no 16-bit float holds it, so float32's tolerance: not a distribution
+    with pytest.warns(ac.functional.InterpretationWarning, match="do not sum to 1"):
+        assert ac.probabilities(off, target)[2] is None
 
 
 def test_undefined_warnings_point_at_the_users_line_whatever_the_route():
@@ -489,3 +493,155 @@ def test_decision_counts_leave_out_the_entries_not_valid():
     counts = decision_counts(probs, target, valid=valid)
     # label 0 over rows 0, 2, 3: decided [T, F, F], true [T, T, F]; label 1 over rows 0, 1, 3: [F, T, F], [F, T, F]
     assert [t.tolist() for t in counts] == [[1, 1], [0, 0], [2, 1], [1, 2]]
+
+
+# ----------------------------------------------------------------------------- issue 13: how input is read
+
+
+def _interpretations(record):
+    return [str(w.message) for w in record if issubclass(w.category, ac.functional.InterpretationWarning)]
+
+
+def _sigmoid_head(n=300, c=4, seed=13):
+    """A sigmoid head trained one-vs-rest, scored with integer targets: (N, C) in [0, 1], rows not summing to 1."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, c, (n,), generator=g)
+    logits = torch.randn(n, c, generator=g) + 1.5 * torch.nn.functional.one_hot(y, c)
+    return torch.sigmoid(logits), y, logits
+
+
+def test_auto_ranks_multiclass_scores_in_0_1_as_given_like_torchmetrics_and_sklearn_per_column():
+    probs, y, _ = _sigmoid_head()
+    per_column = np.mean([roc_auc_score(y.numpy() == k, probs[:, k].numpy()) for k in range(4)])
+    softmaxed = roc_auc_score(y.numpy(), torch.softmax(probs, 1).numpy(), multi_class="ovr")
+    assert abs(per_column - softmaxed) > 1e-3  # the two readings differ on this data
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        got = ac.auroc(probs, y)
+    assert got.item() == pytest.approx(per_column, abs=1e-12)
+    assert _interpretations(record) == [
+        "rows of `preds` lie in [0, 1] but do not sum to 1: ranked as per-class scores (one-vs-rest, as given);"
+        " pass activation='softmax' if they are logits"]
+    tm = pytest.importorskip("torchmetrics.functional.classification")
+    assert got.item() == pytest.approx(tm.multiclass_auroc(probs, y, num_classes=4).item(), abs=1e-6)
+    assert ac.auroc(probs, y, activation="softmax").item() == pytest.approx(softmaxed, abs=1e-12)  # the way back
+    _, y, logits = _sigmoid_head()  # and logits (a value outside [0, 1]) are still softmaxed, without a warning
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        got = ac.auroc(logits, y)
+    want = roc_auc_score(y.numpy(), torch.softmax(logits, 1).numpy(), multi_class="ovr")
+    assert got.item() == pytest.approx(want, abs=1e-12) and _interpretations(record) == []
+
+
+def test_a_two_column_binary_head_in_0_1_not_summing_to_1_ranks_column_1_as_given_and_warns():
+    probs, y, _ = _sigmoid_head(c=2)
+    with pytest.warns(ac.functional.InterpretationWarning, match=r"\(N, 2\).*column 1 is ranked as given"):
+        got = ac.auroc(probs, y, task="binary")
+    assert got.item() == pytest.approx(roc_auc_score(y.numpy(), probs[:, 1].numpy()), abs=1e-12)
+
+
+def test_a_one_hot_target_with_logits_is_scored_as_multiclass_and_warns_once():
+    _, y, logits = _sigmoid_head()
+    one_hot = torch.nn.functional.one_hot(y, 4)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        got = ac.auroc_scores(logits, one_hot)
+        curves = ac.roc_curve(logits, one_hot)
+    want = roc_auc_score(y.numpy(), torch.softmax(logits, 1).numpy(), multi_class="ovr")
+    assert got.value.item() == pytest.approx(want, abs=1e-12) and got.support.tolist() == torch.bincount(y).tolist()
+    assert len(curves) == 4
+    fpr, tpr, _ = sk_roc_curve(y.numpy() == 2, torch.softmax(logits, 1)[:, 2].numpy())
+    np.testing.assert_allclose(curves[2][0].numpy(), fpr, atol=1e-12)
+    assert _interpretations(record) == ["`target` is one-hot: scored as multiclass; pass task='multilabel' to score"
+                                        " each column on its own"] * 2  # once per call
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        per_label = ac.auroc(logits, one_hot, task="multilabel")  # the way back: no change, no warning
+    assert per_label.item() == pytest.approx(roc_auc_score(one_hot.numpy(), logits.numpy()), abs=1e-12)
+    assert _interpretations(record) == []
+    not_one_hot = one_hot.clone()
+    not_one_hot[0, (y[0] + 1) % 4] = 1  # one row with two labels: multilabel, as before
+    assert ac.auroc(logits, not_one_hot).item() == pytest.approx(
+        roc_auc_score(not_one_hot.numpy(), logits.numpy()), abs=1e-12)
+
+
+def test_hard_label_predictions_warn_that_their_auroc_is_a_balanced_accuracy():
+    from sklearn.metrics import balanced_accuracy_score
+
+    g = torch.Generator().manual_seed(2)
+    y = torch.randint(0, 2, (200,), generator=g)
+    hard = torch.where(torch.rand(200, generator=g) < 0.8, y, 1 - y)
+    with pytest.warns(ac.functional.InterpretationWarning, match=r"hard labels \(dtype torch.int64\).*balanced accuracy"):
+        got = ac.auroc(hard, y)
+    assert got.item() == pytest.approx(balanced_accuracy_score(y.numpy(), hard.numpy()), abs=1e-12)
+    with pytest.warns(ac.functional.InterpretationWarning, match="hard labels"):
+        ac.auroc(hard.bool(), y)
+
+
+def test_class_indices_as_predictions_are_refused_with_what_to_pass():
+    g = torch.Generator().manual_seed(3)
+    y = torch.randint(0, 10, (100,), generator=g)
+    with pytest.raises(ValueError, match=r"AUROC needs scores, not class indices: `preds` holds integer labels up to 9;"
+                                         r" pass the logits or probabilities, shape \(N, C\)"):
+        ac.auroc(torch.randn(100, 10, generator=g).argmax(1), y)
+
+
+def test_minus_one_one_labels_are_binary_labels_with_1_positive_as_in_sklearn():
+    g = torch.Generator().manual_seed(4)
+    scores = torch.rand(120, generator=g).double()  # probabilities: the thresholds are sklearn's as they are
+    y = torch.where(torch.rand(120, generator=g) < 0.4, 1, -1)
+    assert ac.auroc(scores, y).item() == pytest.approx(roc_auc_score(y.numpy(), scores.numpy()), abs=1e-12)
+    fpr, tpr, thr = ac.roc_curve(scores, y)
+    want = sk_roc_curve(y.numpy(), scores.numpy())
+    for got, ref in zip((fpr, tpr, thr), want):
+        np.testing.assert_allclose(got.numpy(), ref, atol=1e-12)
+    assert ac.auroc_ci(scores, y).value.item() == pytest.approx(roc_auc_score(y.numpy(), scores.numpy()), abs=1e-12)
+
+
+@pytest.mark.parametrize("labels, pos_label", [((1, 2), 2), ((1, 2), 1), ((0, 7), 7), ((-3, 5), -3)])
+def test_pos_label_names_the_positive_of_any_two_labels_as_sklearns_roc_curve(labels, pos_label):
+    g = torch.Generator().manual_seed(5)
+    scores = torch.rand(150, generator=g).double()
+    y = torch.tensor(labels)[torch.randint(0, 2, (150,), generator=g)]
+    ref_fpr, ref_tpr, ref_thr = sk_roc_curve(y.numpy(), scores.numpy(), pos_label=pos_label)
+    got = ac.roc_curve(scores, y, pos_label=pos_label)
+    for g_, ref in zip(got, (ref_fpr, ref_tpr, ref_thr)):
+        np.testing.assert_allclose(g_.numpy(), ref, atol=1e-12)
+    want = roc_auc_score(y.numpy() == pos_label, scores.numpy())
+    assert ac.auroc(scores, y, pos_label=pos_label).item() == pytest.approx(want, abs=1e-12)
+    assert ac.auroc_scores(scores, y, pos_label=pos_label).support.tolist() == [int((y == pos_label).sum())]
+    assert ac.auroc_ci(scores, y, pos_label=pos_label).value.item() == pytest.approx(want, abs=1e-12)
+    probs, target, _ = ac.probabilities(scores, y, pos_label=pos_label)
+    assert torch.equal(target, y == pos_label)
+
+
+@pytest.mark.parametrize("target, options, exc, fragments", [
+    (torch.tensor([0, 2, 2, 0]), {}, ValueError, ["0, 2", "pass pos_label"]),
+    (torch.tensor([1, 2, 2, 1]), {}, ValueError, ["1, 2", "pass pos_label"]),
+    (torch.tensor([-1, 0, 1, 0]), {}, ValueError, ["more than two labels", "-1, 0, 1"]),
+    (torch.tensor([1, 2, 3, 1]), {"pos_label": 2}, ValueError, ["more than two labels", "1, 2, 3"]),
+    (torch.tensor([0, 1, 1, 0]), {"pos_label": 2}, ValueError, ["`pos_label`=2", "0, 1"]),
+    (torch.tensor([0, 1, 1, 0]), {"pos_label": True}, TypeError, ["`pos_label`", "bool"]),
+    (torch.tensor([0, 1, 1, 0]), {"pos_label": "1"}, TypeError, ["`pos_label`", "'1'"]),
+])
+def test_ambiguous_binary_labels_are_clear_errors(target, options, exc, fragments):
+    with pytest.raises(exc) as info:
+        ac.auroc(torch.tensor([0.1, 0.4, 0.35, 0.8]), target, **options)
+    assert type(info.value) is exc and all(f in str(info.value) for f in fragments), str(info.value)
+
+
+def test_pos_label_is_for_binary_targets_only():
+    with pytest.raises(ValueError, match="`pos_label` is for binary targets; got pos_label=1 with task='multiclass'"):
+        ac.auroc(torch.rand(4, 3), torch.tensor([0, 1, 2, 0]), task="multiclass", pos_label=1)
+    with pytest.raises(ValueError, match="`pos_label` is for binary targets; got pos_label=1 with multiclass input"):
+        ac.auroc(torch.rand(4, 3), torch.tensor([0, 1, 2, 0]), pos_label=1)
+    with pytest.raises(ValueError, match="`pos_label` is for binary targets.*multilabel"):
+        ac.roc_curve(torch.rand(4, 3), torch.randint(0, 2, (4, 3)), pos_label=1)
+
+
+@pytest.mark.parametrize("target", [torch.tensor([1]), torch.tensor(1), torch.tensor([[1]])])
+def test_a_0d_prediction_next_to_one_sample_is_that_sample(target):
+    with pytest.warns(ac.UndefinedAUROCWarning, match="only one class"):  # one sample: one class
+        assert torch.isnan(ac.auroc(torch.tensor(0.7), target))
+    probs, t, _ = ac.probabilities(torch.tensor(0.7), target)
+    assert probs.tolist() == [pytest.approx(0.7)] and t.tolist() == [True]

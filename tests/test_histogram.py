@@ -405,16 +405,24 @@ def test_auto_activation_is_decided_per_batch_and_a_disagreeing_batch_is_an_erro
                                                      target.numpy(), "multiclass", "macro"), abs=1e-12)
 
 
-def test_a_batch_within_half_precision_tolerance_but_not_the_epochs_disagrees():
-    """The exact mode decides with the epoch's dtype: float16 rows summing to 1 +- 5e-3 are not probabilities
-    next to float32 rows; the histogram must not silently skip the softmax there."""
-    probs = torch.softmax(torch.randn(40, 3), 1)
-    off = (probs * 1.005).half()  # rows sum to 1.005: within float16's tolerance, not float32's
-    acc = ac.AUROCAccumulator(mode="histogram")
-    acc.update(off, torch.arange(40) % 3)
-    acc.update(torch.randn(40, 3) * 3, torch.arange(40) % 3)
-    with pytest.raises(ValueError, match="activation='auto'"):
-        acc.compute()
+def test_a_batch_in_0_1_before_the_first_logits_disagrees_and_one_after_them_is_softmaxed_like_the_exact_mode():
+    """The exact mode softmaxes the whole epoch once any value is outside [0, 1]. The counts decide each batch on
+    the values seen so far: a small batch of logits that all happen to lie in [0, 1] is softmaxed after a batch
+    of logits (as in the exact mode), and makes the epoch disagree before one (it was ranked as given)."""
+    g = torch.Generator().manual_seed(3)
+    logits, target = torch.randn(41, 3, generator=g) * 3, torch.arange(41) % 3
+    inside = torch.tensor([[0.3, 0.8, 0.1]])  # one row of logits, every value in [0, 1]
+    after = ac.AUROCAccumulator(mode="histogram")
+    after.update(logits[:40], target[:40])
+    after.update(inside, target[40:])
+    epoch = torch.cat([logits[:40], inside])
+    want = _sklearn(torch.softmax(epoch, 1).half().double().numpy(), target.numpy(), "multiclass", "macro")
+    assert after.compute().item() == pytest.approx(want, abs=1e-12)
+    before = ac.AUROCAccumulator(mode="histogram")
+    before.update(inside, target[40:])
+    before.update(logits[:40], target[:40])
+    with pytest.raises(ValueError, match="activation='auto'.*1 rows came in batches ranked as given.*40 in batches"):
+        before.compute()
 
 
 def test_bfloat16_probability_batches_next_to_float32_ones_agree_with_the_exact_mode():

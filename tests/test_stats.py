@@ -645,8 +645,34 @@ def test_multilabel_bootstrap_with_ignored_entries_agrees_with_delong():
 @pytest.mark.parametrize("method", ["delong", "bootstrap"])
 def test_a_single_class_target_gives_nan_everywhere_with_one_warning(method):
     with pytest.warns(ac.UndefinedAUROCWarning) as record:
-        iv = ac.auroc_ci(torch.rand(10, 3), torch.zeros(10, dtype=torch.long), method=method, n_boot=10)
+        iv = ac.auroc_ci(torch.rand(10, 3).softmax(1), torch.zeros(10, dtype=torch.long), method=method, n_boot=10)
         c = ac.compare_auroc(torch.rand(10), torch.rand(10), torch.ones(10, dtype=torch.long))
     assert len(record) == 2  # one per call
     assert torch.isnan(iv.value) and torch.isnan(iv.lower) and torch.isnan(iv.per_class_std_error).all()
     assert torch.isnan(c.difference) and torch.isnan(c.p_value)
+
+
+# ----------------------------------------------------------------------------- issue 13
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "multilabel"])
+@pytest.mark.parametrize("average", ["macro", "weighted", None])
+def test_identical_rankings_give_z_0_and_p_1_as_procs_roc_test(task, average):
+    """pROC's ``roc.test(r, r)`` reports Z = 0 and p = 1 for identical rankings (zero difference, zero variance);
+    0/0 gave NaN. A monotone transform of the scores ranks alike too."""
+    g = torch.Generator().manual_seed(6)
+    n = 80
+    if task == "binary":
+        a, y = torch.randn(n, generator=g), torch.arange(n) % 2
+    elif task == "multiclass":
+        a, y = torch.randn(n, 3, generator=g).softmax(1), torch.arange(n) % 3
+    else:
+        a, y = torch.randn(n, 3, generator=g), torch.randint(0, 2, (n, 3), generator=g)
+    for b in (a, a.square() if task == "multiclass" else 2 * a + 1):  # probabilities stay in [0, 1]: as given
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ac.functional.InterpretationWarning)
+            c = ac.compare_auroc(a, b, y, average=average)
+        assert torch.all(c.difference == 0) and torch.all(c.std_error == 0)
+        assert torch.all(c.z == 0) and torch.all(c.p_value == 1), (c.z, c.p_value)
+        assert torch.all(c.lower == 0) and torch.all(c.upper == 0)
+

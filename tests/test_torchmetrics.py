@@ -487,3 +487,46 @@ def test_gpu_update_never_syncs_and_gives_the_cpu_value(mode):
     assert got.device.type == "cuda"
     want = _sklearn(preds, target, "multiclass", rounded=mode == "histogram")
     assert got.item() == pytest.approx(want, abs=1e-12)
+
+
+# ----------------------------------------------------------------------------- issue 13
+
+
+@pytest.mark.parametrize("mode", ["exact", "histogram"])
+def test_binary_batches_alternating_n1_and_n_and_a_0d_last_batch_are_one_epoch(mode):
+    preds, target = _data("binary", n=201)
+    preds = preds.clamp(-8, 8) / 16 + 0.5  # probabilities exact enough in float16 for both modes' reference
+    metric = AUROC(mode=mode, task="binary")
+    for k, start in enumerate(range(0, 200, 40)):
+        p, t = preds[start:start + 40], target[start:start + 40]
+        metric.update(p.unsqueeze(1) if k % 2 else p, t.unsqueeze(1) if k % 3 == 1 else t)
+    metric.update(preds[200:].squeeze(), target[200:])  # logits.squeeze() on a last batch of one row
+    ref = preds if mode == "exact" else preds.half().double()
+    assert metric.compute().item() == pytest.approx(roc_auc_score(target.numpy(), ref.numpy()), abs=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["exact", "histogram"])
+def test_pos_label_and_minus_one_one_labels_pass_through(mode):
+    preds, target = _data("binary")
+    preds = torch.sigmoid(preds)
+    for labels, pos_label in (((-1, 1), None), ((3, 8), 8)):
+        y = torch.tensor(labels)[target]
+        metric = AUROC(mode=mode, task="binary", pos_label=pos_label)
+        _feed(metric, preds, y)
+        ref = preds if mode == "exact" else preds.half().double()
+        assert metric.compute().item() == pytest.approx(roc_auc_score(target.numpy(), ref.numpy()), abs=1e-12)
+
+
+def test_multiclass_scores_in_0_1_are_ranked_per_column_like_torchmetrics_own_auroc():
+    preds, target = _data("multiclass")
+    probs = torch.sigmoid(preds)  # a one-vs-rest sigmoid head: rows do not sum to 1
+    ours = AUROC(num_classes=4)
+    theirs = torchmetrics.classification.MulticlassAUROC(num_classes=4)
+    for start in range(0, 240, 60):
+        ours.update(probs[start:start + 60], target[start:start + 60])
+        theirs.update(probs[start:start + 60], target[start:start + 60])
+    with pytest.warns(UserWarning, match="do not sum to 1"):
+        value = ours.compute()
+    want = np.mean([roc_auc_score(target.numpy() == k, probs[:, k].numpy()) for k in range(4)])
+    assert value.item() == pytest.approx(want, abs=1e-12)
+    assert value.item() == pytest.approx(theirs.compute().item(), abs=1e-6)

@@ -45,7 +45,7 @@ import torch
 
 from .. import _checks
 from .._checks import Choice, Interval, Layout, Options, UndefinedAUROCWarning, check_params
-from .._format import format_inputs, probabilities_of
+from .._format import distribution_excess, format_inputs, probabilities_of
 from ..accumulator import data_or_epoch
 from .calibrators import minimise_lbfgs, temperature_problem
 
@@ -197,6 +197,11 @@ def _prepare(preds, target, layout: Layout, opts: Options, *, likelihood: bool =
             raise ValueError(
                 "calibration needs probabilities in [0, 1]: with activation=None `preds` holds values from"
                 f" {float(lo):.4g} to {float(hi):.4g} (pass logits with activation='auto')"
+            )
+        if layout.task == "multiclass" and bool((distribution_excess(f.logits, preds.dtype) > 0).any()):
+            raise ValueError(  # activation="auto" ranks them as given: per-class scores, not a distribution
+                "calibration needs multiclass probabilities whose rows sum to 1; the rows of `preds` lie in [0, 1]"
+                " but do not (per-class scores?): pass activation='softmax' if they are logits"
             )
     probs = probabilities_of(f)
     if not likelihood:
