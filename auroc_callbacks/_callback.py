@@ -32,9 +32,9 @@ from .histogram import AUROCBound
 from .stats import AUROCInterval
 
 __all__ = [
-    "CALIBRATION_COLUMNS", "CALIBRATION_NUMBERS", "CallbackOptions", "EpochResult", "build_accumulator",
-    "check_callback_options",
-    "calibration_prefix", "compute_epoch", "log_figures", "scalar_keys",
+    "CALIBRATION_COLUMNS", "CALIBRATION_NUMBERS", "DATALOADER_SUFFIX", "CallbackOptions", "EpochResult",
+    "StepOutputs", "SuffixedWriter", "build_accumulator", "check_callback_options", "calibration_prefix", "compute_epoch",
+    "activation_of", "dataloader_key", "insert_columns", "log_figures", "scalar_keys", "unused_figures", "vocab_names",
 ]
 
 #: the calibration numbers every callback logs each epoch (its history keeps all of CALIBRATION_NUMBERS)
@@ -46,7 +46,7 @@ _RULES = {
     "per_class": [bool],
     "class_names": [None, Sequence],
     "calibration": [bool, Mapping],
-    "log_curve": [bool],
+    "log_curve": [bool, None],
     "pr_curves": [bool],
     **BIN_RULES,  # calibration's own rules for the options passed through to it
 }
@@ -59,7 +59,7 @@ class CallbackOptions(NamedTuple):
     per_class: bool
     class_names: Optional[List[str]]
     calibration: Optional[dict]  # None: off; else the options of calibration_summary (n_bins, strategy)
-    log_curve: bool
+    log_curve: Optional[bool]  # True: draw (warn without a writer); None: draw when a writer is there; False: never
     pr_curves: bool
 
 
@@ -311,14 +311,207 @@ def log_figures(writer, accumulator, result: EpochResult, *, tag: str, step: int
 
     On one rank, after :func:`compute_epoch` (the gathered epoch is reused).
     ``scalars=False`` when the numbers reach TensorBoard another way
-    (Lightning's ``self.log``, fastai's ``TensorBoardCallback``).
+    (Lightning's ``self.log``, fastai's ``TensorBoardCallback``). The ROC
+    figure and the reliability diagram are drawn unless ``log_curve=False``
+    (``None`` draws, since a writer is there).
     """
     from .tensorboard import log_auroc, log_calibration
 
+    figure = options.log_curve is not False
     drawable = not bool(torch.isnan(result.scores.value).any())  # NaN scores: the core warned, nothing to draw
     log_auroc(writer, accumulator, step=step, tag=tag, class_names=result.names, scores=result.scores,
-              figure=options.log_curve and drawable, pr_curves=options.pr_curves and drawable, scalars=scalars,
+              figure=figure and drawable, pr_curves=options.pr_curves and drawable, scalars=scalars,
               interval=result.interval, bound=result.bound)
     if result.calibration is not None:
         log_calibration(writer, result.calibration, step=step, tag=f"{calibration_prefix(tag)}calibration",
-                        figure=options.log_curve, scalars=scalars)
+                        figure=figure, scalars=scalars)
+
+
+def unused_figures(options: CallbackOptions, missing: str, supported: str) -> Optional[str]:
+    """The warning for figures asked for explicitly (``log_curve=True``, ``pr_curves=True``) with no writer, else None.
+
+    ``missing`` says what the run lacks; ``supported``, what would take the figures.
+
+    Example:
+        >>> import auroc_callbacks as ac
+        >>> options = check_callback_options(ac.AUROCAccumulator(), name="auroc", log_curve=True)
+        >>> unused_figures(options, "the trainer has no TensorBoardLogger", "a TensorBoardLogger")
+        'AUROCCallback(log_curve=True) draws into TensorBoard, but the trainer has no TensorBoardLogger: no figure is logged; add a TensorBoardLogger'
+    """
+    asked = [f"{k}=True" for k in ("log_curve", "pr_curves") if getattr(options, k) is True]
+    if not asked:
+        return None
+    return (f"AUROCCallback({', '.join(asked)}) draws into TensorBoard, but {missing}: no figure is logged;"
+            f" add {supported}")
+
+
+# ----------------------------------------------------------------------------- what a framework gives
+
+# Rows that no activation a framework ships maps onto itself, softmax or sigmoid by accident.
+_PROBE = ((0.5, -1.0, 2.0), (1.5, 0.25, -0.75))
+
+
+def activation_of(fn) -> str:
+    """``"softmax"`` or ``"sigmoid"`` when the callable ``fn`` computes one of them (tried on a probe), else ``"auto"``.
+
+    Wrapped and partial functions work; ``None``, an identity or anything
+    else (one needing other shapes or state) is ``"auto"``: the core then
+    decides from the scores, once per epoch.
+
+    Example:
+        >>> import torch
+        >>> activation_of(lambda t: t.softmax(-1)), activation_of(torch.sigmoid), activation_of(None)
+        ('softmax', 'sigmoid', 'auto')
+    """
+    if not callable(fn):
+        return "auto"
+    probe = torch.tensor(_PROBE)
+    try:
+        with torch.no_grad():
+            out = fn(probe.clone())
+    except Exception:  # an activation that needs other shapes or state: let the core decide
+        return "auto"
+    if not isinstance(out, torch.Tensor) or out.shape != probe.shape or not out.is_floating_point():
+        return "auto"
+    out = out.as_subclass(torch.Tensor).float()
+    if torch.allclose(out, torch.softmax(probe, dim=-1), atol=1e-6):
+        return "softmax"
+    if torch.allclose(out, torch.sigmoid(probe), atol=1e-6):
+        return "sigmoid"
+    return "auto"
+
+
+def vocab_names(vocab) -> Optional[List[str]]:
+    """Class names from a data vocabulary, else None; a ``[token vocab, class vocab]`` pair (text data) gives the last.
+
+    Example:
+        >>> vocab_names(["cat", "dog"]), vocab_names([["xxunk", "the"], ["neg", "pos"]]), vocab_names(None)
+        (['cat', 'dog'], ['neg', 'pos'], None)
+    """
+    if vocab is None:
+        return None
+    try:
+        if len(vocab) == 0:
+            return None
+        last = vocab[-1]
+    except (TypeError, KeyError, IndexError):
+        return None
+    if hasattr(last, "__len__") and not isinstance(last, str):
+        vocab = last
+    return [str(v) for v in vocab]
+
+
+def insert_columns(names: list, columns: Sequence[str], *, before: Optional[str]) -> None:
+    """Insert ``columns`` into ``names``, in place, before the last ``before`` entry (at the end without one).
+
+    Example:
+        >>> names = ["epoch", "train_loss", "time"]
+        >>> insert_columns(names, ["auroc", "auroc_lo"], before="time"); names
+        ['epoch', 'train_loss', 'auroc', 'auroc_lo', 'time']
+    """
+    at = len(names)
+    if before is not None and before in names:
+        at = len(names) - 1 - list(reversed(names)).index(before)
+    names[at:at] = list(columns)
+
+
+# ----------------------------------------------------------------------------- a step's outputs
+
+
+class StepOutputs:
+    """Where a training loop's evaluation step puts its ``(preds, target)``: dict keys, a pair, or a transform.
+
+    Args:
+        preds_key: the key (or keys, tried in order) of the predictions in a dict returned by the step.
+        target_key: the key of the targets in a dict returned by the step.
+        output_transform: ``output_transform(outputs, batch) -> (preds, target)``, used for every batch when given.
+
+    Example:
+        >>> import torch
+        >>> reader = StepOutputs(("logits", "preds"), "target", None)
+        >>> preds, target = reader.read({"preds": torch.zeros(2), "target": torch.ones(2)}, None, "validation_step")
+        >>> reader.read({"loss": torch.zeros(())}, None, "validation_step")
+        Traceback (most recent call last):
+        ...
+        TypeError: AUROCCallback found no predictions in what `validation_step` returned (a dict with keys ['loss']). Return a dict with 'logits' or 'preds' and 'target' tensors (`preds_key`, `target_key` rename them), or a (preds, target) tuple, or pass `output_transform=lambda outputs, batch: (preds, target)`.
+    """
+
+    def __init__(self, preds_key, target_key: str, output_transform):
+        preds_key = (preds_key,) if isinstance(preds_key, str) else preds_key
+        if not isinstance(preds_key, Sequence) or not preds_key or not all(isinstance(k, str) for k in preds_key):
+            raise TypeError(f"`preds_key` must be a str or a non-empty sequence of str; got {preds_key!r}")
+        self.preds_key, self.target_key, self.output_transform = tuple(preds_key), target_key, output_transform
+
+    def read(self, outputs, batch, step_name: str):
+        """``(preds, target)`` from what ``step_name`` returned for ``batch``; a ``TypeError`` saying how, if not there."""
+        if self.output_transform is not None:
+            got = self.output_transform(outputs, batch)
+            if not _is_pair(got):
+                raise TypeError(
+                    f"`output_transform` must return a (preds, target) pair of tensors; got {_describe(got)}")
+            return got[0], got[1]
+        if isinstance(outputs, Mapping):
+            preds_key = next((k for k in self.preds_key if k in outputs), None)
+            if preds_key is not None and self.target_key in outputs:
+                preds, target = outputs[preds_key], outputs[self.target_key]
+                if _is_pair((preds, target)):
+                    return preds, target
+        elif _is_pair(outputs):
+            return outputs[0], outputs[1]
+        keys = " or ".join(repr(k) for k in self.preds_key)
+        raise TypeError(
+            f"AUROCCallback found no predictions in what `{step_name}` returned ({_describe(outputs)}). Return a dict"
+            f" with {keys} and {self.target_key!r} tensors (`preds_key`, `target_key` rename them), or a"
+            f" (preds, target) tuple, or pass `output_transform=lambda outputs, batch: (preds, target)`."
+        )
+
+
+def _is_pair(x) -> bool:
+    return isinstance(x, (tuple, list)) and len(x) == 2 and all(isinstance(t, torch.Tensor) for t in x)
+
+
+def _describe(x) -> str:
+    if x is None:
+        return "None"
+    if isinstance(x, torch.Tensor):
+        return f"a tensor of shape {tuple(x.shape)}"
+    if isinstance(x, Mapping):
+        return f"a dict with keys {sorted(map(str, x.keys()))}"
+    if isinstance(x, (tuple, list)):
+        return f"a {type(x).__name__} of {len(x)}: ({', '.join(type(v).__name__ for v in x)})"
+    return f"a {type(x).__name__}"
+
+
+# ----------------------------------------------------------------------------- several dataloaders
+
+#: what a key gets for dataloader ``i`` when a stage has several (Lightning's own suffix)
+DATALOADER_SUFFIX = "/dataloader_idx_{}"
+
+
+def dataloader_key(key: str, dataloader_idx: int) -> str:
+    """The key (or TensorBoard tag) of one dataloader's value, the way Lightning names ``self.log`` keys.
+
+    Example:
+        >>> dataloader_key("val_auroc", 1), dataloader_key("val_auroc/cat", 0)
+        ('val_auroc/dataloader_idx_1', 'val_auroc/cat/dataloader_idx_0')
+    """
+    return key + DATALOADER_SUFFIX.format(dataloader_idx)
+
+
+class SuffixedWriter:
+    """A TensorBoard writer whose every tag ends with ``suffix`` (one dataloader's figures), else the writer itself."""
+
+    def __init__(self, writer, suffix: str):
+        self.writer, self.suffix = writer, suffix
+
+    def add_scalar(self, tag, *args, **kwargs):
+        return self.writer.add_scalar(tag + self.suffix, *args, **kwargs)
+
+    def add_figure(self, tag, *args, **kwargs):
+        return self.writer.add_figure(tag + self.suffix, *args, **kwargs)
+
+    def add_pr_curve(self, tag, *args, **kwargs):
+        return self.writer.add_pr_curve(tag + self.suffix, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.writer, name)

@@ -19,7 +19,7 @@ from typing import Callable, Dict, Optional, Tuple
 
 from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, RandomSampler, SequentialSampler
 
-__all__ = ["PaddingTrimmer", "flatten_loaders", "padded_layout", "sampler_of"]
+__all__ = ["PaddingTrimmer", "flatten_loaders", "known_padding", "padded_layout", "sampler_of"]
 
 # Samplers whose ``__iter__`` follows torch's DistributedSampler: pad the index list at its end, then
 # deal it out round-robin. Lightning's wrappers (DistributedSamplerWrapper, UnrepeatedDistributedSampler)
@@ -112,9 +112,12 @@ class PaddingTrimmer:
         self.kept[dataloader_idx] = self.kept.get(dataloader_idx, 0) + kept
         return kept
 
-    def check(self, loaders: list, limit_name: str) -> None:
-        """At the epoch's end: warn about padding that could not be dropped, or real rows that were."""
+    def check(self, loaders: list, limit_name: str, dataloader_idx: Optional[int] = None) -> None:
+        """At the epoch's end (of every dataloader, or of ``dataloader_idx`` alone): warn about padding that could not
+        be dropped, or real rows that were."""
         for idx, rows in sorted(self.rows.items()):
+            if dataloader_idx is not None and idx != dataloader_idx:
+                continue
             real = self._real_rows(loaders[idx] if idx < len(loaders) else None, rows, limit_name)  # warns
             kept = self.kept[idx]
             if kept > real:

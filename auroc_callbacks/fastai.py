@@ -35,15 +35,17 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Mapping
 from typing import List, Optional, Sequence, Union
 
 import torch
 from fastai.callback.core import Callback, GatherPredsCallback
+from fastai.callback.tracker import SaveModelCallback, TrackerCallback
 from fastai.learner import Metric, Recorder
 from fastai.torch_core import rank_distrib
 
-from . import _callback, _optional
+from . import _callback, _optional, _trackers
 from ._checks import Choice, check_params
 
 __all__ = ["AUROC", "AUROCCallback", "FROM_LOSS", "loss_activation"]
@@ -54,8 +56,6 @@ FROM_LOSS = "loss_func"
 _ACTIVATION = {"activation": [Choice((FROM_LOSS, "auto", "softmax", "sigmoid")), None]}
 _RULES = {"log_dir": [None, str, os.PathLike]}
 _OWN = ("name", "per_class", "class_names", "log_dir", "log_curve", "pr_curves", "calibration", "activation")
-# Rows that no activation fastai ships maps onto itself, softmax or sigmoid by accident.
-_PROBE = ((0.5, -1.0, 2.0), (1.5, 0.25, -0.75))
 
 
 def loss_activation(loss_func) -> str:
@@ -81,23 +81,7 @@ def loss_activation(loss_func) -> str:
         >>> loss_activation(MSELossFlat()), loss_activation(None)
         ('auto', 'auto')
     """
-    act = getattr(loss_func, "activation", None)
-    if not callable(act):
-        return "auto"
-    probe = torch.tensor(_PROBE)
-    try:
-        with torch.no_grad():
-            out = act(probe.clone())
-    except Exception:  # an activation that needs other shapes or state: let the core decide
-        return "auto"
-    if not isinstance(out, torch.Tensor) or out.shape != probe.shape or not out.is_floating_point():
-        return "auto"
-    out = out.as_subclass(torch.Tensor).float()
-    if torch.allclose(out, torch.softmax(probe, dim=-1), atol=1e-6):
-        return "softmax"
-    if torch.allclose(out, torch.sigmoid(probe), atol=1e-6):
-        return "sigmoid"
-    return "auto"
+    return _callback.activation_of(getattr(loss_func, "activation", None))
 
 
 # ----------------------------------------------------------------------------- shared plumbing
@@ -263,11 +247,24 @@ class AUROCCallback(Callback):
     What is computed and logged comes from the shared epoch result
     (``auroc_callbacks._callback``), as in the Lightning callback.
 
-    TensorBoard: when ``log_dir`` is given, or fastai's ``TensorBoardCallback``
-    is in the learner, each training epoch logs the numbers (those fastai's
-    callback does not write already), the ROC figure, the reliability
-    diagram and, with ``pr_curves``, the PR curves (rank 0 only), at step
-    ``learn.train_iter`` like fastai's own scalars.
+    TensorBoard: when ``log_dir`` is given, each training epoch writes the
+    numbers (``auroc``, ``auroc/<class>``, ``calibration/ece``...), the ROC
+    figure, the reliability diagram and, with ``pr_curves``, the PR curves
+    (rank 0 only), at step ``learn.train_iter`` like fastai's own scalars.
+    With fastai's ``TensorBoardCallback`` instead, that callback writes the
+    numbers (the Recorder columns, under their names), and this one only the
+    figures and PR curves: each number once.
+
+    Column names must be free: a column of this callback that another one
+    already has (``metrics=AUROC()`` next to ``cbs=AUROCCallback()``, both
+    ``auroc``) is a ``ValueError`` at ``before_fit``; rename one with ``name=``.
+
+    An undefined epoch (one class only, NaN scores) records NaN with one
+    :class:`~auroc_callbacks.UndefinedAUROCWarning`; a tracker monitoring the
+    column skips it. When every epoch of a fit was undefined, the
+    ``SaveModelCallback(monitor=<our column>)`` never saved, and would fail
+    loading at the end of fit: the final weights are then saved under its
+    ``fname`` (as ``at_end=True`` would), with one warning saying so.
 
     Args:
         name: the main column's name and the TensorBoard tag (default
@@ -277,9 +274,12 @@ class AUROCCallback(Callback):
         log_dir: write TensorBoard events here; default: into the writer of
             fastai's ``TensorBoardCallback`` when the learner has one.
         log_curve: log the ROC figure and, with ``calibration``, the
-            reliability diagram when TensorBoard is in use (needs matplotlib; default True).
+            reliability diagram. ``None`` (default): when TensorBoard is in
+            use; ``True``: also, and warn once per fit when neither
+            ``log_dir`` nor fastai's ``TensorBoardCallback`` is there;
+            ``False``: never. Needs matplotlib.
         pr_curves: also log TensorBoard's per-class precision-recall curves
-            (default False: they copy every probability to the host each epoch).
+            (default False: they copy every probability to the host each epoch); warns as ``log_curve=True``.
         calibration: ``True``, or the options of ``calibration_summary``
             (``{"n_bins": 15, "strategy": "uniform"}``): add the calibration columns.
             Needs ``mode="exact"``.
@@ -310,7 +310,7 @@ class AUROCCallback(Callback):
     run_train = False  # batch events only in validation
 
     def __init__(self, *, name: str = "auroc", per_class: bool = False, class_names: Optional[Sequence[str]] = None,
-                 log_dir: Union[str, os.PathLike, None] = None, log_curve: bool = True, pr_curves: bool = False,
+                 log_dir: Union[str, os.PathLike, None] = None, log_curve: Optional[bool] = None, pr_curves: bool = False,
                  calibration: Union[bool, Mapping] = False, activation: Optional[str] = FROM_LOSS, **auroc_options):
         super().__init__()
         check_params(_RULES, log_dir=log_dir)
@@ -350,20 +350,29 @@ class AUROCCallback(Callback):
         # lr_find cancels validation; get_preds returns predictions, not metrics.
         self._active = not hasattr(learn, "lr_finder") and not _predicting(learn)
         self._train_epoch = False
-        if not self._active:
+        recorder = getattr(learn, "recorder", None)
+        if not self._active:  # no values, but a tracker monitoring a column of ours asserts that it is there
+            if recorder is not None and any(getattr(cb, "monitor", None) in self.columns for cb in learn.cbs
+                                            if isinstance(cb, TrackerCallback)):
+                _callback.insert_columns(recorder.metric_names, self.columns, before="time" if recorder.add_time else None)
             return
         self._names = self._class_names()
-        recorder = getattr(learn, "recorder", None)
         if recorder is not None:
             names = recorder.metric_names
-            at = _index_of_time(names) if recorder.add_time else len(names)
-            for i, col in enumerate(self.columns):
-                names.insert(at + i, col)
-        if rank_distrib() == 0 and (self.log_dir is not None or self._tensorboard_callback() is not None):
-            if self.options.log_curve:  # fail now, not after the first epoch
-                _optional.require_matplotlib("AUROCCallback(log_curve=True) with TensorBoard")
-            if self.log_dir is not None:
-                self._writer = _optional.require_tensorboard("AUROCCallback(log_dir=...)")(log_dir=str(self.log_dir))
+            _trackers.check_columns(self.columns, list(names), self._owner, who=repr(self))
+            _callback.insert_columns(names, self.columns, before="time" if recorder.add_time else None)
+        if rank_distrib() != 0:
+            return
+        if self.log_dir is None and self._tensorboard_callback() is None:
+            message = _callback.unused_figures(self.options, "the learner has no TensorBoardCallback and no `log_dir`",
+                                               "fastai's TensorBoardCallback to `cbs`, or pass AUROCCallback(log_dir=...)")
+            if message is not None:
+                warnings.warn(message, UserWarning, stacklevel=2)
+            return
+        if self.options.log_curve is not False:  # fail now, not after the first epoch
+            _optional.require_matplotlib("AUROCCallback(log_curve=True) with TensorBoard")
+        if self.log_dir is not None:
+            self._writer = _optional.require_tensorboard("AUROCCallback(log_dir=...)")(log_dir=str(self.log_dir))
 
     def before_epoch(self) -> None:
         self._train_epoch = False
@@ -402,22 +411,38 @@ class AUROCCallback(Callback):
                                              step=getattr(self.learn, "train_iter", 0)))
         if rank_distrib() != 0:
             return
-        writer, scalars = self._writer, True
+        writer = self._writer
         if writer is None:  # fastai's TensorBoardCallback writes the Recorder columns itself: not twice
             writer = self._tensorboard_callback(running=True)
             if writer is not None:  # it writes metric_names[2:-1]: not the last column (time, unless removed)
-                names = getattr(getattr(self.learn, "recorder", None), "metric_names", [])
-                writer = _WithoutScalars(writer, set(self.columns) & set(list(names)[2:-1]))
+                written = set(list(getattr(self.learn.recorder, "metric_names", []))[2:-1])
+                for key, value in self._values(self._fresh).items():
+                    if key not in written and not bool(value.isnan()):
+                        writer.add_scalar(key, float(value), self.learn.train_iter)
         if writer is not None:
             _callback.log_figures(writer, self._collector.accumulator, self._fresh, tag=self.name,
-                                  step=self.learn.train_iter, options=self.options, scalars=scalars)
+                                  step=self.learn.train_iter, options=self.options, scalars=writer is self._writer)
             writer.flush()
 
     def after_fit(self) -> None:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+        if self._active:  # before the trackers' after_fit (order 60+): one that never saved would load nothing
+            savers = [cb for cb in self.learn.cbs if isinstance(cb, SaveModelCallback) and getattr(cb, "run", True)]
+            for tracker in _trackers.never_saved(savers, self.columns):
+                tracker.last_saved_path = self.learn.save(tracker.fname, with_opt=tracker.with_opt)
+                warnings.warn(f"AUROCCallback: no epoch's `{tracker.monitor}` was defined (every value was NaN),"
+                              f" so SaveModelCallback(monitor={tracker.monitor!r}) saved no best model; the final"
+                              f" weights were saved as {tracker.fname!r} and kept", UserWarning, stacklevel=2)
         self._active = False
+
+    def _owner(self, column: str) -> str:
+        others = [cb for cb in self.learn.cbs if isinstance(cb, AUROCCallback) and cb is not self]
+        return _trackers.column_owner(column, self.learn.metrics, others)
+
+    def __getstate__(self) -> dict:
+        return dict(self.__dict__, last=None, _fresh=None, _writer=None)  # learn.export(): options and history
 
     # ------------------------------------------------------------------ helpers
 
@@ -428,7 +453,7 @@ class AUROCCallback(Callback):
     def _class_names(self) -> Optional[List[str]]:
         if self.options.class_names is not None:
             return self.options.class_names
-        vocab = _vocab(self.learn.dls)
+        vocab = _callback.vocab_names(getattr(self.learn.dls, "vocab", None))
         if vocab is not None:
             return vocab
         n = self._collector.template.options.num_classes
@@ -451,42 +476,3 @@ class AUROCCallback(Callback):
 
     def __repr__(self) -> str:
         return f"AUROCCallback(name={self.name!r}, per_class={self.options.per_class})"
-
-
-class _WithoutScalars:
-    """A TensorBoard writer that drops the scalars of some tags (another callback writes them), else the writer."""
-
-    def __init__(self, writer, tags):
-        self._writer, self._tags = writer, frozenset(tags)
-
-    def add_scalar(self, tag, *args, **kwargs):
-        if tag not in self._tags:
-            self._writer.add_scalar(tag, *args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self._writer, name)
-
-
-def _index_of_time(names) -> int:
-    """Where the Recorder's trailing ``time`` column is (searching from the end)."""
-    for i in range(len(names) - 1, -1, -1):
-        if names[i] == "time":
-            return i
-    return len(names)
-
-
-def _vocab(dls) -> Optional[List[str]]:
-    """Class names from ``dls.vocab``; text DataLoaders hold ``[token vocab, class vocab]``."""
-    vocab = getattr(dls, "vocab", None)
-    if vocab is None:
-        return None
-    try:
-        if len(vocab) == 0:
-            return None
-        last = vocab[-1]
-    except (TypeError, KeyError, IndexError):
-        return None
-    if hasattr(last, "__len__") and not isinstance(last, str):
-        vocab = last
-    return [str(v) for v in vocab]
-

@@ -27,13 +27,13 @@ import importlib
 import re
 import warnings
 from collections.abc import Mapping
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 
-from . import _callback, _optional
+from . import _callback, _optional, _trackers
 from ._checks import NONEMPTY_STR, check_params
-from ._padding import PaddingTrimmer, flatten_loaders
+from ._padding import PaddingTrimmer, flatten_loaders, known_padding, sampler_of
 from .distributed import EmptyEpochError
 from .tensorboard import tag_name
 
@@ -63,9 +63,22 @@ __all__ = ["AUROCCallback"]
 
 OutputTransform = Callable[[Any, Any], Tuple[torch.Tensor, torch.Tensor]]
 _OWN = ("name", "per_class", "class_names", "log_curve", "pr_curves", "calibration", "prog_bar", "test", "test_name",
-        "preds_key", "target_key", "output_transform")
+        "preds_key", "target_key", "output_transform", "pool_dataloaders")
 _RULES = {"test_name": [NONEMPTY_STR], "target_key": [NONEMPTY_STR], "test": [bool], "prog_bar": [bool],
-          "output_transform": [None, callable]}
+          "output_transform": [None, callable], "pool_dataloaders": [bool]}
+_SUPPORTED = "a TensorBoardLogger (lightning.pytorch.loggers.TensorBoardLogger), the logger that takes figures"
+
+
+class _Stage(NamedTuple):
+    step: str  # the LightningModule step whose outputs are read
+    loaders: str  # the trainer's dataloaders of the stage
+    batches: str  # the trainer's number of batches per dataloader
+    limit: str  # the Trainer option that limits them
+    history: bool  # an epoch of this stage is recorded in `history`
+
+
+_VALIDATION = _Stage("validation_step", "val_dataloaders", "num_val_batches", "limit_val_batches", True)
+_TEST = _Stage("test_step", "test_dataloaders", "num_test_batches", "limit_test_batches", False)
 
 
 class AUROCCallback(*_BASES):
@@ -83,7 +96,20 @@ class AUROCCallback(*_BASES):
     returns: a dict with a ``preds_key`` entry (by default ``"logits"``, else
     ``"preds"``) and a ``target_key`` entry (``"target"``); or a
     ``(preds, target)`` tuple; or, when given, whatever ``output_transform``
-    makes of ``(outputs, batch)``. Shapes are those of :func:`auroc_callbacks.auroc`.
+    makes of ``(outputs, batch)``. Shapes are those of :func:`auroc_callbacks.auroc`
+    (a 0-d prediction, ``logits.squeeze()`` of a one-row batch, is one sample).
+    Sanity-check batches are checked (shapes, class indices given as
+    predictions), never scored.
+
+    Several dataloaders (``trainer.fit(model, train, [va1, va2])``,
+    ``trainer.validate(dataloaders=[va1, va2])``, the same for ``test``):
+    each is scored on its own, under Lightning's key for it,
+    ``val_auroc/dataloader_idx_0``, ``val_auroc/dataloader_idx_1``, ... (every
+    key below gets the suffix: ``val_auroc/cat/dataloader_idx_0``,
+    ``val_ece/dataloader_idx_1``), logged when that dataloader's last batch is
+    scored, so ``trainer.validate`` returns each value in its own dataloader's
+    dict. ``pool_dataloaders=True`` scores them together under the plain
+    keys. One dataloader: the plain keys.
 
     Under DDP every rank's predictions are gathered (uneven shards included)
     and every rank logs the same exact value. The duplicate samples Lightning's
@@ -91,8 +117,9 @@ class AUROCCallback(*_BASES):
     batch arrives, from every dataloader, so the value is that of the
     validation set itself, whatever the number of devices or dataloaders.
     Where they cannot be found (a custom sampler, a rank that did not see its
-    whole shard because of ``limit_val_batches``), a warning says so once.
-    Sanity-check batches are never scored.
+    whole shard because of ``limit_val_batches``), a warning says so once;
+    several dataloaders are then scored at the epoch's end, still one value
+    each, logged with the suffix in every dataloader's dict.
 
     Logged keys (``name="val_auroc"``; ``test_name`` for the test stage):
     ``val_auroc``; with ``ci=True`` ``val_auroc_lo`` and ``val_auroc_hi``
@@ -105,6 +132,12 @@ class AUROCCallback(*_BASES):
     on the same gathered epoch. Every rank computes them from the whole
     epoch, so they are logged with ``sync_dist=False``.
 
+    An undefined epoch (one class only, NaN scores) logs NaN with one
+    :class:`~auroc_callbacks.UndefinedAUROCWarning`. ``ModelCheckpoint`` ranks
+    NaN below every value (a run whose every epoch is undefined may still
+    save a ``val_auroc=nan`` checkpoint); ``EarlyStopping(check_finite=True)``
+    monitoring one of these keys stops at it, which the warning then says once.
+
     Args:
         name: the key of the validation value (default ``"val_auroc"``).
         per_class: also log each class's one-vs-rest AUROC.
@@ -114,8 +147,11 @@ class AUROCCallback(*_BASES):
             1 or 2 names, the last one names the positive class.
         log_curve: with a ``TensorBoardLogger``, also draw the epoch's ROC
             figure (and with ``calibration`` the reliability diagram) to
-            ``logger.experiment`` on global rank 0, at ``trainer.global_step``.
+            ``logger.experiment`` on global rank 0, at ``trainer.global_step``
+            (several dataloaders: one figure each, the tag suffixed like the keys).
             Needs matplotlib (``pip install 'auroc-callbacks[plot]'``).
+            ``True`` without a ``TensorBoardLogger`` warns once per fit;
+            ``None`` draws when there is one.
         pr_curves: with a ``TensorBoardLogger``, also log TensorBoard's
             per-class precision-recall curves (they copy every probability to the host).
         calibration: ``True``, or the options of ``calibration_summary``
@@ -128,19 +164,28 @@ class AUROCCallback(*_BASES):
         target_key: the key of the targets in a dict returned by the step.
         output_transform: ``output_transform(outputs, batch) -> (preds, target)``,
             used for every batch when given.
+        pool_dataloaders: score several dataloaders of a stage as one set, under the plain keys.
         **auroc_options: passed to :class:`auroc_callbacks.AUROCAccumulator`.
 
     Attributes:
-        history: one dict per validation epoch, saved in checkpoints and
-            restored on resume: ``epoch``, ``step`` (``trainer.global_step``),
-            ``value``, ``per_class``, ``support``, ``num_samples`` and, as
-            configured, ``lower``/``upper``, ``bound``, ``calibration`` (see
+        history: one dict per validation epoch (with several dataloaders, one
+            per dataloader and epoch, with a ``dataloader_idx`` entry), saved
+            in checkpoints and restored on resume: ``epoch``, ``step``
+            (``trainer.global_step``), ``value``, ``per_class``, ``support``,
+            ``num_samples`` and, as configured, ``lower``/``upper``,
+            ``bound``, ``calibration`` (see
             :meth:`auroc_callbacks._callback.EpochResult.record`). The same
             keys as the fastai callback's history.
         last: the :class:`~auroc_callbacks._callback.EpochResult` of the last
             epoch scored, validation or test (``.scores``, ``.interval``,
-            ``.bound``, ``.calibration``); None before the first.
-        accumulator: the :class:`auroc_callbacks.AUROCAccumulator` in use.
+            ``.bound``, ``.calibration``; several dataloaders: the last one's); None before the first.
+        last_by_dataloader: with several dataloaders, ``{dataloader_idx: EpochResult}`` of the last stage scored.
+        accumulator: the :class:`auroc_callbacks.AUROCAccumulator` in use (several dataloaders: the first one's).
+        accumulators: ``{dataloader_idx: AUROCAccumulator}``, one per dataloader scored apart.
+
+    Pickling (``copy.deepcopy``, ``pickle``) keeps the options and the
+    history: the accumulators come back empty, ``last`` and Lightning's
+    references to the module are dropped.
 
     Example:
         >>> from auroc_callbacks.lightning import AUROCCallback
@@ -155,7 +200,7 @@ class AUROCCallback(*_BASES):
         name: str = "val_auroc",
         per_class: bool = False,
         class_names: Optional[Sequence[str]] = None,
-        log_curve: bool = False,
+        log_curve: Optional[bool] = False,
         pr_curves: bool = False,
         calibration: Union[bool, Mapping] = False,
         prog_bar: bool = False,
@@ -164,29 +209,36 @@ class AUROCCallback(*_BASES):
         preds_key: Union[str, Sequence[str]] = ("logits", "preds"),
         target_key: str = "target",
         output_transform: Optional[OutputTransform] = None,
+        pool_dataloaders: bool = False,
         **auroc_options,
     ):
         super().__init__()
-        self.accumulator = _callback.build_accumulator(auroc_options, own=_OWN, sync_dist=True, nan_strategy="warn")
+        self._auroc_options = dict(auroc_options)
+        self.accumulator = self._build()
         self.options = _callback.check_callback_options(
             self.accumulator, name=name, per_class=per_class, class_names=class_names, calibration=calibration,
             log_curve=log_curve, pr_curves=pr_curves)
         check_params(_RULES, test_name=test_name, target_key=target_key, test=test, prog_bar=prog_bar,
-                     output_transform=output_transform)
+                     output_transform=output_transform, pool_dataloaders=pool_dataloaders)
         tags = [tag_name(c) for c in self.options.class_names or []]
         clash = next((c for i, c in enumerate(tags) if c in tags[:i]), None)
         if clash is not None:
             raise ValueError(f"`class_names` {self.options.class_names} give the key `{name}/{clash}` twice (keys keep"
                              " only letters, digits, '_', '.' and '-'): make them distinct")
-        preds_key = (preds_key,) if isinstance(preds_key, str) else preds_key
-        if not isinstance(preds_key, Sequence) or not preds_key or not all(isinstance(k, str) for k in preds_key):
-            raise TypeError(f"`preds_key` must be a str or a non-empty sequence of str; got {preds_key!r}")
-        self.preds_key, self.target_key, self.output_transform = tuple(preds_key), target_key, output_transform
+        self._outputs = _callback.StepOutputs(preds_key, target_key, output_transform)
         self.test, self.test_name, self.prog_bar = test, test_name, prog_bar
+        self.pool_dataloaders = pool_dataloaders
         self.history: List[Dict[str, Any]] = []
+        self._fresh_state()
+
+    def _fresh_state(self) -> None:
+        """What a fit leaves behind (the epoch's samples, its result, warnings given): none of it is pickled."""
+        self.accumulators = {0: self.accumulator}
         self.last: Optional[_callback.EpochResult] = None
+        self.last_by_dataloader: Dict[int, _callback.EpochResult] = {}
         self._warned: set = set()
         self._padding = PaddingTrimmer(self._warn_once)
+        self._split, self._scored = False, set()
 
     @property
     def name(self) -> str:
@@ -200,8 +252,13 @@ class AUROCCallback(*_BASES):
         return self._generate_state_key(name=self.name)
 
     def setup(self, trainer, pl_module, stage: str) -> None:
-        if self.options.log_curve and self._tensorboard_loggers(trainer):
+        loggers = self._tensorboard_loggers(trainer)
+        if self.options.log_curve and loggers:
             _optional.require_matplotlib("AUROCCallback(log_curve=True) with a TensorBoardLogger")  # fail now
+        message = None if loggers else _callback.unused_figures(self.options, "the trainer has no TensorBoardLogger"
+                                                                f" ({_logger_names(trainer)})", _SUPPORTED)
+        if message is not None and getattr(trainer, "is_global_zero", True):
+            warnings.warn(message, UserWarning, stacklevel=2)
         if trainer.world_size > 1:
             # The values are global already (every rank gathers every rank's samples), so they are logged with
             # sync_dist=False; Lightning's generic advice to sync epoch-level values does not apply to them.
@@ -212,28 +269,26 @@ class AUROCCallback(*_BASES):
             warnings.filterwarnings("ignore", message=rf"It is recommended to use `self\.log\('{key}', \.\.\., sync_dist=True\)`")
 
     def on_validation_epoch_start(self, trainer, pl_module) -> None:
-        self._start()
+        self._start(trainer, _VALIDATION)
 
     def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
-        self._update(trainer, outputs, batch, batch_idx, dataloader_idx, "validation_step")
+        self._update(trainer, pl_module, outputs, batch, batch_idx, dataloader_idx, _VALIDATION)
 
     def on_validation_epoch_end(self, trainer, pl_module) -> None:
         if not trainer.sanity_checking:
-            result = self._end(trainer, pl_module, self.name, trainer.val_dataloaders, "limit_val_batches")
-            if result is not None:
-                self.history.append(result.record(epoch=trainer.current_epoch, step=trainer.global_step))
+            self._end(trainer, pl_module, _VALIDATION)
 
     def on_test_epoch_start(self, trainer, pl_module) -> None:
         if self.test:
-            self._start()
+            self._start(trainer, _TEST)
 
     def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
         if self.test:
-            self._update(trainer, outputs, batch, batch_idx, dataloader_idx, "test_step")
+            self._update(trainer, pl_module, outputs, batch, batch_idx, dataloader_idx, _TEST)
 
     def on_test_epoch_end(self, trainer, pl_module) -> None:
         if self.test:
-            self._end(trainer, pl_module, self.test_name, trainer.test_dataloaders, "limit_test_batches")
+            self._end(trainer, pl_module, _TEST)
 
     def state_dict(self) -> Dict[str, Any]:
         return {"history": [dict(h) for h in self.history]}
@@ -241,66 +296,109 @@ class AUROCCallback(*_BASES):
     def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
         self.history = [dict(h) for h in state_dict.get("history", [])]
 
+    def __getstate__(self) -> Dict[str, Any]:
+        keep = ("_auroc_options", "options", "_outputs", "test", "test_name", "prog_bar", "pool_dataloaders",
+                "history")  # not Lightning's `log`/`log_dict` (the module's methods)
+        return {k: self.__dict__[k] for k in keep}
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.accumulator = self._build()
+        self._fresh_state()
+
     # ------------------------------------------------------------------ stages
 
-    def _start(self) -> None:
-        self.accumulator.reset()
-        self._padding.reset()
+    def _build(self):
+        return _callback.build_accumulator(self._auroc_options, own=_OWN, sync_dist=True, nan_strategy="warn")
 
-    def _update(self, trainer, outputs, batch, batch_idx: int, dataloader_idx: int, step_name: str) -> None:
-        preds, target = self._extract(outputs, batch, step_name)  # also during the sanity check: fail early
-        if trainer.sanity_checking:
+    def _start(self, trainer, stage: _Stage) -> None:
+        self._split = len(flatten_loaders(getattr(trainer, stage.loaders))) > 1 and not self.pool_dataloaders
+        for acc in self.accumulators.values():
+            acc.reset()
+        self._padding.reset()
+        self._scored = set()
+        self.last_by_dataloader = {}
+
+    def _update(self, trainer, pl_module, outputs, batch, batch_idx: int, dataloader_idx: int, stage: _Stage) -> None:
+        preds, target = self._outputs.read(outputs, batch, stage.step)
+        acc = self._accumulator(dataloader_idx if self._split else 0)
+        if trainer.sanity_checking:  # shapes and class indices fail now, not after an epoch; reset at the next start
+            acc.check_batch(preds, target)
             return
         if _distributed(trainer):  # drop the sampler's padding as it arrives, from every dataloader (a view: no sync)
-            loaders = flatten_loaders(trainer.val_dataloaders if step_name == "validation_step"
-                                      else trainer.test_dataloaders)
-            loader = loaders[dataloader_idx] if dataloader_idx < len(loaders) else None
-            kept = self._padding.keep(loader, batch_idx, dataloader_idx, preds.shape[0])
-            preds, target = preds[:kept], target[:kept]
-        self.accumulator.update(preds, target)
+            loader = _loader(trainer, stage, dataloader_idx)
+            rows = preds.shape[0] if preds.ndim else 1  # a 0-d prediction is one sample
+            kept = self._padding.keep(loader, batch_idx, dataloader_idx, rows)
+            if kept < rows and preds.ndim:
+                preds, target = preds[:kept], (target[:kept] if target.ndim else target)
+            preds = preds if kept or preds.ndim else None  # a padded one-sample batch: nothing to add
+        if preds is not None:
+            acc.update(preds, target)
+        if self._split and self._last_batch(trainer, stage, batch_idx, dataloader_idx):
+            self._score(trainer, pl_module, stage, dataloader_idx, in_loop=True)
 
-    def _end(self, trainer, pl_module, name: str, dataloaders, limit_name: str) -> Optional[_callback.EpochResult]:
+    def _end(self, trainer, pl_module, stage: _Stage) -> None:
+        if not self._split:
+            self._score(trainer, pl_module, stage, None, in_loop=False)
+            return
+        for idx in range(len(flatten_loaders(getattr(trainer, stage.loaders)))):  # those not scored in the loop
+            if idx not in self._scored:
+                self._score(trainer, pl_module, stage, idx, in_loop=False)
+
+    def _last_batch(self, trainer, stage: _Stage, batch_idx: int, dataloader_idx: int) -> bool:
+        """This dataloader's last batch, on every rank at once (an equal-shard sampler): score it now, in its own dict."""
+        counts = getattr(trainer, stage.batches)
+        if dataloader_idx >= len(counts) or not isinstance(counts[dataloader_idx], int):
+            return False  # no length (an iterable dataset): scored at the epoch's end
+        if batch_idx + 1 != counts[dataloader_idx]:
+            return False
+        return not _distributed(trainer) or known_padding(sampler_of(_loader(trainer, stage, dataloader_idx)))
+
+    def _score(self, trainer, pl_module, stage: _Stage, idx: Optional[int], *, in_loop: bool) -> None:
+        """Compute, log, draw and record one dataloader's epoch (``idx``), or the stage's (``idx=None``)."""
+        name, suffix = self.name if stage.history else self.test_name, ""
+        if idx is not None:
+            self._scored.add(idx)
+            suffix = _callback.DATALOADER_SUFFIX.format(idx)
         if _distributed(trainer):
-            self._padding.check(flatten_loaders(dataloaders), limit_name)
-        try:  # a collective under DDP: every rank calls it, and every rank raises EmptyEpochError together
-            result = self.last = _callback.compute_epoch(self.accumulator, self.options)
-        except EmptyEpochError:
-            where = " on any rank" if _distributed(trainer) else ""
-            self._warn_once("empty", f"AUROCCallback: no samples were scored this epoch{where}; `{name}` is not logged")
-            return None
-        values = result.values(name, per_class=self.options.per_class, class_keys=[tag_name(c) for c in result.names])
-        for key, value in values.items():
-            pl_module.log(key, value, prog_bar=self.prog_bar and key == name, sync_dist=False)
-        if trainer.is_global_zero and (self.options.log_curve or self.options.pr_curves):
+            self._padding.check(flatten_loaders(getattr(trainer, stage.loaders)), stage.limit, dataloader_idx=idx)
+        acc = self._accumulator(idx or 0)
+        with _trackers.UndefinedNote(self._stop_notes(trainer, name)) as note:
+            try:  # a collective under DDP: every rank calls it, and every rank raises EmptyEpochError together
+                result = _callback.compute_epoch(acc, self.options)
+            except EmptyEpochError:
+                where = " on any rank" if _distributed(trainer) else ""
+                self._warn_once(f"empty{suffix}",
+                                f"AUROCCallback: no samples were scored this epoch{where}; `{name}{suffix}` is not logged")
+                return
+            values = result.values(name, per_class=self.options.per_class,
+                                   class_keys=[tag_name(c) for c in result.names])
+            self._warned.update(note.check({k + suffix: v for k, v in values.items()}))
+        for key, value in values.items():  # in the loop, Lightning adds the suffix and files it under its dataloader
+            pl_module.log(key if in_loop else key + suffix, value, prog_bar=self.prog_bar and key == name,
+                          sync_dist=False, batch_size=1, add_dataloader_idx=in_loop)
+        if trainer.is_global_zero and (self.options.log_curve is not False or self.options.pr_curves):
             for logger in self._tensorboard_loggers(trainer):  # the scalars went through pl_module.log
-                _callback.log_figures(logger.experiment, self.accumulator, result, tag=name,
-                                      step=trainer.global_step, options=self.options, scalars=False)
-        return result
+                writer = _callback.SuffixedWriter(logger.experiment, suffix) if suffix else logger.experiment
+                _callback.log_figures(writer, acc, result, tag=name, step=trainer.global_step, options=self.options,
+                                      scalars=False)
+        self.last = result
+        if idx is not None:
+            self.last_by_dataloader[idx] = result
+        if stage.history:
+            where = {} if idx is None else {"dataloader_idx": idx}
+            self.history.append(result.record(epoch=trainer.current_epoch, step=trainer.global_step, **where))
 
-    # ------------------------------------------------------------------ outputs -> (preds, target)
+    def _accumulator(self, idx: int):
+        if idx not in self.accumulators:  # one more dataloader: the same options
+            self.accumulators[idx] = self._build()
+        return self.accumulators[idx]
 
-    def _extract(self, outputs, batch, step_name: str) -> Tuple[torch.Tensor, torch.Tensor]:
-        if self.output_transform is not None:
-            got = self.output_transform(outputs, batch)
-            if not _is_pair(got):
-                raise TypeError(
-                    f"`output_transform` must return a (preds, target) pair of tensors; got {_describe(got)}"
-                )
-            return got[0], got[1]
-        if isinstance(outputs, Mapping):
-            preds_key = next((k for k in self.preds_key if k in outputs), None)
-            if preds_key is not None and self.target_key in outputs:
-                preds, target = outputs[preds_key], outputs[self.target_key]
-                if _is_pair((preds, target)):
-                    return preds, target
-        elif _is_pair(outputs):
-            return outputs[0], outputs[1]
-        keys = " or ".join(repr(k) for k in self.preds_key)
-        raise TypeError(
-            f"AUROCCallback found no predictions in what `{step_name}` returned ({_describe(outputs)}). Return a dict"
-            f" with {keys} and {self.target_key!r} tensors (`preds_key`, `target_key` rename them), or a"
-            f" (preds, target) tuple, or pass `output_transform=lambda outputs, batch: (preds, target)`."
-        )
+    def _stop_notes(self, trainer, name: str) -> Dict[str, str]:
+        """``EarlyStopping(check_finite=True)`` on one of our keys stops at a NaN: the undefined-AUROC warning says so, once."""
+        ours = (name, *(_callback.calibration_prefix(name) + c for c in _callback.CALIBRATION_COLUMNS))
+        return {es.monitor: _trackers.stop_note(es.monitor) for es in getattr(trainer, "early_stopping_callbacks", [])
+                if es.check_finite and es.monitor.startswith(ours) and es.monitor not in self._warned}
 
     @staticmethod
     def _tensorboard_loggers(trainer) -> list:
@@ -316,20 +414,14 @@ class AUROCCallback(*_BASES):
         return f"AUROCCallback(name={self.name!r}, accumulator={self.accumulator!r})"
 
 
-def _is_pair(x) -> bool:
-    return isinstance(x, (tuple, list)) and len(x) == 2 and all(isinstance(t, torch.Tensor) for t in x)
+def _loader(trainer, stage: _Stage, dataloader_idx: int):
+    loaders = flatten_loaders(getattr(trainer, stage.loaders))
+    return loaders[dataloader_idx] if dataloader_idx < len(loaders) else None
 
 
-def _describe(x) -> str:
-    if x is None:
-        return "None"
-    if isinstance(x, torch.Tensor):
-        return f"a tensor of shape {tuple(x.shape)}"
-    if isinstance(x, Mapping):
-        return f"a dict with keys {sorted(map(str, x.keys()))}"
-    if isinstance(x, (tuple, list)):
-        return f"a {type(x).__name__} of {len(x)}: ({', '.join(type(v).__name__ for v in x)})"
-    return f"a {type(x).__name__}"
+def _logger_names(trainer) -> str:
+    names = [type(lg).__name__ for lg in trainer.loggers]
+    return f"its loggers: {', '.join(names)}" if names else "no logger"
 
 
 def _distributed(trainer) -> bool:

@@ -21,8 +21,10 @@ Runs, in one set of processes:
   ``__iter__``: the callback cannot know its padding and must warn once;
 * ``partial``: ``trainer.validate`` with ``limit_val_batches=0.5``: each rank
   sees only part of its shard, which the callback must warn about once;
-* ``two``: ``trainer.validate`` on two dataloaders (499 and 502 samples):
-  the first one is padded too, and its padding is not at the buffer's end.
+* ``two``: ``trainer.validate`` on two dataloaders of odd sizes (499 and 501
+  samples, both padded on 2 ranks): the exact callback scores each on its
+  own (``val_auroc/dataloader_idx_{i}``, one per result dict); the histogram
+  callback, ``pool_dataloaders=True``, scores them as one set.
 
 The exact callback also has ``calibration=True``: its ``val_ece`` and ``val_brier`` are recorded.
 
@@ -117,7 +119,7 @@ def main() -> None:
     pl.seed_everything(0)
     model = Model()
     cb = AUROCCallback(num_classes=10, log_curve=True, calibration=True)  # figures are drawn on rank 0 only
-    hist = AUROCCallback(num_classes=10, log_curve=True, mode="histogram", name="val_auroc_hist")
+    hist = AUROCCallback(num_classes=10, log_curve=True, mode="histogram", name="val_auroc_hist", pool_dataloaders=True)
     trainer = pl.Trainer(
         strategy="ddp", accelerator="cpu", devices=devices, max_epochs=2, num_sanity_val_steps=2, callbacks=[cb, hist],
         logger=pl.loggers.TensorBoardLogger(out_dir, name="tb", version=0), enable_checkpointing=False,
@@ -125,17 +127,19 @@ def main() -> None:
     )
     results = {}
 
-    def record(run, caught=()):
+    def record(run, caught=(), loaders=1):
         idx, logits, target = [], [], []
         for i, lg, t in model.records:
             idx += i
             logits += lg
             target += t
+        metrics = trainer.callback_metrics
+        suffixes = [""] if loaders == 1 else [f"/dataloader_idx_{i}" for i in range(loaders)]
         results[run] = {
-            "logged": float(trainer.callback_metrics["val_auroc"]),
-            "ece": float(trainer.callback_metrics["val_ece"]),
-            "brier": float(trainer.callback_metrics["val_brier"]),
-            "history": cb.history[-1],
+            "logged": [float(metrics[f"val_auroc{s}"]) for s in suffixes],
+            "ece": [float(metrics[f"val_ece{s}"]) for s in suffixes],
+            "brier": [float(metrics[f"val_brier{s}"]) for s in suffixes],
+            "history": cb.history[-loaders:],
             "idx": idx, "logits": logits, "target": target,
             "warnings": [str(w.message) for w in caught if "AUROCCallback" in str(w.message)],
             "hist": {"logged": float(trainer.callback_metrics["val_auroc_hist"]),
@@ -173,12 +177,13 @@ def main() -> None:
 
     trainer.limit_val_batches = 1.0
     first = Indexed(val.x[:499], val.y[:499])
-    second = Indexed(val.x[499:], val.y[499:], offset=499)
+    second = Indexed(val.x[499:1000], val.y[499:1000], offset=499)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        trainer.validate(model, [DataLoader(first, batch_size=BATCH), DataLoader(second, batch_size=BATCH)],
-                         verbose=False)
-    record("two", caught)
+        returned = trainer.validate(model, [DataLoader(first, batch_size=BATCH), DataLoader(second, batch_size=BATCH)],
+                                    verbose=False)
+    record("two", caught, loaders=2)
+    results["two"]["returned"] = returned
 
     results["rank"] = trainer.global_rank
     results["world_size"] = trainer.world_size

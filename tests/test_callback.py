@@ -109,7 +109,7 @@ def test_an_empty_epoch_raises_the_error_the_integrations_catch():
     ({"class_names": "abc"}, TypeError, "`class_names` must be a sequence of names or None; got str"),
     ({"calibration": {"n_bins": 0}}, ValueError, "`n_bins` must be an int >= 1; got 0"),
     ({"calibration": {"bins": 3}}, ValueError, "`calibration` takes the options 'n_bins' and 'strategy'"),
-    ({"log_curve": 1}, TypeError, "`log_curve` must be a bool; got int 1"),
+    ({"log_curve": 1}, TypeError, "`log_curve` must be a bool or None; got int 1"),
     ({"pr_curves": True, "mode": "histogram"}, ValueError, "`pr_curves=True` needs mode='exact'"),
 ])
 def test_callback_options_are_checked_naming_them(kwargs, error, match):
@@ -128,3 +128,43 @@ def test_build_accumulator_passes_options_through_and_refuses_the_fixed_ones():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _callback.build_accumulator({"mode": "histogram"}, nan_strategy="warn")
+
+
+def test_dataloader_keys_follow_lightnings_suffix_and_figures_get_it_too():
+    assert _callback.dataloader_key("val_auroc_lo", 2) == "val_auroc_lo/dataloader_idx_2"
+    acc, _, _ = _filled()
+    result = _callback.compute_epoch(acc, _options(acc, per_class=True, class_names=["a", "b", "c"]))
+    calls = []
+
+    class Writer:
+        def add_scalar(self, tag, value, global_step=None):
+            calls.append(tag)
+
+        def add_figure(self, tag, figure, global_step=None):
+            calls.append(tag)
+
+        def add_pr_curve(self, tag, labels, predictions, global_step=None):
+            calls.append(tag)
+
+        def flush(self):
+            calls.append("flushed")
+
+    writer = _callback.SuffixedWriter(Writer(), "/dataloader_idx_1")
+    _callback.log_figures(writer, acc, result, tag="val_auroc", step=0,
+                          options=_options(acc, log_curve=False, pr_curves=True), scalars=True)
+    writer.flush()  # anything else reaches the writer itself
+    assert calls[:4] == ["val_auroc/dataloader_idx_1", "val_auroc/a/dataloader_idx_1", "val_auroc/b/dataloader_idx_1",
+                         "val_auroc/c/dataloader_idx_1"]
+    assert "val_auroc/pr/a/dataloader_idx_1" in calls and calls[-1] == "flushed"
+
+
+@pytest.mark.parametrize("log_curve, pr_curves, asked", [
+    (True, False, "log_curve=True"), (None, True, "pr_curves=True"), (True, True, "log_curve=True, pr_curves=True"),
+    (None, False, None), (False, False, None),
+])
+def test_figures_asked_for_explicitly_are_the_only_ones_warned_about(log_curve, pr_curves, asked):
+    acc = ac.AUROCAccumulator()
+    options = _options(acc, log_curve=log_curve, pr_curves=pr_curves)
+    message = _callback.unused_figures(options, "no writer", "a writer")
+    assert message == (None if asked is None else
+                       f"AUROCCallback({asked}) draws into TensorBoard, but no writer: no figure is logged; add a writer")

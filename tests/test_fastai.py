@@ -252,7 +252,7 @@ def test_lr_find_neither_breaks_nor_records(digits):
 
 
 def test_get_preds_and_a_test_set_without_labels_record_nothing(digits):
-    learn = _digits_learner(digits, metrics=AUROC(), cbs=AUROCCallback())
+    learn = _digits_learner(digits, metrics=AUROC(name="metric_auroc"), cbs=AUROCCallback())
     _fit(learn, 1)
     last = learn.auroc.last
     learn.get_preds()
@@ -309,13 +309,14 @@ def test_multilabel_targets_with_bce(digits):
     x, y = digits
     labels = np.stack([y % 2 == 0, y > 4, np.isin(y, [2, 3, 5, 7])], 1).astype(np.float32)
     learn = _learner(_dls(x, labels, categorize=False), _mlp(64, 3), loss_func=BCEWithLogitsLossFlat(),
-                     metrics=AUROC(), cbs=AUROCCallback(per_class=True, class_names=["even", "big", "prime"]))
+                     metrics=AUROC(), cbs=AUROCCallback(name="cb", per_class=True, class_names=["even", "big", "prime"]))
     rec = _fit(learn, 2)
     assert learn.metrics[0].accumulator.options.activation == "sigmoid"
     probs, target = learn.get_preds()
-    assert abs(rec[-1]["auroc"] - roc_auc_score(target.numpy(), probs.numpy())) < TOL
+    want = roc_auc_score(target.numpy(), probs.numpy())
+    assert abs(rec[-1]["auroc"] - want) < TOL and abs(rec[-1]["cb"] - want) < TOL
     per_label = roc_auc_score(target.numpy(), probs.numpy(), average=None)
-    assert all(abs(rec[-1][f"auroc_{n}"] - v) < TOL for n, v in zip(["even", "big", "prime"], per_label))
+    assert all(abs(rec[-1][f"cb_{n}"] - v) < TOL for n, v in zip(["even", "big", "prime"], per_label))
 
 
 # ----------------------------------------------------------------------------- TensorBoard
@@ -329,7 +330,9 @@ def _events(log_dir):
     return ea
 
 
-def test_tensorboard_callback_gets_per_class_scalars_and_roc_figure(digits, tmp_path):
+def test_tensorboard_callback_writes_each_per_class_number_once_and_gets_the_roc_figure(digits, tmp_path):
+    """fastai's TensorBoardCallback writes the Recorder columns (``auroc_<class>``); ours only draws: no ``auroc/<class>``
+    copy of the same numbers."""
     tb = pytest.importorskip("fastai.callback.tensorboard")
     pytest.importorskip("matplotlib")
     tbcb = tb.TensorBoardCallback(log_dir=tmp_path, trace_model=False, log_preds=False)
@@ -339,16 +342,31 @@ def test_tensorboard_callback_gets_per_class_scalars_and_roc_figure(digits, tmp_
     ea = _events(tmp_path)
     scalars, images = set(ea.Tags()["scalars"]), set(ea.Tags()["images"])
     vocab = list(learn.dls.vocab)
-    assert {"auroc", "auroc_lo", "auroc_hi"} | {f"auroc/{c}" for c in vocab} <= scalars
-    for tag in ("auroc", "auroc_lo", "auroc_hi", f"auroc/{vocab[0]}"):  # once per epoch: the Recorder's columns
-        assert len(ea.Scalars(tag)) == 2, tag  # reach TensorBoard through fastai's callback, not a second time
+    assert set(learn.auroc.columns) <= scalars  # every column, the skipped last one included
+    ours = [t for t in scalars if t.startswith("auroc")]
+    assert sorted(ours) == sorted(learn.auroc.columns)  # 10 numbers, 10 per-class tags: none written twice
+    for tag in learn.auroc.columns:
+        assert len(ea.Scalars(tag)) == 2, tag  # once per epoch
     assert "auroc/roc" in images and len(ea.Images("auroc/roc")) == 2  # one figure per epoch
     logged = {e.step: e.value for e in ea.Scalars("auroc")}
     steps = sorted(logged)
     assert len(steps) == 2
     assert abs(logged[steps[-1]] - _sk_multiclass(learn)) < 1e-6  # float32 in the event file
-    per_class = [e.value for e in ea.Scalars(f"auroc/{vocab[3]}")]
+    per_class = [e.value for e in ea.Scalars(f"auroc_{vocab[3]}")]
     assert abs(per_class[-1] - learn.auroc.history[-1]["per_class"][vocab[3]]) < 1e-6
+    assert abs(ea.Scalars(learn.auroc.columns[-1])[-1].value - learn.auroc.history[-1]["per_class"][vocab[-1]]) < 1e-6
+
+
+def test_tensorboard_callback_with_calibration_writes_no_second_copy_of_the_columns(cancer, tmp_path):
+    tb = pytest.importorskip("fastai.callback.tensorboard")
+    pytest.importorskip("matplotlib")
+    tbcb = tb.TensorBoardCallback(log_dir=tmp_path, trace_model=False, log_preds=False)
+    learn = _binary_learner(cancer, cbs=[tbcb, AUROCCallback(calibration=True)])
+    _fit(learn, 1)
+    ea = _events(tmp_path)
+    assert {"auroc", "ece", "ece_tempered", "brier"} <= set(ea.Tags()["scalars"])
+    assert not [t for t in ea.Tags()["scalars"] if t.startswith("calibration/")]
+    assert "calibration/reliability" in ea.Tags()["images"]
 
 
 def test_tensorboard_callback_without_time_column_still_gets_the_value_it_skips(digits, tmp_path):
@@ -415,13 +433,13 @@ def test_single_class_binary_validation_gives_nan_and_warns(cancer):
 
 
 def test_nan_logits_give_nan_and_warn_instead_of_raising(digits):
-    learn = _digits_learner(digits, metrics=AUROC(), cbs=AUROCCallback(per_class=True))
+    learn = _digits_learner(digits, metrics=AUROC(name="metric_auroc"), cbs=AUROCCallback(per_class=True))
     with torch.no_grad():
         learn.model[-1].bias.fill_(float("nan"))  # a diverged model
     with pytest.warns(ac.UndefinedAUROCWarning, match="NaN") as record:
         rec = _fit(learn, 2)
     assert _count(record) == 4  # two epochs, the metric and the callback once each
-    assert all(math.isnan(r["auroc"]) for r in rec)
+    assert all(math.isnan(r["auroc"]) and math.isnan(r["metric_auroc"]) for r in rec)
     assert all(math.isnan(v) for v in learn.auroc.history[-1]["per_class"].values())
 
 
@@ -458,7 +476,7 @@ def test_half_precision_logits_are_upcast_before_the_softmax(digits):
 
 
 def test_no_host_copy_or_sync_per_validation_batch(digits, monkeypatch):
-    metric, cb = AUROC(), AUROCCallback(per_class=True)
+    metric, cb = AUROC(name="metric_auroc"), AUROCCallback(per_class=True)
     learn = _digits_learner(digits, metrics=metric, cbs=cb)
     inside, calls = [False], []
     for method in ("cpu", "item", "tolist", "numpy", "__bool__", "__float__", "__int__"):
@@ -817,3 +835,159 @@ def test_a_vocab_that_does_not_fit_the_model_only_matters_for_per_class_columns(
     learn.dls.vocab = ["a", "b", "c"]
     with pytest.raises(ValueError, match=r"3 class names came from the data .* but the model scores 1 column"):
         _fit(learn, 1)
+
+
+# ----------------------------------------------------------------------------- column names (issue 13)
+
+
+@pytest.mark.parametrize("metrics, cbs, match", [
+    (AUROC(), [AUROCCallback()], r"AUROCCallback\(name='auroc'.*adds the column 'auroc', which the metric AUROC\(name='auroc'"),
+    (None, [AUROCCallback(), AUROCCallback()], r"adds the column 'auroc', which another AUROCCallback\(name='auroc'"),
+    (AUROC(name="auroc_lo"), [AUROCCallback(ci=True)], r"adds the column 'auroc_lo', which the metric AUROC\(name='auroc_lo'"),
+    (accuracy, [AUROCCallback(name="accuracy")], r"adds the column 'accuracy', which the metric 'accuracy'"),
+    (None, [AUROCCallback(name="valid_loss")], r"adds the column 'valid_loss', which the Recorder"),
+], ids=["metric-and-callback", "two-callbacks", "interval-column", "another-metric", "recorder-column"])
+def test_a_column_name_already_taken_is_refused_at_before_fit_naming_both(digits, metrics, cbs, match):
+    learn = _digits_learner(digits, metrics=[] if metrics is None else metrics, cbs=cbs)
+    with pytest.raises(ValueError, match=match) as err:
+        _fit(learn, 1)
+    assert "name=" in str(err.value) and "SaveModelCallback(monitor=" in str(err.value)
+    assert getattr(learn, "train_iter", 0) == 0  # refused before any training
+
+
+def test_renamed_columns_live_side_by_side_and_trackers_follow_the_one_named(digits, tmp_path):
+    from fastai.callback.tracker import SaveModelCallback
+
+    learn = _digits_learner(digits, metrics=AUROC(max_fpr=0.1),
+                            cbs=[AUROCCallback(name="cb_auroc"), SaveModelCallback(monitor="cb_auroc")])
+    learn.path = tmp_path
+    rec = _fit(learn, 2)
+    assert learn.save_model.best == max(h["value"] for h in learn.cb_auroc.history)  # (get_preds resets it)
+    assert abs(rec[-1]["cb_auroc"] - _sk_multiclass(learn)) < TOL  # not the max_fpr=0.1 number next to it
+    assert abs(rec[-1]["auroc"] - rec[-1]["cb_auroc"]) > 1e-3
+
+
+# ----------------------------------------------------------------------------- undefined epochs vs trackers (issue 13)
+
+
+def _one_class_valid(cancer):
+    """Breast-cancer validation rows of one class only (benign, every 3rd): every epoch's AUROC is undefined."""
+    return np.flatnonzero(cancer[1] == 0)[::3]
+
+
+def _valid_from(epoch, dl):
+    """A callback validating on ``dl`` from ``epoch`` on (the fit starts on a single-class validation set)."""
+    from fastai.callback.core import Callback
+
+    class ValidFrom(Callback):
+        order = 0
+
+        def before_epoch(self):
+            if self.epoch == epoch:
+                self.learn.dls.valid = dl
+
+    return ValidFrom()
+
+
+def test_save_model_callback_on_an_all_undefined_fit_keeps_the_final_weights_instead_of_crashing(cancer, tmp_path):
+    from fastai.callback.tracker import SaveModelCallback
+
+    learn = _binary_learner(cancer, valid_idx=_one_class_valid(cancer),
+                            cbs=[AUROCCallback(), SaveModelCallback(monitor="auroc", fname="best")])
+    learn.path = tmp_path
+    with pytest.warns(UserWarning) as record:
+        rec = _fit(learn, 2)  # fastai alone: FileNotFoundError at the end of fit (it never saved, then loads)
+    assert all(math.isnan(r["auroc"]) for r in rec)
+    assert _count(record) == 2  # the library's one UndefinedAUROCWarning per epoch
+    kept = [str(w.message) for w in record if "saved no best model" in str(w.message)]
+    assert len(kept) == 1 and "SaveModelCallback(monitor='auroc')" in kept[0] and "'best'" in kept[0]
+    saved = torch.load(tmp_path / "models" / "best.pth", weights_only=True)
+    assert all(torch.equal(saved[k], v) for k, v in learn.model.state_dict().items())  # the final weights
+
+
+def test_save_model_callback_after_an_undefined_first_epoch_saves_the_defined_one(cancer, tmp_path):
+    from fastai.callback.tracker import SaveModelCallback
+
+    mixed = _binary_learner(cancer).dls.valid  # every 5th row: both classes
+    learn = _binary_learner(cancer, valid_idx=_one_class_valid(cancer),
+                            cbs=[AUROCCallback(), SaveModelCallback(monitor="auroc"), _valid_from(1, mixed)])
+    learn.path = tmp_path
+    with pytest.warns(ac.UndefinedAUROCWarning) as record:
+        rec = _fit(learn, 2)
+    assert math.isnan(rec[0]["auroc"]) and not math.isnan(rec[1]["auroc"])
+    assert not [w for w in record if "saved no best model" in str(w.message)]
+    assert learn.save_model.best == rec[1]["auroc"]
+    assert abs(rec[1]["auroc"] - _sk_binary(learn)) < TOL  # the loaded (epoch 1) model is the one scored
+
+
+@pytest.mark.parametrize("first_defined", [None, 1], ids=["all-undefined", "undefined-then-defined"])
+def test_early_stopping_callback_on_undefined_epochs_does_not_crash(cancer, first_defined):
+    from fastai.callback.tracker import EarlyStoppingCallback
+
+    cbs = [AUROCCallback(), EarlyStoppingCallback(monitor="auroc", patience=2)]
+    if first_defined is not None:
+        cbs.append(_valid_from(first_defined, _binary_learner(cancer).dls.valid))
+    learn = _binary_learner(cancer, valid_idx=_one_class_valid(cancer), cbs=cbs)
+    with pytest.warns(ac.UndefinedAUROCWarning):
+        rec = _fit(learn, 4)
+    if first_defined is None:
+        assert len(rec) == 2 and all(math.isnan(r["auroc"]) for r in rec)  # patience ran out on NaN: stopped
+    else:
+        assert math.isnan(rec[0]["auroc"]) and not any(math.isnan(r["auroc"]) for r in rec[1:])
+
+
+# ----------------------------------------------------------------------------- figures without a writer (issue 13)
+
+
+@pytest.mark.parametrize("options", [{"log_curve": True}, {"pr_curves": True}])
+def test_figures_asked_for_without_a_writer_warn_once_per_fit_naming_the_writers(cancer, options):
+    learn = _binary_learner(cancer, cbs=AUROCCallback(**options))
+    with pytest.warns(UserWarning, match="draws into TensorBoard") as record:
+        _fit(learn, 2)
+    (message,) = [str(w.message) for w in record if "draws into TensorBoard" in str(w.message)]
+    assert "TensorBoardCallback" in message and "log_dir" in message
+
+
+def test_the_default_log_curve_draws_only_when_a_writer_is_there_and_never_warns(cancer, tmp_path):
+    pytest.importorskip("tensorboard")
+    pytest.importorskip("matplotlib")
+    import warnings
+
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        _fit(_binary_learner(cancer, cbs=AUROCCallback()), 1)
+        _fit(_binary_learner(cancer, cbs=AUROCCallback(log_curve=False, pr_curves=False)), 1)
+    assert not [w for w in record if "draws into TensorBoard" in str(w.message)]
+    assert AUROCCallback().options.log_curve is None
+    _fit(_binary_learner(cancer, cbs=AUROCCallback(log_dir=tmp_path)), 1)
+    assert "auroc/roc" in _events(tmp_path).Tags()["images"]
+
+
+# ----------------------------------------------------------------------------- export (issue 13)
+
+
+def test_export_carries_options_and_history_not_the_last_epoch(digits, tmp_path):
+    from fastai.learner import load_learner
+
+    learn = _digits_learner(digits, cbs=AUROCCallback(per_class=True, calibration=True))
+    _fit(learn, 1)
+    assert learn.auroc.last is not None and learn.auroc.accumulator.num_samples > 0
+    learn.export(tmp_path / "export.pkl")
+    loaded = load_learner(tmp_path / "export.pkl", cpu=True)
+    assert loaded.auroc.history == learn.auroc.history and loaded.auroc.options == learn.auroc.options
+    assert loaded.auroc.last is None and loaded.auroc.accumulator is None and loaded.auroc._fresh is None
+    assert learn.auroc.last is not None  # the learner exported is untouched
+
+
+def test_get_preds_and_lr_find_work_with_a_tracker_monitoring_our_column(digits, tmp_path):
+    """fastai's trackers assert at every before_fit that their column exists, get_preds and lr_find included."""
+    from fastai.callback.tracker import SaveModelCallback
+
+    learn = _digits_learner(digits, cbs=[AUROCCallback(), SaveModelCallback(monitor="auroc")])
+    learn.path = tmp_path
+    _fit(learn, 1)
+    history = list(learn.auroc.history)
+    probs, target = learn.get_preds()
+    assert probs.shape == (len(target), 10)
+    learn.lr_find(num_it=5, show_plot=False)
+    assert learn.auroc.history == history

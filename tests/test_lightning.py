@@ -90,7 +90,7 @@ def _module_class(package):
             x, y = batch
             return self._loss(self(x), y)
 
-        def validation_step(self, batch, batch_idx):
+        def validation_step(self, batch, batch_idx, dataloader_idx=0):
             x, y = batch
             logits = self(x)
             self.dtypes.add(logits.dtype)
@@ -102,6 +102,7 @@ def _module_class(package):
                 "loss": lambda: self._loss(logits, y),
                 "none": lambda: None,
                 "logits_only": lambda: {"logits": logits},
+                "squeezed": lambda: {"logits": logits.squeeze(), "target": y},  # a one-row batch: 0-d logits
             }[self.output]
             return out()
 
@@ -135,15 +136,16 @@ def _trainer(package, tmp_path, callbacks, **kwargs):
     return pl.Trainer(callbacks=callbacks, **options)
 
 
-def _fit(package, tmp_path, callbacks, data="wine", output="dict", **kwargs):
-    """Train ``max_epochs`` (default 2) epochs; return (trainer, model)."""
+def _fit(package, tmp_path, callbacks, data="wine", output="dict", val_dataloaders=None, **kwargs):
+    """Train ``max_epochs`` (default 2) epochs (validating on ``val_dataloaders`` when given); return (trainer, model)."""
     importlib.import_module(package).seed_everything(0)
     model = _model(package, data, output)
     trainer = _trainer(package, tmp_path, callbacks, **kwargs)
+    train, val = _loaders(data)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\).*")
-        trainer.fit(model, *_loaders(data))
+        trainer.fit(model, train, val if val_dataloaders is None else val_dataloaders)
     return trainer, model
 
 
@@ -323,11 +325,30 @@ def test_tensorboard_gets_scalars_and_the_roc_figure_per_epoch(tmp_path, package
     assert all(im.width > 100 and im.height > 100 for im in images)
 
 
-def test_log_curve_without_tensorboard_logger_logs_scalars_only(tmp_path):
+@pytest.mark.parametrize("options", [{"log_curve": True}, {"pr_curves": True}, {"log_curve": True, "pr_curves": True}])
+def test_figures_asked_for_without_a_tensorboard_logger_warn_once_naming_the_logger_that_takes_them(tmp_path,
+                                                                                                     options):
     pl = importlib.import_module(PL)
-    cb = AUROCCallback(log_curve=True)
-    trainer, _ = _fit(PL, tmp_path, [cb], max_epochs=1, logger=pl.loggers.CSVLogger(str(tmp_path)))
-    assert "val_auroc" in trainer.callback_metrics
+    cb = AUROCCallback(**options)
+    with pytest.warns(UserWarning, match="draws into TensorBoard") as record:
+        trainer, _ = _fit(PL, tmp_path, [cb], max_epochs=2, logger=pl.loggers.CSVLogger(str(tmp_path)))
+    assert "val_auroc" in trainer.callback_metrics  # the scalars are logged all the same
+    (message,) = [str(w.message) for w in record if "draws into TensorBoard" in str(w.message)]  # once per fit
+    asked = ", ".join(f"{k}=True" for k in options)
+    assert f"AUROCCallback({asked})" in message and "CSVLogger" in message and "TensorBoardLogger" in message
+
+
+def test_figures_not_asked_for_or_with_a_tensorboard_logger_do_not_warn(tmp_path):
+    pytest.importorskip("tensorboard")
+    pytest.importorskip("matplotlib").use("Agg")
+    pl = importlib.import_module(PL)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        _fit(PL, tmp_path, [AUROCCallback(), AUROCCallback(name="b", log_curve=None)], max_epochs=1,
+             logger=pl.loggers.CSVLogger(str(tmp_path)))
+        _fit(PL, tmp_path, [AUROCCallback(log_curve=True)], max_epochs=1,
+             logger=pl.loggers.TensorBoardLogger(str(tmp_path), name="tb"))
+    assert not [w for w in record if "draws into TensorBoard" in str(w.message)]
 
 
 # ----------------------------------------------------------------------------- stages
@@ -458,8 +479,9 @@ def test_bad_arguments_raise_errors_naming_them(kwargs, error, match):
 # ----------------------------------------------------------------------------- DDP: real processes on CPU
 
 
-def _ddp_reference(ranks, run):
-    """sklearn on every distinct validation sample the ranks scored, and on every row (duplicates kept)."""
+def _ddp_reference(ranks, run, part=None):
+    """sklearn on every distinct validation sample the ranks scored (those of ``part`` = (lo, hi) dataset indices
+    when given), and on every row (duplicates kept)."""
     idx, logits, target = [], [], []
     for r in ranks:
         idx += r[run]["idx"]
@@ -467,6 +489,9 @@ def _ddp_reference(ranks, run):
         target += r[run]["target"]
     probs = torch.softmax(torch.tensor(logits, dtype=torch.float32), dim=1).numpy()
     target, idx = np.array(target), np.array(idx)
+    if part is not None:
+        inside = (idx >= part[0]) & (idx < part[1])
+        probs, target, idx = probs[inside], target[inside], idx[inside]
     _, first = np.unique(idx, return_index=True)
     unique = roc_auc_score(target[first], probs[first], multi_class="ovr")
     with_duplicates = roc_auc_score(target, probs, multi_class="ovr")
@@ -525,21 +550,32 @@ def test_ddp_value_is_exact_over_uneven_shards_without_sampler_duplicates(tmp_pa
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(devices)]
     assert [r["world_size"] for r in ranks] == [devices] * devices
 
-    for run in ("fit", "shuffled", "wrapped", "two"):
+    for run in ("fit", "shuffled", "wrapped"):
         unique, with_duplicates, n_unique, n_rows = _ddp_reference(ranks, run)
-        padded = devices * (math.ceil(499 / devices) + math.ceil(502 / devices)) if run == "two" else (
-            devices * math.ceil(1001 / devices))
-        assert n_unique == 1001 and n_rows == padded > 1001  # the sampler did pad (both dataloaders, for "two")
+        assert n_unique == 1001 and n_rows == devices * math.ceil(1001 / devices) > 1001  # the sampler did pad
         for r in ranks:
-            assert r[run]["logged"] == pytest.approx(unique, abs=1e-9), run
-            assert r[run]["history"]["num_samples"] == 1001, run
+            assert r[run]["logged"] == [pytest.approx(unique, abs=1e-9)], run
+            assert r[run]["history"][-1]["num_samples"] == 1001, run
             assert r[run]["warnings"] == [], run
-        assert len({r[run]["logged"] for r in ranks}) == 1  # every rank logs the same value
+        assert len({r[run]["logged"][0] for r in ranks}) == 1  # every rank logs the same value
         assert abs(with_duplicates - unique) > 1e-6  # keeping the duplicates would have given another value
+    # two dataloaders of odd sizes: each scored on its own, its padding dropped, its value in its own result dict
+    for i, (lo, hi) in enumerate([(0, 499), (499, 1000)]):
+        unique, with_duplicates, n_unique, n_rows = _ddp_reference(ranks, "two", part=(lo, hi))
+        assert n_unique == hi - lo and n_rows == devices * math.ceil((hi - lo) / devices)
+        for r in ranks:
+            assert r["two"]["logged"][i] == pytest.approx(unique, abs=1e-9)
+            assert r["two"]["history"][i]["num_samples"] == hi - lo and r["two"]["history"][i]["dataloader_idx"] == i
+            returned = r["two"]["returned"][i]
+            assert returned[f"val_auroc/dataloader_idx_{i}"] == pytest.approx(unique, abs=1e-9)
+            assert not [k for k in returned if k.endswith(f"dataloader_idx_{1 - i}")]
+            assert r["two"]["warnings"] == []
+        if n_rows > n_unique:  # padded: keeping the duplicates would have given another value
+            assert abs(with_duplicates - unique) > 1e-6
     # calibration=True under DDP: from the gathered, deduplicated epoch, the same on every rank
     ece, brier = _ddp_calibration_reference(ranks, "fit")
     for r in ranks:
-        assert r["fit"]["ece"] == pytest.approx(ece, abs=1e-9) and r["fit"]["brier"] == pytest.approx(brier, abs=1e-9)
+        assert r["fit"]["ece"] == [pytest.approx(ece, abs=1e-9)] and r["fit"]["brier"] == [pytest.approx(brier, abs=1e-9)]
     steps = ranks[0]["fit"]["steps"]
     assert len(steps) == 2 and all(r["fit"]["steps"] == steps for r in ranks)  # the sanity check added no epoch
     if _importable("tensorboard"):  # rank 0 drew one ROC figure per epoch, then one per trainer.validate()
@@ -547,14 +583,16 @@ def test_ddp_value_is_exact_over_uneven_shards_without_sampler_duplicates(tmp_pa
 
         ea = EventAccumulator(str(tmp_path / "tb" / "version_0"), size_guidance={"images": 0})
         ea.Reload()
-        assert [im.step for im in ea.Images("val_auroc/roc")] == steps + [steps[-1]] * 5
+        assert [im.step for im in ea.Images("val_auroc/roc")] == steps + [steps[-1]] * 4
+        for i in (0, 1):  # the two dataloaders' figures, one each, under the suffixed tag
+            assert [im.step for im in ea.Images(f"val_auroc/roc/dataloader_idx_{i}")] == [steps[-1]]
     assert all(r["fit"]["sync_dist_advice"] == [] for r in ranks)
 
     # the user's own DistributedSampler subclass: its padding cannot be known; warned once (by the exact and by
     # the histogram callback), duplicates counted
     unique, with_duplicates, _, _ = _ddp_reference(ranks, "custom")
     for r in ranks:
-        assert r["custom"]["logged"] == pytest.approx(with_duplicates, abs=1e-9)
+        assert r["custom"]["logged"] == [pytest.approx(with_duplicates, abs=1e-9)]
         assert len(r["custom"]["warnings"]) == 2 and "OwnDistributedSampler" in r["custom"]["warnings"][0]
         assert r["custom"]["warnings"][0] == r["custom"]["warnings"][1]
 
@@ -562,7 +600,7 @@ def test_ddp_value_is_exact_over_uneven_shards_without_sampler_duplicates(tmp_pa
     unique, _, n_unique, n_rows = _ddp_reference(ranks, "partial")
     assert n_unique == n_rows < 1001
     for r in ranks:
-        assert r["partial"]["logged"] == pytest.approx(unique, abs=1e-9)
+        assert r["partial"]["logged"] == [pytest.approx(unique, abs=1e-9)]
         assert len(r["partial"]["warnings"]) == 2 and "limit_val_batches" in r["partial"]["warnings"][0]
 
     # mode="histogram": counts summed over ranks, padding dropped batch by batch: the single-process histogram
@@ -736,3 +774,275 @@ def test_calibration_with_a_tensorboard_logger_needs_matplotlib_at_setup(tmp_pat
                                                               "fit")
     AUROCCallback(calibration=True, log_curve=True).setup(SimpleNamespace(world_size=1, loggers=[]), None, "fit")
     AUROCCallback(calibration=True).setup(SimpleNamespace(world_size=1, loggers=[logger]), None, "fit")  # no figure
+
+
+# ----------------------------------------------------------------------------- several dataloaders (issue 13)
+
+
+@functools.lru_cache(maxsize=None)
+def _two_sets():
+    """Digits' validation rows in two sets of odd sizes: the first clean, the second noisy (a harder set)."""
+    _, _, xv, yv = _dataset("digits")
+    noise = torch.randn(xv[361:].shape, generator=torch.Generator().manual_seed(1)) * 1.5
+    return (xv[:361], yv[:361]), (xv[361:] + noise, yv[361:])
+
+
+def _val_loaders(sets):
+    return [DataLoader(TensorDataset(x, y), batch_size=VAL_BATCH) for x, y in sets]
+
+
+def _sk(model, x, y, average="macro"):
+    """scikit-learn on the model's predictions for (x, y), in the batches Lightning ran."""
+    model.eval()
+    with torch.no_grad():
+        logits = torch.cat([model(xb) for xb in x.split(VAL_BATCH)]).float()
+    if logits.shape[1] == 1:
+        return roc_auc_score(y.numpy(), logits[:, 0].numpy())
+    probs = torch.softmax(logits, 1).numpy()
+    if average is None:
+        return np.array([roc_auc_score(y.numpy() == k, probs[:, k]) for k in range(probs.shape[1])])
+    return roc_auc_score(y.numpy(), probs, multi_class="ovr", average=average)
+
+
+def test_two_val_dataloaders_are_scored_each_on_its_own_under_lightnings_keys(tmp_path):
+    pl = importlib.import_module(PL)
+    sets = _two_sets()
+    cb = AUROCCallback(num_classes=10, per_class=True, ci=True, calibration=True)
+    ckpt = pl.callbacks.ModelCheckpoint(dirpath=str(tmp_path / "ckpt"), monitor="val_auroc/dataloader_idx_1",
+                                        mode="max")
+    pl.seed_everything(0)
+    model = _model(PL, "digits")
+    trainer = _trainer(PL, tmp_path, [cb, ckpt], enable_checkpointing=True)
+    trainer.fit(model, _loaders("digits")[0], _val_loaders(sets))
+    want = [_sk(model, x, y) for x, y in sets]
+    assert abs(want[0] - want[1]) > 1e-3  # two different sets: one pooled value would be neither
+    for i, (x, y) in enumerate(sets):
+        per_class = _sk(model, x, y, average=None)
+        assert _logged(trainer, f"val_auroc/dataloader_idx_{i}") == pytest.approx(want[i], abs=1e-9)
+        assert _logged(trainer, f"val_auroc/3/dataloader_idx_{i}") == pytest.approx(per_class[3], abs=1e-9)
+        lo, hi = (_logged(trainer, f"val_auroc_{e}/dataloader_idx_{i}") for e in ("lo", "hi"))
+        assert lo < want[i] < hi
+        assert f"val_ece/dataloader_idx_{i}" in trainer.callback_metrics
+    assert "val_auroc" not in trainer.callback_metrics and "val_auroc/3" not in trainer.callback_metrics
+    assert [(h["epoch"], h["dataloader_idx"]) for h in cb.history] == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert [h["num_samples"] for h in cb.history[-2:]] == [len(sets[0][1]), len(sets[1][1])]
+    assert [h["value"] for h in cb.history[-2:]] == pytest.approx(want, abs=1e-9)
+    assert sorted(cb.last_by_dataloader) == [0, 1]
+    # the suffixed keys are monitorable: ModelCheckpoint followed dataloader 1's own value
+    assert float(ckpt.best_model_score) == pytest.approx(
+        max(h["value"] for h in cb.history if h["dataloader_idx"] == 1), abs=1e-12)
+
+    results = trainer.validate(model, _val_loaders(sets), verbose=False)
+    for i, result in enumerate(results):  # each value in its own dataloader's dict, as for self.log metrics
+        assert result[f"val_auroc/dataloader_idx_{i}"] == pytest.approx(want[i], abs=1e-9)
+        assert not [k for k in result if k.endswith(f"dataloader_idx_{1 - i}")]
+    assert len(cb.history) == 6
+
+
+def test_pool_dataloaders_scores_them_as_one_set_under_the_plain_key(tmp_path):
+    sets = _two_sets()
+    cb = AUROCCallback(num_classes=10, pool_dataloaders=True)
+    model = _model(PL, "digits")
+    results = _trainer(PL, tmp_path, [cb]).validate(model, _val_loaders(sets), verbose=False)
+    want = _sk(model, torch.cat([sets[0][0], sets[1][0]]), torch.cat([sets[0][1], sets[1][1]]))
+    assert [r["val_auroc"] for r in results] == pytest.approx([want, want], abs=1e-9)
+    assert cb.history[-1]["num_samples"] == len(sets[0][1]) + len(sets[1][1])
+    assert "dataloader_idx" not in cb.history[-1]
+
+
+def test_one_dataloader_keeps_the_plain_keys_and_history(tmp_path):
+    cb = AUROCCallback(num_classes=10, per_class=True)
+    model = _model(PL, "digits")
+    (result,) = _trainer(PL, tmp_path, [cb]).validate(model, _val_loaders(_two_sets()[:1]), verbose=False)
+    assert result["val_auroc"] == pytest.approx(_sk(model, *_two_sets()[0]), abs=1e-9)
+    assert "val_auroc/3" in result and not [k for k in result if "dataloader_idx" in k]
+    assert "dataloader_idx" not in cb.history[-1]
+
+
+def test_test_stage_with_two_dataloaders_gives_each_its_value_and_its_own_figure(tmp_path):
+    pytest.importorskip("tensorboard")
+    pytest.importorskip("matplotlib").use("Agg")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    pl = importlib.import_module(PL)
+    sets = _two_sets()
+    logger = pl.loggers.TensorBoardLogger(str(tmp_path), name="tb")
+    cb = AUROCCallback(num_classes=10, test=True, log_curve=True)
+    model = _model(PL, "digits")
+    results = _trainer(PL, tmp_path, [cb], logger=logger).test(model, _val_loaders(sets), verbose=False)
+    for i, (x, y) in enumerate(sets):
+        assert results[i] == {f"test_auroc/dataloader_idx_{i}": pytest.approx(_sk(model, x, y), abs=1e-9)}
+    ea = EventAccumulator(logger.log_dir, size_guidance={"images": 0, "scalars": 0})
+    ea.Reload()
+    assert {"test_auroc/roc/dataloader_idx_0", "test_auroc/roc/dataloader_idx_1"} <= set(ea.Tags()["images"])
+    assert "test_auroc/roc" not in ea.Tags()["images"]
+    assert cb.history == []  # the test stage is not recorded
+
+
+def test_dataloaders_without_a_length_are_scored_apart_at_the_epochs_end(tmp_path):
+    """No batch count (an iterable dataset): each value is still its own, logged at the epoch's end in every dict."""
+    from torch.utils.data import IterableDataset
+
+    class Rows(IterableDataset):
+        def __init__(self, x, y):
+            self.x, self.y = x, y
+
+        def __iter__(self):
+            return zip(self.x, self.y)
+
+    sets = _two_sets()
+    cb = AUROCCallback(num_classes=10)
+    model = _model(PL, "digits")
+    loaders = [DataLoader(Rows(x, y), batch_size=VAL_BATCH) for x, y in sets]
+    results = _trainer(PL, tmp_path, [cb]).validate(model, loaders, verbose=False)
+    want = {f"val_auroc/dataloader_idx_{i}": pytest.approx(_sk(model, x, y), abs=1e-9) for i, (x, y) in enumerate(sets)}
+    assert all({k: r[k] for k in want} == want for r in results)
+    assert [h["dataloader_idx"] for h in cb.history] == [0, 1]
+
+
+# ----------------------------------------------------------------------------- early failures (issue 13)
+
+
+@pytest.mark.parametrize("ddp", [False, True], ids=["one-process", "ddp-path"])
+def test_a_squeezed_one_row_last_batch_is_one_sample(tmp_path, monkeypatch, ddp):
+    """``logits.squeeze()`` of a one-row batch is 0-d: one sample, next to its (1,) target."""
+    if ddp:  # the DDP path (padding trimmed batch by batch) without processes: no sampler padding to drop here
+        monkeypatch.setattr(lightning_callbacks, "_distributed", lambda trainer: True)
+    pl = importlib.import_module(PL)
+    pl.seed_everything(0)
+    x, y, xv, yv = _dataset("cancer")
+    xv, yv = xv[:7 * VAL_BATCH + 1], yv[:7 * VAL_BATCH + 1]  # the last batch has one row
+    model = _model(PL, "cancer", output="squeezed")
+    cb = AUROCCallback()
+    trainer = _trainer(PL, tmp_path, [cb], max_epochs=1)
+    trainer.fit(model, DataLoader(TensorDataset(x, y), batch_size=32),
+                DataLoader(TensorDataset(xv, yv), batch_size=VAL_BATCH))
+    assert _logged(trainer, "val_auroc") == pytest.approx(_sk(model, xv, yv), abs=1e-9)
+    assert cb.history[-1]["num_samples"] == len(yv)
+
+
+def test_bad_batches_fail_at_the_sanity_check_not_after_an_epoch(tmp_path):
+    cb = AUROCCallback(output_transform=lambda out, batch: (out["logits"][:-1], batch[1]))  # one prediction short
+    trainer = _trainer(PL, tmp_path, [cb], num_sanity_val_steps=1)
+    with pytest.raises(ValueError, match="the same number of samples"):
+        trainer.fit(_model(PL, "wine"), *_loaders("wine"))
+    assert trainer.global_step == 0  # before any training
+
+
+def test_class_indices_given_as_predictions_fail_at_the_sanity_check(tmp_path):
+    cb = AUROCCallback(output_transform=lambda out, batch: (out["logits"].argmax(1), batch[1]))
+    trainer = _trainer(PL, tmp_path, [cb], num_sanity_val_steps=1)
+    with pytest.raises(ValueError, match="scores, not class indices"):
+        trainer.fit(_model(PL, "digits"), *_loaders("digits"))
+    assert trainer.global_step == 0
+
+
+def test_checking_the_sanity_batches_leaves_the_first_epoch_exact(tmp_path):
+    """The sanity check sees (N, 3) batches of an untrained model and checks them; the epoch then starts afresh."""
+    cb = AUROCCallback(num_classes=3)
+    trainer, model = _fit(PL, tmp_path, [cb], max_epochs=1, num_sanity_val_steps=2)
+    assert _logged(trainer, "val_auroc") == pytest.approx(_reference(model, "wine"), abs=1e-9)
+    assert cb.history[-1]["num_samples"] == len(_dataset("wine")[3])
+
+
+# ----------------------------------------------------------------------------- undefined epochs vs trackers (issue 13)
+
+
+def _single_class_val():
+    """Breast-cancer validation rows of one class only (benign): every epoch's AUROC is undefined."""
+    _, _, xv, yv = _dataset("cancer")
+    return DataLoader(TensorDataset(xv[yv == 0], yv[yv == 0]), batch_size=VAL_BATCH)
+
+
+def _undefined_first_epoch_model():
+    """A cancer model whose validation set is one class in epoch 0, both classes after (reloaded every epoch)."""
+    base = _module_class(PL)
+
+    class Reloaded(base):
+        def val_dataloader(self):
+            _, _, xv, yv = _dataset("cancer")
+            keep = (yv == 0) if self.current_epoch == 0 else torch.ones_like(yv, dtype=torch.bool)
+            return DataLoader(TensorDataset(xv[keep], yv[keep]), batch_size=VAL_BATCH)
+
+    x, _, _, _ = _dataset("cancer")
+    return Reloaded(x.shape[1], 1)
+
+
+def test_model_checkpoint_ranks_an_undefined_epoch_below_every_defined_one(tmp_path):
+    pl = importlib.import_module(PL)
+    pl.seed_everything(0)
+    cb = AUROCCallback()
+    ckpt = pl.callbacks.ModelCheckpoint(dirpath=str(tmp_path / "ckpt"), monitor="val_auroc", mode="max",
+                                        filename="{epoch}-{val_auroc:.6f}")
+    trainer = _trainer(PL, tmp_path, [cb, ckpt], max_epochs=3, enable_checkpointing=True,
+                       reload_dataloaders_every_n_epochs=1)
+    with pytest.warns(ac.UndefinedAUROCWarning, match="only one class") as record:
+        trainer.fit(_undefined_first_epoch_model(), DataLoader(TensorDataset(*_dataset("cancer")[:2]), batch_size=32))
+    assert sum(issubclass(w.category, ac.UndefinedAUROCWarning) for w in record) == 1  # epoch 0 only
+    values = [h["value"] for h in cb.history]
+    assert math.isnan(values[0]) and not any(math.isnan(v) for v in values[1:])
+    assert float(ckpt.best_model_score) == pytest.approx(max(values[1:]), abs=1e-12)
+    assert "nan" not in os.path.basename(ckpt.best_model_path)
+    assert f"epoch={values.index(max(values[1:]))}-" in os.path.basename(ckpt.best_model_path)
+
+
+def test_early_stopping_with_check_finite_is_named_once_in_the_undefined_warning(tmp_path):
+    pl = importlib.import_module(PL)
+    cb = AUROCCallback()
+    stop = pl.callbacks.EarlyStopping(monitor="val_auroc", mode="max", check_finite=True)
+    with pytest.warns(ac.UndefinedAUROCWarning) as record:
+        trainer, _ = _fit(PL, tmp_path, [cb, stop], data="cancer", max_epochs=5, min_epochs=3,
+                          val_dataloaders=_single_class_val())
+    assert len(cb.history) == 3 and all(math.isnan(h["value"]) for h in cb.history)  # min_epochs kept it going
+    messages = [str(w.message) for w in record if issubclass(w.category, ac.UndefinedAUROCWarning)]
+    assert len(messages) == 3  # one warning per undefined epoch, not two
+    noted = [m for m in messages if "EarlyStopping(monitor='val_auroc', check_finite=True)" in m]
+    assert len(noted) == 1 and "only one class" in noted[0] and "check_finite=False" in noted[0]
+
+    cb = AUROCCallback()  # check_finite=False waits the undefined epochs out (patience), and nothing is added
+    stop = pl.callbacks.EarlyStopping(monitor="val_auroc", mode="max", check_finite=False, patience=5)
+    with pytest.warns(ac.UndefinedAUROCWarning) as record:
+        _fit(PL, tmp_path, [cb, stop], data="cancer", max_epochs=3, val_dataloaders=_single_class_val())
+    assert len(cb.history) == 3
+    assert not [w for w in record if "check_finite" in str(w.message)]
+
+
+def test_early_stopping_on_another_key_adds_nothing(tmp_path):
+    pl = importlib.import_module(PL)
+    stop = pl.callbacks.EarlyStopping(monitor="val_loss_never_logged", mode="min", check_finite=True, strict=False)
+    with pytest.warns(ac.UndefinedAUROCWarning) as record:
+        _fit(PL, tmp_path, [AUROCCallback(), stop], data="cancer", max_epochs=2, val_dataloaders=_single_class_val())
+    assert not [w for w in record if "check_finite" in str(w.message)]
+
+
+# ----------------------------------------------------------------------------- pickling (issue 13)
+
+
+def test_a_pickled_callback_carries_options_and_history_only_and_trains_again(tmp_path):
+    import copy
+    import pickle
+
+    pl = importlib.import_module(PL)
+    sizes = []
+    for n_val in (60, len(_dataset("digits")[3])):
+        cb = AUROCCallback(num_classes=10, calibration=True)
+        pl.seed_everything(0)
+        model = _model(PL, "digits")
+        x, y, xv, yv = _dataset("digits")
+        _trainer(PL, tmp_path, [cb], max_epochs=1).fit(
+            model, DataLoader(TensorDataset(x, y), batch_size=32), DataLoader(TensorDataset(xv[:n_val], yv[:n_val]),
+                                                                              batch_size=VAL_BATCH))
+        assert cb.accumulator.num_samples == n_val and cb.last is not None
+        data = pickle.dumps(cb)
+        sizes.append(len(data))
+        assert b"Classifier" not in data and b"LightningModule" not in data  # no module, not even by name
+    assert abs(sizes[1] - sizes[0]) < 200 and sizes[1] < 20_000  # no predictions: it does not grow with the set
+
+    for restored in (pickle.loads(data), copy.deepcopy(cb)):
+        assert restored.history == cb.history and restored.options == cb.options
+        assert restored.accumulator.num_samples == 0 and restored.last is None
+        assert not hasattr(restored, "log") and not hasattr(restored, "log_dict")
+        assert cb.accumulator.num_samples == len(_dataset("digits")[3])  # the original is untouched
+        trainer, model = _fit(PL, tmp_path, [restored], data="digits", max_epochs=1)
+        assert _logged(trainer, "val_auroc") == pytest.approx(_reference(model, "digits"), abs=1e-9)
+        assert len(restored.history) == 2 and restored.history[:1] == cb.history

@@ -112,3 +112,16 @@ def test_no_warning_escapes_the_callers_channel():
         warnings.simplefilter("error")
         trim.keep(loader, 0, 0, 2)
         trim.check([loader], "limit_val_batches")
+
+
+def test_check_of_one_dataloader_says_nothing_about_the_others():
+    """Several dataloaders scored apart: each one's check, at its own end, warns about that one only."""
+    data = TensorDataset(torch.arange(11.0))
+    loader = DataLoader(data, batch_size=4, sampler=DistributedSampler(data, num_replicas=2, rank=1, shuffle=False))
+    said, warn = _warnings()
+    trim = PaddingTrimmer(warn)
+    trim.rows, trim.kept = {0: 6, 1: 6}, {0: 5, 1: 6}  # dataloader 1 kept its duplicate
+    trim.check([loader, loader], "limit_val_batches", dataloader_idx=0)
+    assert said == []
+    trim.check([loader, loader], "limit_val_batches", dataloader_idx=1)
+    assert len(said) == 1 and "dataloader 1" in said[0][1]
