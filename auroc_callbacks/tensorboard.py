@@ -239,7 +239,7 @@ def _log_pr_curves(writer, preds, target, accumulator, tag: str, step: int, name
     opts = accumulator.options
     probs, labels, _ = probabilities(
         preds, target, task=opts.task, num_classes=opts.num_classes, activation=opts.activation,
-        ignore_index=opts.ignore_index,
+        ignore_index=opts.ignore_index, pos_label=opts.pos_label,
     )
     if bool((probs.min() < 0) | (probs.max() > 1)):
         _checks.warn(

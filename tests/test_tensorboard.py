@@ -257,3 +257,16 @@ def test_the_figure_of_an_accumulator_with_ci_reuses_the_logged_interval(tmp_pat
     _, ea = _write(tmp_path, acc, step=1, interval=interval, pr_curves=False)
     assert "auroc/roc" in ea.Tags()["images"]
     assert ea.Scalars("auroc_lo")[0].value == pytest.approx(interval.lower.item(), abs=1e-6)
+
+
+def test_pr_curves_of_a_pos_label_epoch_use_its_labels(tmp_path):
+    """pos_label=2 with labels {1, 2}: the PR curves read the labels the AUROC read (they used to refuse them)."""
+    import auroc_callbacks as ac
+    from auroc_callbacks.tensorboard import log_auroc
+    from torch.utils.tensorboard import SummaryWriter
+
+    acc = ac.AUROCAccumulator(pos_label=2)
+    acc.update(torch.tensor([0.1, 0.9, 0.3, 0.7, 0.2, 0.4]), torch.tensor([1, 2, 1, 2, 2, 1]))
+    with SummaryWriter(str(tmp_path)) as writer:
+        scores = log_auroc(writer, acc, step=0, figure=False, pr_curves=True)
+    assert abs(float(scores.value) - 7 / 9) < 1e-12  # sklearn: roc_auc_score(t == 2, p) = 0.7778
