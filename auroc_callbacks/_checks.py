@@ -576,6 +576,50 @@ def warn_undefined(layout: Layout, pos: torch.Tensor, neg: torch.Tensor, average
     warn(msg, UndefinedAUROCWarning)
 
 
+def warn_no_positives(layout: Layout, pos: torch.Tensor, average: Optional[str]) -> None:
+    """One :class:`UndefinedAUROCWarning` naming the classes whose average precision is undefined (no positives)."""
+    no_pos = (pos == 0).nonzero(as_tuple=True)[0].tolist()
+    if not no_pos:
+        return
+    if layout.task == "binary":
+        msg = "average precision is undefined: `target` has no positive sample; returning NaN"
+    else:
+        what = "class" if layout.task == "multiclass" else "label"
+        tail = f"; left out of the {average!r} average" if average in ("macro", "weighted") else ""
+        msg = f"average precision is undefined for {what}(es) {name_list(no_pos)} (no positive samples): NaN{tail}"
+    warn(msg, UndefinedAUROCWarning)
+
+
+def check_sample_weight(sample_weight, n: int, *, name: str = "sample_weight", values: bool = True):
+    """``sample_weight`` as a (n,) tensor, or None: float, int or bool, finite and non-negative.
+
+    Types and shapes cost nothing; ``values`` (one host sync) also checks
+    that no weight is negative, NaN or infinite. A 0-d weight of one sample
+    is ``(1,)``; ``(n, 1)`` is ``(n,)``.
+    """
+    if sample_weight is None:
+        return None
+    if not isinstance(sample_weight, torch.Tensor):
+        raise TypeError(f"`{name}` must be a torch.Tensor of shape (N,) or None; got {type(sample_weight).__name__}")
+    if sample_weight.is_complex():
+        raise TypeError(f"`{name}` must be a real (float, int or bool) tensor; got dtype {sample_weight.dtype}")
+    w = sample_weight.reshape(1) if sample_weight.ndim == 0 and n == 1 else sample_weight
+    if w.ndim == 2 and w.shape[1] == 1:
+        w = w.reshape(-1)
+    if w.ndim != 1 or w.shape[0] != n:
+        raise ValueError(f"`{name}` must have shape ({n},), one weight per sample of `preds`; got"
+                         f" {tuple(sample_weight.shape)}")
+    if values and w.numel() and w.is_floating_point():
+        bad = ~torch.isfinite(w) | (w < 0)
+        if bool(bad.any()):
+            first = int(bad.nonzero()[0, 0])
+            raise ValueError(f"`{name}` must be finite and non-negative; got {w[first].item()!r} at index {first}")
+    elif values and w.numel() and w.dtype != torch.bool and bool((w < 0).any()):
+        first = int((w < 0).nonzero()[0, 0])
+        raise ValueError(f"`{name}` must be finite and non-negative; got {w[first].item()!r} at index {first}")
+    return w
+
+
 def warn_ovo_absent(absent: List[int]) -> None:
     """The one warning for one-vs-one pairs whose classes have no samples (NaN, left out of the average)."""
     if absent:

@@ -39,7 +39,7 @@ from ._checks import Layout, Options
 __all__ = [
     "DISTRIBUTION_TOL", "Formatted", "Interpretation", "format_inputs", "probabilities_of", "as_float",
     "row_tolerance", "distribution_excess", "decide_activation", "softmax_applies", "one_hot_layout", "interpret",
-    "kept_inputs", "positive_label", "row_problem", "class_counts", "flatten", "shape_inputs", "ranked_scores",
+    "kept_inputs", "positive_label", "row_problem", "class_counts", "class_weights", "flatten", "shape_inputs", "ranked_scores",
     "hard_label_note", "ONE_HOT_NOTE", "UNNORMALISED_NOTE", "UNNORMALISED_HEAD_NOTE",
 ]
 
@@ -52,6 +52,7 @@ class Formatted(NamedTuple):
     valid: Optional[torch.Tensor]  # (N, C) multilabel entries kept by ignore_index
     activation: Optional[str]  # the activation decided for this input
     logits: Optional[torch.Tensor] = None  # the float scores before any activation, every column (N,) or (N, C)
+    weight: Optional[torch.Tensor] = None  # (N,) float64 sample weights of the kept samples, or None
 
 
 class Interpretation(NamedTuple):
@@ -78,16 +79,20 @@ def hard_label_note(dtype: Optional[torch.dtype]) -> str:
             " pass scores (probabilities or logits)")
 
 
-def format_inputs(preds: torch.Tensor, target: torch.Tensor, layout: Layout, opts: Options) -> Formatted:
-    """Detach, drop ``ignore_index``, upcast, decide and apply the activation, pick a binary head's column."""
-    preds, target, valid = kept_inputs(preds, target, layout, opts)
+def format_inputs(preds: torch.Tensor, target: torch.Tensor, layout: Layout, opts: Options,
+                  weight: Optional[torch.Tensor] = None) -> Formatted:
+    """Detach, drop ``ignore_index``, upcast, decide and apply the activation, pick a binary head's column.
+
+    ``weight`` (N,), checked sample weights: kept with their samples, as float64.
+    """
+    preds, target, valid, weight = kept_inputs(preds, target, layout, opts, weight)
     in_dtype = preds.dtype
     preds = as_float(preds)
     logits = preds
     activation = decide_activation(preds, in_dtype, layout, opts.activation)
     preds = ranked_scores(preds, layout, softmax=activation == "softmax")
     target = target.long() if layout.task == "multiclass" else target == positive_label(layout, opts)
-    return Formatted(preds, target, valid, activation, logits)
+    return Formatted(preds, target, valid, activation, logits, weight)
 
 
 def positive_label(layout: Layout, opts: Options) -> int:
@@ -95,14 +100,18 @@ def positive_label(layout: Layout, opts: Options) -> int:
     return opts.pos_label if layout.task == "binary" and opts.pos_label is not None else 1
 
 
-def kept_inputs(preds: torch.Tensor, target: torch.Tensor, layout: Layout, opts: Options):
+def kept_inputs(preds: torch.Tensor, target: torch.Tensor, layout: Layout, opts: Options,
+                weight: Optional[torch.Tensor] = None):
     """:func:`shape_inputs`, then ``ignore_index`` applied: rows dropped, or (multilabel) a ``valid`` mask.
 
-    Returns ``(preds, target, valid)``. A one-hot target scored as multiclass
-    holds no ignored entry (:func:`one_hot_layout`): nothing is dropped.
+    Returns ``(preds, target, valid, weight)``, the sample weights (float64)
+    of the rows kept. A one-hot target scored as multiclass holds no ignored
+    entry (:func:`one_hot_layout`): nothing is dropped.
     """
     one_hot = layout.task == "multiclass" and target.ndim == 2 and target.shape[1] > 1
     preds, target = shape_inputs(preds, target, layout)
+    if weight is not None:
+        weight = weight.detach().to(preds.device, torch.float64).reshape(-1)
     valid = None
     if opts.ignore_index is not None and not one_hot:
         keep = target != opts.ignore_index
@@ -111,7 +120,8 @@ def kept_inputs(preds: torch.Tensor, target: torch.Tensor, layout: Layout, opts:
                 valid = keep
             else:
                 preds, target = preds[keep], target[keep]
-    return preds, target, valid
+                weight = None if weight is None else weight[keep]
+    return preds, target, valid, weight
 
 
 def shape_inputs(preds: torch.Tensor, target: torch.Tensor, layout: Layout, device=None):
@@ -254,7 +264,7 @@ def interpret(preds: torch.Tensor, target: torch.Tensor, layout: Layout, opts: O
         notes.append(hard_label_note(preds.dtype))
     if layout.task == "multiclass" and target.ndim == 2 and target.shape[1] > 1:
         notes.append(ONE_HOT_NOTE)
-    scores, _, _ = kept_inputs(preds, target, layout, opts)
+    scores = kept_inputs(preds, target, layout, opts)[0]
     in_dtype = scores.dtype
     scores = as_float(scores)
     activation = decide_activation(scores, in_dtype, layout, opts.activation)
@@ -284,6 +294,21 @@ def row_problem(f: Formatted, layout: Layout, rows: Optional[torch.Tensor] = Non
     return dict(scores=scores.contiguous(), label_index=label_index)
 
 
+def class_weights(f: Formatted, layout: Layout) -> Tuple[torch.Tensor, torch.Tensor]:
+    """(positives, negatives) per class or label: sums of ``f.weight``, float64 (:func:`class_counts` without weights)."""
+    if f.weight is None:
+        return class_counts(f, layout)
+    w = f.weight
+    if layout.task == "multiclass":
+        pos = torch.zeros(layout.num_classes, dtype=torch.float64, device=w.device).index_add_(0, f.target, w)
+        return pos, w.sum() - pos
+    labels = f.target.reshape(f.target.shape[0], -1)
+    keep = torch.ones_like(labels) if f.valid is None else f.valid.reshape(labels.shape)
+    col = w.unsqueeze(1)
+    pos = torch.where(labels & keep, col, 0.0).sum(0)
+    return pos, torch.where(keep, col, 0.0).sum(0) - pos
+
+
 def class_counts(f: Formatted, layout: Layout) -> Tuple[torch.Tensor, torch.Tensor]:
     """(positives, negatives) per class or label, int64."""
     if layout.task == "binary":
@@ -307,4 +332,6 @@ def flatten(f: Formatted, layout: Layout) -> Formatted:
     if layout.task == "multiclass":
         labels = torch.nn.functional.one_hot(f.target, layout.num_classes).bool()
     valid = None if f.valid is None else f.valid.reshape(-1)
-    return Formatted(f.scores.reshape(-1), labels.reshape(-1), valid, f.activation)
+    n_cols = labels.shape[1] if labels.ndim == 2 else 1
+    weight = None if f.weight is None else f.weight.repeat_interleave(n_cols)  # each sample's weight on its entries
+    return Formatted(f.scores.reshape(-1), labels.reshape(-1), valid, f.activation, None, weight)

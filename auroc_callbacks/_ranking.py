@@ -157,6 +157,25 @@ def twice_u_of_counts(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
     return twice_u(at_or_below - neg, at_or_below, pos)
 
 
+def average_precision_of_counts(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+    """scikit-learn's average precision of rows of counts per distinct score, ascending (a histogram, weights).
+
+    ``pos`` and ``neg`` (..., B): positives and negatives (or their weights)
+    of each score. Each group is one threshold: ``sum_b pos_b * precision_b / P``
+    with ``precision_b = tp_b / (tp_b + fp_b)`` over the scores at or above
+    ``b``. Empty groups add nothing. float64 (...,); NaN without positives.
+
+    Example:
+        >>> average_precision_of_counts(torch.tensor([0, 1, 0, 1]), torch.tensor([1, 0, 1, 0]))
+        tensor(0.8333, dtype=torch.float64)
+    """
+    pos, neg = pos.double(), neg.double()
+    tp = pos.flip(-1).cumsum(-1).flip(-1)  # at or above each score
+    above = tp + neg.flip(-1).cumsum(-1).flip(-1)
+    precision = torch.where(above > 0, tp / torch.where(above > 0, above, 1.0), 0.0)
+    return (pos * precision).sum(-1) / pos.sum(-1)
+
+
 def auroc_value(two_u, n_pos, n_neg) -> torch.Tensor:
     """The AUROC from twice the Mann-Whitney U and the class sizes: ``two_u / (2 n_pos n_neg)`` in float64.
 
@@ -187,9 +206,11 @@ class Sorted(NamedTuple):
     keys: torch.Tensor  # (R, N) sorted packed keys
     two_u: Optional[torch.Tensor]  # (R,) int64 twice the Mann-Whitney U, or None without ``n_pos``
     ids: Optional[torch.Tensor]  # (R, N) int64 the column each sorted key came from, or None
+    ap: Optional[torch.Tensor] = None  # (R,) float64 average precision, with ``n_valid``
 
 
-def sort_and_count(keys: torch.Tensor, n_pos: Optional[torch.Tensor] = None, *, with_ids: bool = False) -> Sorted:
+def sort_and_count(keys: torch.Tensor, n_pos: Optional[torch.Tensor] = None, *, with_ids: bool = False,
+                   n_valid: Optional[torch.Tensor] = None) -> Sorted:
     """Sort each row of packed keys and, given ``n_pos``, count its Mann-Whitney statistic.
 
     On CPU, chunks of about 2**20 keys are sorted in place by numpy (which
@@ -203,6 +224,10 @@ def sort_and_count(keys: torch.Tensor, n_pos: Optional[torch.Tensor] = None, *, 
     low bits of an int64 key when key and index fit 63 bits together
     (float32 probabilities always do), so the sort stays values-only; wider
     keys fall back to ``torch.sort``'s indices.
+
+    ``n_valid`` (R,) (the keys of each row that are not sentinels; needs
+    ``n_pos``) also gives each row's average precision
+    (:func:`average_precision_sorted`), from the same positions as the count.
     """
     rows, n = keys.shape
     shift = 0
@@ -212,17 +237,20 @@ def sort_and_count(keys: torch.Tensor, n_pos: Optional[torch.Tensor] = None, *, 
         if width + shift > 63:  # keys too wide to share 64 bits with an index (e.g. float64 scores)
             keys, ids = torch.sort(keys, dim=1)
             keys = keys.long()
-            return Sorted(keys, None if n_pos is None else mann_whitney(keys, n_pos), ids)
+            two_u, ap = _counts(keys, n_pos, n_valid)
+            return Sorted(keys, two_u, ids, ap)
     if keys.device.type != "cpu":
         if shift:
             keys = torch.add(torch.arange(n, device=keys.device), keys, alpha=1 << shift)  # key << shift | column
         keys = torch.sort(keys, dim=-1).values
         keys, ids = _split(keys, shift)
-        return Sorted(keys, None if n_pos is None else mann_whitney(keys, n_pos), ids)
+        two_u, ap = _counts(keys, n_pos, n_valid)
+        return Sorted(keys, two_u, ids, ap)
     src = keys
     keys = torch.empty(src.shape, dtype=torch.int64) if shift else src.contiguous()
     arr = keys.numpy()
     two_u = None if n_pos is None else torch.empty(rows, dtype=torch.int64)
+    ap = None if n_valid is None else torch.empty(rows, dtype=torch.float64)
     ids = torch.empty_like(keys) if shift else None
     per_chunk = max(1, (1 << 20) // max(n, 1))
     column = torch.arange(n) if shift else None
@@ -235,7 +263,9 @@ def sort_and_count(keys: torch.Tensor, n_pos: Optional[torch.Tensor] = None, *, 
         if shift:  # split in place while the chunk is in cache: key back in the high bits, column out
             torch.bitwise_and(keys[start:stop], (1 << shift) - 1, out=ids[start:stop])
             keys[start:stop].bitwise_right_shift_(shift)
-        if two_u is not None:
+        if ap is not None:
+            two_u[start:stop], ap[start:stop] = _counts(keys[start:stop], n_pos[start:stop], n_valid[start:stop])
+        elif two_u is not None:
             two_u[start:stop] = mann_whitney(keys[start:stop], n_pos[start:stop])
 
     starts = range(0, rows, per_chunk)
@@ -246,7 +276,16 @@ def sort_and_count(keys: torch.Tensor, n_pos: Optional[torch.Tensor] = None, *, 
     else:
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(work, starts))
-    return Sorted(keys, two_u, ids)
+    return Sorted(keys, two_u, ids, ap)
+
+
+def _counts(keys: torch.Tensor, n_pos: Optional[torch.Tensor], n_valid: Optional[torch.Tensor]):
+    """``(two_u, ap)`` of sorted rows: what was asked for, else None."""
+    if n_pos is None:
+        return None, None
+    if n_valid is None:
+        return mann_whitney(keys, n_pos), None
+    return mann_whitney(keys, n_pos, n_valid=n_valid)
 
 
 def _split(keys: torch.Tensor, shift: int):
@@ -255,7 +294,7 @@ def _split(keys: torch.Tensor, shift: int):
     return keys >> shift, keys & ((1 << shift) - 1)
 
 
-def mann_whitney(sorted_keys: torch.Tensor, n_pos: torch.Tensor) -> torch.Tensor:
+def mann_whitney(sorted_keys: torch.Tensor, n_pos: torch.Tensor, *, n_valid: Optional[torch.Tensor] = None):
     """Twice the Mann-Whitney U (ties as 1/2) of each row of sorted packed keys, as int64.
 
     The sort path's placements, totalled over each row's positives: the j-th
@@ -263,6 +302,10 @@ def mann_whitney(sorted_keys: torch.Tensor, n_pos: torch.Tensor) -> torch.Tensor
     has ``sum(k) - P(P-1)/2`` of them; of those, the mixed tie groups hold
     ``sum pos_g * neg_g`` tied ones. :func:`twice_u` of the totals. Sentinel
     (invalid) keys sort last with label 0 and do not change it.
+
+    With ``n_valid`` (R,), returns ``(two_u, ap)``: the average precision
+    of each row too (:func:`average_precision_sorted`), from the same
+    positives and the same mixed groups.
     """
     rows, n = sorted_keys.shape
     hit_rows, hit_cols = (sorted_keys & 1).nonzero(as_tuple=True)  # every positive, in sorted order
@@ -272,7 +315,46 @@ def mann_whitney(sorted_keys: torch.Tensor, n_pos: torch.Tensor) -> torch.Tensor
     groups = mixed_groups(sorted_keys, hit_rows, hit_cols)
     if groups is not None:
         below = at_or_below - torch.zeros_like(at_or_below).index_add_(0, groups.row, groups.n_pos * groups.n_neg)
-    return twice_u(below.unsqueeze(-1), at_or_below.unsqueeze(-1))
+    two_u = twice_u(below.unsqueeze(-1), at_or_below.unsqueeze(-1))
+    if n_valid is None:
+        return two_u
+    return two_u, average_precision_sorted(sorted_keys, hit_rows, hit_cols, groups, n_pos, n_valid)
+
+
+def average_precision_sorted(sorted_keys, hit_rows, hit_cols, groups: Optional["MixedGroups"], n_pos, n_valid):
+    """scikit-learn's average precision of each row of sorted packed keys, from the positions of its positives.
+
+    Step-wise, one threshold per distinct score: ``AP = (1/P) sum_positives
+    precision(threshold group of the positive)``, i.e. ``sum_n (R_n - R_{n-1})
+    P_n``. A group of tied samples starts at position ``s`` (ascending;
+    its negatives precede its positives) and its first positive is the
+    ``j``-th (0-based): above its threshold are ``n_valid - s`` samples, of
+    which ``P - j`` positives. Only the positives are read: a positive
+    starts a group unless the key before it is the same positive key, and
+    the start of a mixed group is its first negative (``groups``). float64;
+    NaN for a row without positives.
+
+    Example:
+        >>> import torch
+        >>> keys = pack(torch.tensor([[0.1, 0.4, 0.35, 0.8]]), torch.tensor([[0, 0, 1, 1]])).keys
+        >>> s = sort_and_count(keys, torch.tensor([2]), n_valid=torch.tensor([4]))
+        >>> round(float(s.ap), 6)  # (1/2) * (1/1 + 2/3)
+        0.833333
+    """
+    rows, n = sorted_keys.shape
+    ap = torch.zeros(rows, dtype=torch.float64, device=sorted_keys.device)
+    m = hit_rows.numel()
+    if m:
+        flat = sorted_keys.view(-1)
+        at = hit_rows * n + hit_cols
+        starts = (flat[at - 1] != flat[at]) | (hit_cols == 0)  # not tied with the positive before it
+        start_col = hit_cols if groups is None else hit_cols.index_add(0, groups.hit, -groups.n_neg)
+        lead = torch.where(starts, torch.arange(m, device=flat.device), 0).cummax(0).values  # group's first positive
+        row_start = torch.cumsum(n_pos, 0) - n_pos  # index of each row's first positive among them all
+        above_pos = (n_pos + row_start).index_select(0, hit_rows) - lead  # P - j
+        above = n_valid.index_select(0, hit_rows) - start_col.index_select(0, lead)  # n_valid - s
+        ap.index_add_(0, hit_rows, above_pos.double() / above.double())
+    return ap / n_pos.double()
 
 
 class MixedGroups(NamedTuple):
@@ -282,6 +364,7 @@ class MixedGroups(NamedTuple):
     at: torch.Tensor  # flat position of the group's first positive (its negatives end right before it)
     n_pos: torch.Tensor  # positives in the group
     n_neg: torch.Tensor  # negatives in the group
+    hit: torch.Tensor  # index of the group's first positive among the positions passed to :func:`mixed_groups`
 
 
 def mixed_groups(sorted_keys: torch.Tensor, hit_rows: torch.Tensor, hit_cols: torch.Tensor) -> Optional[MixedGroups]:
@@ -293,19 +376,18 @@ def mixed_groups(sorted_keys: torch.Tensor, hit_rows: torch.Tensor, hit_cols: to
     (one per side) then find each group's extent.
     """
     n = sorted_keys.shape[1]
-    inner = hit_cols > 0
-    hit_rows, hit_cols = hit_rows[inner], hit_cols[inner]
     flat = sorted_keys.view(-1)
     at = hit_rows * n + hit_cols
-    mixed = flat[at - 1] == flat[at] - 1
+    mixed = (flat[at - 1] == flat[at] - 1) & (hit_cols > 0)  # (at - 1 = -1 reads the last key: masked)
     if not bool(mixed.any()):
         return None
-    row, at = hit_rows[mixed], at[mixed]
+    hit = mixed.nonzero(as_tuple=True)[0]
+    row, at = hit_rows[hit], at[hit]
     start = row * n
     pos_key = flat[at]
     neg_first = _bisect(flat, start, at, pos_key - 1, right=False, span=n)  # first key >= the negatives' key
     pos_end = _bisect(flat, at, start + n, pos_key, right=True, span=n)  # first key > the positives' key
-    return MixedGroups(row, at, pos_end - at, at - neg_first)
+    return MixedGroups(row, at, pos_end - at, at - neg_first, hit)
 
 
 def _bisect(flat: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, values: torch.Tensor, *, right: bool, span: int):
@@ -423,6 +505,63 @@ def curve_from_counts(pos: torch.Tensor, neg: torch.Tensor, values: torch.Tensor
     return fps, tps, thresholds
 
 
+def pr_from_counts(pos: torch.Tensor, neg: torch.Tensor, values: torch.Tensor, *, drop_intermediate: bool = False):
+    """The precision-recall curve from counts per distinct score, ascending: scikit-learn's ``precision_recall_curve``.
+
+    Returns float64 ``(precision, recall, thresholds)``: thresholds
+    ascending, one per occupied score; ``precision[i]`` and ``recall[i]``
+    for the samples scoring ``>= thresholds[i]``, then the final point
+    (precision 1, recall 0). Precision is 0 where nothing scores at or
+    above a threshold (zero weights). ``drop_intermediate`` keeps only the
+    first and last point of each run of equal recall. Recall is NaN for a
+    class without positives (scikit-learn: 1, with a warning; the caller warns).
+
+    Example:
+        >>> p, r, t = pr_from_counts(torch.tensor([0, 1, 1]), torch.tensor([1, 1, 0]),
+        ...                          torch.tensor([0.1, 0.4, 0.8], dtype=torch.float64))
+        >>> p.tolist(), r.tolist(), t.tolist()
+        ([0.5, 0.6666666666666666, 1.0, 1.0], [1.0, 1.0, 0.5, 0.0], [0.1, 0.4, 0.8])
+    """
+    fps, tps, thresholds = curve_from_counts(pos, neg, values, drop_intermediate=False)
+    fps, tps, thresholds = fps[1:], tps[1:], thresholds[1:]  # descending; without the leading (inf) point
+    if drop_intermediate and tps.numel() > 2:
+        keep = torch.ones(tps.numel(), dtype=torch.bool, device=tps.device)
+        keep[1:-1] = (torch.diff(tps[:-1]) != 0) | (torch.diff(tps[1:]) != 0)
+        at = keep.nonzero(as_tuple=True)[0]
+        fps, tps, thresholds = fps[at], tps[at], thresholds[at]
+    seen = tps + fps
+    precision = torch.where(seen != 0, tps / torch.where(seen != 0, seen, 1.0), 0.0)
+    recall = tps / tps[-1] if tps.numel() else tps
+    one, zero = precision.new_ones(1), precision.new_zeros(1)
+    return torch.cat([precision.flip(0), one]), torch.cat([recall.flip(0), zero]), thresholds.flip(0)
+
+
+def group_counts(sorted_row: torch.Tensor, n_valid: int, weight: Optional[torch.Tensor] = None):
+    """Positives and negatives per distinct score of one sorted row of packed keys, and the codes of those scores.
+
+    ``(pos, neg, codes)``, ascending, of the first ``n_valid`` keys: int64
+    counts, or float64 sums of ``weight`` (the sample weight of each sorted
+    key, in sorted order) when given.
+    """
+    row = sorted_row[:n_valid]
+    codes = row >> 1
+    last = torch.ones(n_valid, dtype=torch.bool, device=row.device)
+    last[:-1] = codes[1:] != codes[:-1]  # the last key of each group of equal scores
+    ends = last.nonzero(as_tuple=True)[0]
+    label = (row & 1).bool()
+    if weight is None:
+        pos_le = label.long().cumsum(0)[ends]  # positives up to each group's end
+        all_le = ends + 1
+    else:
+        w = weight[:n_valid].double()
+        pos_le = torch.where(label, w, 0.0).cumsum(0)[ends]
+        all_le = w.cumsum(0)[ends]
+    pos, seen = pos_le.clone(), all_le.clone()
+    pos[1:] -= pos_le[:-1]
+    seen[1:] -= all_le[:-1]
+    return pos, seen - pos, codes[ends]
+
+
 def curve_from_sorted(
     sorted_row: torch.Tensor,
     n_valid: int,
@@ -437,17 +576,8 @@ def curve_from_sorted(
     gives the scores back. With ``n_valid == 0`` the one point (0, 0) (the
     caller's rates are then 0/0 = NaN).
     """
-    row = sorted_row[:n_valid]
-    codes = row >> 1
-    last = torch.ones(n_valid, dtype=torch.bool, device=row.device)
-    last[:-1] = codes[1:] != codes[:-1]  # the last key of each group of equal scores
-    ends = last.nonzero(as_tuple=True)[0]
-    pos_le = (row & 1).long().cumsum(0)[ends]  # positives up to each group's end
-    pos = pos_le.clone()
-    pos[1:] -= pos_le[:-1]
-    neg = ends + 1  # samples up to each group's end, then in each group, less its positives
-    neg[1:] -= ends[:-1] + 1
-    return curve_from_counts(pos, neg.sub_(pos), decode(codes[ends]), drop_intermediate=drop_intermediate)
+    pos, neg, codes = group_counts(sorted_row, n_valid)
+    return curve_from_counts(pos, neg, decode(codes), drop_intermediate=drop_intermediate)
 
 
 def as_rates(curve, *, sigmoid: bool = False):
@@ -491,13 +621,16 @@ class Ranked(NamedTuple):
     n_valid: torch.Tensor  # (R,) int64
     two_u: torch.Tensor  # (R,) int64
     ids: Optional[torch.Tensor] = None  # (R, N) the column of each sorted key, with ``with_ids``
+    ap: Optional[torch.Tensor] = None  # (R,) float64 average precision, with ``with_ap``
 
 
-def rank(scores: torch.Tensor, *, labels=None, label_index=None, valid=None, with_ids: bool = False) -> Ranked:
+def rank(scores: torch.Tensor, *, labels=None, label_index=None, valid=None, with_ids: bool = False,
+         with_ap: bool = False) -> Ranked:
     """Rank rows of scores (R, N) against labels given as (R, N) 0/1, or as the positive row of each column.
 
     :func:`pack` then :func:`sort_and_count`; ``with_ids`` also keeps the
-    sort's permutation. The arguments are those :func:`._format.row_problem` builds.
+    sort's permutation, ``with_ap`` each row's average precision (the same
+    sort). The arguments are those :func:`._format.row_problem` builds.
     """
     packed = pack(scores, labels, label_index=label_index, valid=valid)
     keys = packed.keys
@@ -508,5 +641,5 @@ def rank(scores: torch.Tensor, *, labels=None, label_index=None, valid=None, wit
     else:
         n_pos = torch.bincount(label_index[label_index >= 0], minlength=n_rows)
     n_valid = torch.full_like(n_pos, n) if valid is None else valid.sum(1, dtype=torch.int64)
-    keys, two_u, ids = sort_and_count(keys, n_pos, with_ids=with_ids)
-    return Ranked(keys, packed.decode, n_pos, n_valid, two_u, ids)
+    keys, two_u, ids, ap = sort_and_count(keys, n_pos, with_ids=with_ids, n_valid=n_valid if with_ap else None)
+    return Ranked(keys, packed.decode, n_pos, n_valid, two_u, ids, ap)

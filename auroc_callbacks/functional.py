@@ -14,13 +14,14 @@ import torch
 
 from . import _checks, _ranking
 from ._checks import InterpretationWarning, Layout, Options, UndefinedAUROCWarning, check_params, warn_ovo_absent
-from ._checks import warn_undefined
-from ._format import Formatted, class_counts, flatten, format_inputs, interpret, one_hot_layout, probabilities_of
-from ._format import row_problem
+from ._checks import warn_no_positives, warn_undefined
+from ._format import Formatted, class_counts, class_weights, flatten, format_inputs, interpret, one_hot_layout
+from ._format import probabilities_of, row_problem
 
-__all__ = ["UndefinedAUROCWarning", "InterpretationWarning", "AUROCScores", "checked_inputs", "compute_scores",
-           "compute_curves", "average_ovr", "auroc", "auroc_scores", "roc_curve", "probabilities", "DecisionCounts",
-           "decision_counts"]
+__all__ = ["UndefinedAUROCWarning", "InterpretationWarning", "AUROCScores", "APScores", "RankingScores",
+           "checked_inputs", "checked_weight", "compute_scores", "compute_metrics", "compute_curves", "average_ovr",
+           "auroc", "auroc_scores", "average_precision", "roc_curve", "precision_recall_curve", "probabilities",
+           "DecisionCounts", "decision_counts"]
 
 
 class AUROCScores(NamedTuple):
@@ -42,6 +43,31 @@ class AUROCScores(NamedTuple):
     num_samples: int
 
 
+class APScores(NamedTuple):
+    """The average precision of one ranking of the data (the same sort as the AUROC's, when both are asked for).
+
+    Attributes:
+        value: the requested result: a 0-d tensor for an average, else the
+            per-class vector. float64.
+        per_class: (C,) one-vs-rest / per-label average precision, NaN for a
+            class without positives. (1,) for binary. float64.
+        support: (C,) number of positive samples of each class, int64.
+        num_samples: number of samples scored (after ``ignore_index``).
+    """
+
+    value: torch.Tensor
+    per_class: torch.Tensor
+    support: torch.Tensor
+    num_samples: int
+
+
+class RankingScores(NamedTuple):
+    """What :func:`compute_metrics` was asked for, from one ranking: each None when not asked for."""
+
+    auroc: Optional[AUROCScores]
+    ap: Optional[APScores]
+
+
 # ----------------------------------------------------------------------------- public API
 
 
@@ -57,6 +83,7 @@ def auroc(
     max_fpr: Optional[float] = None,
     ignore_index: Optional[int] = None,
     pos_label: Optional[int] = None,
+    sample_weight: Optional[torch.Tensor] = None,
 ) -> torch.Tensor:
     """Exact area under the ROC curve, equal to ``sklearn.metrics.roc_auc_score``.
 
@@ -123,7 +150,8 @@ def auroc(
         activation=activation, max_fpr=max_fpr, ignore_index=ignore_index, pos_label=pos_label,
     )
     preds, target, layout, opts = checked_inputs(preds, target, opts)
-    return compute_scores(preds, target, layout, opts, per_class=False).value
+    weight = checked_weight(sample_weight, preds, opts)
+    return compute_scores(preds, target, layout, opts, per_class=False, weight=weight).value
 
 
 def checked_inputs(preds, target, opts: Options) -> Tuple[torch.Tensor, torch.Tensor, Layout, Options]:
@@ -142,7 +170,20 @@ def checked_inputs(preds, target, opts: Options) -> Tuple[torch.Tensor, torch.Te
     return preds, target, layout, meaning.options
 
 
-def auroc_scores(preds: torch.Tensor, target: torch.Tensor, **options) -> AUROCScores:
+def checked_weight(sample_weight, preds: torch.Tensor, opts: Options) -> Optional[torch.Tensor]:
+    """``sample_weight`` checked against the checked ``preds`` (one host sync for its values), or None.
+
+    Refused with ``multi_class="ovo"``: Hand & Till's pairwise mean has no
+    weighted form (scikit-learn refuses it too).
+    """
+    weight = _checks.check_sample_weight(sample_weight, preds.shape[0])
+    if weight is not None and opts.multi_class == "ovo":
+        raise ValueError("`sample_weight` is not supported with multi_class='ovo' (Hand & Till's one-vs-one"
+                         " AUROC has no weighted form); use multi_class='ovr'")
+    return weight
+
+
+def auroc_scores(preds: torch.Tensor, target: torch.Tensor, *, sample_weight=None, **options) -> AUROCScores:
     """Like :func:`auroc`, but also return per-class values and supports from the same ranking.
 
     Takes the same keyword options as :func:`auroc`.
@@ -155,7 +196,60 @@ def auroc_scores(preds: torch.Tensor, target: torch.Tensor, **options) -> AUROCS
     """
     opts = _checks.check_options(**options)
     preds, target, layout, opts = checked_inputs(preds, target, opts)
-    return compute_scores(preds, target, layout, opts, per_class=True)
+    weight = checked_weight(sample_weight, preds, opts)
+    return compute_scores(preds, target, layout, opts, per_class=True, weight=weight)
+
+
+def average_precision(
+    preds: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    task: Optional[str] = None,
+    num_classes: Optional[int] = None,
+    average: Optional[str] = "macro",
+    activation: Optional[str] = "auto",
+    ignore_index: Optional[int] = None,
+    pos_label: Optional[int] = None,
+    sample_weight: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
+    """Exact average precision (area under the precision-recall curve), equal to ``sklearn.metrics.average_precision_score``.
+
+    scikit-learn's definition: step-wise, no interpolation,
+    ``AP = sum_n (R_n - R_{n-1}) P_n`` over the distinct thresholds, tied
+    scores being one threshold. Binary, multiclass (one-vs-rest) and
+    multilabel, read exactly as :func:`auroc` reads them (shapes, labels,
+    ``activation``, ``ignore_index``, ``pos_label``). From the same sorted keys
+    as the AUROC: :func:`compute_metrics` gives both from one sort.
+
+    Args:
+        preds, target, task, num_classes, activation, ignore_index, pos_label: as :func:`auroc`.
+        average: ``"macro"`` (the mean over classes with positives),
+            ``"weighted"`` (by positives; by their weights with
+            ``sample_weight``), ``"micro"`` (every (sample, class) entry as
+            one binary problem) or None (per class).
+        sample_weight: ``(N,)`` non-negative weights, as scikit-learn's.
+
+    Returns:
+        float64 tensor on the device of ``preds``, 0-d (or ``(C,)`` for
+        ``average=None``). A class without positives (or whose positives
+        weigh 0) is NaN, with one :class:`UndefinedAUROCWarning`, and is left
+        out of the macro and weighted averages; a class without negatives has
+        AP 1.
+
+    Example:
+        >>> import torch, auroc_callbacks as ac
+        >>> ac.average_precision(torch.tensor([0.1, 0.4, 0.35, 0.8]), torch.tensor([0, 0, 1, 1]))
+        tensor(0.8333, dtype=torch.float64)
+        >>> ac.average_precision(torch.tensor([0.1, 0.4, 0.35, 0.8]), torch.tensor([0, 0, 1, 1]),
+        ...                      sample_weight=torch.tensor([1.0, 0.0, 1.0, 1.0]))
+        tensor(1., dtype=torch.float64)
+    """
+    opts = _checks.check_options(task=task, num_classes=num_classes, average=average, activation=activation,
+                                 ignore_index=ignore_index, pos_label=pos_label)
+    preds, target, layout, opts = checked_inputs(preds, target, opts)
+    weight = checked_weight(sample_weight, preds, opts)
+    return compute_metrics(preds, target, layout, opts, per_class=False, auroc=False, average_precision=True,
+                           weight=weight).ap.value
 
 
 def roc_curve(
@@ -169,6 +263,7 @@ def roc_curve(
     drop_intermediate: bool = True,
     average: Optional[str] = None,
     pos_label: Optional[int] = None,
+    sample_weight: Optional[torch.Tensor] = None,
 ) -> Union[Tuple[torch.Tensor, torch.Tensor, torch.Tensor], List[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]]:
     """ROC curve(s) with scikit-learn's contract.
 
@@ -182,7 +277,9 @@ def roc_curve(
     ``average="micro"`` returns the single curve of every (sample, class)
     entry as one binary problem, the curve of ``auroc(average="micro")``.
     The other options are :func:`auroc`'s (``pos_label``: the positive label
-    of a binary target, as scikit-learn's ``roc_curve``).
+    of a binary target, as scikit-learn's ``roc_curve``). With
+    ``sample_weight`` the counts are weighted, and samples of weight 0 set no
+    threshold (scikit-learn drops them).
 
     Example:
         >>> import torch, auroc_callbacks as ac
@@ -200,7 +297,52 @@ def roc_curve(
         pos_label=pos_label,
     )
     preds, target, layout, opts = checked_inputs(preds, target, opts)
-    return compute_curves(preds, target, layout, opts, drop_intermediate=drop_intermediate)
+    weight = checked_weight(sample_weight, preds, opts)
+    return compute_curves(preds, target, layout, opts, drop_intermediate=drop_intermediate, weight=weight)
+
+
+def precision_recall_curve(
+    preds: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    task: Optional[str] = None,
+    num_classes: Optional[int] = None,
+    activation: Optional[str] = "auto",
+    ignore_index: Optional[int] = None,
+    drop_intermediate: bool = False,
+    average: Optional[str] = None,
+    pos_label: Optional[int] = None,
+    sample_weight: Optional[torch.Tensor] = None,
+) -> Union[Tuple[torch.Tensor, torch.Tensor, torch.Tensor], List[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]]:
+    """Precision-recall curve(s) with scikit-learn's contract (``sklearn.metrics.precision_recall_curve``).
+
+    Returns ``(precision, recall, thresholds)`` for binary input, else a list
+    with one such triple per class (one-vs-rest) or label; ``average="micro"``
+    gives the one curve of every (sample, class) entry. float64 tensors:
+    ``thresholds`` ascending, one per distinct score (on the probability
+    scale when an activation was applied, as :func:`roc_curve`);
+    ``precision[i]`` and ``recall[i]`` are those of the samples scoring
+    ``>= thresholds[i]``, followed by the final point (precision 1, recall
+    0). ``drop_intermediate`` keeps the first and last point of each run of
+    equal recall. A class without positives gets a NaN ``recall`` (scikit-learn:
+    1) and a warning. The other options are :func:`auroc`'s and :func:`roc_curve`'s.
+
+    Example:
+        >>> import torch, auroc_callbacks as ac
+        >>> p, r, t = ac.precision_recall_curve(torch.tensor([0.1, 0.4, 0.35, 0.8]), torch.tensor([0, 0, 1, 1]))
+        >>> [round(x, 3) for x in p.tolist()], r.tolist(), t.tolist()
+        ([0.5, 0.667, 0.5, 1.0, 1.0], [1.0, 1.0, 0.5, 0.5, 0.0], [0.10000000149011612, 0.3499999940395355, 0.4000000059604645, 0.800000011920929])
+    """
+    if average not in (None, "micro"):
+        raise ValueError(f"`average` must be None or 'micro' for a precision-recall curve; got {average!r}")
+    check_params({"drop_intermediate": [bool]}, drop_intermediate=drop_intermediate)
+    opts = _checks.check_options(
+        task=task, num_classes=num_classes, activation=activation, ignore_index=ignore_index, average=average,
+        pos_label=pos_label,
+    )
+    preds, target, layout, opts = checked_inputs(preds, target, opts)
+    weight = checked_weight(sample_weight, preds, opts)
+    return compute_curves(preds, target, layout, opts, drop_intermediate=drop_intermediate, weight=weight, kind="pr")
 
 
 def probabilities(
@@ -239,39 +381,99 @@ def probabilities(
 # ----------------------------------------------------------------------------- compute
 
 
-def compute_scores(preds, target, layout: Layout, opts: Options, *, per_class: bool = True) -> AUROCScores:
-    """The compute stage, on inputs already validated by :mod:`._checks`."""
-    f = format_inputs(preds, target, layout, opts)
-    n_samples = f.target.shape[0]
-    pos, neg = class_counts(f, layout)
-    defined = (pos > 0) & (neg > 0)
-    need_ovr = per_class or opts.multi_class == "ovr" and opts.average != "micro" or layout.task == "binary"
-    per = torch.full(pos.shape, float("nan"), dtype=torch.float64, device=pos.device)
-    ranked = None
-    if need_ovr:
-        warn_undefined(layout, pos, neg, opts.average)
-        rows = defined.nonzero(as_tuple=True)[0]
-        if rows.numel():
-            subset = None if rows.numel() == pos.numel() else rows
-            ranked = _ranking.rank(**row_problem(f, layout, subset))
-            k = rows.numel()
-            if opts.max_fpr is None or opts.max_fpr == 1:
-                vals = _ranking.auroc_value(ranked.two_u, pos[rows], neg[rows])
-            else:
-                vals = torch.tensor(
-                    [_partial(ranked, r, opts.max_fpr) for r in range(k)], dtype=torch.float64, device=pos.device
-                )
-            per[rows] = vals
+def compute_scores(preds, target, layout: Layout, opts: Options, *, per_class: bool = True,
+                   weight: Optional[torch.Tensor] = None) -> AUROCScores:
+    """The compute stage of :func:`auroc_scores`, on inputs already validated by :mod:`._checks`."""
+    return compute_metrics(preds, target, layout, opts, per_class=per_class, weight=weight).auroc
 
-    if layout.task == "binary":
-        value = per[0]
-    elif opts.multi_class == "ovo" and layout.task == "multiclass":
-        value = _ovo(f, layout, pos, opts.average)
-    elif opts.average == "micro":
-        value = _micro(f, layout, opts.max_fpr)
-    else:
-        value = average_ovr(per, pos, defined, layout, opts.average)
-    return AUROCScores(value, per, pos, int(n_samples))
+
+def compute_metrics(preds, target, layout: Layout, opts: Options, *, per_class: bool = True, auroc: bool = True,
+                    average_precision: bool = False, weight: Optional[torch.Tensor] = None) -> RankingScores:
+    """The AUROC and/or the average precision of validated inputs, from one ranking (one sort per class row).
+
+    The compute stage of :func:`auroc_scores` and :func:`average_precision`,
+    and what an epoch result asks for when it wants both: the sorted keys
+    that count the Mann-Whitney statistic also give the average precision.
+    ``weight``: checked sample weights (:func:`checked_weight`). The average
+    precision is one-vs-rest whatever ``multi_class`` says, and ignores ``max_fpr``.
+    """
+    f = format_inputs(preds, target, layout, opts, weight)
+    n_samples = int(f.target.shape[0])
+    pos = class_counts(f, layout)[0]
+    wpos, wneg = class_weights(f, layout)
+    binary = layout.task == "binary"
+    ovo = opts.multi_class == "ovo" and layout.task == "multiclass"
+    need_auroc = auroc and (per_class or binary or not ovo and opts.average != "micro")
+    need_ap = average_precision and (per_class or binary or opts.average != "micro")
+    none = torch.zeros_like(wpos, dtype=torch.bool)
+    if need_auroc:
+        warn_undefined(layout, wpos, wneg, opts.average)
+    if need_ap:
+        warn_no_positives(layout, wpos, opts.average)
+    per_auroc, per_ap = _ovr(f, layout, (wpos > 0) & (wneg > 0) if need_auroc else none,
+                             wpos > 0 if need_ap else none, opts.max_fpr)
+    micro = (None, None)
+    if opts.average == "micro" and not binary:
+        micro = _micro(f, layout, opts.max_fpr, auroc=auroc and not ovo, average_precision=average_precision)
+    result_auroc = result_ap = None
+    if auroc:
+        if binary:
+            value = per_auroc[0]
+        elif ovo:
+            value = _ovo(f, layout, pos, opts.average)
+        elif opts.average == "micro":
+            value = micro[0]
+        else:
+            value = average_ovr(per_auroc, wpos, (wpos > 0) & (wneg > 0), layout, opts.average)
+        result_auroc = AUROCScores(value, per_auroc, pos, n_samples)
+    if average_precision:
+        if opts.average == "micro" and not binary:
+            value = micro[1]
+        else:
+            value = average_ovr(per_ap, wpos, wpos > 0, layout, opts.average)
+        result_ap = APScores(value, per_ap, pos, n_samples)
+    return RankingScores(result_auroc, result_ap)
+
+
+def _ovr(f: Formatted, layout: Layout, auroc_rows: torch.Tensor, ap_rows: torch.Tensor, max_fpr):
+    """Per-class (one-vs-rest, per-label) AUROC where ``auroc_rows`` and AP where ``ap_rows``, from one ranking.
+
+    Unweighted, the sort's own counts (:func:`._ranking.rank`); weighted, each
+    sorted row's weights gathered by the sort's permutation and summed per
+    distinct score (:func:`._ranking.group_counts`). NaN elsewhere.
+    """
+    per_auroc = torch.full(auroc_rows.shape, float("nan"), dtype=torch.float64, device=auroc_rows.device)
+    per_ap = per_auroc.clone()
+    rows = (auroc_rows | ap_rows).nonzero(as_tuple=True)[0]
+    if rows.numel() == 0:
+        return per_auroc, per_ap
+    subset = None if rows.numel() == auroc_rows.numel() else rows
+    weighted = f.weight is not None
+    want_ap = bool(ap_rows.any())
+    ranked = _ranking.rank(**row_problem(f, layout, subset), with_ids=weighted, with_ap=want_ap and not weighted)
+    partial = max_fpr is not None and max_fpr != 1
+    if not weighted:
+        if want_ap:
+            per_ap[rows] = ranked.ap.to(per_ap.device)
+        if not partial:
+            per_auroc[rows] = _ranking.auroc_value(ranked.two_u, ranked.n_pos, ranked.n_valid - ranked.n_pos).to(
+                per_auroc.device)
+    for k, r in enumerate(rows.tolist()):
+        if not weighted and not partial:
+            break
+        n_valid = int(ranked.n_valid[k])
+        w = None if not weighted else f.weight.index_select(0, ranked.ids[k, :n_valid])
+        pos, neg, codes = _ranking.group_counts(ranked.keys[k], n_valid, w)
+        if partial:
+            curve = _ranking.curve_from_counts(pos, neg, ranked.decode(codes), drop_intermediate=False)
+            per_auroc[r] = _ranking.partial_auc(*_ranking.as_rates(curve)[:2], max_fpr)
+        else:
+            per_auroc[r] = _ranking.auroc_value(_ranking.twice_u_of_counts(pos, neg), pos.sum(), neg.sum())
+        if want_ap and weighted:
+            per_ap[r] = _ranking.average_precision_of_counts(pos, neg)
+    per_auroc[~auroc_rows] = float("nan")
+    per_ap[~ap_rows] = float("nan")
+    return per_auroc, per_ap
 
 
 def average_ovr(per: torch.Tensor, pos: torch.Tensor, defined: torch.Tensor, layout: Layout, average):
@@ -293,28 +495,21 @@ def average_ovr(per: torch.Tensor, pos: torch.Tensor, defined: torch.Tensor, lay
     return (per[defined] * w).sum() / w.sum()
 
 
-def _partial(ranked: _ranking.Ranked, r: int, max_fpr: float) -> float:
-    fpr, tpr, _ = _ranking.as_rates(_ranking.curve_from_sorted(ranked.keys[r], int(ranked.n_valid[r]), ranked.decode))
-    return _ranking.partial_auc(fpr, tpr, max_fpr)
-
-
-def _micro(f: Formatted, layout: Layout, max_fpr: Optional[float]) -> torch.Tensor:
-    """AUROC of all (sample, class) entries as one binary problem (scikit-learn's 'micro')."""
-    f = flatten(f, layout)
-    scores, labels = f.scores.reshape(1, -1), f.target.reshape(1, -1)
-    valid = None if f.valid is None else f.valid.reshape(1, -1)
-    n_pos = int((labels if valid is None else labels & valid).sum())
-    n_all = labels.numel() if valid is None else int(valid.sum())
-    if n_pos == 0 or n_pos == n_all:
-        _checks.warn(
-            "micro-averaged AUROC is undefined: every entry of `target` has the same label; returning NaN",
-            UndefinedAUROCWarning,
-        )
-        return torch.tensor(float("nan"), dtype=torch.float64, device=scores.device)
-    ranked = _ranking.rank(scores, labels=labels, valid=valid)
-    if max_fpr is not None and max_fpr != 1:
-        return torch.tensor(_partial(ranked, 0, max_fpr), dtype=torch.float64, device=scores.device)
-    return _ranking.auroc_value(ranked.two_u[0], n_pos, n_all - n_pos).to(scores.device)
+def _micro(f: Formatted, layout: Layout, max_fpr: Optional[float], *, auroc: bool, average_precision: bool):
+    """``(AUROC, AP)`` of all (sample, class) entries as one binary problem (scikit-learn's 'micro'), as asked."""
+    f, flat = flatten(f, layout), Layout("binary", 1, None)
+    pos, neg = class_weights(f, flat)
+    nan = torch.tensor(float("nan"), dtype=torch.float64, device=f.scores.device)
+    if auroc and not bool((pos > 0).all() & (neg > 0).all()):
+        _checks.warn("micro-averaged AUROC is undefined: every entry of `target` has the same label; returning NaN",
+                     UndefinedAUROCWarning)
+    if average_precision and not bool((pos > 0).all()):
+        _checks.warn("micro-averaged average precision is undefined: no entry of `target` is positive; returning"
+                     " NaN", UndefinedAUROCWarning)
+    none = torch.zeros_like(pos, dtype=torch.bool)
+    per_auroc, per_ap = _ovr(f, flat, (pos > 0) & (neg > 0) if auroc else none, pos > 0 if average_precision else none,
+                             max_fpr)
+    return (per_auroc[0] if auroc else nan), (per_ap[0] if average_precision else nan)
 
 
 def _ovo(f: Formatted, layout: Layout, counts: torch.Tensor, average: Optional[str]) -> torch.Tensor:
@@ -362,21 +557,32 @@ def _ovo(f: Formatted, layout: Layout, counts: torch.Tensor, average: Optional[s
     return (vals[ok] * w).sum() / w.sum()
 
 
-def compute_curves(preds, target, layout: Layout, opts: Options, *, drop_intermediate: bool = True):
-    """The compute stage of :func:`roc_curve`, on validated inputs."""
-    f = format_inputs(preds, target, layout, opts)
+def compute_curves(preds, target, layout: Layout, opts: Options, *, drop_intermediate: bool = True,
+                   weight: Optional[torch.Tensor] = None, kind: str = "roc"):
+    """The compute stage of :func:`roc_curve` (``kind="roc"``) and :func:`precision_recall_curve` (``"pr"``)."""
+    f = format_inputs(preds, target, layout, opts, weight)
     if opts.average == "micro" and layout.task != "binary":
         f, layout = flatten(f, layout), Layout("binary", 1, None)
-    ranked = _ranking.rank(**row_problem(f, layout))
-    pos, neg = class_counts(f, layout)
+    weighted = f.weight is not None
+    ranked = _ranking.rank(**row_problem(f, layout), with_ids=weighted)
+    pos, neg = class_weights(f, layout)
+    sigmoid = f.activation == "sigmoid"
     curves = []
     for r in range(ranked.keys.shape[0]):
-        curve = _ranking.curve_from_sorted(
-            ranked.keys[r], int(ranked.n_valid[r]), ranked.decode, drop_intermediate=drop_intermediate
-        )
-        curves.append(_ranking.as_rates(curve, sigmoid=f.activation == "sigmoid"))
-    if bool(((pos == 0) | (neg == 0)).any()):
+        n_valid = int(ranked.n_valid[r])
+        w = f.weight.index_select(0, ranked.ids[r, :n_valid]) if weighted else None
+        p, n, codes = _ranking.group_counts(ranked.keys[r], n_valid, w)
+        if kind == "roc":
+            curve = _ranking.curve_from_counts(p, n, ranked.decode(codes), drop_intermediate=drop_intermediate)
+            curves.append(_ranking.as_rates(curve, sigmoid=sigmoid))
+        else:
+            precision, recall, thresholds = _ranking.pr_from_counts(p, n, ranked.decode(codes),
+                                                                    drop_intermediate=drop_intermediate)
+            curves.append((precision, recall, torch.sigmoid(thresholds) if sigmoid else thresholds))
+    if kind == "roc" and bool(((pos == 0) | (neg == 0)).any()):
         warn_undefined(layout, pos, neg, None)
+    elif kind == "pr":
+        warn_no_positives(layout, pos, None)
     return curves[0] if layout.task == "binary" else curves
 
 
