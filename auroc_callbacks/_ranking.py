@@ -312,16 +312,17 @@ def mann_whitney(sorted_keys: torch.Tensor, n_pos: torch.Tensor, *, n_valid: Opt
     pos_sum = torch.zeros(rows, dtype=torch.int64, device=sorted_keys.device).index_add_(0, hit_rows, hit_cols)
     at_or_below = pos_sum - n_pos * (n_pos - 1) // 2
     below = at_or_below
-    groups = mixed_groups(sorted_keys, hit_rows, hit_cols)
+    gaps = None if n_valid is None else key_gaps(sorted_keys, hit_rows, hit_cols)
+    groups = mixed_groups(sorted_keys, hit_rows, hit_cols, gaps)
     if groups is not None:
         below = at_or_below - torch.zeros_like(at_or_below).index_add_(0, groups.row, groups.n_pos * groups.n_neg)
     two_u = twice_u(below.unsqueeze(-1), at_or_below.unsqueeze(-1))
     if n_valid is None:
         return two_u
-    return two_u, average_precision_sorted(sorted_keys, hit_rows, hit_cols, groups, n_pos, n_valid)
+    return two_u, average_precision_sorted(hit_rows, hit_cols, gaps, groups, n_pos, n_valid)
 
 
-def average_precision_sorted(sorted_keys, hit_rows, hit_cols, groups: Optional["MixedGroups"], n_pos, n_valid):
+def average_precision_sorted(hit_rows, hit_cols, gaps, groups: Optional["MixedGroups"], n_pos, n_valid):
     """scikit-learn's average precision of each row of sorted packed keys, from the positions of its positives.
 
     Step-wise, one threshold per distinct score: ``AP = (1/P) sum_positives
@@ -329,10 +330,12 @@ def average_precision_sorted(sorted_keys, hit_rows, hit_cols, groups: Optional["
     P_n``. A group of tied samples starts at position ``s`` (ascending;
     its negatives precede its positives) and its first positive is the
     ``j``-th (0-based): above its threshold are ``n_valid - s`` samples, of
-    which ``P - j`` positives. Only the positives are read: a positive
-    starts a group unless the key before it is the same positive key, and
-    the start of a mixed group is its first negative (``groups``). float64;
-    NaN for a row without positives.
+    which ``P - j`` positives, and every positive of the group has that
+    precision. Only the positives are read (their sorted positions
+    ``hit_rows``, ``hit_cols``, row by row): one starts a group unless its
+    key equals the key before it (``gaps``, :func:`key_gaps`), and the start
+    of a mixed group is its first negative (``groups``). float64; NaN for a
+    row without positives.
 
     Example:
         >>> import torch
@@ -341,19 +344,24 @@ def average_precision_sorted(sorted_keys, hit_rows, hit_cols, groups: Optional["
         >>> round(float(s.ap), 6)  # (1/2) * (1/1 + 2/3)
         0.833333
     """
-    rows, n = sorted_keys.shape
-    ap = torch.zeros(rows, dtype=torch.float64, device=sorted_keys.device)
+    rows = n_pos.shape[0]
+    ap = torch.zeros(rows, dtype=torch.float64, device=n_pos.device)
     m = hit_rows.numel()
     if m:
-        flat = sorted_keys.view(-1)
-        at = hit_rows * n + hit_cols
-        starts = (flat[at - 1] != flat[at]) | (hit_cols == 0)  # not tied with the positive before it
-        start_col = hit_cols if groups is None else hit_cols.index_add(0, groups.hit, -groups.n_neg)
-        lead = torch.where(starts, torch.arange(m, device=flat.device), 0).cummax(0).values  # group's first positive
+        lead = (gaps != 0).nonzero(as_tuple=True)[0]  # each group's first positive (every row's first is one)
+        size = torch.diff(lead, append=lead.new_tensor([m]))  # its positives: up to the next group's first
+        row = hit_rows.index_select(0, lead)
+        start = hit_cols.index_select(0, lead)
+        if groups is not None:  # a mixed group starts at its first negative
+            start = start.index_add(0, torch.searchsorted(lead, groups.hit), -groups.n_neg)
         row_start = torch.cumsum(n_pos, 0) - n_pos  # index of each row's first positive among them all
-        above_pos = (n_pos + row_start).index_select(0, hit_rows) - lead  # P - j
-        above = n_valid.index_select(0, hit_rows) - start_col.index_select(0, lead)  # n_valid - s
-        ap.index_add_(0, hit_rows, above_pos.double() / above.double())
+        above_pos = (n_pos + row_start).index_select(0, row) - lead  # P - j
+        above = n_valid.index_select(0, row) - start  # n_valid - s
+        share = size.double().mul_(above_pos).div_(above)
+        if rows == 1:
+            ap += share.sum()
+        else:
+            ap.index_add_(0, row, share)
     return ap / n_pos.double()
 
 
@@ -367,22 +375,35 @@ class MixedGroups(NamedTuple):
     hit: torch.Tensor  # index of the group's first positive among the positions passed to :func:`mixed_groups`
 
 
-def mixed_groups(sorted_keys: torch.Tensor, hit_rows: torch.Tensor, hit_cols: torch.Tensor) -> Optional[MixedGroups]:
+def key_gaps(sorted_keys: torch.Tensor, hit_rows: torch.Tensor, hit_cols: torch.Tensor) -> torch.Tensor:
+    """For each positive (flat positions ``hit_rows * n + hit_cols``): its key minus the key before it in its row.
+
+    1 marks the first positive of a mixed tie group, 0 a positive tied with
+    the positive before it; a row's first key gets 2 (no key before it).
+    """
+    flat = sorted_keys.view(-1)
+    at = hit_rows * sorted_keys.shape[1] + hit_cols
+    gap = flat[at] - flat[at - 1]  # (at - 1 = -1 reads the last key: overwritten below)
+    return gap.masked_fill_(hit_cols == 0, 2)
+
+
+def mixed_groups(sorted_keys: torch.Tensor, hit_rows: torch.Tensor, hit_cols: torch.Tensor,
+                 gaps: Optional[torch.Tensor] = None) -> Optional[MixedGroups]:
     """The mixed tie groups of sorted packed keys, from the positions of every positive; None if there are none.
 
     A mixed group is a run of negative keys ``2c`` followed by positive keys
     ``2c + 1``: its first positive directly follows the negative key one
     below it, looked for only at the positives. Two batched binary searches
-    (one per side) then find each group's extent.
+    (one per side) then find each group's extent. ``gaps``: :func:`key_gaps`, when the caller has them.
     """
     n = sorted_keys.shape[1]
     flat = sorted_keys.view(-1)
-    at = hit_rows * n + hit_cols
-    mixed = (flat[at - 1] == flat[at] - 1) & (hit_cols > 0)  # (at - 1 = -1 reads the last key: masked)
+    mixed = (key_gaps(sorted_keys, hit_rows, hit_cols) if gaps is None else gaps) == 1
     if not bool(mixed.any()):
         return None
     hit = mixed.nonzero(as_tuple=True)[0]
-    row, at = hit_rows[hit], at[hit]
+    row = hit_rows[hit]
+    at = row * n + hit_cols[hit]
     start = row * n
     pos_key = flat[at]
     neg_first = _bisect(flat, start, at, pos_key - 1, right=False, span=n)  # first key >= the negatives' key

@@ -19,7 +19,8 @@ from ._checks import NONEMPTY_STR, Choice, Interval, Layout, Options
 from ._format import interpret, one_hot_layout
 from ._histogram_counts import HistogramCounts
 from .distributed import EmptyEpochError, gather_uneven, is_distributed
-from .functional import AUROCScores, UndefinedAUROCWarning, compute_curves, compute_scores
+from .functional import APScores, AUROCScores, RankingScores, UndefinedAUROCWarning, compute_curves, compute_metrics
+from .functional import compute_scores
 from .histogram import HISTOGRAM_DTYPES, AUROCBound
 from .stats import AUROCInterval, check_interval_options, compute_interval
 
@@ -216,19 +217,48 @@ class AUROCAccumulator(abc.ABC):
         self._layout = None
         self._shapes = None
         self._indices_checked = False
+        self._weighted: Optional[bool] = None
 
-    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+    def update(self, preds: torch.Tensor, target: torch.Tensor, weight: Optional[torch.Tensor] = None) -> None:
         """Add one batch. Detaches; keeps what it stores on the batch's device (exact: or ``buffer_device``).
 
         Raises ``TypeError``/``ValueError`` at once for wrong types or shapes,
         including shapes that disagree with earlier batches. A 0-d prediction
         next to a target of one sample is one sample (``logits.squeeze()`` on
         a last batch of one row); ``(N,)`` and ``(N, 1)`` batches mix freely.
+
+        ``weight``: ``(N,)`` non-negative sample weights (exact mode; every
+        batch of an epoch has them, or none does), as ``sample_weight`` of
+        :func:`auroc_callbacks.auroc`; their values are checked once, at compute.
         """
         preds, target = _checks.one_sample(preds, target)
         self.check_batch(preds, target)
+        weight = self._check_weight(weight, preds)
         if preds.shape[0]:
-            self._store(preds, target)
+            self._store(preds, target, weight)
+
+    def check_weights_allowed(self) -> None:
+        """Raise the ``ValueError`` that ``update(..., weight=...)`` would raise for these options, if any.
+
+        For callbacks that learn at construction that weights will come
+        (``mode="histogram"``, ``ci=True`` and ``multi_class="ovo"`` take none).
+        """
+        self._check_weight(torch.ones(0, dtype=torch.float64), torch.zeros(0))
+
+    def _check_weight(self, weight, preds) -> Optional[torch.Tensor]:
+        """One batch's weights, types and shapes only (no sync); every batch of an epoch weighted, or none."""
+        weight = _checks.check_sample_weight(weight, preds.shape[0], name="weight", values=False)
+        if weight is not None and self.options.multi_class == "ovo":
+            raise ValueError("`weight` is not supported with multi_class='ovo' (Hand & Till's one-vs-one AUROC has"
+                             " no weighted form); use multi_class='ovr'")
+        weighted = weight is not None
+        if preds.shape[0] and self._weighted is not None and weighted != self._weighted:
+            had = "with" if self._weighted else "without"
+            raise ValueError(f"`weight` must be given for every batch of an epoch or for none: earlier batches came"
+                             f" {had} weights, this one {'with' if weighted else 'without'}")
+        if preds.shape[0]:
+            self._weighted = weighted
+        return weight
 
     def check_batch(self, preds, target) -> Layout:
         """Types and shapes of one batch, against the first batch's since ``reset`` (no host sync); its layout.
@@ -267,8 +297,8 @@ class AUROCAccumulator(abc.ABC):
         return self._layout
 
     @abc.abstractmethod
-    def _store(self, preds: torch.Tensor, target: torch.Tensor) -> None:
-        """Keep one checked, non-empty batch; forget the cached epoch."""
+    def _store(self, preds: torch.Tensor, target: torch.Tensor, weight: Optional[torch.Tensor] = None) -> None:
+        """Keep one checked, non-empty batch (and its checked weights); forget the cached epoch."""
 
     # ------------------------------------------------------------------ results
 
@@ -289,6 +319,17 @@ class AUROCAccumulator(abc.ABC):
     def compute_scores(self) -> AUROCScores:
         """The configured value plus per-class AUROC and supports, from one ranking (one pass over the counts)."""
         return self._scores(per_class=True)
+
+    def compute_average_precision(self) -> APScores:
+        """The epoch's average precision (configured average, per class, supports), as :func:`auroc_callbacks.average_precision`.
+
+        One-vs-rest whatever ``multi_class`` says; ``max_fpr`` does not apply.
+        """
+        return self.compute_metrics(auroc=False, average_precision=True).ap
+
+    @abc.abstractmethod
+    def compute_metrics(self, *, auroc: bool = True, average_precision: bool = True) -> RankingScores:
+        """AUROC and average precision scores of the epoch, from one ranking (exact: one sort; histogram: the counts)."""
 
     @abc.abstractmethod
     def _scores(self, *, per_class: bool) -> AUROCScores:
@@ -390,6 +431,7 @@ class ExactEpoch(NamedTuple):
     layout: Layout  # the epoch's: multiclass for a one-hot target (task not given)
     nan_reason: Optional[str] = None  # why every AUROC is NaN (unrankable scores, nan_strategy="warn"), else None
     options: Optional[Options] = None  # the accumulator's, ``activation="auto"`` decided for this epoch
+    weight: Optional[torch.Tensor] = None  # (N,) sample weights, checked, with ``update(..., weight=...)``
 
 
 class ExactAccumulator(AUROCAccumulator):
@@ -449,18 +491,28 @@ class ExactAccumulator(AUROCAccumulator):
         super().reset()
         self._preds = _Buffer(pin=False)
         self._target = _Buffer(pin=False)
+        self._weight = _Buffer(pin=False)
         self._async_host_copy = False
         self._gathered: Optional[Tuple[torch.Tensor, torch.Tensor]] = None
+        self._gathered_weight: Optional[torch.Tensor] = None
         self._epoch: Optional[ExactEpoch] = None
 
-    def _store(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+    def _check_weight(self, weight, preds) -> Optional[torch.Tensor]:
+        if weight is not None and self.ci:
+            raise ValueError("`weight` is not supported with ci=True: the DeLong interval has no exact weighted form;"
+                             " drop ci=True or the weights")
+        return super()._check_weight(weight, preds)
+
+    def _store(self, preds: torch.Tensor, target: torch.Tensor, weight: Optional[torch.Tensor] = None) -> None:
         device = self.buffer_device or preds.device
         if not self._preds.chunks and device.type == "cpu" and preds.device.type == "cuda":
-            self._preds.pin = self._target.pin = True
+            self._preds.pin = self._target.pin = self._weight.pin = True
             self._async_host_copy = True
         self._preds.append(preds.detach(), device)
         self._target.append(target.detach(), device)
-        self._gathered = self._epoch = None
+        if weight is not None:
+            self._weight.append(weight.detach().to(torch.float64), device)
+        self._gathered = self._gathered_weight = self._epoch = None
 
     def truncate(self, num_samples: int) -> None:
         """Keep only the first ``num_samples`` samples of this rank.
@@ -470,7 +522,9 @@ class ExactAccumulator(AUROCAccumulator):
         _checks.check_params({"num_samples": [Interval(int, 0)]}, num_samples=num_samples)
         self._preds.truncate(num_samples)
         self._target.truncate(num_samples)
-        self._gathered = self._epoch = None
+        if self._weight.chunks:
+            self._weight.truncate(num_samples)
+        self._gathered = self._gathered_weight = self._epoch = None
 
     @property
     def num_samples(self) -> int:
@@ -491,13 +545,24 @@ class ExactAccumulator(AUROCAccumulator):
             return self._gathered
         if self._async_host_copy:
             torch.cuda.synchronize()
-        preds, target = self._preds.view(), self._target.view()
+        preds, target, weight = self._preds.view(), self._target.view(), self._weight.view()
         if self.sync_dist and is_distributed(self.process_group):
-            preds, target = gather_uneven([preds, target], group=self.process_group)
+            if _any_rank(weight is not None, preds, self.process_group):  # every rank makes the same calls
+                if weight is None:  # a rank without samples: an empty weight tensor
+                    weight = torch.zeros(0 if preds is None else preds.shape[0], dtype=torch.float64,
+                                         device=None if preds is None else preds.device)
+                preds, target, weight = gather_uneven([preds, target, weight], group=self.process_group)
+            else:
+                preds, target = gather_uneven([preds, target], group=self.process_group)
         elif preds is None:
             raise EmptyEpochError("AUROCAccumulator has no samples: nothing was passed to update(), or only empty batches")
-        self._gathered = (preds, target)
+        self._gathered, self._gathered_weight = (preds, target), weight
         return self._gathered
+
+    def gather_weight(self) -> Optional[torch.Tensor]:
+        """The epoch's sample weights in :meth:`gather`'s order (every rank's; a collective call), or None."""
+        self.gather()
+        return self._gathered_weight
 
     def epoch(self) -> ExactEpoch:
         """The gathered epoch with its values checked, once per epoch whatever computes from it.
@@ -516,11 +581,14 @@ class ExactAccumulator(AUROCAccumulator):
             reason = _checks.bad_scores(preds, layout, opts.activation) if self.nan_strategy == "warn" else None
             checked = preds if reason is None else torch.zeros_like(preds)  # NaN scores: the labels are still checked
             _checks.check_values(checked, target, layout, opts)
+            weight = self._gathered_weight
+            if weight is not None:
+                weight = _checks.check_sample_weight(weight, preds.shape[0], name="weight")  # its values, once
             if reason is None:
                 meaning = interpret(preds, target, layout, opts)
                 opts = meaning.options
                 _checks.warn_interpretations(meaning.notes)
-            self._epoch = ExactEpoch(preds, target, layout, reason, opts)
+            self._epoch = ExactEpoch(preds, target, layout, reason, opts, weight)
         return self._epoch
 
     def validated_layout(self) -> Optional[Layout]:
@@ -537,15 +605,34 @@ class ExactAccumulator(AUROCAccumulator):
         epoch = self.epoch()
         if epoch.nan_reason is not None:
             return self._nan_scores(epoch)
-        return compute_scores(epoch.preds, epoch.target, epoch.layout, epoch.options, per_class=per_class)
+        return compute_scores(epoch.preds, epoch.target, epoch.layout, epoch.options, per_class=per_class,
+                              weight=epoch.weight)
+
+    def compute_metrics(self, *, auroc: bool = True, average_precision: bool = True) -> RankingScores:
+        """AUROC and average precision scores of the epoch from one sort of each class row (per-class values too)."""
+        epoch = self.epoch()
+        if epoch.nan_reason is not None:
+            s = self._nan_scores(epoch)
+            return RankingScores(s if auroc else None, APScores(*s) if average_precision else None)
+        return compute_metrics(epoch.preds, epoch.target, epoch.layout, epoch.options, per_class=True, auroc=auroc,
+                               average_precision=average_precision, weight=epoch.weight)
 
     def compute_curves(self, *, drop_intermediate: bool = True):
         """ROC curve(s) of the epoch, as :func:`auroc_callbacks.roc_curve` returns them (from the gathered epoch)."""
+        return self._curves("roc", drop_intermediate)
+
+    def compute_pr_curves(self, *, drop_intermediate: bool = False):
+        """Precision-recall curve(s) of the epoch, as :func:`auroc_callbacks.precision_recall_curve` returns them."""
+        return self._curves("pr", drop_intermediate)
+
+    def _curves(self, kind: str, drop_intermediate: bool):
         epoch = self.epoch()
         if epoch.nan_reason is not None:
-            raise ValueError(f"{epoch.nan_reason}: no ROC curve can be drawn")
+            raise ValueError(f"{epoch.nan_reason}: no {'ROC' if kind == 'roc' else 'precision-recall'} curve can be"
+                             " drawn")
         opts = epoch.options._replace(average=None, max_fpr=None)
-        return compute_curves(epoch.preds, epoch.target, epoch.layout, opts, drop_intermediate=drop_intermediate)
+        return compute_curves(epoch.preds, epoch.target, epoch.layout, opts, drop_intermediate=drop_intermediate,
+                              weight=epoch.weight, kind=kind)
 
     def compute_interval(
         self, *, ci_level: Optional[float] = None, method: str = "delong", interval: Optional[str] = None,
@@ -562,6 +649,9 @@ class ExactAccumulator(AUROCAccumulator):
         _checks.check_params(_RULES, ci_level=level)
         check_interval_options(self.options, level=level, method=method, interval=interval, n_boot=n_boot, seed=seed)
         epoch = self.epoch()
+        if epoch.weight is not None:
+            raise ValueError("compute_interval() does not take sample weights: the DeLong interval has no exact"
+                             " weighted form (this epoch was updated with `weight`)")
         if epoch.nan_reason is not None:
             s = self._nan_scores(epoch)
             return _checks.nan_like(AUROCInterval(s.value, s.value, s.value, s.value, float(level), method,
@@ -579,29 +669,40 @@ class ExactAccumulator(AUROCAccumulator):
         """
         raise ValueError("compute_bound() is for mode='histogram'; mode='exact' computes the exact value")
 
+    def compute_ap_bound(self):
+        """Histogram mode only: an exact accumulator's average precision has no bound to report.
+
+        Raises:
+            ValueError: always.
+        """
+        raise ValueError("compute_ap_bound() is for mode='histogram'; mode='exact' computes the exact average"
+                         " precision (compute_average_precision())")
+
     def _nan_scores(self, epoch: ExactEpoch) -> AUROCScores:
         """NaN everywhere, with the true supports (scores of the NaN-free stand-in are discarded); warns once."""
         _checks.warn(f"{epoch.nan_reason}: the epoch AUROC is NaN", UndefinedAUROCWarning)
         zeros = torch.zeros_like(epoch.preds)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UndefinedAUROCWarning)
-            s = compute_scores(zeros, epoch.target, epoch.layout, self.options, per_class=True)
+            s = compute_scores(zeros, epoch.target, epoch.layout, self.options._replace(multi_class="ovr"),
+                               per_class=True)
         return _checks.nan_like(s)
 
     def _state(self) -> dict:
         if self._async_host_copy:
             torch.cuda.synchronize()
-        preds, target = self._preds.view(), self._target.view()
+        preds, target, weight = self._preds.view(), self._target.view(), self._weight.view()
         if len(self._preds.chunks) == 1:  # a view of a larger chunk: save these rows only
             preds, target = preds.clone(), target.clone()
-        return {"preds": preds, "target": target}
+            weight = None if weight is None else weight.clone()
+        return {"preds": preds, "target": target, "weight": weight}
 
     def _load_state(self, state: dict) -> None:
         preds, target = state.get("preds"), state.get("target")
         if (preds is None) != (target is None):
             raise ValueError("`state_dict` holds `preds` without `target` (or the reverse)")
         if preds is not None:
-            self.update(preds, target)
+            self.update(preds, target, state.get("weight"))
 
     def _repr_options(self) -> str:
         return f", ci=True, ci_level={self.ci_level!r}" if self.ci else ""
@@ -726,7 +827,13 @@ class HistogramAccumulator(AUROCAccumulator):
         self._counts.reset()
         self._epoch: Optional[histogram.Epoch] = None
 
-    def _store(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+    def _check_weight(self, weight, preds) -> None:
+        if weight is not None:
+            raise ValueError("`weight` needs mode='exact': mode='histogram' keeps integer counts per bucket, and"
+                             " weighted counts would lose their exactness and certified bound")
+        return None
+
+    def _store(self, preds: torch.Tensor, target: torch.Tensor, weight: Optional[torch.Tensor] = None) -> None:
         self._counts.update(preds, target, self._layout)
         self._epoch = None
 
@@ -804,16 +911,43 @@ class HistogramAccumulator(AUROCAccumulator):
             return histogram.nan_bound(epoch, self.options)
         return histogram.scores_from_epoch(epoch, self.options, per_class=per_class)
 
+    def compute_ap_bound(self) -> histogram.APBound:
+        """The average precision of the rounded scores with its certified ``[lower, upper]`` (per class too).
+
+        The full-precision average precision always lies in ``[lower, upper]``
+        (see :mod:`auroc_callbacks.histogram`); ``.scores()`` is what
+        :meth:`compute_average_precision` returns. One pass over the same
+        cached counts as :meth:`compute_bound`.
+        """
+        epoch = self.epoch()
+        reason = histogram.epoch_problem(epoch, self.options, self.nan_strategy)
+        if reason is not None:
+            _checks.warn(f"{reason}: the epoch average precision is NaN", UndefinedAUROCWarning)
+            return histogram.nan_ap_bound(epoch, self.options)
+        return histogram.average_precision_from_epoch(epoch, self.options, per_class=True)
+
+    def compute_metrics(self, *, auroc: bool = True, average_precision: bool = True) -> RankingScores:
+        """AUROC and average precision scores of the rounded scores, from the same counts."""
+        return RankingScores(self._scores(per_class=True) if auroc else None,
+                             self.compute_ap_bound().scores() if average_precision else None)
+
     def compute_curves(self, *, drop_intermediate: bool = True):
         """ROC curve(s) from the counts: one point per occupied bucket, the bucket values as thresholds.
 
         The curves of the rounded scores, as :func:`auroc_callbacks.roc_curve` returns them.
         """
+        return self._curves("roc", drop_intermediate)
+
+    def compute_pr_curves(self, *, drop_intermediate: bool = False):
+        """Precision-recall curve(s) of the rounded scores from the counts, as :func:`auroc_callbacks.precision_recall_curve`."""
+        return self._curves("pr", drop_intermediate)
+
+    def _curves(self, kind: str, drop_intermediate: bool):
         epoch = self.epoch()
         reason = histogram.epoch_problem(epoch, self.options, "warn")
         if reason is not None:
-            raise ValueError(f"{reason}: no ROC curve can be drawn")
-        return histogram.curves_from_epoch(epoch, self.options, drop_intermediate=drop_intermediate)
+            raise ValueError(f"{reason}: no {'ROC' if kind == 'roc' else 'precision-recall'} curve can be drawn")
+        return histogram.curves_from_epoch(epoch, self.options, drop_intermediate=drop_intermediate, kind=kind)
 
     def compute_interval(self, **_):
         """Exact mode only: a DeLong interval needs every prediction (see :meth:`compute_bound`).
@@ -857,6 +991,16 @@ class HistogramAccumulator(AUROCAccumulator):
 
     def _repr_options(self) -> str:
         return f", histogram_dtype={self.histogram_dtype}"
+
+
+def _any_rank(flag: bool, preds, group) -> bool:
+    """Whether any rank has ``flag`` set (one small all-reduce), so that every rank gathers the same tensors."""
+    device = preds.device if preds is not None else torch.device("cpu")
+    if torch.distributed.get_backend(group) == "nccl" and device.type != "cuda":
+        device = torch.device("cuda", torch.cuda.current_device())
+    t = torch.tensor([int(flag)], device=device)
+    torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX, group=group)
+    return bool(t.item())
 
 
 def _dtype(name: str) -> torch.dtype:

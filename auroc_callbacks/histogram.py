@@ -33,6 +33,27 @@ corners. Over FPR in ``[F_b, F_b + d]`` (``d`` = the part of the box left of
 segment (positives first) and lose less; the partial-area bound is the sum of
 those, which is attained, times McClish's ``0.5 / (max_fpr - max_fpr**2 / 2)``.
 
+**Average precision** (:func:`average_precision_from_epoch`) is scikit-learn's
+step-wise AP of the rounded scores, each bucket one threshold (its value
+equals ``average_precision_score`` on ``probs.to(torch.float16).double()``),
+with a certified interval ``[lower, upper]`` that holds the full-precision AP.
+Walking the buckets from the highest down, with ``T`` positives and ``F``
+negatives above bucket b (``p`` positives and ``q`` negatives in it), b's
+positives add the precision at their own threshold; what the other buckets
+add does not depend on the order inside b. The most they can add is when the
+``p`` positives are tied above the ``q`` negatives: ``p (T+p) / (T+p+F)``;
+the least, when the negatives are above and the positives distinct:
+``sum_{i=1..p} (T+i) / (T+i+F+q) = p - c (H(a+p) - H(a))`` with ``c = F+q``,
+``a = T+c`` (:func:`harmonic_difference`, to a few ulps relative). Each
+class's bounds are those sums over buckets, over ``P``: both are attained by
+full-precision data rounding to the same counts (a bucket needs ``p + 1``
+distinct full-precision values for the lower end). Macro and weighted
+intervals average the per-class ends (attained when the classes' columns can
+be arranged independently, as a multilabel epoch's can; a softmax's rows tie
+them, so the interval may be wider than what data can reach), micro pools the
+class histograms. AP is one-vs-rest whatever ``multi_class`` says, and
+ignores ``max_fpr``.
+
 Everything here is pure torch and makes no host synchronisation in
 :meth:`auroc_callbacks._histogram_counts.HistogramCounts.update`: invalid labels and ignored entries go to a
 trash slot, NaN scores and label ranges to device counters read once at
@@ -51,9 +72,11 @@ from . import _checks, _ranking
 from ._checks import Layout, Options
 from ._checks import UndefinedAUROCWarning, warn_ovo_absent, warn_undefined
 from ._format import ONE_HOT_NOTE, UNNORMALISED_HEAD_NOTE, UNNORMALISED_NOTE, hard_label_note
-from .functional import AUROCScores, average_ovr
+from ._checks import warn_no_positives
+from .functional import APScores, AUROCScores, average_ovr
 
-__all__ = ["AUROCBound", "HISTOGRAM_DTYPES", "bucket_keys", "bucket_values"]
+__all__ = ["APBound", "AUROCBound", "HISTOGRAM_DTYPES", "average_precision_from_epoch", "bucket_keys", "bucket_values",
+           "harmonic_difference"]
 
 HISTOGRAM_DTYPES = (torch.float16, torch.bfloat16)
 NUM_BUCKETS = 1 << 16
@@ -352,22 +375,30 @@ def _ovo(counts: torch.Tensor, average: Optional[str]):
     return average_ovr(vals, weights, defined, pairs, average), average_ovr(bounds, weights, defined, pairs, average)
 
 
-def curves_from_epoch(epoch: Epoch, options: Options, *, drop_intermediate: bool = True):
+def curves_from_epoch(epoch: Epoch, options: Options, *, drop_intermediate: bool = True, kind: str = "roc"):
     """Per-class ROC curves ``(fpr, tpr, thresholds)`` from the counts, as :func:`auroc_callbacks.roc_curve` gives them.
 
     Thresholds are bucket values (on the probability scale when a sigmoid
     applies, as in the exact mode); a class without positives (negatives)
-    gets a NaN ``tpr`` (``fpr``) and one warning.
+    gets a NaN ``tpr`` (``fpr``) and one warning. ``kind="pr"``: the
+    precision-recall curves ``(precision, recall, thresholds)`` instead, as
+    :func:`auroc_callbacks.precision_recall_curve` gives them.
     """
     pos, neg = ovr_counts(epoch)
     values = epoch.values
     sigmoid = epoch_activation(epoch, options) == "sigmoid"
     curves = []
     for r in range(pos.shape[0]):
-        curve = _ranking.curve_from_counts(pos[r], neg[r], values, drop_intermediate=drop_intermediate)
-        curves.append(_ranking.as_rates(curve, sigmoid=sigmoid))
+        if kind == "pr":
+            precision, recall, thr = _ranking.pr_from_counts(pos[r], neg[r], values, drop_intermediate=drop_intermediate)
+            curves.append((precision, recall, torch.sigmoid(thr) if sigmoid else thr))
+        else:
+            curve = _ranking.curve_from_counts(pos[r], neg[r], values, drop_intermediate=drop_intermediate)
+            curves.append(_ranking.as_rates(curve, sigmoid=sigmoid))
     n_pos, n_neg = pos.sum(-1), neg.sum(-1)
-    if bool(((n_pos == 0) | (n_neg == 0)).any()):
+    if kind == "pr":
+        _checks.warn_no_positives(epoch.layout, n_pos, None)
+    elif bool(((n_pos == 0) | (n_neg == 0)).any()):
         warn_undefined(epoch.layout, n_pos, n_neg, None)
     return curves[0] if epoch.layout.task == "binary" else curves
 
@@ -387,3 +418,170 @@ def nan_bound(epoch: Epoch, options: Options) -> AUROCBound:
     value = torch.empty(tuple(shape), dtype=torch.float64, device=pos.device)
     per = torch.empty((n,), dtype=torch.float64, device=pos.device)
     return _checks.nan_like(AUROCBound(value, value, per, per, n_pos, num_scored(epoch), epoch.dtype))
+
+
+# ----------------------------------------------------------------------------- average precision
+
+
+class APBound(NamedTuple):
+    """A histogram-mode average precision with its certified interval, from one pass over the counts.
+
+    ``value``, ``lower`` and ``upper`` are shaped like what
+    :func:`auroc_callbacks.auroc` returns (0-d for binary and for an average,
+    ``(C,)`` for ``average=None``). float64; NaN where undefined (no positives).
+
+    Attributes:
+        value: the AP of the scores rounded to ``dtype``, tied scores one
+            threshold (scikit-learn's ``average_precision_score`` on them).
+        lower, upper: certified: the full-precision AP lies in ``[lower, upper]``;
+            per class, each end is attained by some full-precision data that
+            rounds to the same counts (see the module docstring).
+        per_class, per_class_lower, per_class_upper: (C,) one-vs-rest / per-label values and ends.
+        support: (C,) number of positive samples of each class, int64.
+        num_samples: number of samples scored (after ``ignore_index``).
+        dtype: the 16-bit type the scores were rounded to.
+
+    Example:
+        >>> import torch, auroc_callbacks as ac
+        >>> from auroc_callbacks.histogram import average_precision_from_epoch
+        >>> hist = ac.AUROCAccumulator(mode="histogram")
+        >>> hist.update(torch.tensor([0.1, 0.4, 0.35, 0.8, 0.80001]), torch.tensor([0, 0, 1, 1, 0]))
+        >>> ap = average_precision_from_epoch(hist.epoch(), hist.options, per_class=False)
+        >>> ap.value.item(), ap.lower.item(), ap.upper.item()  # 0.8 and 0.80001 share a float16 bucket
+        (0.5, 0.5, 0.75)
+    """
+
+    value: torch.Tensor
+    lower: torch.Tensor
+    upper: torch.Tensor
+    per_class: torch.Tensor
+    per_class_lower: torch.Tensor
+    per_class_upper: torch.Tensor
+    support: torch.Tensor
+    num_samples: int
+    dtype: torch.dtype
+
+    def scores(self) -> APScores:
+        """The :class:`~auroc_callbacks.functional.APScores` of the same counts (value, per_class, support, num_samples)."""
+        return APScores(self.value, self.per_class, self.support, self.num_samples)
+
+
+#: below this ``x = a + 1`` the harmonic difference sums its first terms; from it on, the asymptotic series
+_SERIES_FROM = 64
+
+
+def harmonic_difference(a, p) -> torch.Tensor:
+    """``H(a + p) - H(a) = sum_{i=1..p} 1 / (a + i)`` elementwise, float64, to a few ulps *relative* error.
+
+    ``a >= 0`` and ``p >= 0`` hold integers (broadcast together). As
+    ``digamma(a + p + 1) - digamma(a + 1)``: for ``x = a + 1 >= 64``,
+    ``log1p(p / x)`` plus the differences of the asymptotic series
+    ``1/(2x) + 1/(12x^2) - 1/(120x^4) + 1/(252x^6)`` at ``x`` and
+    ``y = x + p``, each written as ``p * (...)`` (no cancellation, so ``a``
+    may be 1e9 and ``p`` 1). Below 64 the first terms ``1/(a+i)`` are summed
+    until ``x`` reaches 64 or ``p`` runs out.
+
+    Example:
+        >>> round(float(harmonic_difference(0, 3)), 12)  # 1 + 1/2 + 1/3
+        1.833333333333
+    """
+    a, p = torch.broadcast_tensors(torch.as_tensor(a).double(), torch.as_tensor(p).double())
+    shape = a.shape
+    a, p = a.reshape(-1).clone(), p.reshape(-1).clone()
+    total = torch.zeros_like(a)
+    small = ((a + 1 < _SERIES_FROM) & (p > 0)).nonzero(as_tuple=True)
+    if small[0].numel():
+        a_s, p_s = a[small], p[small]
+        steps = torch.minimum(p_s, (_SERIES_FROM - 1 - a_s).clamp(min=0))  # terms until x = a + 1 reaches 64
+        i = torch.arange(1, _SERIES_FROM, dtype=torch.float64, device=a.device)
+        terms = torch.where(i <= steps.unsqueeze(-1), 1.0 / (a_s.unsqueeze(-1) + i), 0.0)
+        total[small] = terms.flip(-1).sum(-1)  # smallest first
+        a[small], p[small] = a_s + steps, p_s - steps
+    u = 1.0 / (a + 1)
+    v = 1.0 / (a + 1 + p)
+    d1 = p * u * v  # 1/x - 1/y
+    d2 = d1 * (u + v)  # 1/x^2 - 1/y^2
+    d4 = d2 * (u * u + v * v)  # 1/x^4 - 1/y^4
+    d6 = d2 * (u * u + u * v + v * v) * (u * d1 + v * v)  # 1/x^6 - 1/y^6 (u^2 - uv + v^2 = u (u - v) + v^2)
+    series = torch.log1p(p * u) + d1 / 2 + d2 / 12 - d4 / 120 + d6 / 252
+    return (total + torch.where(p > 0, series, 0.0)).reshape(shape)
+
+
+def ap_rows(pos: torch.Tensor, neg: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(value, lower, upper)`` of each row of counts per bucket ``(R, B)``, ascending; every row has positives.
+
+    The value is the kernel's (:func:`auroc_callbacks._ranking.average_precision_of_counts`);
+    the ends are the module docstring's per-bucket extremes, summed over
+    buckets and divided by ``P``, then widened to hold the value against
+    rounding (where they meet it mathematically: a bucket of one positive,
+    or without negatives).
+    """
+    value = _ranking.average_precision_of_counts(pos, neg)
+    p_int, q_int = pos.flip(-1), neg.flip(-1)  # descending scores
+    t = (p_int.cumsum(-1) - p_int).double()  # positives above each bucket, exact in int64 first
+    f = (q_int.cumsum(-1) - q_int).double()
+    p, q = p_int.double(), q_int.double()
+    top = t + p
+    upper = torch.where(p > 0, p * top / (top + f).clamp(min=1), 0.0)
+    c = f + q
+    lower = torch.where(c > 0, p - c * harmonic_difference(t + c, p), p)
+    n_pos = p.sum(-1)
+    lo = (lower.sum(-1) / n_pos).clamp(min=0.0)
+    up = (upper.sum(-1) / n_pos).clamp(max=1.0)
+    return value, torch.minimum(lo, value), torch.maximum(up, value)
+
+
+def average_precision_from_epoch(epoch: Epoch, options: Options, *, per_class: bool) -> APBound:
+    """The average precision of the rounded scores with its certified interval (see the module docstring).
+
+    One-vs-rest per class (per label) whatever ``multi_class`` says (one-vs-one
+    has no average precision); ``max_fpr`` is ignored. Averaged as the AUROC
+    is (:func:`auroc_callbacks.functional.average_ovr`): ``"macro"`` over the
+    classes with positives, ``"weighted"`` by their positives, ``"micro"``
+    from the pooled class histograms (every (sample, class) entry one binary
+    problem). A class without positives is NaN with one
+    :class:`UndefinedAUROCWarning`; one without negatives has AP 1 (and
+    interval ``[1, 1]``). ``per_class=False`` with ``"micro"`` skips the
+    per-class values (NaN). Call after :func:`epoch_problem` found none.
+    """
+    layout = epoch.layout
+    pos, neg = ovr_counts(epoch)
+    n_pos = pos.sum(-1)
+    binary = layout.task == "binary"
+    micro = options.average == "micro" and not binary
+    nan = torch.full(n_pos.shape, math.nan, dtype=torch.float64, device=pos.device)
+    per, per_lower, per_upper = nan, nan.clone(), nan.clone()
+    if per_class or not micro:
+        warn_no_positives(layout, n_pos, options.average)
+        rows = (n_pos > 0).nonzero(as_tuple=True)[0]
+        if rows.numel():
+            per[rows], per_lower[rows], per_upper[rows] = ap_rows(pos[rows], neg[rows])
+    if micro:
+        value, lower, upper = _micro_ap(pos.sum(0, keepdim=True), neg.sum(0, keepdim=True))
+    else:
+        defined = n_pos > 0
+        value, lower, upper = (average_ovr(x, n_pos, defined, layout, options.average)
+                               for x in (per, per_lower, per_upper))
+    return APBound(value, lower, upper, per, per_lower, per_upper, n_pos, num_scored(epoch), epoch.dtype)
+
+
+def _micro_ap(pos: torch.Tensor, neg: torch.Tensor):
+    """``(value, lower, upper)`` of the pooled ``(1, B)`` counts; NaN with the warning without positives."""
+    if int(pos.sum()) == 0:
+        _checks.warn("micro-averaged average precision is undefined: no entry of `target` is positive; returning"
+                     " NaN", UndefinedAUROCWarning)
+        nan = torch.tensor(math.nan, dtype=torch.float64, device=pos.device)
+        return nan, nan.clone(), nan.clone()
+    value, lower, upper = ap_rows(pos, neg)
+    return value[0], lower[0], upper[0]
+
+
+def nan_ap_bound(epoch: Epoch, options: Options) -> APBound:
+    """NaN value and interval with the true supports (the epochs :func:`epoch_problem` gives a reason for)."""
+    pos, _ = ovr_counts(epoch)
+    n_pos = pos.sum(-1)
+    n = n_pos.shape[0]
+    shape = () if epoch.layout.task == "binary" or options.average is not None else (n,)
+    value = torch.empty(shape, dtype=torch.float64, device=pos.device)
+    per = torch.empty((n,), dtype=torch.float64, device=pos.device)
+    return _checks.nan_like(APBound(value, value, value, per, per, per, n_pos, num_scored(epoch), epoch.dtype))

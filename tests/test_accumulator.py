@@ -301,6 +301,7 @@ def test_compute_interval_reuses_the_gathered_epoch(monkeypatch):
     calls = []
     monkeypatch.setattr(acc_module, "is_distributed", lambda group=None: True)
     monkeypatch.setattr(acc_module, "gather_uneven", lambda tensors, group=None: calls.append(1) or tensors)
+    monkeypatch.setattr(acc_module, "_any_rank", lambda flag, preds, group: flag)  # the weights flag's all-reduce
     acc = ac.AUROCAccumulator(num_classes=3, ci=True)
     acc.update(torch.randn(60, 3), torch.arange(60) % 3)
     acc.compute_scores()
@@ -435,7 +436,7 @@ def test_both_accumulators_satisfy_one_protocol(mode):
 
 def test_neither_accumulator_carries_the_other_ones_state_or_options():
     exact, hist = AUROCAccumulator(), AUROCAccumulator(mode="histogram")
-    assert _public(exact) - _public(hist) == {"buffer_device", "ci_level", "validated_layout"}
+    assert _public(exact) - _public(hist) == {"buffer_device", "ci_level", "gather_weight", "validated_layout"}
     assert _public(hist) - _public(exact) == {"histogram_dtype", "state_bytes"}
     assert not hasattr(exact, "_counts") and not hasattr(hist, "_preds") and not hasattr(hist, "_gathered")
     assert hist.ci is False  # a histogram never has an interval: readers may ask either accumulator
