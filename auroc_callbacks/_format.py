@@ -83,9 +83,14 @@ def format_inputs(preds: torch.Tensor, target: torch.Tensor, layout: Layout, opt
                   weight: Optional[torch.Tensor] = None) -> Formatted:
     """Detach, drop ``ignore_index``, upcast, decide and apply the activation, pick a binary head's column.
 
-    ``weight`` (N,), checked sample weights: kept with their samples, as float64.
+    ``weight`` (N,), checked sample weights: kept with their samples, as
+    float64, divided by their largest (every result is a ratio of weight
+    sums, and 1e200 or 1e-200 weights would overflow or underflow products).
     """
     preds, target, valid, weight = kept_inputs(preds, target, layout, opts, weight)
+    if weight is not None and weight.numel():
+        top = weight.max()
+        weight = weight / torch.where(top > 0, top, torch.ones_like(top))
     in_dtype = preds.dtype
     preds = as_float(preds)
     logits = preds
