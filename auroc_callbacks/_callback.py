@@ -16,6 +16,7 @@ keys, the calibration summary and its one warning.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import inspect
 import warnings
@@ -24,11 +25,11 @@ from typing import Dict, List, NamedTuple, Optional
 
 import torch
 
-from ._checks import NONEMPTY_STR, check_class_names, check_params
+from ._checks import NONEMPTY_STR, UndefinedAUROCWarning, check_class_names, check_params
 from .calibration import CalibrationSummary, UndefinedCalibrationWarning, calibration_summary, nan_summary
 from .calibration.metrics import BIN_RULES
-from .functional import AUROCScores
-from .histogram import AUROCBound
+from .functional import APScores, AUROCScores
+from .histogram import APBound, AUROCBound
 from .stats import AUROCInterval
 
 __all__ = [
@@ -48,6 +49,7 @@ _RULES = {
     "calibration": [bool, Mapping],
     "log_curve": [bool, None],
     "pr_curves": [bool],
+    "average_precision": [bool],
     **BIN_RULES,  # calibration's own rules for the options passed through to it
 }
 
@@ -61,6 +63,7 @@ class CallbackOptions(NamedTuple):
     calibration: Optional[dict]  # None: off; else the options of calibration_summary (n_bins, strategy)
     log_curve: Optional[bool]  # True: draw (warn without a writer); None: draw when a writer is there; False: never
     pr_curves: bool
+    average_precision: bool = False  # also the epoch's average precision, from the AUROC's sort
 
 
 #: options renamed by the one-pipeline release, with what replaces them
@@ -98,18 +101,24 @@ def build_accumulator(options: dict, *, who: str = "AUROCCallback", own: Sequenc
 
 
 def check_callback_options(accumulator, *, name, per_class=False, class_names=None, calibration=False,
-                           log_curve=False, pr_curves=False, scalar=False) -> CallbackOptions:
+                           log_curve=False, pr_curves=False, scalar=False,
+                           average_precision=False) -> CallbackOptions:
     """Check the options every ``AUROCCallback`` shares, against the accumulator they will read.
 
     ``calibration`` is ``True`` or a mapping of :func:`auroc_callbacks.calibration.calibration_summary`
     options (``{"n_bins": 10, "strategy": "quantile"}``), passed through. ``scalar``: the integration
     needs one value per epoch (a fastai column), so ``average=None`` is refused.
+    ``average_precision`` adds the epoch's average precision (one-vs-rest), so
+    ``multi_class='ovo'`` is refused with it.
     """
     if scalar and accumulator.options.average is None:
         raise ValueError("`average` must be one of 'macro', 'weighted', 'micro' for AUROCCallback; got None"
                          " (pass per_class=True for one column per class)")
     check_params(_RULES, name=name, per_class=per_class, calibration=calibration, log_curve=log_curve,
-                 pr_curves=pr_curves)
+                 pr_curves=pr_curves, average_precision=average_precision)
+    if average_precision and accumulator.options.multi_class == "ovo":
+        raise ValueError("`average_precision=True` needs multi_class='ovr': average precision is one-vs-rest;"
+                         " got multi_class='ovo'")
     if isinstance(class_names, (str, bytes)):
         raise TypeError(f"`class_names` must be a sequence of names or None; got str {class_names!r}")
     check_params(_RULES, class_names=class_names)
@@ -139,7 +148,7 @@ def check_callback_options(accumulator, *, name, per_class=False, class_names=No
     n = accumulator.options.num_classes
     if names is not None and n is not None and len(names) != n and not (n == 1 and len(names) == 2):
         raise ValueError(f"`class_names` must have `num_classes` = {n} names; got {len(names)}")
-    return CallbackOptions(name, per_class, names, settings, log_curve, pr_curves)
+    return CallbackOptions(name, per_class, names, settings, log_curve, pr_curves, average_precision)
 
 
 def calibration_prefix(name: str) -> str:
@@ -153,27 +162,37 @@ def calibration_prefix(name: str) -> str:
 
 
 def scalar_keys(name: str, *, scalar: bool = True, ci: bool = False, bound: bool = False,
-                class_keys: Sequence[str] = (), calibration: bool = False, sep: str = "/") -> List[str]:
+                class_keys: Sequence[str] = (), calibration: bool = False, sep: str = "/",
+                ap: bool = False) -> List[str]:
     """The keys of an epoch's scalars, in order: the one naming rule of every integration.
 
     ``name`` (a scalar value), ``name_lo`` / ``name_hi`` (interval),
-    ``name_bound`` (histogram), ``name{sep}{class}`` per class, then the
-    calibration numbers under :func:`calibration_prefix`.
+    ``name_bound`` (histogram), ``name{sep}{class}`` per class; with ``ap``
+    the average precision under :func:`calibration_prefix` (``val_ap``, its
+    certified ``val_ap_lo`` / ``val_ap_hi`` in histogram mode, ``val_ap{sep}{class}``);
+    then the calibration numbers under the same prefix.
 
     Example:
         >>> scalar_keys("val_auroc", ci=True, class_keys=["cat", "dog"], calibration=True)
         ['val_auroc', 'val_auroc_lo', 'val_auroc_hi', 'val_auroc/cat', 'val_auroc/dog', 'val_ece', 'val_ece_tempered', 'val_brier']
+        >>> scalar_keys("val_auroc", bound=True, class_keys=["cat"], ap=True)
+        ['val_auroc', 'val_auroc_bound', 'val_auroc/cat', 'val_ap', 'val_ap_lo', 'val_ap_hi', 'val_ap/cat']
     """
     keys = [name] if scalar else []
     keys += [f"{name}_lo", f"{name}_hi"] if scalar and ci else []
     keys += [f"{name}_bound"] if scalar and bound else []
     keys += [f"{name}{sep}{k}" for k in class_keys]
+    if ap:
+        ap_name = f"{calibration_prefix(name)}ap"
+        keys += [ap_name] if scalar else []
+        keys += [f"{ap_name}_lo", f"{ap_name}_hi"] if scalar and bound else []
+        keys += [f"{ap_name}{sep}{k}" for k in class_keys]
     keys += [f"{calibration_prefix(name)}{k}" for k in CALIBRATION_COLUMNS] if calibration else []
     return keys
 
 
 class EpochResult(NamedTuple):
-    """Everything one epoch yields, computed once: value, per-class values, supports, interval or bound, calibration.
+    """Everything one epoch yields, computed once: value, per-class values, supports, interval or bound, AP, calibration.
 
     Attributes:
         scores: the :class:`~auroc_callbacks.AUROCScores` (value, per class, supports, samples).
@@ -181,6 +200,9 @@ class EpochResult(NamedTuple):
         bound: with ``mode="histogram"``, the :class:`~auroc_callbacks.AUROCBound`.
         calibration: with ``calibration``, the :class:`~auroc_callbacks.calibration.CalibrationSummary`.
         names: one display name per entry of ``scores.per_class``.
+        ap: with ``average_precision``, the :class:`~auroc_callbacks.functional.APScores`.
+        ap_bound: with ``average_precision`` and ``mode="histogram"``, the
+            :class:`~auroc_callbacks.histogram.APBound` (its value is ``ap.value``).
     """
 
     scores: AUROCScores
@@ -188,6 +210,8 @@ class EpochResult(NamedTuple):
     bound: Optional[AUROCBound]
     calibration: Optional[CalibrationSummary]
     names: List[str]
+    ap: Optional[APScores] = None
+    ap_bound: Optional[APBound] = None
 
     def values(self, name: str, *, per_class: bool = False, sep: str = "/",
                class_keys: Optional[Sequence[str]] = None, fill_binary: bool = False) -> Dict[str, torch.Tensor]:
@@ -208,11 +232,15 @@ class EpochResult(NamedTuple):
             numbers.append(s.value)
             numbers += [] if self.interval is None else [self.interval.lower, self.interval.upper]
             numbers += [] if self.bound is None else [self.bound.bound]
-        numbers += list(s.per_class) * len(keys) if s.per_class.shape[0] == 1 else list(s.per_class)[:len(keys)]
+        numbers += _per_class(s.per_class, len(keys))
+        if self.ap is not None:
+            numbers += [self.ap.value] if scalar else []
+            numbers += [self.ap_bound.lower, self.ap_bound.upper] if scalar and self.ap_bound is not None else []
+            numbers += _per_class(self.ap.per_class, len(keys))
         if self.calibration is not None:
             numbers += [getattr(self.calibration, k) for k in CALIBRATION_COLUMNS]
         names = scalar_keys(name, scalar=scalar, ci=self.interval is not None, bound=self.bound is not None,
-                            class_keys=keys, calibration=self.calibration is not None, sep=sep)
+                            class_keys=keys, calibration=self.calibration is not None, sep=sep, ap=self.ap is not None)
         return dict(zip(names, numbers))
 
     def record(self, **where) -> dict:
@@ -220,8 +248,10 @@ class EpochResult(NamedTuple):
 
         ``value`` (a float, or a list for ``average=None``), ``per_class`` and
         ``support`` (dicts keyed by class name), ``num_samples``; ``lower`` /
-        ``upper`` with an interval, ``bound`` in histogram mode, and a
-        ``calibration`` dict of :data:`CALIBRATION_NUMBERS`.
+        ``upper`` with an interval, ``bound`` in histogram mode, ``ap`` and
+        ``ap_per_class`` with the average precision (and its certified
+        ``ap_lower`` / ``ap_upper`` in histogram mode), and a ``calibration``
+        dict of :data:`CALIBRATION_NUMBERS`.
         """
         s = self.scores
         rec = dict(where, value=s.value.tolist(), per_class=dict(zip(self.names, s.per_class.tolist())),
@@ -230,13 +260,23 @@ class EpochResult(NamedTuple):
             rec.update(lower=self.interval.lower.tolist(), upper=self.interval.upper.tolist())
         if self.bound is not None:
             rec.update(bound=self.bound.bound.tolist())
+        if self.ap is not None:
+            rec.update(ap=self.ap.value.tolist(), ap_per_class=dict(zip(self.names, self.ap.per_class.tolist())))
+        if self.ap_bound is not None:
+            rec.update(ap_lower=self.ap_bound.lower.tolist(), ap_upper=self.ap_bound.upper.tolist())
         if self.calibration is not None:
             rec.update(calibration={k: float(getattr(self.calibration, k)) for k in CALIBRATION_NUMBERS})
         return rec
 
 
 def compute_epoch(accumulator, options: CallbackOptions, *, guessed_names: Optional[List[str]] = None) -> EpochResult:
-    """The epoch result of a filled accumulator: one ranking for the value and its interval or bound.
+    """The epoch result of a filled accumulator: one ranking for the value and its interval or bound (and its AP).
+
+    With ``average_precision``, exact mode ranks once for both; with ``ci=True``
+    the interval's ranking and the AP's are two sorts; histogram mode reads
+    the AP and its certified interval from the same counts. The AP's own
+    undefined-class warnings are not repeated (a class without positives has
+    an undefined AUROC, which warned already).
 
     ``guessed_names``: class names a framework found (fastai's ``dls.vocab``),
     used when they fit the model's columns; when they do not, numbered names
@@ -248,13 +288,23 @@ def compute_epoch(accumulator, options: CallbackOptions, *, guessed_names: Optio
     Raises:
         EmptyEpochError: no rank holds a sample (every rank raises it together).
     """
-    interval = bound = None
+    interval = bound = ap = ap_bound = None
+    want_ap = options.average_precision
     if accumulator.mode == "histogram":  # one pass over the counts gives the value and its bound
         bound = accumulator.compute_bound()
         scores = bound.scores()
+        if want_ap:
+            with _quiet_undefined():
+                ap_bound = accumulator.compute_ap_bound()
+            ap = ap_bound.scores()
     elif getattr(accumulator, "ci", False):  # one ranking gives the value and its interval
         interval = accumulator.compute_interval()
         scores = interval.scores()
+        if want_ap:
+            with _quiet_undefined():
+                ap = accumulator.compute_average_precision()
+    elif want_ap:  # one sort gives both
+        scores, ap = accumulator.compute_metrics(auroc=True, average_precision=True)
     else:
         scores = accumulator.compute_scores()
     n = scores.per_class.shape[0]
@@ -273,7 +323,20 @@ def compute_epoch(accumulator, options: CallbackOptions, *, guessed_names: Optio
     if options.calibration is not None:
         summary = _calibration(accumulator, options.calibration,
                                auroc_undefined=bool(torch.isnan(scores.per_class).all()))
-    return EpochResult(scores, interval, bound, summary, names)
+    return EpochResult(scores, interval, bound, summary, names, ap, ap_bound)
+
+
+def _per_class(per_class: torch.Tensor, n: int) -> List[torch.Tensor]:
+    """``n`` per-class numbers: a binary problem's one value repeated, else the first ``n``."""
+    return list(per_class) * n if per_class.shape[0] == 1 else list(per_class)[:n]
+
+
+@contextlib.contextmanager
+def _quiet_undefined():
+    """Drop :class:`~auroc_callbacks.UndefinedAUROCWarning` inside (the AUROC's own warning covers the AP's)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedAUROCWarning)
+        yield
 
 
 def _calibration(accumulator, settings: dict, *, auroc_undefined: bool) -> CalibrationSummary:
@@ -313,7 +376,8 @@ def log_figures(writer, accumulator, result: EpochResult, *, tag: str, step: int
     ``scalars=False`` when the numbers reach TensorBoard another way
     (Lightning's ``self.log``, fastai's ``TensorBoardCallback``). The ROC
     figure and the reliability diagram are drawn unless ``log_curve=False``
-    (``None`` draws, since a writer is there).
+    (``None`` draws, since a writer is there); with ``average_precision`` the
+    precision-recall figure goes next to the ROC figure.
     """
     from .tensorboard import log_auroc, log_calibration
 
@@ -321,7 +385,8 @@ def log_figures(writer, accumulator, result: EpochResult, *, tag: str, step: int
     drawable = not bool(torch.isnan(result.scores.value).any())  # NaN scores: the core warned, nothing to draw
     log_auroc(writer, accumulator, step=step, tag=tag, class_names=result.names, scores=result.scores,
               figure=figure and drawable, pr_curves=options.pr_curves and drawable, scalars=scalars,
-              interval=result.interval, bound=result.bound)
+              interval=result.interval, bound=result.bound,
+              pr_figure=figure and drawable and options.average_precision)
     if result.calibration is not None:
         log_calibration(writer, result.calibration, step=step, tag=f"{calibration_prefix(tag)}calibration",
                         figure=figure, scalars=scalars)
@@ -419,45 +484,53 @@ def insert_columns(names: list, columns: Sequence[str], *, before: Optional[str]
 
 
 class StepOutputs:
-    """Where a training loop's evaluation step puts its ``(preds, target)``: dict keys, a pair, or a transform.
+    """Where a training loop's evaluation step puts its ``(preds, target)`` and weights: dict keys, a tuple, or a transform.
 
     Args:
         preds_key: the key (or keys, tried in order) of the predictions in a dict returned by the step.
         target_key: the key of the targets in a dict returned by the step.
-        output_transform: ``output_transform(outputs, batch) -> (preds, target)``, used for every batch when given.
+        output_transform: ``output_transform(outputs, batch) -> (preds, target)`` (or
+            ``(preds, target, weight)``), used for every batch when given.
+        weight_key: the key of the optional sample weights in a dict returned by the step.
 
     Example:
         >>> import torch
         >>> reader = StepOutputs(("logits", "preds"), "target", None)
-        >>> preds, target = reader.read({"preds": torch.zeros(2), "target": torch.ones(2)}, None, "validation_step")
+        >>> preds, target, weight = reader.read({"preds": torch.zeros(2), "target": torch.ones(2)}, None, "validation_step")
+        >>> weight is None
+        True
         >>> reader.read({"loss": torch.zeros(())}, None, "validation_step")
         Traceback (most recent call last):
         ...
         TypeError: AUROCCallback found no predictions in what `validation_step` returned (a dict with keys ['loss']). Return a dict with 'logits' or 'preds' and 'target' tensors (`preds_key`, `target_key` rename them), or a (preds, target) tuple, or pass `output_transform=lambda outputs, batch: (preds, target)`.
     """
 
-    def __init__(self, preds_key, target_key: str, output_transform):
+    def __init__(self, preds_key, target_key: str, output_transform, weight_key: str = "weight"):
         preds_key = (preds_key,) if isinstance(preds_key, str) else preds_key
         if not isinstance(preds_key, Sequence) or not preds_key or not all(isinstance(k, str) for k in preds_key):
             raise TypeError(f"`preds_key` must be a str or a non-empty sequence of str; got {preds_key!r}")
         self.preds_key, self.target_key, self.output_transform = tuple(preds_key), target_key, output_transform
+        self.weight_key = weight_key
 
     def read(self, outputs, batch, step_name: str):
-        """``(preds, target)`` from what ``step_name`` returned for ``batch``; a ``TypeError`` saying how, if not there."""
+        """``(preds, target, weight)`` from what ``step_name`` returned for ``batch`` (``weight`` None when absent).
+
+        A ``TypeError`` says how to return them when they are not there.
+        """
         if self.output_transform is not None:
             got = self.output_transform(outputs, batch)
-            if not _is_pair(got):
-                raise TypeError(
-                    f"`output_transform` must return a (preds, target) pair of tensors; got {_describe(got)}")
-            return got[0], got[1]
+            if not (_is_pair(got) or _is_triple(got)):
+                raise TypeError("`output_transform` must return a (preds, target) pair of tensors, or (preds, target,"
+                                f" weight); got {_describe(got)}")
+            return got[0], got[1], (got[2] if len(got) == 3 else None)
         if isinstance(outputs, Mapping):
             preds_key = next((k for k in self.preds_key if k in outputs), None)
             if preds_key is not None and self.target_key in outputs:
                 preds, target = outputs[preds_key], outputs[self.target_key]
                 if _is_pair((preds, target)):
-                    return preds, target
-        elif _is_pair(outputs):
-            return outputs[0], outputs[1]
+                    return preds, target, outputs.get(self.weight_key)
+        elif _is_pair(outputs) or _is_triple(outputs):
+            return outputs[0], outputs[1], (outputs[2] if len(outputs) == 3 else None)
         keys = " or ".join(repr(k) for k in self.preds_key)
         raise TypeError(
             f"AUROCCallback found no predictions in what `{step_name}` returned ({_describe(outputs)}). Return a dict"
@@ -468,6 +541,10 @@ class StepOutputs:
 
 def _is_pair(x) -> bool:
     return isinstance(x, (tuple, list)) and len(x) == 2 and all(isinstance(t, torch.Tensor) for t in x)
+
+
+def _is_triple(x) -> bool:
+    return isinstance(x, (tuple, list)) and len(x) == 3 and all(isinstance(t, torch.Tensor) for t in x)
 
 
 def _describe(x) -> str:

@@ -556,8 +556,13 @@ def one_class_message(no_positives: bool) -> str:
     return f"AUROC is undefined: only one class is present in `target` (every sample is {which}); returning NaN"
 
 
-def warn_undefined(layout: Layout, pos: torch.Tensor, neg: torch.Tensor, average: Optional[str]) -> None:
-    """One :class:`UndefinedAUROCWarning` naming the classes without positives or negatives, if any."""
+def warn_undefined(layout: Layout, pos: torch.Tensor, neg: torch.Tensor, average: Optional[str], *,
+                   also_ap: bool = False) -> None:
+    """One :class:`UndefinedAUROCWarning` naming the classes without positives or negatives, if any.
+
+    ``also_ap``: the average precision was computed too; the one warning says
+    that it is NaN where there are no positives (rather than a second warning).
+    """
     no_pos = (pos == 0).nonzero(as_tuple=True)[0].tolist()
     no_neg = (neg == 0).nonzero(as_tuple=True)[0].tolist()
     if not no_pos and not no_neg:
@@ -573,6 +578,8 @@ def warn_undefined(layout: Layout, pos: torch.Tensor, neg: torch.Tensor, average
             parts.append(f"{what}(es) {name_list(no_neg)} (no negative samples)")
         tail = f"; left out of the {average!r} average" if average in ("macro", "weighted") else ""
         msg = f"AUROC is undefined for {' and '.join(parts)}: NaN{tail}"
+    if also_ap and no_pos:
+        msg += "; so is the average precision" + ("" if layout.task == "binary" else " where there are no positives")
     warn(msg, UndefinedAUROCWarning)
 
 

@@ -37,7 +37,7 @@ import os
 import sys
 import warnings
 from collections.abc import Mapping
-from typing import List, Optional, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Union
 
 import torch
 from fastai.callback.core import Callback, GatherPredsCallback
@@ -54,8 +54,9 @@ FROM_LOSS = "loss_func"
 """Default ``activation``: the one fastai's ``get_preds`` applies, ``learn.loss_func.activation``."""
 
 _ACTIVATION = {"activation": [Choice((FROM_LOSS, "auto", "softmax", "sigmoid")), None]}
-_RULES = {"log_dir": [None, str, os.PathLike]}
-_OWN = ("name", "per_class", "class_names", "log_dir", "log_curve", "pr_curves", "calibration", "activation")
+_RULES = {"log_dir": [None, str, os.PathLike], "weight_func": [None, callable]}
+_OWN = ("name", "per_class", "class_names", "log_dir", "log_curve", "pr_curves", "calibration", "activation",
+        "average_precision", "weight_func")
 
 
 def loss_activation(loss_func) -> str:
@@ -94,11 +95,14 @@ class _Collector:
     the accumulator never gathers again (``sync_dist=False``).
     """
 
-    def __init__(self, activation, options: dict, who: str, own: tuple):
+    def __init__(self, activation, options: dict, who: str, own: tuple, weight_func=None):
         check_params(_ACTIVATION, activation=activation)
-        self.activation, self.options = activation, dict(options)
+        check_params(_RULES, weight_func=weight_func)
+        self.activation, self.options, self.weight_func = activation, dict(options), weight_func
         # Build one now so that bad options fail at construction, naming the argument.
         self.template = self._build("auto" if activation == FROM_LOSS else activation, who=who, own=own)
+        if weight_func is not None:  # weights the options refuse fail now, not at the first validation batch
+            self.template.check_weights_allowed()
         self.accumulator = None
 
     def _build(self, activation, **who):
@@ -111,7 +115,9 @@ class _Collector:
     def update(self, learn) -> None:
         if len(learn.yb) == 0:  # a test set without labels
             return
-        pred, target = learn.to_detach((learn.pred, learn.yb[0]), cpu=False)  # fastai DDP: gathered, trimmed
+        weight = None if self.weight_func is None else self.weight_func(learn)  # this batch's sample weights
+        batch = (learn.pred, learn.yb[0]) if weight is None else (learn.pred, learn.yb[0], weight)
+        pred, target, *weight = learn.to_detach(batch, cpu=False)  # fastai DDP: gathered, trimmed
         if not isinstance(pred, torch.Tensor):
             raise TypeError(
                 f"AUROC needs `learn.pred` to be a tensor after the model's forward pass; got {type(pred).__name__}"
@@ -125,7 +131,7 @@ class _Collector:
         if self.accumulator is None:
             self.accumulator = self._build(
                 loss_activation(learn.loss_func) if self.activation == FROM_LOSS else self.activation)
-        self.accumulator.update(pred, target)
+        self.accumulator.update(pred, target, _plain(weight[0]) if weight else None)
 
     @property
     def empty(self) -> bool:
@@ -284,6 +290,14 @@ class AUROCCallback(Callback):
             (``{"n_bins": 15, "strategy": "uniform"}``): add the calibration columns.
             Needs ``mode="exact"``.
         activation: as for :class:`AUROC`.
+        average_precision: add the average precision column ``ap`` (one-vs-rest,
+            scikit-learn's definition; the prefix as for calibration), per class
+            ``ap_<class>`` with ``per_class``, and its certified ``ap_lo`` /
+            ``ap_hi`` in histogram mode. Exact mode ranks once for both.
+        weight_func: ``weight_func(learn) -> (bs,) tensor``: each validation
+            batch's sample weights, e.g. ``lambda learn: learn.yb[1]`` or
+            ``lambda learn: learn.xb[-1]`` (gathered with the batch under fastai's
+            distributed mode). Not with ``ci=True``, ``mode="histogram"`` or ``multi_class="ovo"``.
         **auroc_options: passed to :class:`auroc_callbacks.AUROCAccumulator`
             (``task``, ``num_classes``, ``average`` (not None: use
             ``per_class``), ``multi_class``, ``max_fpr``, ``ignore_index``,
@@ -311,13 +325,15 @@ class AUROCCallback(Callback):
 
     def __init__(self, *, name: str = "auroc", per_class: bool = False, class_names: Optional[Sequence[str]] = None,
                  log_dir: Union[str, os.PathLike, None] = None, log_curve: Optional[bool] = None, pr_curves: bool = False,
-                 calibration: Union[bool, Mapping] = False, activation: Optional[str] = FROM_LOSS, **auroc_options):
+                 calibration: Union[bool, Mapping] = False, activation: Optional[str] = FROM_LOSS,
+                 average_precision: bool = False, weight_func: Optional[Callable] = None, **auroc_options):
         super().__init__()
         check_params(_RULES, log_dir=log_dir)
-        self._collector = _Collector(activation, auroc_options, "AUROCCallback", _OWN)
+        self._collector = _Collector(activation, auroc_options, "AUROCCallback", _OWN, weight_func)
         self.options = _callback.check_callback_options(
             self._collector.template, name=name, per_class=per_class, class_names=class_names,
-            calibration=calibration, log_curve=log_curve, pr_curves=pr_curves, scalar=True)
+            calibration=calibration, log_curve=log_curve, pr_curves=pr_curves, scalar=True,
+            average_precision=average_precision)
         self.log_dir = log_dir
         self.history: List[dict] = []
         self.last = self._fresh = None
@@ -341,7 +357,8 @@ class AUROCCallback(Callback):
         acc = self._collector.template
         return _callback.scalar_keys(self.name, ci=getattr(acc, "ci", False), bound=acc.mode == "histogram",
                                      class_keys=(self._names or []) if self.options.per_class else [],
-                                     calibration=self.options.calibration is not None, sep="_")
+                                     calibration=self.options.calibration is not None, sep="_",
+                                     ap=self.options.average_precision)
 
     # ------------------------------------------------------------------ events
 

@@ -407,8 +407,8 @@ def compute_metrics(preds, target, layout: Layout, opts: Options, *, per_class: 
     need_ap = average_precision and (per_class or binary or opts.average != "micro")
     none = torch.zeros_like(wpos, dtype=torch.bool)
     if need_auroc:
-        warn_undefined(layout, wpos, wneg, opts.average)
-    if need_ap:
+        warn_undefined(layout, wpos, wneg, opts.average, also_ap=need_ap)
+    elif need_ap:
         warn_no_positives(layout, wpos, opts.average)
     per_auroc, per_ap = _ovr(f, layout, (wpos > 0) & (wneg > 0) if need_auroc else none,
                              wpos > 0 if need_ap else none, opts.max_fpr)
@@ -501,9 +501,10 @@ def _micro(f: Formatted, layout: Layout, max_fpr: Optional[float], *, auroc: boo
     pos, neg = class_weights(f, flat)
     nan = torch.tensor(float("nan"), dtype=torch.float64, device=f.scores.device)
     if auroc and not bool((pos > 0).all() & (neg > 0).all()):
-        _checks.warn("micro-averaged AUROC is undefined: every entry of `target` has the same label; returning NaN",
-                     UndefinedAUROCWarning)
-    if average_precision and not bool((pos > 0).all()):
+        also = "; so is the average precision" if average_precision and not bool((pos > 0).all()) else ""
+        _checks.warn("micro-averaged AUROC is undefined: every entry of `target` has the same label; returning NaN"
+                     + also, UndefinedAUROCWarning)
+    elif average_precision and not bool((pos > 0).all()):
         _checks.warn("micro-averaged average precision is undefined: no entry of `target` is positive; returning"
                      " NaN", UndefinedAUROCWarning)
     none = torch.zeros_like(pos, dtype=torch.bool)

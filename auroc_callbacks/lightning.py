@@ -63,7 +63,7 @@ __all__ = ["AUROCCallback"]
 
 OutputTransform = Callable[[Any, Any], Tuple[torch.Tensor, torch.Tensor]]
 _OWN = ("name", "per_class", "class_names", "log_curve", "pr_curves", "calibration", "prog_bar", "test", "test_name",
-        "preds_key", "target_key", "output_transform", "pool_dataloaders")
+        "preds_key", "target_key", "output_transform", "pool_dataloaders", "average_precision")
 _RULES = {"test_name": [NONEMPTY_STR], "target_key": [NONEMPTY_STR], "test": [bool], "prog_bar": [bool],
           "output_transform": [None, callable], "pool_dataloaders": [bool]}
 _SUPPORTED = "a TensorBoardLogger (lightning.pytorch.loggers.TensorBoardLogger), the logger that takes figures"
@@ -154,6 +154,11 @@ class AUROCCallback(*_BASES):
             ``None`` draws when there is one.
         pr_curves: with a ``TensorBoardLogger``, also log TensorBoard's
             per-class precision-recall curves (they copy every probability to the host).
+        average_precision: also log the epoch's average precision (one-vs-rest,
+            scikit-learn's definition) as ``val_ap`` (the prefix is ``name``
+            without its trailing ``auroc``), per class with ``per_class``,
+            with its certified ``val_ap_lo`` / ``val_ap_hi`` in histogram mode.
+            Exact mode ranks once for the AUROC and the AP.
         calibration: ``True``, or the options of ``calibration_summary``
             (``{"n_bins": 15, "strategy": "uniform"}``): also log the
             calibration numbers. Needs ``mode="exact"``.
@@ -162,8 +167,11 @@ class AUROCCallback(*_BASES):
         test_name: the key of the test value (default ``"test_auroc"``).
         preds_key: the key (or keys, tried in order) of the predictions in a dict returned by the step.
         target_key: the key of the targets in a dict returned by the step.
-        output_transform: ``output_transform(outputs, batch) -> (preds, target)``,
-            used for every batch when given.
+            A ``"weight"`` key, when the dict has one, gives the batch's sample
+            weights (every batch weighted or none; not with ``ci=True``,
+            ``mode="histogram"`` or ``multi_class="ovo"``).
+        output_transform: ``output_transform(outputs, batch) -> (preds, target)``
+            (or ``(preds, target, weight)``), used for every batch when given.
         pool_dataloaders: score several dataloaders of a stage as one set, under the plain keys.
         **auroc_options: passed to :class:`auroc_callbacks.AUROCAccumulator`.
 
@@ -202,6 +210,7 @@ class AUROCCallback(*_BASES):
         class_names: Optional[Sequence[str]] = None,
         log_curve: Optional[bool] = False,
         pr_curves: bool = False,
+        average_precision: bool = False,
         calibration: Union[bool, Mapping] = False,
         prog_bar: bool = False,
         test: bool = False,
@@ -217,7 +226,7 @@ class AUROCCallback(*_BASES):
         self.accumulator = self._build()
         self.options = _callback.check_callback_options(
             self.accumulator, name=name, per_class=per_class, class_names=class_names, calibration=calibration,
-            log_curve=log_curve, pr_curves=pr_curves)
+            log_curve=log_curve, pr_curves=pr_curves, average_precision=average_precision)
         check_params(_RULES, test_name=test_name, target_key=target_key, test=test, prog_bar=prog_bar,
                      output_transform=output_transform, pool_dataloaders=pool_dataloaders)
         tags = [tag_name(c) for c in self.options.class_names or []]
@@ -320,10 +329,12 @@ class AUROCCallback(*_BASES):
         self.last_by_dataloader = {}
 
     def _update(self, trainer, pl_module, outputs, batch, batch_idx: int, dataloader_idx: int, stage: _Stage) -> None:
-        preds, target = self._outputs.read(outputs, batch, stage.step)
+        preds, target, weight = self._outputs.read(outputs, batch, stage.step)
         acc = self._accumulator(dataloader_idx if self._split else 0)
         if trainer.sanity_checking:  # shapes and class indices fail now, not after an epoch; reset at the next start
             acc.check_batch(preds, target)
+            if weight is not None:
+                acc.check_weights_allowed()
             return
         if _distributed(trainer):  # drop the sampler's padding as it arrives, from every dataloader (a view: no sync)
             loader = _loader(trainer, stage, dataloader_idx)
@@ -331,9 +342,10 @@ class AUROCCallback(*_BASES):
             kept = self._padding.keep(loader, batch_idx, dataloader_idx, rows)
             if kept < rows and preds.ndim:
                 preds, target = preds[:kept], (target[:kept] if target.ndim else target)
+                weight = weight[:kept] if weight is not None and weight.ndim else weight
             preds = preds if kept or preds.ndim else None  # a padded one-sample batch: nothing to add
         if preds is not None:
-            acc.update(preds, target)
+            acc.update(preds, target, weight)
         if self._split and self._last_batch(trainer, stage, batch_idx, dataloader_idx):
             self._score(trainer, pl_module, stage, dataloader_idx, in_loop=True)
 

@@ -23,7 +23,15 @@ gid                                       artist
 ``roc/macro``                             macro-average curve
 ``roc/chance``                            chance diagonal
 ``roc/operating_point/{c}``, ``.../binary``  marker of the default decision
+``pr/class/{c}``, ``pr/binary``, ``pr/micro``  precision-recall curves (:func:`plot_pr`)
+``pr/baseline/{c}``, ``pr/baseline/binary``  prevalence of the class (a random ranking's AP)
+``pr/operating_point/{c}``, ``.../binary``   marker of the default decision
 ========================================  ======================================
+
+:func:`plot_pr` draws the precision-recall curves the same way: the curves
+from :func:`auroc_callbacks.precision_recall_curve` as steps (the area under
+the steps is the average precision), each labelled with
+:func:`auroc_callbacks.average_precision`.
 """
 
 from __future__ import annotations
@@ -41,10 +49,11 @@ from . import _checks, _optional
 from .accumulator import AUROCAccumulator, data_or_epoch
 from .calibration import Calibrator, Reliability
 from .calibration.metrics import BIN_RULES, DATA_OPTIONS, check_data_options, pooled_reliability
-from .functional import UndefinedAUROCWarning, auroc, auroc_scores, decision_counts, probabilities, roc_curve
+from .functional import UndefinedAUROCWarning, auroc, auroc_scores, average_precision, decision_counts, probabilities
+from .functional import precision_recall_curve, roc_curve
 from .stats import auroc_ci, resolve_ci
 
-__all__ = ["plot_roc", "plot_reliability"]
+__all__ = ["plot_roc", "plot_pr", "plot_reliability"]
 
 #: options of :func:`auroc_callbacks.auroc` that shape the curves.
 _CURVE_OPTIONS = ("task", "num_classes", "activation", "ignore_index")
@@ -467,6 +476,223 @@ def _draw(ax, plan: _Plan) -> None:
     else:
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False,
                   ncols=ncol, alignment="left", **common)
+
+
+# ----------------------------------------------------------------------------- precision-recall curves
+
+
+class _PRPlan(NamedTuple):
+    """A precision-recall figure: :class:`_Plan`'s curves (``fpr``/``tpr`` hold recall/precision) and baselines."""
+
+    plan: _Plan
+    baselines: List[Tuple[str, float, object]]  # (gid, prevalence, color)
+
+
+def plot_pr(
+    preds: Optional[torch.Tensor] = None,
+    target: Optional[torch.Tensor] = None,
+    *,
+    accumulator: Optional[AUROCAccumulator] = None,
+    class_names: Optional[Sequence[object]] = None,
+    ax=None,
+    top_k: Optional[int] = None,
+    show_micro: bool = True,
+    show_baseline: bool = True,
+    show_operating_points: bool = True,
+    title: Optional[str] = None,
+    sample_weight: Optional[torch.Tensor] = None,
+    **auroc_options,
+):
+    """Draw precision-recall curves, one per class, labelled with the core's exact average precision.
+
+    :func:`plot_roc`'s sibling, with its inputs (``preds`` and ``target``, or
+    a filled ``accumulator``), ``class_names``, ``top_k`` and options. Each
+    class (one-vs-rest; label) gets its curve as steps, whose area is its
+    average precision, labelled ``"{name} (AP = 0.xxx)"``; the micro-average
+    curve for multiclass and multilabel input; a dotted line at each class's
+    prevalence (the AP of a random ranking, the baseline to beat); and a
+    marker at the default decision (the argmax class for multiclass, ``p >=
+    0.5`` for binary and multilabel probabilities). A class without positives
+    gets a legend entry saying so and no curve, with one
+    :class:`~auroc_callbacks.UndefinedAUROCWarning`. With more than 12
+    classes, the best and worst by AP are drawn, as in :func:`plot_roc`.
+    ``sample_weight`` (or an accumulator's weights) weights the curves, the
+    APs and the prevalences; the decision markers are then left out.
+
+    Returns:
+        ``(fig, ax)``.
+
+    Example:
+        >>> import torch
+        >>> from auroc_callbacks.plotting import plot_pr
+        >>> fig, ax = plot_pr(torch.tensor([0.1, 0.4, 0.35, 0.8]), torch.tensor([0, 0, 1, 1]))
+        >>> [t.get_text() for t in ax.get_legend().get_texts()]
+        ['PR curve (AP = 0.833)', 'decision at p >= 0.5', 'prevalence (random ranking)']
+        >>> import matplotlib.pyplot as plt; plt.close(fig)
+    """
+    _optional.require_matplotlib("plot_pr")
+    _check_top_k(top_k)
+    preds, target, options = _resolve_inputs(preds, target, accumulator, auroc_options)
+    w = accumulator.gather_weight() if accumulator is not None and accumulator.mode == "exact" else sample_weight
+    ap = average_precision(preds, target, average=None, sample_weight=w, **options)  # warns once if undefined
+    probs, target_f, _ = probabilities(preds, target, **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedAUROCWarning)  # warned above
+        curves = precision_recall_curve(preds, target, sample_weight=w, **options)
+        micro = None
+        if probs.ndim == 2 and show_micro:
+            micro = (precision_recall_curve(preds, target, average="micro", sample_weight=w, **options),
+                     float(average_precision(preds, target, average="micro", sample_weight=w, **options)))
+    points = None
+    if show_operating_points and w is None:
+        points = _pr_points(probs, target_f, target, options.get("ignore_index"), target_f.ndim == 2)
+    support, n = _class_support(probs, target_f, target, options.get("ignore_index"), w)
+    figure = _pr_plan(curves, ap, support, n, class_names, micro=micro, points=points,
+                      top_k=top_k, title=title, baseline=show_baseline, multilabel=target_f.ndim == 2)
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=_figsize(figure.plan), layout="constrained")
+        ax.set_anchor("W")
+    else:
+        fig = ax.figure
+    _draw_pr(ax, figure)
+    return fig, ax
+
+
+def pr_figure(accumulator: AUROCAccumulator, class_names=None, *, ap_bound=None):
+    """A pyplot-free figure of :func:`plot_pr` for writers; histogram mode: the counts' curves, AP with its interval.
+
+    ``ap_bound``: histogram mode, the epoch's :class:`~auroc_callbacks.histogram.APBound` when the caller has it.
+    """
+    _optional.require_matplotlib("a precision-recall figure")
+    from matplotlib.figure import Figure
+
+    if accumulator.mode == "histogram":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UndefinedAUROCWarning)  # warned when the scores were computed
+            bound = ap_bound if ap_bound is not None else accumulator.compute_ap_bound()
+            curves = accumulator.compute_pr_curves()
+        layout = accumulator.epoch().layout
+        dtype = str(accumulator.histogram_dtype).replace("torch.", "")
+        figure = _pr_plan(curves, bound.per_class, bound.support.double() / max(bound.num_samples, 1), bound.num_samples,
+                          class_names,
+                          multilabel=layout.task == "multilabel", bound=bound,
+                          title=f"PR from {dtype} buckets (n = {bound.num_samples:,})")
+    else:
+        fig = Figure(figsize=(7.5, 5.2), layout="constrained")
+        plot_pr(accumulator=accumulator, class_names=class_names, ax=fig.add_subplot())
+        return fig
+    fig = Figure(figsize=_figsize(figure.plan), layout="constrained")
+    ax = fig.add_subplot()
+    ax.set_anchor("W")
+    _draw_pr(ax, figure)
+    return fig
+
+
+def _class_support(probs, target_f, target_raw, ignore_index, weight):
+    """``(prevalence per class, samples)``: the (weighted) share of positives, each class's random-ranking AP."""
+    valid = torch.ones(target_f.shape, dtype=torch.bool, device=target_f.device)
+    if target_f.ndim == 2 and ignore_index is not None:
+        valid = target_raw != ignore_index
+    w = torch.ones(target_f.shape[0], dtype=torch.float64, device=probs.device) if weight is None else weight.double()
+    w = w.to(probs.device)
+    if target_f.ndim == 1 and ignore_index is not None and target_raw.ndim == 1:  # the rows probabilities() kept
+        w = w[(target_raw != ignore_index).to(w.device)]
+    if target_f.ndim == 2:  # multilabel: per label, over its kept entries
+        wv = w[:, None] * valid
+        return (wv * target_f).sum(0) / wv.sum(0), int(target_f.shape[0])
+    if probs.ndim == 1:
+        return (w * target_f).sum().reshape(1) / w.sum(), int(target_f.shape[0])
+    return torch.zeros(probs.shape[1], dtype=torch.float64, device=w.device).index_add_(0, target_f, w) / w.sum(), \
+        int(target_f.shape[0])
+
+
+def _pr_points(probs, target_f, target_raw, ignore_index, multilabel: bool):
+    """(recall, precision) arrays of the default decision, one entry per class (NaN: nothing predicted); or None."""
+    if (probs.ndim == 1 or multilabel) and bool((probs.min() < 0) | (probs.max() > 1)):
+        return None  # scores that are no probabilities: 0.5 means nothing
+    valid = target_raw != ignore_index if multilabel and ignore_index is not None else None
+    tp, fp, pos, _ = (c.double() for c in decision_counts(probs, target_f, threshold=0.5, valid=valid))
+    return (tp / pos).cpu().numpy(), (tp / (tp + fp)).cpu().numpy()
+
+
+def _pr_plan(curves, ap, prevalence, n: int, class_names, *, multilabel: bool, micro=None, points=None, top_k=None,
+             title=None, baseline: bool = True, bound=None) -> _PRPlan:
+    """What a precision-recall figure draws; ``bound``: a histogram's :class:`APBound` (each AP with its interval)."""
+    binary = not isinstance(curves, list)
+    curves = [curves] if binary else curves
+    per_ap = ap.reshape(-1).cpu().numpy()
+    prevalence = prevalence.cpu().numpy()
+    names = [_shorten(c) for c in _checks.check_class_names(class_names, len(curves), binary_default="PR curve")]
+    defined = [c for c in range(len(curves)) if not math.isnan(per_ap[c])]
+    shown, legend_title = _select(per_ap, defined, len(curves), top_k, "labels" if multilabel else "classes")
+    lines, marks, baselines = [], [], []
+    for (color, style), c in zip(_palette(len(shown)), shown):
+        gid = "binary" if binary else str(c)
+        if math.isnan(per_ap[c]):
+            lines.append(_Line(f"pr/undefined/{gid}", None, None, f"{names[c]} (AP undefined: no positives)", color,
+                               style))
+            continue
+        precision, recall, _ = curves[c]
+        text = f"AP = {per_ap[c]:.3f}"
+        if bound is not None:
+            lo, hi = (float(bound.per_class_lower.reshape(-1)[c]), float(bound.per_class_upper.reshape(-1)[c]))
+            text += f" in [{lo:.3f}, {hi:.3f}]"
+        lines.append(_Line(f"pr/{'binary' if binary else 'class/' + gid}", recall.cpu().numpy(),
+                           precision.cpu().numpy(), f"{names[c]} ({text})", color, style))
+        if baseline:
+            baselines.append((f"pr/baseline/{gid}", float(prevalence[c]), color))
+        if points is not None and not math.isnan(points[1][c]):
+            marks.append((f"pr/operating_point/{gid}", points[0][c], points[1][c], color))
+    if micro is not None and not math.isnan(micro[1]):
+        precision, recall, _ = micro[0]
+        lines.append(_Line("pr/micro", recall.cpu().numpy(), precision.cpu().numpy(),
+                           f"micro-average (AP = {micro[1]:.3f})", "black", dict(ls=":", lw=2.4)))
+    point_label = None
+    if marks:
+        point_label = "argmax decision" if not binary and not multilabel else "decision at p >= 0.5"
+    if title is None:
+        kind = "PR curve" if binary else ("PR curves per label" if multilabel else "PR curves, one-vs-rest")
+        title = f"{kind} (n = {n:,})"
+    return _PRPlan(_Plan(lines, marks, point_label, legend_title, title), baselines)
+
+
+def _draw_pr(ax, figure: _PRPlan) -> None:
+    from matplotlib.lines import Line2D
+
+    plan, handles = figure.plan, []
+    for line in plan.lines:
+        if line.fpr is None:
+            handles.append(Line2D([], [], color=line.color, lw=1.6, ls=(0, (1, 3)), label=line.label))
+            continue
+        (h,) = ax.plot(line.fpr, line.tpr, color=line.color, label=line.label, gid=line.gid, drawstyle="steps-post",
+                       clip_on=False, zorder=2.5 if line.gid == "pr/micro" else 3, **line.style)
+        handles.append(h)
+    for gid, x, y, color in plan.points:
+        ax.plot([x], [y], ls="none", marker="o", ms=7, mfc=color, mec="white", mew=1.2, gid=gid, clip_on=False,
+                zorder=4)
+    if plan.point_label:
+        handles.append(Line2D([], [], ls="none", marker="o", ms=7, mfc="0.5", mec="white", mew=1.2,
+                              label=plan.point_label))
+    for gid, y, color in figure.baselines:
+        ax.axhline(y, color=color, ls=":", lw=1.0, alpha=0.7, gid=gid, zorder=1)
+    if figure.baselines:
+        handles.append(Line2D([], [], color="grey", ls=":", lw=1.0, label="prevalence (random ranking)"))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("Recall")
+    ax.set_ylabel("Precision")
+    ax.grid(True, alpha=0.3, lw=0.6)
+    if plan.title:
+        ax.set_title(plan.title)
+    n, ncol, _ = _legend_size(plan)
+    common = dict(handles=handles, fontsize="small", title=plan.legend_title, title_fontsize="small", handlelength=3.0)
+    if n <= _LEGEND_INSIDE_MAX:
+        ax.legend(loc="lower left", **common)
+    else:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False, ncols=ncol,
+                  alignment="left", **common)
 
 
 # ----------------------------------------------------------------------------- reliability diagrams

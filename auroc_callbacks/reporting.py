@@ -8,7 +8,10 @@ sample, still misses a quarter of it (recall 0.72): its positives sit above
 most negatives of that class, yet often below the top score of a
 neighbouring class. :func:`report` puts both views side by side, per class:
 
-* support, exact AUROC (:func:`auroc_callbacks.auroc_scores`);
+* support, exact AUROC (:func:`auroc_callbacks.auroc_scores`) and average
+  precision (:func:`auroc_callbacks.average_precision`, the area under the
+  precision-recall curve: what a ranking buys at the top, where the AUROC
+  hides it when positives are rare);
 * precision, recall and F1 of the default decision, equal to scikit-learn's
   ``precision_recall_fscore_support(..., zero_division=np.nan)``;
 * the TPR (recall) reachable at a false positive rate of at most 1%, 5% and
@@ -31,7 +34,8 @@ import torch
 
 from . import _checks
 from .accumulator import AUROCAccumulator, data_or_epoch
-from .functional import UndefinedAUROCWarning, auroc, auroc_scores, decision_counts, probabilities, roc_curve
+from .functional import UndefinedAUROCWarning, auroc, auroc_scores, average_precision, decision_counts, probabilities
+from .functional import roc_curve
 from .stats import auroc_ci, resolve_ci
 
 __all__ = ["report", "AUROCReport", "ClassReport", "DEFAULT_FPR_LEVELS"]
@@ -43,7 +47,7 @@ _OPTIONS = ("task", "num_classes", "activation", "ignore_index")
 class ClassReport(dict):
     """One row of the report: a class (label) or an average. A dict with attribute access.
 
-    Keys: ``name``, ``support`` (number of positives), ``auroc``, ``precision``,
+    Keys: ``name``, ``support`` (number of positives), ``auroc``, ``ap`` (average precision), ``precision``,
     ``recall``, ``f1`` (of the default decision), ``tpr_at_fpr`` (a dict
     ``{fpr_level: tpr}``), ``youden_threshold``, ``youden_tpr`` and
     ``youden_fpr``. NaN where a value is undefined (a class without positives,
@@ -129,7 +133,7 @@ class AUROCReport:
 
     def _cells(self, digits: int) -> Tuple[List[str], List[List[str]]]:
         header = ["", "support", "AUROC"] + ([f"{_pct(self.ci_level)} CI"] if self.ci_level is not None else [])
-        header += ["precision", "recall", "F1"]
+        header += ["AP", "precision", "recall", "F1"]
         header += [f"TPR@{_pct(x)}" for x in self.fpr_levels] + ["J thr"]
         body = []
         for row in self.rows:
@@ -137,7 +141,7 @@ class AUROCReport:
             if self.ci_level is not None:
                 lo, hi = row.get("auroc_lower", math.nan), row.get("auroc_upper", math.nan)
                 cells.append("-" if math.isnan(lo) else f"[{_num(lo, digits)}, {_num(hi, digits)}]")
-            cells += [_num(row[k], digits) for k in ("precision", "recall", "f1")]
+            cells += [_num(row[k], digits) for k in ("ap", "precision", "recall", "f1")]
             cells += [_num(v, digits) for v in row.tpr_at_fpr.values()]
             cells.append(_num(row.youden_threshold, digits))
             body.append(cells)
@@ -148,6 +152,7 @@ class AUROCReport:
             f"{_pct(self.ci_level)} CI: DeLong's interval of the AUROC (ac.auroc_ci); the averages' include the"
             " covariance of the classes."]
         return ci + [
+            "AP: average precision, the area under the precision-recall curve (scikit-learn's definition).",
             f"precision, recall, F1: at the decision {self.decision}.",
             "TPR@x: the best recall (TPR) of any threshold whose false positive rate is <= x.",
             "J thr: the threshold maximising TPR - FPR (Youden's J).",
@@ -270,7 +275,7 @@ def report(
         >>> r.classes[1].auroc, r.classes[1].recall, r.classes[1].tpr_at_fpr[0.1]
         (1.0, 0.5, 1.0)
         >>> print(r.to_text(digits=2).splitlines()[2])
-          dog        2   1.00       1.00    0.50  0.67    1.00    1.00     1.00   0.40
+          dog        2   1.00  1.00       1.00    0.50  0.67    1.00    1.00     1.00   0.40
     """
     preds, target, opts = _resolve_inputs(
         preds, target, accumulator, dict(task=task, num_classes=num_classes, activation=activation,
@@ -300,6 +305,7 @@ def report(
         else:
             weighted_auc = None if binary else float(auroc(preds, target, average="weighted", **opts))
         curves = roc_curve(preds, target, drop_intermediate=False, **opts)
+        per_ap, ap_avg = _average_precision(preds, target, opts, binary)
     curves = [curves] if binary else curves
 
     valid = target != opts["ignore_index"] if multilabel and opts["ignore_index"] is not None else None
@@ -314,7 +320,8 @@ def report(
         fpr, tpr, thr = (t.double().cpu() for t in curves[c])
         youden = _youden(fpr, tpr, thr)
         rows.append(ClassReport(
-            name=names[c], support=int(support[c]), auroc=per_auc[c], precision=precision[c], recall=recall[c],
+            name=names[c], support=int(support[c]), auroc=per_auc[c], ap=per_ap[c], precision=precision[c],
+            recall=recall[c],
             f1=f1[c], tpr_at_fpr={x: _tpr_at(fpr, tpr, x) for x in levels},
             youden_threshold=youden[0], youden_tpr=youden[1], youden_fpr=youden[2],
         ))
@@ -326,6 +333,7 @@ def report(
         weights = [float(s) for s in support.tolist()]
         macro = _average("macro avg", rows, None, float(scores.value), levels)
         weighted = _average("weighted avg", rows, weights, weighted_auc, levels)
+        macro["ap"], weighted["ap"] = ap_avg
         if interval is not None:
             macro.update(auroc_lower=float(interval.lower), auroc_upper=float(interval.upper))
             weighted.update(auroc_lower=float(weighted_iv.lower), auroc_upper=float(weighted_iv.upper))
@@ -400,6 +408,14 @@ def _youden(fpr: torch.Tensor, tpr: torch.Tensor, thr: torch.Tensor) -> Tuple[fl
     return float(thr[i]), float(tpr[i]), float(fpr[i])
 
 
+def _average_precision(preds, target, opts: dict, binary: bool) -> Tuple[List[float], Tuple[float, float]]:
+    """Per-class average precision, and its macro and weighted averages (NaN for binary: one class)."""
+    per_class = average_precision(preds, target, average=None, **opts).reshape(-1).tolist()
+    if binary:
+        return per_class, (math.nan, math.nan)
+    return per_class, tuple(float(average_precision(preds, target, average=a, **opts)) for a in ("macro", "weighted"))
+
+
 def _mean(values: List[float], weights: Optional[List[float]]) -> float:
     """Mean over the defined (non-NaN) values; weighted when ``weights`` sum to more than 0 there."""
     keep = [i for i, v in enumerate(values) if not math.isnan(v)]
@@ -417,7 +433,7 @@ def _average(name: str, rows: List[ClassReport], weights, auc: float, levels) ->
         return _mean([r[key] for r in rows], weights)
 
     return ClassReport(
-        name=name, support=sum(r.support for r in rows), auroc=auc, precision=col("precision"),
+        name=name, support=sum(r.support for r in rows), auroc=auc, ap=math.nan, precision=col("precision"),
         recall=col("recall"), f1=col("f1"),
         tpr_at_fpr={x: _mean([r.tpr_at_fpr[x] for r in rows], weights) for x in levels},
         youden_threshold=None, youden_tpr=None, youden_fpr=None,

@@ -21,6 +21,7 @@ tag                   kind         written when
 ``auroc_bound``       scalar       ``mode="histogram"``: the certified bound of the value, when not NaN
 ``auroc/{class}``     scalar       multiclass / multilabel: each class whose AUROC is defined (not NaN)
 ``auroc/roc``         image        ``figure=True``: :func:`auroc_callbacks.plotting.plot_roc` of the epoch
+``auroc/pr_figure``   image        ``pr_figure=True``: :func:`auroc_callbacks.plotting.plot_pr` of the epoch
 ``auroc/pr/{class}``  PR curve     ``pr_curves=True``, multiclass / multilabel: each class with a positive
 ``auroc/pr``          PR curve     ``pr_curves=True``, binary (if there is a positive)
 ====================  ===========  ==============================================================
@@ -83,6 +84,7 @@ def log_auroc(
     scalars: bool = True,
     interval: Optional[AUROCInterval] = None,
     bound: Optional[AUROCBound] = None,
+    pr_figure: bool = False,
 ) -> AUROCScores:
     """Write the epoch's AUROC, per-class AUROC, ROC figure and PR curves to a TensorBoard writer.
 
@@ -116,6 +118,9 @@ def log_auroc(
             already computed from ``accumulator``: its bound is logged as
             ``{tag}_bound`` (and ``scores`` default to its own). Default:
             ``accumulator.compute_bound()`` when scalars are logged.
+        pr_figure: also log the precision-recall figure (each class's curve
+            and average precision; histogram mode: from the counts, each AP
+            with its certified interval), next to the ROC figure. Needs matplotlib.
 
     Returns:
         The :class:`~auroc_callbacks.AUROCScores` that were logged.
@@ -148,12 +153,15 @@ def log_auroc(
         raise TypeError(f"`interval` must be an AUROCInterval or None; got {type(interval).__name__}")
     if bound is not None and not isinstance(bound, AUROCBound):
         raise TypeError(f"`bound` must be an AUROCBound or None; got {type(bound).__name__}")
-    if figure:
+    if figure or pr_figure:
         _optional.require_matplotlib("log_auroc(figure=True)")  # before anything is written
     tag = tag.strip("/")
     step = int(step)
     if accumulator.mode == "histogram":
-        return _log_histogram(writer, accumulator, step, tag, class_names, scores, figure, scalars, bound)
+        scores = _log_histogram(writer, accumulator, step, tag, class_names, scores, figure, scalars, bound)
+        if pr_figure and not bool(torch.isnan(scores.value).any()):
+            _log_pr_figure(writer, accumulator, f"{tag}/pr_figure", step, class_names)
+        return scores
 
     if interval is None and scalars and accumulator.ci:
         interval = accumulator.compute_interval()
@@ -175,6 +183,8 @@ def log_auroc(
             _log_figure(writer, accumulator, f"{tag}/roc", step, class_names, interval)
         if pr_curves:
             _log_pr_curves(writer, preds, target, accumulator, tag, step, names)
+        if pr_figure:
+            _log_pr_figure(writer, accumulator, f"{tag}/pr_figure", step, class_names)
     return scores
 
 
@@ -229,6 +239,20 @@ def _log_figure(writer, accumulator, tag: str, step: int, class_names, interval=
     from .plotting import roc_figure
 
     fig = roc_figure(accumulator, class_names, interval=interval, **histogram)
+    try:
+        writer.add_figure(tag, fig, global_step=step)
+    finally:
+        plt.close(fig)
+
+
+def _log_pr_figure(writer, accumulator, tag: str, step: int, class_names) -> None:
+    from matplotlib import pyplot as plt
+
+    from .plotting import pr_figure
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedAUROCWarning)  # warned when the scores were computed
+        fig = pr_figure(accumulator, class_names)
     try:
         writer.add_figure(tag, fig, global_step=step)
     finally:

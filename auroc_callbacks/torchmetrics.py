@@ -36,9 +36,9 @@ from ._checks import Layout
 from ._histogram_counts import HistogramCounts
 from .distributed import EmptyEpochError
 from .functional import UndefinedAUROCWarning
-from .histogram import AUROCBound
+from .histogram import APBound, AUROCBound
 
-__all__ = ["AUROC"]
+__all__ = ["AUROC", "AveragePrecision"]
 
 #: the keyword arguments of ``torchmetrics.Metric.__init__``, passed to it untouched
 METRIC_KWARGS = ("compute_on_cpu", "dist_sync_on_step", "process_group", "dist_sync_fn",
@@ -76,6 +76,7 @@ class AUROC(torchmetrics.Metric):
         tensor(0.7500, dtype=torch.float64)
     """
 
+    _what = "AUROC"
     is_differentiable = False
     higher_is_better = True
     full_state_update = False
@@ -164,6 +165,10 @@ class AUROC(torchmetrics.Metric):
         return acc
 
     def _bound(self, *, per_class: bool) -> AUROCBound:
+        return self._from_counts(histogram.scores_from_epoch, histogram.nan_bound, per_class=per_class)
+
+    def _from_counts(self, compute, nan, *, per_class: bool):
+        """``compute(epoch, options, per_class=)`` of the summed counts, or ``nan(epoch, options)`` with a warning."""
         ints = self.counters.cpu()
         if not bool(ints.any()):
             raise EmptyEpochError("AUROC has no samples: nothing was passed to update(), or only empty batches")
@@ -178,9 +183,9 @@ class AUROC(torchmetrics.Metric):
         _checks.warn_interpretations(notes)
         reason = histogram.epoch_problem(epoch, self.options, self.nan_strategy)
         if reason is not None:
-            _checks.warn(f"{reason}: the epoch AUROC is NaN", UndefinedAUROCWarning)
-            return histogram.nan_bound(epoch, self.options)
-        return histogram.scores_from_epoch(epoch, self.options, per_class=per_class)
+            _checks.warn(f"{reason}: the epoch {self._what} is NaN", UndefinedAUROCWarning)
+            return nan(epoch, self.options)
+        return compute(epoch, self.options, per_class=per_class)
 
     def plot(self, val=None, ax=None, **plot_options):
         """The epoch's ROC figure, through :func:`auroc_callbacks.plotting.plot_roc`: ``(fig, ax)``.
@@ -205,3 +210,57 @@ class AUROC(torchmetrics.Metric):
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options._asdict().items())
         return f"{opts}, mode={self.mode!r}"
 
+
+
+class AveragePrecision(AUROC):
+    """The exact epoch average precision as a ``torchmetrics.Metric``, with :class:`AUROC`'s options and states.
+
+    scikit-learn's ``average_precision_score`` (one-vs-rest; ``multi_class="ovo"``
+    is refused), from the same core as :func:`auroc_callbacks.average_precision`.
+    Histogram mode: the AP of the rounded scores, and :meth:`compute_bound`
+    its certified interval (:class:`~auroc_callbacks.histogram.APBound`).
+    Unlike ``torchmetrics.classification.AveragePrecision``, a class without
+    positives is NaN with one :class:`~auroc_callbacks.UndefinedAUROCWarning`,
+    left out of the average. Sample weights: use :func:`auroc_callbacks.average_precision`
+    or an accumulator (``update(preds, target, weight)``); this metric takes none.
+
+    Example:
+        >>> import torch
+        >>> from auroc_callbacks.torchmetrics import AveragePrecision
+        >>> metric = AveragePrecision()
+        >>> metric.update(torch.tensor([0.1, 0.4, 0.35, 0.8]), torch.tensor([0, 0, 1, 1]))
+        >>> metric.compute()
+        tensor(0.8333, dtype=torch.float64)
+    """
+
+    _what = "average precision"
+
+    def __init__(self, **kwargs):
+        if kwargs.get("multi_class") == "ovo":
+            raise ValueError("AveragePrecision is one-vs-rest: `multi_class` must be 'ovr'; got 'ovo'")
+        super().__init__(**kwargs)
+
+    def compute(self) -> torch.Tensor:
+        """The epoch's average precision: NaN with an ``UndefinedAUROCWarning`` where undefined."""
+        if self.mode == "exact":
+            return self._accumulator().compute_average_precision().value
+        return self._from_counts(histogram.average_precision_from_epoch, histogram.nan_ap_bound, per_class=False).value
+
+    def compute_bound(self) -> APBound:
+        """Histogram mode: the AP of the rounded scores with its certified ``[lower, upper]``, per class too."""
+        if self.mode != "histogram":
+            raise ValueError("compute_bound() is for mode='histogram'; mode='exact' computes the exact value")
+        with self.sync_context():
+            return self._from_counts(histogram.average_precision_from_epoch, histogram.nan_ap_bound, per_class=True)
+
+    def plot(self, val=None, ax=None, **plot_options):
+        """The epoch's precision-recall figure, through :func:`auroc_callbacks.plotting.plot_pr`: ``(fig, ax)``."""
+        if val is not None or self.mode != "exact":
+            raise ValueError("AveragePrecision.plot() draws the epoch's PR curves: `val` must be None and"
+                             " mode 'exact'")
+        from .plotting import plot_pr
+
+        with self.sync_context():
+            preds, target = self._accumulator().gather()
+        opts = {k: getattr(self.options, k) for k in ("task", "num_classes", "activation", "ignore_index")}
+        return plot_pr(preds, target, ax=ax, **opts, **plot_options)

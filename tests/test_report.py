@@ -233,7 +233,7 @@ def test_text_table_is_aligned_and_names_every_row(rng):
     assert str(r) == text
     lines = text.splitlines()
     header = lines[0].split()
-    assert header == ["support", "AUROC", "precision", "recall", "F1", "TPR@2%", "TPR@20%", "J", "thr"]
+    assert header == ["support", "AUROC", "AP", "precision", "recall", "F1", "TPR@2%", "TPR@20%", "J", "thr"]
     body = [line for line in lines[1:7] if line]
     assert [line.split()[0] for line in body] == ["cat", "dog", "sea", "macro", "weighted"]
     ends = {len(line) for line in lines[1:4]}
@@ -255,7 +255,7 @@ def test_dict_and_rows_round_trip_through_json_and_pandas(rng):
     json.loads(json.dumps(d))
     frame = pd.DataFrame(r.to_rows()).set_index("name")
     assert list(frame.index) == ["x", "y", "z", "macro avg", "weighted avg"]
-    assert list(frame.columns[:5]) == ["support", "auroc", "precision", "recall", "f1"]
+    assert list(frame.columns[:6]) == ["support", "auroc", "ap", "precision", "recall", "f1"]
     assert frame.loc["z", "f1"] == r.classes[2].f1
     md = r.to_markdown().splitlines()
     assert md[0].startswith("| class | support | AUROC") and len(md) == 2 + 5
