@@ -5,6 +5,8 @@ the same thread count; the script prints medians and ratios, never absolute
 claims. Targets (issue 2): ac.auroc <= 2x the np.sort floor, >= 5x faster than
 scikit-learn, >= 3x faster than the faster of torcheval and torchmetrics.
 Issue 6: DeLong intervals (ac.auroc_ci) at the first size cost <= 1.5x ac.auroc.
+Issue 14: ac.average_precision >= 5x faster than the fastest peer, and the
+AUROC+AP pair of an epoch (one sort) <= 1.3x the AUROC alone.
 
     python benchmarks/bench_auroc.py                 # CPU, 2 threads, the issue's three sizes
     python benchmarks/bench_auroc.py --ties          # logits rounded to 0.1: tie-heavy
@@ -143,6 +145,70 @@ def bench_sizes(sizes, device: str, repeats: int, ties: bool, with_sklearn: bool
     return verdicts
 
 
+def _ap_contenders(logits: torch.Tensor, target: torch.Tensor, num_classes: int, with_sklearn: bool):
+    """Each contender: softmax, then the one-vs-rest macro average precision (every threshold: exact)."""
+    out = {"auroc_callbacks": lambda: ac.average_precision(logits, target)}
+    try:
+        from torchmetrics.functional.classification import multiclass_average_precision as tm_ap
+
+        out["torchmetrics"] = lambda: tm_ap(logits, target, num_classes=num_classes, average="macro", thresholds=None)
+    except ImportError:
+        pass
+    try:
+        from torcheval.metrics.functional import multiclass_auprc as te_ap
+
+        out["torcheval"] = lambda: te_ap(torch.softmax(logits, 1), target, num_classes=num_classes, average="macro")
+    except ImportError:
+        pass
+    if with_sklearn:
+        from sklearn.metrics import average_precision_score
+        from sklearn.preprocessing import label_binarize
+
+        onehot = label_binarize(target.cpu().numpy(), classes=np.arange(num_classes))
+        out["scikit-learn"] = lambda: average_precision_score(onehot, torch.softmax(logits, 1).cpu().numpy(),
+                                                              average="macro")
+    return out
+
+
+def bench_ap(sizes, device: str, repeats: int, ties: bool, with_sklearn: bool) -> list[str]:
+    """ac.average_precision against its peers, and an epoch's AUROC+AP (one sort) against its AUROC alone."""
+    sync = torch.cuda.synchronize if device == "cuda" else None
+    verdicts = []
+    for n, c in sizes:
+        logits, target = _data(n, c, device, ties)
+        print(f"\naverage precision, {n:,} x {c} {'(ties) ' if ties else ''}on {device}")
+        contenders = _ap_contenders(logits, target, c, with_sklearn and device == "cpu")
+        _check_results(contenders)
+        times = {name: _median_time(fn, repeats, sync) for name, fn in contenders.items()}
+        acc = ac.AUROCAccumulator(num_classes=c)
+        acc.update(logits, target)
+        acc.compute_scores()  # the epoch's checks, once, as a callback's epoch end does
+        auroc_alone = _median_time(acc.compute_scores, repeats, sync)
+        pair = _median_time(lambda: acc.compute_metrics(auroc=True, average_precision=True), repeats, sync)
+        ours = times["auroc_callbacks"]
+        for name, t in times.items():
+            print(f"  {name:16s} {t * 1e3:10.1f} ms   {t / ours:6.2f}x ours")
+        print(f"  epoch AUROC alone {auroc_alone * 1e3:8.1f} ms; AUROC+AP {pair * 1e3:.1f} ms")
+        line = f"AP {n:,}x{c}: ours {ours * 1e3:.1f} ms"
+        peers = [times[k] for k in ("torchmetrics", "torcheval", "scikit-learn") if k in times]
+        if peers:
+            r = min(peers) / ours
+            line += f"; fastest peer/ours {r:.1f} ({'ok' if r >= 5 else 'MISS'} >= 5)"
+        r = pair / auroc_alone
+        line += f"; AUROC+AP / AUROC {r:.2f} ({'ok' if r <= 1.3 else 'MISS'} <= 1.3)"
+        verdicts.append(line)
+    return verdicts
+
+
+def simd_level() -> str:
+    """numpy's SIMD baseline and the extensions it found on this CPU (what its sort runs with)."""
+    try:
+        simd = np.show_config(mode="dicts").get("SIMD Extensions", {})
+    except (TypeError, AttributeError):  # numpy < 1.26
+        return "unknown"
+    return f"baseline {' '.join(simd.get('baseline', [])) or '-'}; found {' '.join(simd.get('found', [])) or '-'}"
+
+
 def bench_update(device: str, batches: int = 2000, batch: int = 256, classes: int = 10) -> str:
     """Host cost of one update(): what a training loop pays per validation batch."""
     preds = torch.randn(batch, classes, device=device)
@@ -252,9 +318,11 @@ def main(argv=None) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     warnings.simplefilter("ignore")
     sizes = QUICK_SIZES if args.quick else (GPU_SIZES if args.device == "cuda" else CPU_SIZES)
-    print(f"torch {torch.__version__}, {args.threads} CPU threads, device {args.device}"
+    print(f"torch {torch.__version__}, numpy {np.__version__}, {args.threads} CPU threads, device {args.device}"
           + (f" ({torch.cuda.get_device_name()})" if args.device == "cuda" else ""))
+    print(f"numpy SIMD: {simd_level()}")
     verdicts = bench_sizes(sizes, args.device, args.repeats, args.ties, not args.no_sklearn)
+    verdicts += bench_ap(sizes, args.device, args.repeats, args.ties, not args.no_sklearn)
     verdicts.append(bench_update(args.device, batches=200 if args.quick else 2000))
     verdicts.append(bench_ci(args.device, *sizes[0], repeats=max(args.repeats, 5)))
     verdicts.append(bench_memory(args.device, *sizes[0]))

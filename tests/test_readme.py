@@ -27,3 +27,16 @@ def test_quick_start_has_two_commands_and_ci_runs_the_test_one():
     commands = [line for line in block.splitlines() if line.strip() and not line.startswith("#")]
     assert commands == ["make demo", "make test"]
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_average_precision_example_runs_and_matches_sklearn():
+    from sklearn.metrics import average_precision_score
+    from sklearn.preprocessing import label_binarize
+
+    block = re.search(r"```python\n(.*?)```", _section("Average precision and sample weights"), flags=re.S).group(1)
+    ns: dict = {}
+    exec(compile(block, "README.md", "exec"), ns)  # noqa: S102 - our own README
+    probs = torch.softmax(ns["logits"].double(), 1).numpy()
+    onehot = label_binarize(ns["target"].numpy(), classes=range(5))
+    want = average_precision_score(onehot, probs, sample_weight=ns["w"].numpy())
+    assert abs(float(ns["ap"].value) - want) < 1e-12
