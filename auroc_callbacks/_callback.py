@@ -97,7 +97,7 @@ def build_accumulator(options: dict, *, who: str = "AUROCCallback", own: Sequenc
         hint = _RENAMED.get(unknown[0], f" (did you mean `{close[0]}`?)" if close else "")
         raise TypeError(f"{who} got an unexpected option `{unknown[0]}`{hint}; its own options are"
                         f" {', '.join(own)}, and it passes on those of AUROCAccumulator: {', '.join(passed)}")
-    return AUROCAccumulator(**options, **fixed)
+    return AUROCAccumulator(**options, **fixed)  # type: ignore[abstract]  # the factory builds a subclass
 
 
 def check_callback_options(accumulator, *, name, per_class=False, class_names=None, calibration=False,
@@ -401,12 +401,12 @@ def unused_figures(options: CallbackOptions, missing: str, supported: str) -> Op
         >>> import auroc_callbacks as ac
         >>> options = check_callback_options(ac.AUROCAccumulator(), name="auroc", log_curve=True)
         >>> unused_figures(options, "the trainer has no TensorBoardLogger", "a TensorBoardLogger")
-        'AUROCCallback(log_curve=True) draws into TensorBoard, but the trainer has no TensorBoardLogger: no figure is logged; add a TensorBoardLogger'
+        'AUROCCallback(log_curve=True) draws figures, but the trainer has no TensorBoardLogger: no figure is logged; add a TensorBoardLogger'
     """
     asked = [f"{k}=True" for k in ("log_curve", "pr_curves") if getattr(options, k) is True]
     if not asked:
         return None
-    return (f"AUROCCallback({', '.join(asked)}) draws into TensorBoard, but {missing}: no figure is logged;"
+    return (f"AUROCCallback({', '.join(asked)}) draws figures, but {missing}: no figure is logged;"
             f" add {supported}")
 
 

@@ -47,6 +47,7 @@ from fastai.torch_core import rank_distrib
 
 from . import _callback, _optional, _trackers
 from ._checks import Choice, check_params
+from .loggers import fastai_wandb_writers, log_epoch_figures
 
 __all__ = ["AUROC", "AUROCCallback", "FROM_LOSS", "loss_activation"]
 
@@ -259,7 +260,10 @@ class AUROCCallback(Callback):
     (rank 0 only), at step ``learn.train_iter`` like fastai's own scalars.
     With fastai's ``TensorBoardCallback`` instead, that callback writes the
     numbers (the Recorder columns, under their names), and this one only the
-    figures and PR curves: each number once.
+    figures and PR curves: each number once. With fastai's ``WandbCallback``,
+    the same figures go to its W&B run as ``wandb.Image`` entries (PR curves
+    as figures), with a ``wandb.Table`` of the ROC points, joining the step
+    it logs the Recorder columns at (see :mod:`auroc_callbacks.loggers`).
 
     Column names must be free: a column of this callback that another one
     already has (``metrics=AUROC()`` next to ``cbs=AUROCCallback()``, both
@@ -280,9 +284,9 @@ class AUROCCallback(Callback):
         log_dir: write TensorBoard events here; default: into the writer of
             fastai's ``TensorBoardCallback`` when the learner has one.
         log_curve: log the ROC figure and, with ``calibration``, the
-            reliability diagram. ``None`` (default): when TensorBoard is in
-            use; ``True``: also, and warn once per fit when neither
-            ``log_dir`` nor fastai's ``TensorBoardCallback`` is there;
+            reliability diagram. ``None`` (default): when TensorBoard or W&B is in
+            use; ``True``: also, and warn once per fit when none of
+            ``log_dir``, fastai's ``TensorBoardCallback`` or ``WandbCallback`` is there;
             ``False``: never. Needs matplotlib.
         pr_curves: also log TensorBoard's per-class precision-recall curves
             (default False: they copy every probability to the host each epoch); warns as ``log_curve=True``.
@@ -380,14 +384,15 @@ class AUROCCallback(Callback):
             _callback.insert_columns(names, self.columns, before="time" if recorder.add_time else None)
         if rank_distrib() != 0:
             return
-        if self.log_dir is None and self._tensorboard_callback() is None:
-            message = _callback.unused_figures(self.options, "the learner has no TensorBoardCallback and no `log_dir`",
-                                               "fastai's TensorBoardCallback to `cbs`, or pass AUROCCallback(log_dir=...)")
+        if self.log_dir is None and self._tensorboard_callback() is None and not fastai_wandb_writers(learn.cbs):
+            message = _callback.unused_figures(
+                self.options, "the learner has no TensorBoardCallback, WandbCallback or `log_dir`",
+                "fastai's TensorBoardCallback or WandbCallback to `cbs`, or pass AUROCCallback(log_dir=...)")
             if message is not None:
                 warnings.warn(message, UserWarning, stacklevel=2)
             return
         if self.options.log_curve is not False:  # fail now, not after the first epoch
-            _optional.require_matplotlib("AUROCCallback(log_curve=True) with TensorBoard")
+            _optional.require_matplotlib("AUROCCallback(log_curve=True) with TensorBoard or W&B")
         if self.log_dir is not None:
             self._writer = _optional.require_tensorboard("AUROCCallback(log_dir=...)")(log_dir=str(self.log_dir))
 
@@ -440,6 +445,8 @@ class AUROCCallback(Callback):
             _callback.log_figures(writer, self._collector.accumulator, self._fresh, tag=self.name,
                                   step=self.learn.train_iter, options=self.options, scalars=writer is self._writer)
             writer.flush()
+        log_epoch_figures(fastai_wandb_writers(self.learn.cbs), self._collector.accumulator, self._fresh, tag=self.name,
+                          step=self.learn.train_iter, options=self.options)  # WandbCallback logs the Recorder columns
 
     def after_fit(self) -> None:
         if self._writer is not None:

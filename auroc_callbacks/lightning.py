@@ -23,7 +23,6 @@ the multiple inheritance is safe, and ``isinstance(cb, Callback)`` (how the
 
 from __future__ import annotations
 
-import importlib
 import re
 import warnings
 from collections.abc import Mapping
@@ -35,22 +34,20 @@ from . import _callback, _optional, _trackers
 from ._checks import NONEMPTY_STR, check_params
 from ._padding import PaddingTrimmer, flatten_loaders, known_padding, sampler_of
 from .distributed import EmptyEpochError
+from .loggers import figure_writers, log_epoch_figures
 from .tensorboard import tag_name
 
 _BASES: List[type] = []
-_TB_LOGGER_PATHS: List[str] = []
 try:
     import lightning.pytorch as _lightning_pytorch
 
     _BASES.append(_lightning_pytorch.Callback)
-    _TB_LOGGER_PATHS.append("lightning.pytorch.loggers")
 except ImportError:  # pragma: no cover - depends on the environment
     _lightning_pytorch = None
 try:
     import pytorch_lightning as _pytorch_lightning
 
     _BASES.append(_pytorch_lightning.Callback)
-    _TB_LOGGER_PATHS.append("pytorch_lightning.loggers")
 except ImportError:  # pragma: no cover - depends on the environment
     _pytorch_lightning = None
 if not _BASES:  # pragma: no cover - depends on the environment
@@ -66,7 +63,8 @@ _OWN = ("name", "per_class", "class_names", "log_curve", "pr_curves", "calibrati
         "preds_key", "target_key", "output_transform", "pool_dataloaders", "average_precision")
 _RULES = {"test_name": [NONEMPTY_STR], "target_key": [NONEMPTY_STR], "test": [bool], "prog_bar": [bool],
           "output_transform": [None, callable], "pool_dataloaders": [bool]}
-_SUPPORTED = "a TensorBoardLogger (lightning.pytorch.loggers.TensorBoardLogger), the logger that takes figures"
+_SUPPORTED = ("a TensorBoardLogger, WandbLogger, MLFlowLogger or CSVLogger (lightning.pytorch.loggers), the loggers"
+              " that take figures")
 
 
 class _Stage(NamedTuple):
@@ -145,15 +143,16 @@ class AUROCCallback(*_BASES):
             tag-safe by :func:`auroc_callbacks.tensorboard.tag_name`), the
             history and the ROC legend; default ``"0"``, ``"1"``, ... Binary:
             1 or 2 names, the last one names the positive class.
-        log_curve: with a ``TensorBoardLogger``, also draw the epoch's ROC
-            figure (and with ``calibration`` the reliability diagram) to
-            ``logger.experiment`` on global rank 0, at ``trainer.global_step``
-            (several dataloaders: one figure each, the tag suffixed like the keys).
-            Needs matplotlib (``pip install 'auroc-callbacks[plot]'``).
-            ``True`` without a ``TensorBoardLogger`` warns once per fit;
-            ``None`` draws when there is one.
-        pr_curves: with a ``TensorBoardLogger``, also log TensorBoard's
-            per-class precision-recall curves (they copy every probability to the host).
+        log_curve: also draw the epoch's ROC figure (and with ``calibration``
+            the reliability diagram) to every ``TensorBoardLogger``,
+            ``WandbLogger``, ``MLFlowLogger`` and ``CSVLogger`` of the trainer
+            (:mod:`auroc_callbacks.loggers` says what each receives), on global
+            rank 0, at ``trainer.global_step`` (several dataloaders: one figure
+            each, the tag suffixed like the keys). Needs matplotlib (``pip
+            install 'auroc-callbacks[plot]'``). ``True`` without such a logger
+            warns once per fit; ``None`` draws when there is one.
+        pr_curves: also log per-class precision-recall curves: TensorBoard's
+            own, a PR figure for the other loggers (they copy every probability to the host).
         average_precision: also log the epoch's average precision (one-vs-rest,
             scikit-learn's definition) as ``val_ap`` (the prefix is ``name``
             without its trailing ``auroc``), per class with ``per_class``,
@@ -261,10 +260,10 @@ class AUROCCallback(*_BASES):
         return self._generate_state_key(name=self.name)
 
     def setup(self, trainer, pl_module, stage: str) -> None:
-        loggers = self._tensorboard_loggers(trainer)
-        if self.options.log_curve and loggers:
-            _optional.require_matplotlib("AUROCCallback(log_curve=True) with a TensorBoardLogger")  # fail now
-        message = None if loggers else _callback.unused_figures(self.options, "the trainer has no TensorBoardLogger"
+        writers = figure_writers(trainer.loggers)
+        if self.options.log_curve and writers:
+            _optional.require_matplotlib("AUROCCallback(log_curve=True) with a logger that takes figures")  # fail now
+        message = None if writers else _callback.unused_figures(self.options, "no logger of the trainer takes figures"
                                                                 f" ({_logger_names(trainer)})", _SUPPORTED)
         if message is not None and getattr(trainer, "is_global_zero", True):
             warnings.warn(message, UserWarning, stacklevel=2)
@@ -390,10 +389,8 @@ class AUROCCallback(*_BASES):
             pl_module.log(key if in_loop else key + suffix, value, prog_bar=self.prog_bar and key == name,
                           sync_dist=False, batch_size=1, add_dataloader_idx=in_loop)
         if trainer.is_global_zero and (self.options.log_curve is not False or self.options.pr_curves):
-            for logger in self._tensorboard_loggers(trainer):  # the scalars went through pl_module.log
-                writer = _callback.SuffixedWriter(logger.experiment, suffix) if suffix else logger.experiment
-                _callback.log_figures(writer, acc, result, tag=name, step=trainer.global_step, options=self.options,
-                                      scalars=False)
+            log_epoch_figures(figure_writers(trainer.loggers), acc, result, tag=name, step=trainer.global_step,
+                              options=self.options, suffix=suffix)  # the scalars went through pl_module.log
         self.last = result
         if idx is not None:
             self.last_by_dataloader[idx] = result
@@ -411,11 +408,6 @@ class AUROCCallback(*_BASES):
         ours = (name, *(_callback.calibration_prefix(name) + c for c in _callback.CALIBRATION_COLUMNS))
         return {es.monitor: _trackers.stop_note(es.monitor) for es in getattr(trainer, "early_stopping_callbacks", [])
                 if es.check_finite and es.monitor.startswith(ours) and es.monitor not in self._warned}
-
-    @staticmethod
-    def _tensorboard_loggers(trainer) -> list:
-        classes = tuple(importlib.import_module(p).TensorBoardLogger for p in _TB_LOGGER_PATHS)
-        return [lg for lg in trainer.loggers if isinstance(lg, classes)]
 
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:

@@ -167,4 +167,4 @@ def test_figures_asked_for_explicitly_are_the_only_ones_warned_about(log_curve, 
     options = _options(acc, log_curve=log_curve, pr_curves=pr_curves)
     message = _callback.unused_figures(options, "no writer", "a writer")
     assert message == (None if asked is None else
-                       f"AUROCCallback({asked}) draws into TensorBoard, but no writer: no figure is logged; add a writer")
+                       f"AUROCCallback({asked}) draws figures, but no writer: no figure is logged; add a writer")

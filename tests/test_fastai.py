@@ -942,9 +942,9 @@ def test_early_stopping_callback_on_undefined_epochs_does_not_crash(cancer, firs
 @pytest.mark.parametrize("options", [{"log_curve": True}, {"pr_curves": True}])
 def test_figures_asked_for_without_a_writer_warn_once_per_fit_naming_the_writers(cancer, options):
     learn = _binary_learner(cancer, cbs=AUROCCallback(**options))
-    with pytest.warns(UserWarning, match="draws into TensorBoard") as record:
+    with pytest.warns(UserWarning, match="draws figures") as record:
         _fit(learn, 2)
-    (message,) = [str(w.message) for w in record if "draws into TensorBoard" in str(w.message)]
+    (message,) = [str(w.message) for w in record if "draws figures" in str(w.message)]
     assert "TensorBoardCallback" in message and "log_dir" in message
 
 
@@ -957,7 +957,7 @@ def test_the_default_log_curve_draws_only_when_a_writer_is_there_and_never_warns
         warnings.simplefilter("always")
         _fit(_binary_learner(cancer, cbs=AUROCCallback()), 1)
         _fit(_binary_learner(cancer, cbs=AUROCCallback(log_curve=False, pr_curves=False)), 1)
-    assert not [w for w in record if "draws into TensorBoard" in str(w.message)]
+    assert not [w for w in record if "draws figures" in str(w.message)]
     assert AUROCCallback().options.log_curve is None
     _fit(_binary_learner(cancer, cbs=AUROCCallback(log_dir=tmp_path)), 1)
     assert "auroc/roc" in _events(tmp_path).Tags()["images"]
