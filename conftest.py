@@ -15,6 +15,8 @@ _NEEDS = {
     "tensorboard.py": ["tensorboard"],
     "plotting.py": ["matplotlib"],
     "demo.py": ["sklearn"],
+    "loggers.py": ["lightning", "pytorch_lightning"],  # its doctest builds a CSVLogger
+    "transformers.py": ["transformers"],
 }
 
 

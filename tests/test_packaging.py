@@ -68,7 +68,7 @@ BLOCKER = """
 import sys, importlib.abc
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name.split('.')[0] in {'fastai', 'lightning', 'pytorch_lightning', 'torchmetrics', 'matplotlib', 'tensorboard'}:
+        if name.split('.')[0] in {'fastai', 'lightning', 'pytorch_lightning', 'torchmetrics', 'matplotlib', 'tensorboard', 'transformers'}:
             raise ModuleNotFoundError(name)
 sys.meta_path.insert(0, Block())
 import pytest
