@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench clean
+.PHONY: install demo test test-fast bench lint wheel-check docs clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,5 +32,25 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_auroc.py
 
+# Maintainer tooling (requirements/lint.txt): ruff, mypy, build. Configured in pyproject.toml.
+LINT_STAMP := $(VENV)/.lint-installed
+$(LINT_STAMP): $(STAMP) requirements/lint.txt
+	$(BIN)/python -m pip install -q -c requirements/constraints.txt -r requirements/lint.txt
+	touch $(LINT_STAMP)
+
+lint: $(LINT_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# Builds the sdist and wheel, installs the wheel in a fresh venv with only torch and numpy, and uses it.
+wheel-check: $(LINT_STAMP)
+	$(BIN)/python tools/check_wheel.py
+
+# The docs site, strict: a warning, a broken link or a missing reference fails (mkdocs.yml, requirements/docs.txt).
+docs: $(STAMP)
+	$(BIN)/python -m pip install -q -c requirements/constraints.txt -r requirements/docs.txt
+	$(BIN)/mkdocs build --strict -d site
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache .hypothesis
+	rm -rf $(VENV) runs .pytest_cache .hypothesis .mypy_cache .ruff_cache site

@@ -21,7 +21,8 @@ import numbers
 import os
 import sys
 import warnings
-from typing import List, NamedTuple, Optional, Sequence
+from types import FrameType
+from typing import Any, List, NamedTuple, Optional, Sequence, cast
 
 import torch
 
@@ -132,7 +133,7 @@ def _kind_of(rule) -> Optional[tuple]:
 def _satisfies(value, rule) -> bool:
     if rule is callable:
         return callable(value)
-    kinds = _kind_of(rule)
+    kinds = cast(tuple, _kind_of(rule))  # a tuple: only the `callable` rule, handled above, has None
     if isinstance(value, bool) and bool not in kinds and rule is not object:
         return False  # True is no int and no float here
     if not isinstance(value, kinds):
@@ -177,8 +178,8 @@ def check_params(rules: dict, **values) -> None:
             continue
         want = " or ".join(_describe_rule(r) for r in allowed)
         typed = any(
-            r is not callable and isinstance(value, _kind_of(r))
-            and not (isinstance(value, bool) and bool not in _kind_of(r))
+            r is not callable and isinstance(value, cast(tuple, _kind_of(r)))
+            and not (isinstance(value, bool) and bool not in cast(tuple, _kind_of(r)))
             for r in allowed
         )
         if typed:
@@ -220,7 +221,7 @@ def check_options(
         raise ValueError(f"`activation` must be one of {_fmt(ACTIVATIONS)}; got {activation!r}")
     if max_fpr is not None and (isinstance(max_fpr, bool) or not isinstance(max_fpr, numbers.Real)):
         raise TypeError(f"`max_fpr` must be a float in (0, 1] or None; got {type(max_fpr).__name__} {max_fpr!r}")
-    if max_fpr is not None and not 0 < max_fpr <= 1:
+    if max_fpr is not None and not 0 < cast(float, max_fpr) <= 1:
         raise ValueError(f"`max_fpr` must be in (0, 1]; got {max_fpr!r}")
     if ignore_index is not None and not _is_int(ignore_index):
         raise TypeError(f"`ignore_index` must be an int or None; got {type(ignore_index).__name__} {ignore_index!r}")
@@ -398,7 +399,9 @@ def check_values(preds: torch.Tensor, target: torch.Tensor, layout: Layout, opts
     keep = None if ignore_index is None else target != ignore_index
     t = target if keep is None else target[keep]
     if t.numel() == 0:
-        raise ValueError(f"every target equals `ignore_index`={ignore_index}: nothing is left to score")
+        from .distributed import EmptyEpochError  # a ValueError; the callbacks skip such an epoch, never crash
+
+        raise EmptyEpochError(f"every target equals `ignore_index`={ignore_index}: nothing is left to score")
     if t.is_floating_point():
         bad = t[(t != t.round()) | ~torch.isfinite(t)]
         if bad.numel():
@@ -529,7 +532,8 @@ def warn(message: str, category: type = UserWarning) -> None:
     A fixed ``stacklevel`` points into the package whenever the warning is
     reached by another route (a report, an accumulator's histogram mode).
     """
-    frame, level = sys._getframe(1), 2
+    frame: Optional[FrameType] = sys._getframe(1)
+    level = 2
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)
@@ -667,4 +671,4 @@ def nan_like(result, *, keep: Sequence[str] = ()):
     unknown = sorted(set(keep) - set(fields))
     if unknown:
         raise ValueError(f"`keep` must name fields of {type(result).__name__}; got {', '.join(map(repr, unknown))}")
-    return result._replace(**{f: nan_like(getattr(result, f)) for f in fields if f not in keep})
+    return cast(Any, result)._replace(**{f: nan_like(getattr(result, f)) for f in fields if f not in keep})

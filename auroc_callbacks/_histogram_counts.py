@@ -12,7 +12,7 @@ computed from the counts lives in :mod:`auroc_callbacks.histogram`.
 from __future__ import annotations
 
 import math
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, cast
 
 import torch
 
@@ -99,6 +99,7 @@ class HistogramCounts:
     def shape(self) -> Tuple[int, int, int]:
         """``(G, R, 65536)`` of the counts (needs a layout)."""
         layout = self.layout
+        assert layout is not None, "needs a layout"
         cols = 1 if layout.task == "binary" else layout.num_classes
         return (layout.num_classes if self.ovo else 4 if self.dual else 2), cols, NUM_BUCKETS
 
@@ -107,12 +108,14 @@ class HistogramCounts:
         """Two interpretations counted side by side (needs a layout): an inferred multilabel input under
         ``activation="auto"`` may prove one-hot over the epoch (then multiclass: softmaxed logits). Groups 0, 1
         count the scores as given, groups 2, 3 as a multiclass epoch scores them; :meth:`epoch` keeps one pair."""
+        assert self.layout is not None, "needs a layout"
         return self.layout.task == "multilabel" and self.options.task is None and self.options.activation == "auto"
 
     @property
     def ovo(self) -> bool:
         """Counts by true class (one-vs-one), not by label (needs a layout). Never read from the shape:
         one-vs-one over 2 classes has 2 groups too."""
+        assert self.layout is not None, "needs a layout"
         return self.options.multi_class == "ovo" and self.layout.task == "multiclass"
 
     # ------------------------------------------------------------------ one batch
@@ -121,7 +124,9 @@ class HistogramCounts:
         """Count one validated, non-empty batch, on its device. No ``.item()``, no boolean indexing."""
         if self.counts is None:
             self.allocate(layout, preds.device)
-        preds, target = shape_inputs(preds, target, layout, self.counts.device)
+        counts = self.counts
+        assert counts is not None  # allocated above
+        preds, target = shape_inputs(preds, target, layout, counts.device)
         in_dtype = preds.dtype
         self.in_dtype = in_dtype if self.in_dtype is None else torch.promote_types(self.in_dtype, in_dtype)
         scores = preds.float() if in_dtype in _FLOAT32_INPUTS else preds
@@ -131,7 +136,7 @@ class HistogramCounts:
         t = target.double()
         as_given = self._summarise_scores(scores, in_dtype, keep, layout, self._one_hot(t, keep, layout))
         bad = self._summarise_labels(t, target.is_floating_point(), keep, layout)
-        trash = self.counts.numel() - 1
+        trash = counts.numel() - 1
         index = self._keys(scores, None if self.dual else as_given, layout)
         valid = self._add_groups(index, t, keep, bad, layout)
         index = torch.where(valid, index, trash).reshape(-1)  # the trash slot
@@ -139,7 +144,7 @@ class HistogramCounts:
             soft = self._keys(scores, as_given, layout) + 2 * self._group_step
             self._add_groups(soft, t, keep, bad, layout)
             index = torch.cat([index, torch.where(valid, soft, trash).reshape(-1)])
-        self.counts.index_add_(0, index, self._one.expand(index.numel()))
+        counts.index_add_(0, index, self._one.expand(index.numel()))
         self.rows += preds.shape[0]
 
     def _one_hot(self, t: torch.Tensor, keep, layout: Layout) -> Optional[torch.Tensor]:
@@ -264,7 +269,7 @@ class HistogramCounts:
             return [-1, -1, -1, -1]
         layout = self.layout
         column = -1 if layout.binary_column is None else layout.binary_column
-        return [TASKS.index(layout.task), layout.num_classes, column, DTYPES.index(self.in_dtype)]
+        return [TASKS.index(layout.task), layout.num_classes, column, DTYPES.index(cast(torch.dtype, self.in_dtype))]
 
     def epoch(self, *, sync_dist: bool, process_group=None) -> Epoch:
         """The epoch's counts, summed over ranks under ``torch.distributed`` (two collectives; every rank calls it).
@@ -278,6 +283,8 @@ class HistogramCounts:
             counts, ints, extremes, layout, in_dtype = self._reduce(process_group)
         elif counts is None:
             raise EmptyEpochError("AUROCAccumulator has no samples: nothing was passed to update(), or only empty batches")
+        # counted: here (allocate sets all five) or on some rank (_reduce)
+        assert ints is not None and extremes is not None and layout is not None and in_dtype is not None
         if self.layout is None:
             self.layout = layout
         counts = counts[:-1].reshape(self.shape)
@@ -303,7 +310,7 @@ class HistogramCounts:
 
     def _reduce(self, process_group):
         """Every rank's counts, counters and extremes summed (maximised), and the layout and dtype they agree on."""
-        sums = None if self.counts is None else torch.cat([self.counts, self.ints])
+        sums = None if self.counts is None else torch.cat([self.counts, cast(torch.Tensor, self.ints)])
         sums, extremes, metas = reduce_uneven(sums, self.extremes, self.meta(), group=process_group)
         first = metas[0]
         for other in metas[1:]:

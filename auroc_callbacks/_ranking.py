@@ -34,7 +34,7 @@ from __future__ import annotations
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, NamedTuple, Optional, Tuple
+from typing import Callable, NamedTuple, Optional, Tuple, cast
 
 import torch
 
@@ -231,6 +231,7 @@ def sort_and_count(keys: torch.Tensor, n_pos: Optional[torch.Tensor] = None, *, 
     """
     rows, n = keys.shape
     shift = 0
+    ids: Optional[torch.Tensor]
     if with_ids:
         shift = max(n - 1, 1).bit_length()
         width = 31 if keys.dtype == torch.int32 else int(keys.max()).bit_length() if keys.numel() else 1
@@ -254,19 +255,22 @@ def sort_and_count(keys: torch.Tensor, n_pos: Optional[torch.Tensor] = None, *, 
     ids = torch.empty_like(keys) if shift else None
     per_chunk = max(1, (1 << 20) // max(n, 1))
     column = torch.arange(n) if shift else None
+    # The tensors each branch of work() reads are set whenever that branch runs (mypy cannot see it).
+    column_t, ids_t, two_u_t = cast(torch.Tensor, column), cast(torch.Tensor, ids), cast(torch.Tensor, two_u)
+    n_pos_t, n_valid_t = cast(torch.Tensor, n_pos), cast(torch.Tensor, n_valid)
 
     def work(start: int) -> None:
         stop = min(start + per_chunk, rows)
         if shift:  # key << shift | column, written chunk by chunk, in cache
-            torch.add(column, src[start:stop], alpha=1 << shift, out=keys[start:stop])
+            torch.add(column_t, src[start:stop], alpha=1 << shift, out=keys[start:stop])
         arr[start:stop].sort(axis=-1)
         if shift:  # split in place while the chunk is in cache: key back in the high bits, column out
-            torch.bitwise_and(keys[start:stop], (1 << shift) - 1, out=ids[start:stop])
+            torch.bitwise_and(keys[start:stop], (1 << shift) - 1, out=ids_t[start:stop])
             keys[start:stop].bitwise_right_shift_(shift)
         if ap is not None:
-            two_u[start:stop], ap[start:stop] = _counts(keys[start:stop], n_pos[start:stop], n_valid[start:stop])
+            two_u_t[start:stop], ap[start:stop] = _counts(keys[start:stop], n_pos_t[start:stop], n_valid_t[start:stop])
         elif two_u is not None:
-            two_u[start:stop] = mann_whitney(keys[start:stop], n_pos[start:stop])
+            two_u[start:stop] = mann_whitney(keys[start:stop], n_pos_t[start:stop])
 
     starts = range(0, rows, per_chunk)
     workers = min(torch.get_num_threads(), os.cpu_count() or 1, len(starts))
@@ -601,7 +605,7 @@ def curve_from_sorted(
     return curve_from_counts(pos, neg, decode(codes), drop_intermediate=drop_intermediate)
 
 
-def as_rates(curve, *, sigmoid: bool = False):
+def as_rates(curve, *, sigmoid: bool = False) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(fpr, tpr, thresholds)`` of a curve of counts; ``sigmoid`` maps the thresholds to probabilities.
 
     Rates are NaN for a class without positives (negatives). ``sigmoid(inf)``
@@ -637,7 +641,7 @@ class Ranked(NamedTuple):
     """Rows of scores ranked against their labels: the sorted keys and the exact Mann-Whitney counts."""
 
     keys: torch.Tensor  # (R, N) sorted packed keys of the ranked rows
-    decode: object
+    decode: Callable[[torch.Tensor], torch.Tensor]  # codes -> float64 scores (Keys.decode)
     n_pos: torch.Tensor  # (R,) int64
     n_valid: torch.Tensor  # (R,) int64
     two_u: torch.Tensor  # (R,) int64
@@ -663,4 +667,4 @@ def rank(scores: torch.Tensor, *, labels=None, label_index=None, valid=None, wit
         n_pos = torch.bincount(label_index[label_index >= 0], minlength=n_rows)
     n_valid = torch.full_like(n_pos, n) if valid is None else valid.sum(1, dtype=torch.int64)
     keys, two_u, ids, ap = sort_and_count(keys, n_pos, with_ids=with_ids, n_valid=n_valid if with_ap else None)
-    return Ranked(keys, packed.decode, n_pos, n_valid, two_u, ids, ap)
+    return Ranked(keys, packed.decode, n_pos, n_valid, cast(torch.Tensor, two_u), ids, ap)  # n_pos given: counted

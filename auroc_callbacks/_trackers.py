@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Callable, Dict, List, Mapping, Sequence
+from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, cast
 
 import torch
 
@@ -59,7 +59,7 @@ def column_owner(column: str, metrics: Sequence, callbacks: Sequence) -> str:
     """Who has ``column`` already: one of ``metrics`` (by ``.name``), one of ``callbacks`` (by ``.columns``), or the Recorder."""
     for m in metrics:
         if getattr(m, "name", None) == column:
-            shown = repr(m) if type(m).__repr__ is not object.__repr__ else repr(column)
+            shown = repr(m) if cast(object, type(m).__repr__) is not object.__repr__ else repr(column)
             return f"the metric {shown}"
     for cb in callbacks:
         if column in getattr(cb, "columns", ()):
@@ -114,7 +114,8 @@ class UndefinedNote:
     def __init__(self, notes: Mapping[str, str]):
         self.notes: Dict[str, str] = dict(notes)
         self.added: List[str] = []
-        self._catch = self._caught = None
+        self._catch: Optional[Any] = None  # warnings.catch_warnings, while entered with notes
+        self._caught: Optional[List[warnings.WarningMessage]] = None
 
     def __enter__(self) -> "UndefinedNote":
         if self.notes:
@@ -128,12 +129,12 @@ class UndefinedNote:
         self.added = [key for key in self.notes if key in values and bool(torch.isnan(values[key]))]
         return self.added
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc) -> Literal[False]:
         if self._catch is None:
             return False
         self._catch.__exit__(*exc)
         pending = "; ".join(self.notes[key] for key in self.added)
-        for w in self._caught:
+        for w in cast(List[warnings.WarningMessage], self._caught):  # set with _catch
             message = str(w.message)
             if pending and issubclass(w.category, UndefinedAUROCWarning):
                 message, pending = f"{message}; {pending}", ""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 import warnings
-from typing import Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union, cast
 
 import torch
 
@@ -51,6 +51,7 @@ class _Buffer:
 
     def append(self, x: torch.Tensor, device: torch.device) -> None:
         n = x.shape[0]
+        last: Optional[torch.Tensor]
         if self.chunks:  # the common case first: the batch fits the last chunk
             last, fill = self.chunks[-1], self.fills[-1]
             if x.shape[1:] != last.shape[1:]:  # (N,) next to (N, 1): one layout, stored as the first batch was
@@ -76,7 +77,8 @@ class _Buffer:
             x = x[take:]
 
     def truncate(self, rows: int) -> None:
-        keep, fills = [], []
+        keep: List[torch.Tensor] = []
+        fills: List[int] = []
         for chunk, fill in zip(self.chunks, self.fills):
             take = min(fill, rows - sum(fills))
             if take <= 0:
@@ -277,13 +279,14 @@ class AUROCAccumulator(abc.ABC):
         shapes = (*_columns(preds), preds.dtype, *_columns(target), target.dtype) if tensors else None
         if shapes is None or shapes != self._shapes:
             layout = _checks.check_layout(preds, target, self.options, allow_empty=True)
-            same_rank = self._shapes is None or (shapes[0], shapes[1], shapes[3], shapes[4]) == (
+            new = cast(tuple, shapes)  # tensors: check_layout raised otherwise
+            same_rank = self._shapes is None or (new[0], new[1], new[3], new[4]) == (
                 self._shapes[0], self._shapes[1], self._shapes[3], self._shapes[4])
             if self._layout is not None and (layout != self._layout or not same_rank):
                 raise ValueError(
                     f"batch shapes changed within an epoch: `preds` {tuple(preds.shape)}, `target` "
-                    f"{tuple(target.shape)} after batches of preds {_shape_of(*self._shapes[:2])}, target"
-                    f" {_shape_of(*self._shapes[3:5])}"
+                    f"{tuple(target.shape)} after batches of preds {_shape_of(*cast(tuple, self._shapes)[:2])}, target"
+                    f" {_shape_of(*cast(tuple, self._shapes)[3:5])}"
                 )
             self._layout, self._shapes = layout, shapes
         elif preds.shape[0] != target.shape[0]:
@@ -294,7 +297,7 @@ class AUROCAccumulator(abc.ABC):
         if not self._indices_checked and not preds.is_floating_point() and preds.shape[0]:
             _checks.check_class_indices(preds, target, self.options)  # one sync, integer preds only
             self._indices_checked = True
-        return self._layout
+        return cast(Layout, self._layout)  # set by the first batch's check above
 
     @abc.abstractmethod
     def _store(self, preds: torch.Tensor, target: torch.Tensor, weight: Optional[torch.Tensor] = None) -> None:
@@ -325,7 +328,7 @@ class AUROCAccumulator(abc.ABC):
 
         One-vs-rest whatever ``multi_class`` says; ``max_fpr`` does not apply.
         """
-        return self.compute_metrics(auroc=False, average_precision=True).ap
+        return cast(APScores, self.compute_metrics(auroc=False, average_precision=True).ap)
 
     @abc.abstractmethod
     def compute_metrics(self, *, auroc: bool = True, average_precision: bool = True) -> RankingScores:
@@ -430,7 +433,8 @@ class ExactEpoch(NamedTuple):
     target: torch.Tensor
     layout: Layout  # the epoch's: multiclass for a one-hot target (task not given)
     nan_reason: Optional[str] = None  # why every AUROC is NaN (unrankable scores, nan_strategy="warn"), else None
-    options: Optional[Options] = None  # the accumulator's, ``activation="auto"`` decided for this epoch
+    # the accumulator's, ``activation="auto"`` decided for this epoch (always given: epoch() passes it)
+    options: Options = cast(Options, None)
     weight: Optional[torch.Tensor] = None  # (N,) sample weights, checked, with ``update(..., weight=...)``
 
 
@@ -556,8 +560,9 @@ class ExactAccumulator(AUROCAccumulator):
                 preds, target = gather_uneven([preds, target], group=self.process_group)
         elif preds is None:
             raise EmptyEpochError("AUROCAccumulator has no samples: nothing was passed to update(), or only empty batches")
-        self._gathered, self._gathered_weight = (preds, target), weight
-        return self._gathered
+        gathered = (preds, cast(torch.Tensor, target))  # stored together with preds
+        self._gathered, self._gathered_weight = gathered, weight
+        return gathered
 
     def gather_weight(self) -> Optional[torch.Tensor]:
         """The epoch's sample weights in :meth:`gather`'s order (every rank's; a collective call), or None."""
@@ -654,8 +659,9 @@ class ExactAccumulator(AUROCAccumulator):
                              " weighted form (this epoch was updated with `weight`)")
         if epoch.nan_reason is not None:
             s = self._nan_scores(epoch)
+            pc = s.per_class
             return _checks.nan_like(AUROCInterval(s.value, s.value, s.value, s.value, float(level), method,
-                                                  *[s.per_class] * 4, s.support, s.num_samples))
+                                                  pc, pc, pc, pc, s.support, s.num_samples))
         return compute_interval(
             epoch.preds, epoch.target, epoch.layout, epoch.options, level=level, method=method, interval=interval,
             n_boot=n_boot, seed=seed,
@@ -693,7 +699,7 @@ class ExactAccumulator(AUROCAccumulator):
             torch.cuda.synchronize()
         preds, target, weight = self._preds.view(), self._target.view(), self._weight.view()
         if len(self._preds.chunks) == 1:  # a view of a larger chunk: save these rows only
-            preds, target = preds.clone(), target.clone()
+            preds, target = cast(torch.Tensor, preds).clone(), cast(torch.Tensor, target).clone()
             weight = None if weight is None else weight.clone()
         return {"preds": preds, "target": target, "weight": weight}
 
@@ -702,7 +708,7 @@ class ExactAccumulator(AUROCAccumulator):
         if (preds is None) != (target is None):
             raise ValueError("`state_dict` holds `preds` without `target` (or the reverse)")
         if preds is not None:
-            self.update(preds, target, state.get("weight"))
+            self.update(preds, cast(torch.Tensor, target), state.get("weight"))
 
     def _repr_options(self) -> str:
         return f", ci=True, ci_level={self.ci_level!r}" if self.ci else ""
@@ -834,7 +840,7 @@ class HistogramAccumulator(AUROCAccumulator):
         return None
 
     def _store(self, preds: torch.Tensor, target: torch.Tensor, weight: Optional[torch.Tensor] = None) -> None:
-        self._counts.update(preds, target, self._layout)
+        self._counts.update(preds, target, cast(Layout, self._layout))  # after check_batch
         self._epoch = None
 
     def truncate(self, num_samples: int) -> None:
@@ -962,8 +968,9 @@ class HistogramAccumulator(AUROCAccumulator):
         state = {"histogram_dtype": str(c.dtype), "counts": None}
         if c.counts is None:
             return state
-        layout, shapes = c.layout, self._shapes
-        return dict(state, counts=c.counts.clone(), ints=c.ints.clone(), extremes=c.extremes.clone(),
+        layout, shapes = cast(Layout, c.layout), cast(tuple, self._shapes)  # set with the counts
+        ints, extremes = cast(torch.Tensor, c.ints), cast(torch.Tensor, c.extremes)
+        return dict(state, counts=c.counts.clone(), ints=ints.clone(), extremes=extremes.clone(),
                     layout=[layout.task, layout.num_classes, layout.binary_column], in_dtype=str(c.in_dtype),
                     rows=c.rows, shapes=[shapes[0], list(shapes[1]), str(shapes[2]), shapes[3], list(shapes[4]),
                                          str(shapes[5])], indices_checked=self._indices_checked)
@@ -1029,7 +1036,7 @@ def data_or_epoch(preds, target, accumulator, options: dict, names: Sequence[str
         given = sorted(given)
         if given:
             raise ValueError(f"options come from the accumulator when `accumulator` is given; got {', '.join(given)}")
-        preds, target = accumulator.gather()
+        preds, target = cast("ExactAccumulator", accumulator).gather()  # histogram mode's gather() raises
         own = accumulator.options._asdict()
         if own["pos_label"] is not None and "pos_label" not in names:  # a binary target: given as 0/1 to them
             target = _as_zero_one(target, own["pos_label"], own["ignore_index"])

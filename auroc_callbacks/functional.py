@@ -8,7 +8,7 @@ stages: check options -> check tensors -> format -> compute.
 
 from __future__ import annotations
 
-from typing import List, NamedTuple, Optional, Tuple, Union
+from typing import List, NamedTuple, Optional, Tuple, Union, cast
 
 import torch
 
@@ -248,8 +248,9 @@ def average_precision(
                                  ignore_index=ignore_index, pos_label=pos_label)
     preds, target, layout, opts = checked_inputs(preds, target, opts)
     weight = checked_weight(sample_weight, preds, opts)
-    return compute_metrics(preds, target, layout, opts, per_class=False, auroc=False, average_precision=True,
-                           weight=weight).ap.value
+    metrics = compute_metrics(preds, target, layout, opts, per_class=False, auroc=False, average_precision=True,
+                              weight=weight)
+    return cast(APScores, metrics.ap).value  # average_precision=True: set
 
 
 def roc_curve(
@@ -384,7 +385,7 @@ def probabilities(
 def compute_scores(preds, target, layout: Layout, opts: Options, *, per_class: bool = True,
                    weight: Optional[torch.Tensor] = None) -> AUROCScores:
     """The compute stage of :func:`auroc_scores`, on inputs already validated by :mod:`._checks`."""
-    return compute_metrics(preds, target, layout, opts, per_class=per_class, weight=weight).auroc
+    return cast(AUROCScores, compute_metrics(preds, target, layout, opts, per_class=per_class, weight=weight).auroc)
 
 
 def compute_metrics(preds, target, layout: Layout, opts: Options, *, per_class: bool = True, auroc: bool = True,
@@ -454,7 +455,7 @@ def _ovr(f: Formatted, layout: Layout, auroc_rows: torch.Tensor, ap_rows: torch.
     partial = max_fpr is not None and max_fpr != 1
     if not weighted:
         if want_ap:
-            per_ap[rows] = ranked.ap.to(per_ap.device)
+            per_ap[rows] = cast(torch.Tensor, ranked.ap).to(per_ap.device)  # with_ap
         if not partial:
             per_auroc[rows] = _ranking.auroc_value(ranked.two_u, ranked.n_pos, ranked.n_valid - ranked.n_pos).to(
                 per_auroc.device)
@@ -462,7 +463,7 @@ def _ovr(f: Formatted, layout: Layout, auroc_rows: torch.Tensor, ap_rows: torch.
         if not weighted and not partial:
             break
         n_valid = int(ranked.n_valid[k])
-        w = None if not weighted else f.weight.index_select(0, ranked.ids[k, :n_valid])
+        w = None if not weighted else cast(torch.Tensor, f.weight).index_select(0, cast(torch.Tensor, ranked.ids)[k, :n_valid])
         pos, neg, codes = _ranking.group_counts(ranked.keys[k], n_valid, w)
         if partial:
             curve = _ranking.curve_from_counts(pos, neg, ranked.decode(codes), drop_intermediate=False)
@@ -571,7 +572,7 @@ def compute_curves(preds, target, layout: Layout, opts: Options, *, drop_interme
     curves = []
     for r in range(ranked.keys.shape[0]):
         n_valid = int(ranked.n_valid[r])
-        w = f.weight.index_select(0, ranked.ids[r, :n_valid]) if weighted else None
+        w = cast(torch.Tensor, f.weight).index_select(0, cast(torch.Tensor, ranked.ids)[r, :n_valid]) if weighted else None
         p, n, codes = _ranking.group_counts(ranked.keys[r], n_valid, w)
         if kind == "roc":
             curve = _ranking.curve_from_counts(p, n, ranked.decode(codes), drop_intermediate=drop_intermediate)

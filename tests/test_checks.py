@@ -49,7 +49,8 @@ BAD_INPUTS = [
     (torch.tensor([0.1, float("nan"), 0.3, 0.4]), torch.tensor([0, 1, 0, 1]), {}, ValueError, ["NaN", "`preds`"]),
     (torch.empty(0), torch.empty(0), {}, ValueError, ["empty", "(0,)"]),
     (torch.empty(0, 3), torch.empty(0, dtype=torch.long), {}, ValueError, ["empty"]),
-    (torch.ones(4), torch.full((4,), -100), {"ignore_index": -100}, ValueError, ["ignore_index", "-100"]),
+    (torch.ones(4), torch.full((4,), -100), {"ignore_index": -100}, ac.EmptyEpochError,  # a ValueError
+     ["ignore_index", "-100"]),
     (np.random.rand(8), T1, {}, TypeError, ["`preds`", "ndarray"]),
     (P1, [0, 1] * 4, {}, TypeError, ["`target`", "list"]),
     (torch.randn(8, dtype=torch.complex64), T1, {}, TypeError, ["`preds`", "complex64"]),
