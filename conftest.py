@@ -30,4 +30,3 @@ def _installed(name: str) -> bool:
 collect_ignore = [
     f"auroc_callbacks/{module}" for module, needs in _NEEDS.items() if not any(_installed(n) for n in needs)
 ]
-

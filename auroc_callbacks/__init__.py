@@ -12,8 +12,15 @@ matplotlib or tensorboard. The rest lives in modules named for what they hold:
 from ._checks import UndefinedAUROCWarning
 from .accumulator import AUROCAccumulator
 from .distributed import EmptyEpochError
-from .functional import AUROCScores, auroc, auroc_scores, average_precision, precision_recall_curve, probabilities
-from .functional import roc_curve
+from .functional import (
+    AUROCScores,
+    auroc,
+    auroc_scores,
+    average_precision,
+    precision_recall_curve,
+    probabilities,
+    roc_curve,
+)
 from .histogram import AUROCBound
 from .reporting import report
 from .stats import AUROCComparison, AUROCInterval, auroc_ci, compare_auroc

@@ -33,9 +33,24 @@ from .histogram import APBound, AUROCBound
 from .stats import AUROCInterval
 
 __all__ = [
-    "CALIBRATION_COLUMNS", "CALIBRATION_NUMBERS", "DATALOADER_SUFFIX", "CallbackOptions", "EpochResult",
-    "StepOutputs", "SuffixedWriter", "build_accumulator", "check_callback_options", "calibration_prefix", "compute_epoch",
-    "activation_of", "dataloader_key", "insert_columns", "log_figures", "scalar_keys", "unused_figures", "vocab_names",
+    "CALIBRATION_COLUMNS",
+    "CALIBRATION_NUMBERS",
+    "DATALOADER_SUFFIX",
+    "CallbackOptions",
+    "EpochResult",
+    "StepOutputs",
+    "SuffixedWriter",
+    "build_accumulator",
+    "check_callback_options",
+    "calibration_prefix",
+    "compute_epoch",
+    "activation_of",
+    "dataloader_key",
+    "insert_columns",
+    "log_figures",
+    "scalar_keys",
+    "unused_figures",
+    "vocab_names",
 ]
 
 #: the calibration numbers every callback logs each epoch (its history keeps all of CALIBRATION_NUMBERS)
@@ -88,21 +103,36 @@ def build_accumulator(options: dict, *, who: str = "AUROCCallback", own: Sequenc
     taken = sorted(set(options) & set(fixed))
     if taken:
         raise TypeError(f"`{taken[0]}` is set by the callback itself ({taken[0]}={fixed[taken[0]]!r}); do not pass it")
-    known = {name for cls in (AUROCAccumulator, ExactAccumulator, HistogramAccumulator)
-             for name, p in inspect.signature(cls.__init__).parameters.items() if p.kind is p.KEYWORD_ONLY}
+    known = {
+        name
+        for cls in (AUROCAccumulator, ExactAccumulator, HistogramAccumulator)
+        for name, p in inspect.signature(cls.__init__).parameters.items()
+        if p.kind is p.KEYWORD_ONLY
+    }
     unknown = sorted(set(options) - known)
     if unknown:
         passed = sorted(known - set(fixed) - set(own))
         close = difflib.get_close_matches(unknown[0], [*own, *passed], n=1, cutoff=0.8)
         hint = _RENAMED.get(unknown[0], f" (did you mean `{close[0]}`?)" if close else "")
-        raise TypeError(f"{who} got an unexpected option `{unknown[0]}`{hint}; its own options are"
-                        f" {', '.join(own)}, and it passes on those of AUROCAccumulator: {', '.join(passed)}")
+        raise TypeError(
+            f"{who} got an unexpected option `{unknown[0]}`{hint}; its own options are"
+            f" {', '.join(own)}, and it passes on those of AUROCAccumulator: {', '.join(passed)}"
+        )
     return AUROCAccumulator(**options, **fixed)  # type: ignore[abstract]  # the factory builds a subclass
 
 
-def check_callback_options(accumulator, *, name, per_class=False, class_names=None, calibration=False,
-                           log_curve=False, pr_curves=False, scalar=False,
-                           average_precision=False) -> CallbackOptions:
+def check_callback_options(
+    accumulator,
+    *,
+    name,
+    per_class=False,
+    class_names=None,
+    calibration=False,
+    log_curve=False,
+    pr_curves=False,
+    scalar=False,
+    average_precision=False,
+) -> CallbackOptions:
     """Check the options every ``AUROCCallback`` shares, against the accumulator they will read.
 
     ``calibration`` is ``True`` or a mapping of :func:`auroc_callbacks.calibration.calibration_summary`
@@ -112,13 +142,23 @@ def check_callback_options(accumulator, *, name, per_class=False, class_names=No
     ``multi_class='ovo'`` is refused with it.
     """
     if scalar and accumulator.options.average is None:
-        raise ValueError("`average` must be one of 'macro', 'weighted', 'micro' for AUROCCallback; got None"
-                         " (pass per_class=True for one column per class)")
-    check_params(_RULES, name=name, per_class=per_class, calibration=calibration, log_curve=log_curve,
-                 pr_curves=pr_curves, average_precision=average_precision)
+        raise ValueError(
+            "`average` must be one of 'macro', 'weighted', 'micro' for AUROCCallback; got None"
+            " (pass per_class=True for one column per class)"
+        )
+    check_params(
+        _RULES,
+        name=name,
+        per_class=per_class,
+        calibration=calibration,
+        log_curve=log_curve,
+        pr_curves=pr_curves,
+        average_precision=average_precision,
+    )
     if average_precision and accumulator.options.multi_class == "ovo":
-        raise ValueError("`average_precision=True` needs multi_class='ovr': average precision is one-vs-rest;"
-                         " got multi_class='ovo'")
+        raise ValueError(
+            "`average_precision=True` needs multi_class='ovr': average precision is one-vs-rest; got multi_class='ovo'"
+        )
     if isinstance(class_names, (str, bytes)):
         raise TypeError(f"`class_names` must be a sequence of names or None; got str {class_names!r}")
     check_params(_RULES, class_names=class_names)
@@ -129,7 +169,8 @@ def check_callback_options(accumulator, *, name, per_class=False, class_names=No
             unknown = sorted(set(calibration) - set(settings))
             if unknown:
                 raise ValueError(
-                    f"`calibration` takes the options 'n_bins' and 'strategy'; got {', '.join(map(repr, unknown))}")
+                    f"`calibration` takes the options 'n_bins' and 'strategy'; got {', '.join(map(repr, unknown))}"
+                )
             settings.update(calibration)
         check_params(_RULES, n_bins=settings["n_bins"], strategy=settings["strategy"])
         if accumulator.mode == "histogram":
@@ -139,11 +180,15 @@ def check_callback_options(accumulator, *, name, per_class=False, class_names=No
             )
         opts = accumulator.options
         if opts.task == "multiclass" and opts.activation == "sigmoid":
-            raise ValueError("`calibration` needs multiclass probabilities that sum to 1: got task='multiclass' with"
-                             " activation='sigmoid'; use 'auto' or 'softmax'")
+            raise ValueError(
+                "`calibration` needs multiclass probabilities that sum to 1: got task='multiclass' with"
+                " activation='sigmoid'; use 'auto' or 'softmax'"
+            )
     if pr_curves and accumulator.mode == "histogram":
-        raise ValueError("`pr_curves=True` needs mode='exact': TensorBoard's PR curves take every prediction, and"
-                         " mode='histogram' keeps per-bucket counts")
+        raise ValueError(
+            "`pr_curves=True` needs mode='exact': TensorBoard's PR curves take every prediction, and"
+            " mode='histogram' keeps per-bucket counts"
+        )
     names = None if class_names is None else [str(c) for c in class_names]
     n = accumulator.options.num_classes
     if names is not None and n is not None and len(names) != n and not (n == 1 and len(names) == 2):
@@ -161,9 +206,17 @@ def calibration_prefix(name: str) -> str:
     return name[: -len("auroc")] if name.endswith("auroc") else f"{name}_"
 
 
-def scalar_keys(name: str, *, scalar: bool = True, ci: bool = False, bound: bool = False,
-                class_keys: Sequence[str] = (), calibration: bool = False, sep: str = "/",
-                ap: bool = False) -> List[str]:
+def scalar_keys(
+    name: str,
+    *,
+    scalar: bool = True,
+    ci: bool = False,
+    bound: bool = False,
+    class_keys: Sequence[str] = (),
+    calibration: bool = False,
+    sep: str = "/",
+    ap: bool = False,
+) -> List[str]:
     """The keys of an epoch's scalars, in order: the one naming rule of every integration.
 
     ``name`` (a scalar value), ``name_lo`` / ``name_hi`` (interval),
@@ -213,8 +266,15 @@ class EpochResult(NamedTuple):
     ap: Optional[APScores] = None
     ap_bound: Optional[APBound] = None
 
-    def values(self, name: str, *, per_class: bool = False, sep: str = "/",
-               class_keys: Optional[Sequence[str]] = None, fill_binary: bool = False) -> Dict[str, torch.Tensor]:
+    def values(
+        self,
+        name: str,
+        *,
+        per_class: bool = False,
+        sep: str = "/",
+        class_keys: Optional[Sequence[str]] = None,
+        fill_binary: bool = False,
+    ) -> Dict[str, torch.Tensor]:
         """The scalars to log, in order, under the keys of :func:`scalar_keys`: 0-d float64 tensors.
 
         Per-class values come with ``per_class`` (always with
@@ -239,8 +299,16 @@ class EpochResult(NamedTuple):
             numbers += _per_class(self.ap.per_class, len(keys))
         if self.calibration is not None:
             numbers += [getattr(self.calibration, k) for k in CALIBRATION_COLUMNS]
-        names = scalar_keys(name, scalar=scalar, ci=self.interval is not None, bound=self.bound is not None,
-                            class_keys=keys, calibration=self.calibration is not None, sep=sep, ap=self.ap is not None)
+        names = scalar_keys(
+            name,
+            scalar=scalar,
+            ci=self.interval is not None,
+            bound=self.bound is not None,
+            class_keys=keys,
+            calibration=self.calibration is not None,
+            sep=sep,
+            ap=self.ap is not None,
+        )
         return dict(zip(names, numbers))
 
     def record(self, **where) -> dict:
@@ -254,8 +322,13 @@ class EpochResult(NamedTuple):
         dict of :data:`CALIBRATION_NUMBERS`.
         """
         s = self.scores
-        rec = dict(where, value=s.value.tolist(), per_class=dict(zip(self.names, s.per_class.tolist())),
-                   support=dict(zip(self.names, s.support.tolist())), num_samples=int(s.num_samples))
+        rec = dict(
+            where,
+            value=s.value.tolist(),
+            per_class=dict(zip(self.names, s.per_class.tolist())),
+            support=dict(zip(self.names, s.support.tolist())),
+            num_samples=int(s.num_samples),
+        )
         if self.interval is not None:
             rec.update(lower=self.interval.lower.tolist(), upper=self.interval.upper.tolist())
         if self.bound is not None:
@@ -315,14 +388,16 @@ def compute_epoch(accumulator, options: CallbackOptions, *, guessed_names: Optio
             if options.per_class:
                 raise ValueError(
                     f"{len(guessed_names)} class names came from the data ({guessed_names[:5]}...), but the model"
-                    f" scores {n} column(s); pass matching `class_names=` or `num_classes=`") from None
+                    f" scores {n} column(s); pass matching `class_names=` or `num_classes=`"
+                ) from None
             names = check_class_names(None, n, binary_default="1")  # not shown as columns: numbered names do
     else:
         names = check_class_names(options.class_names, n, binary_default="1")
     summary = None
     if options.calibration is not None:
-        summary = _calibration(accumulator, options.calibration,
-                               auroc_undefined=bool(torch.isnan(scores.per_class).all()))
+        summary = _calibration(
+            accumulator, options.calibration, auroc_undefined=bool(torch.isnan(scores.per_class).all())
+        )
     return EpochResult(scores, interval, bound, summary, names, ap, ap_bound)
 
 
@@ -368,8 +443,9 @@ def _calibration(accumulator, settings: dict, *, auroc_undefined: bool) -> Calib
     return summary
 
 
-def log_figures(writer, accumulator, result: EpochResult, *, tag: str, step: int, options: CallbackOptions,
-                scalars: bool) -> None:
+def log_figures(
+    writer, accumulator, result: EpochResult, *, tag: str, step: int, options: CallbackOptions, scalars: bool
+) -> None:
     """Write the epoch's figures (ROC, PR curves, reliability diagram) and, with ``scalars``, its numbers.
 
     On one rank, after :func:`compute_epoch` (the gathered epoch is reused).
@@ -383,13 +459,29 @@ def log_figures(writer, accumulator, result: EpochResult, *, tag: str, step: int
 
     figure = options.log_curve is not False
     drawable = not bool(torch.isnan(result.scores.value).any())  # NaN scores: the core warned, nothing to draw
-    log_auroc(writer, accumulator, step=step, tag=tag, class_names=result.names, scores=result.scores,
-              figure=figure and drawable, pr_curves=options.pr_curves and drawable, scalars=scalars,
-              interval=result.interval, bound=result.bound,
-              pr_figure=figure and drawable and options.average_precision)
+    log_auroc(
+        writer,
+        accumulator,
+        step=step,
+        tag=tag,
+        class_names=result.names,
+        scores=result.scores,
+        figure=figure and drawable,
+        pr_curves=options.pr_curves and drawable,
+        scalars=scalars,
+        interval=result.interval,
+        bound=result.bound,
+        pr_figure=figure and drawable and options.average_precision,
+    )
     if result.calibration is not None:
-        log_calibration(writer, result.calibration, step=step, tag=f"{calibration_prefix(tag)}calibration",
-                        figure=figure, scalars=scalars)
+        log_calibration(
+            writer,
+            result.calibration,
+            step=step,
+            tag=f"{calibration_prefix(tag)}calibration",
+            figure=figure,
+            scalars=scalars,
+        )
 
 
 def unused_figures(options: CallbackOptions, missing: str, supported: str) -> Optional[str]:
@@ -406,8 +498,7 @@ def unused_figures(options: CallbackOptions, missing: str, supported: str) -> Op
     asked = [f"{k}=True" for k in ("log_curve", "pr_curves") if getattr(options, k) is True]
     if not asked:
         return None
-    return (f"AUROCCallback({', '.join(asked)}) draws figures, but {missing}: no figure is logged;"
-            f" add {supported}")
+    return f"AUROCCallback({', '.join(asked)}) draws figures, but {missing}: no figure is logged; add {supported}"
 
 
 # ----------------------------------------------------------------------------- what a framework gives
@@ -520,8 +611,10 @@ class StepOutputs:
         if self.output_transform is not None:
             got = self.output_transform(outputs, batch)
             if not (_is_pair(got) or _is_triple(got)):
-                raise TypeError("`output_transform` must return a (preds, target) pair of tensors, or (preds, target,"
-                                f" weight); got {_describe(got)}")
+                raise TypeError(
+                    "`output_transform` must return a (preds, target) pair of tensors, or (preds, target,"
+                    f" weight); got {_describe(got)}"
+                )
             return got[0], got[1], (got[2] if len(got) == 3 else None)
         if isinstance(outputs, Mapping):
             preds_key = next((k for k in self.preds_key if k in outputs), None)

@@ -178,7 +178,8 @@ def check_params(rules: dict, **values) -> None:
             continue
         want = " or ".join(_describe_rule(r) for r in allowed)
         typed = any(
-            r is not callable and isinstance(value, cast(tuple, _kind_of(r)))
+            r is not callable
+            and isinstance(value, cast(tuple, _kind_of(r)))
             and not (isinstance(value, bool) and bool not in cast(tuple, _kind_of(r)))
             for r in allowed
         )
@@ -324,7 +325,9 @@ def check_layout(preds, target, opts: Options, *, allow_empty: bool = False) -> 
             )
     else:  # multilabel
         if opts.multi_class == "ovo":
-            raise ValueError("`multi_class='ovo'` is defined for multiclass input only; got multilabel preds and target")
+            raise ValueError(
+                "`multi_class='ovo'` is defined for multiclass input only; got multilabel preds and target"
+            )
         if cols < 2 or tcols != cols:
             raise ValueError(
                 "task 'multilabel' needs `preds` and `target` of the same shape (N, C) with C >= 2;"
@@ -341,14 +344,20 @@ def _check_tensors(preds: torch.Tensor, target: torch.Tensor, opts: Options, all
     """dtypes, ranks, sample counts and ``ignore_index``'s range: what no layout decides."""
     if preds.is_complex() or not (preds.is_floating_point() or preds.dtype == torch.bool or _int_dtype(preds.dtype)):
         raise TypeError(f"`preds` must hold real numbers (float, int or bool); got dtype {preds.dtype}")
-    if target.is_complex() or not (target.is_floating_point() or target.dtype == torch.bool or _int_dtype(target.dtype)):
+    if target.is_complex() or not (
+        target.is_floating_point() or target.dtype == torch.bool or _int_dtype(target.dtype)
+    ):
         raise TypeError(f"`target` must hold labels (int, bool or integral float); got dtype {target.dtype}")
     for arg, t, other in (("preds", preds, target), ("target", target, preds)):
         if t.ndim not in (1, 2):
-            squeezed = (f" next to {'target' if arg == 'preds' else 'preds'} of shape {tuple(other.shape)}, which is"
-                        " not one sample (a 0-d value is one sample; keep the batch dimension: `.reshape(-1)`)")
-            raise ValueError(f"`{arg}` must be 1-d (N,) or 2-d (N, C); got shape {tuple(t.shape)}"
-                             + (squeezed if t.ndim == 0 else ""))
+            squeezed = (
+                f" next to {'target' if arg == 'preds' else 'preds'} of shape {tuple(other.shape)}, which is"
+                " not one sample (a 0-d value is one sample; keep the batch dimension: `.reshape(-1)`)"
+            )
+            raise ValueError(
+                f"`{arg}` must be 1-d (N,) or 2-d (N, C); got shape {tuple(t.shape)}"
+                + (squeezed if t.ndim == 0 else "")
+            )
     if preds.shape[0] != target.shape[0]:
         raise ValueError(
             f"`preds` and `target` must have the same number of samples; got preds {tuple(preds.shape)}"
@@ -384,7 +393,9 @@ def bad_scores(preds: torch.Tensor, layout: Layout, activation: Optional[str]) -
     if bool(torch.isnan(preds).any()):
         return "`preds` contains NaN (a diverged model?); AUROC needs finite or infinite scores"
     softmax_possible = (layout.task == "multiclass" or layout.binary_column is not None) and activation in (
-        "auto", "softmax")
+        "auto",
+        "softmax",
+    )
     if softmax_possible and bool(torch.isinf(preds).any()):
         return (
             "`preds` contains +-inf logits, and a softmax over such a row is undefined (float16 overflow?);"
@@ -405,7 +416,9 @@ def check_values(preds: torch.Tensor, target: torch.Tensor, layout: Layout, opts
     if t.is_floating_point():
         bad = t[(t != t.round()) | ~torch.isfinite(t)]
         if bad.numel():
-            raise ValueError(f"`target` must hold integer labels; got fractional or non-finite values such as {bad[0].item()!r}")
+            raise ValueError(
+                f"`target` must hold integer labels; got fractional or non-finite values such as {bad[0].item()!r}"
+            )
     if layout.task == "binary":
         check_class_indices(preds, target, opts)
         check_binary_labels(t, opts.pos_label)
@@ -560,8 +573,9 @@ def one_class_message(no_positives: bool) -> str:
     return f"AUROC is undefined: only one class is present in `target` (every sample is {which}); returning NaN"
 
 
-def warn_undefined(layout: Layout, pos: torch.Tensor, neg: torch.Tensor, average: Optional[str], *,
-                   also_ap: bool = False) -> None:
+def warn_undefined(
+    layout: Layout, pos: torch.Tensor, neg: torch.Tensor, average: Optional[str], *, also_ap: bool = False
+) -> None:
     """One :class:`UndefinedAUROCWarning` naming the classes without positives or negatives, if any.
 
     ``also_ap``: the average precision was computed too; the one warning says
@@ -618,8 +632,9 @@ def check_sample_weight(sample_weight, n: int, *, name: str = "sample_weight", v
     if w.ndim == 2 and w.shape[1] == 1:
         w = w.reshape(-1)
     if w.ndim != 1 or w.shape[0] != n:
-        raise ValueError(f"`{name}` must have shape ({n},), one weight per sample of `preds`; got"
-                         f" {tuple(sample_weight.shape)}")
+        raise ValueError(
+            f"`{name}` must have shape ({n},), one weight per sample of `preds`; got {tuple(sample_weight.shape)}"
+        )
     if values and w.numel() and w.is_floating_point():
         bad = ~torch.isfinite(w) | (w < 0)
         if bool(bad.any()):

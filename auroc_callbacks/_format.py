@@ -37,10 +37,30 @@ import torch
 from ._checks import Layout, Options
 
 __all__ = [
-    "DISTRIBUTION_TOL", "Formatted", "Interpretation", "format_inputs", "probabilities_of", "as_float",
-    "row_tolerance", "distribution_excess", "decide_activation", "softmax_applies", "one_hot_layout", "interpret",
-    "kept_inputs", "positive_label", "row_problem", "class_counts", "class_weights", "flatten", "shape_inputs", "ranked_scores",
-    "hard_label_note", "ONE_HOT_NOTE", "UNNORMALISED_NOTE", "UNNORMALISED_HEAD_NOTE",
+    "DISTRIBUTION_TOL",
+    "Formatted",
+    "Interpretation",
+    "format_inputs",
+    "probabilities_of",
+    "as_float",
+    "row_tolerance",
+    "distribution_excess",
+    "decide_activation",
+    "softmax_applies",
+    "one_hot_layout",
+    "interpret",
+    "kept_inputs",
+    "positive_label",
+    "row_problem",
+    "class_counts",
+    "class_weights",
+    "flatten",
+    "shape_inputs",
+    "ranked_scores",
+    "hard_label_note",
+    "ONE_HOT_NOTE",
+    "UNNORMALISED_NOTE",
+    "UNNORMALISED_HEAD_NOTE",
 ]
 
 
@@ -65,22 +85,29 @@ class Interpretation(NamedTuple):
 DISTRIBUTION_TOL = {torch.bfloat16: 5e-2, torch.float16: 1e-2}
 
 #: the notes of :func:`interpret`, one warning each (the histogram counts give the same from device counters)
-UNNORMALISED_NOTE = ("rows of `preds` lie in [0, 1] but do not sum to 1: ranked as per-class scores (one-vs-rest,"
-                     " as given); pass activation='softmax' if they are logits")
-UNNORMALISED_HEAD_NOTE = ("rows of the (N, 2) `preds` lie in [0, 1] but do not sum to 1: column 1 is ranked as given;"
-                          " pass activation='softmax' if they are logits")
+UNNORMALISED_NOTE = (
+    "rows of `preds` lie in [0, 1] but do not sum to 1: ranked as per-class scores (one-vs-rest,"
+    " as given); pass activation='softmax' if they are logits"
+)
+UNNORMALISED_HEAD_NOTE = (
+    "rows of the (N, 2) `preds` lie in [0, 1] but do not sum to 1: column 1 is ranked as given;"
+    " pass activation='softmax' if they are logits"
+)
 ONE_HOT_NOTE = "`target` is one-hot: scored as multiclass; pass task='multilabel' to score each column on its own"
 
 
 def hard_label_note(dtype: Optional[torch.dtype]) -> str:
     """The note for integer or bool predictions (``dtype`` None: not known)."""
     what = "integers or bools" if dtype is None else f"dtype {dtype}"
-    return (f"`preds` are hard labels ({what}): their AUROC is the balanced accuracy of one threshold;"
-            " pass scores (probabilities or logits)")
+    return (
+        f"`preds` are hard labels ({what}): their AUROC is the balanced accuracy of one threshold;"
+        " pass scores (probabilities or logits)"
+    )
 
 
-def format_inputs(preds: torch.Tensor, target: torch.Tensor, layout: Layout, opts: Options,
-                  weight: Optional[torch.Tensor] = None) -> Formatted:
+def format_inputs(
+    preds: torch.Tensor, target: torch.Tensor, layout: Layout, opts: Options, weight: Optional[torch.Tensor] = None
+) -> Formatted:
     """Detach, drop ``ignore_index``, upcast, decide and apply the activation, pick a binary head's column.
 
     ``weight`` (N,), checked sample weights: kept with their samples, as
@@ -105,8 +132,9 @@ def positive_label(layout: Layout, opts: Options) -> int:
     return opts.pos_label if layout.task == "binary" and opts.pos_label is not None else 1
 
 
-def kept_inputs(preds: torch.Tensor, target: torch.Tensor, layout: Layout, opts: Options,
-                weight: Optional[torch.Tensor] = None):
+def kept_inputs(
+    preds: torch.Tensor, target: torch.Tensor, layout: Layout, opts: Options, weight: Optional[torch.Tensor] = None
+):
     """:func:`shape_inputs`, then ``ignore_index`` applied: rows dropped, or (multilabel) a ``valid`` mask.
 
     Returns ``(preds, target, valid, weight)``, the sample weights (float64)

@@ -67,8 +67,15 @@ class HistogramCounts:
         self.in_dtype: Optional[torch.dtype] = None
         self.rows = 0
 
-    def allocate(self, layout: Layout, device: torch.device, *, counts: Optional[torch.Tensor] = None,
-                 ints: Optional[torch.Tensor] = None, extremes: Optional[torch.Tensor] = None) -> None:
+    def allocate(
+        self,
+        layout: Layout,
+        device: torch.device,
+        *,
+        counts: Optional[torch.Tensor] = None,
+        ints: Optional[torch.Tensor] = None,
+        extremes: Optional[torch.Tensor] = None,
+    ) -> None:
         """Fix the layout and give the counts their memory: zeros, or the given tensors, counted into in place.
 
         ``counts`` (flat ``(G * R * 65536 + 1,)`` int64, see :attr:`size`), ``ints``
@@ -169,9 +176,12 @@ class HistogramCounts:
         all_rows = torch.full((), scores.shape[0], dtype=torch.int64, device=scores.device)
         kept_rows = all_rows if row_keep is None else row_keep.sum()
         lo, hi = torch.aminmax(scores)  # min and max propagate NaN
-        self._add(nan=torch.isnan(lo) | torch.isnan(hi), inf=torch.isinf(lo) | torch.isinf(hi),
-                  rows=all_rows if layout.task == "multilabel" else kept_rows,
-                  float_rows=all_rows if in_dtype.is_floating_point else 0)
+        self._add(
+            nan=torch.isnan(lo) | torch.isnan(hi),
+            inf=torch.isinf(lo) | torch.isinf(hi),
+            rows=all_rows if layout.task == "multilabel" else kept_rows,
+            float_rows=all_rows if in_dtype.is_floating_point else 0,
+        )
         if one_hot is not None:
             self._add(onehot_rows=all_rows * one_hot)
         if row_keep is not None:
@@ -216,8 +226,9 @@ class HistogramCounts:
 
     def _keys(self, scores: torch.Tensor, as_given, layout: Layout) -> torch.Tensor:
         """The scores the exact mode ranks, rounded, as bucket keys offset by their column: ``(N, R)``."""
-        scores = ranked_scores(scores, layout, softmax=self.options.activation == "softmax" or as_given is not None,
-                               keep_rows=as_given)
+        scores = ranked_scores(
+            scores, layout, softmax=self.options.activation == "softmax" or as_given is not None, keep_rows=as_given
+        )
         if scores.ndim == 1:
             scores = scores.unsqueeze(1)
         bits = scores.to(self.dtype).view(torch.int16).to(self._index_dtype)
@@ -282,7 +293,9 @@ class HistogramCounts:
         if sync_dist and is_distributed(process_group):
             counts, ints, extremes, layout, in_dtype = self._reduce(process_group)
         elif counts is None:
-            raise EmptyEpochError("AUROCAccumulator has no samples: nothing was passed to update(), or only empty batches")
+            raise EmptyEpochError(
+                "AUROCAccumulator has no samples: nothing was passed to update(), or only empty batches"
+            )
         # counted: here (allocate sets all five) or on some rank (_reduce)
         assert ints is not None and extremes is not None and layout is not None and in_dtype is not None
         if self.layout is None:

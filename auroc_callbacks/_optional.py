@@ -49,8 +49,7 @@ def require(module: str, *, extra: str, caller: str) -> ModuleType:
     except ModuleNotFoundError as err:
         top = module.split(".")[0]
         raise ModuleNotFoundError(
-            f'{caller} requires {top}, which is not installed: pip install "auroc-callbacks[{extra}]"',
-            name=err.name,
+            f'{caller} requires {top}, which is not installed: pip install "auroc-callbacks[{extra}]"', name=err.name
         ) from err
 
 

@@ -57,7 +57,8 @@ def sampler_of(loader):
 def known_padding(sampler) -> bool:
     """A DistributedSampler whose ``__iter__`` pads at the end and deals round-robin, as torch's does."""
     return isinstance(sampler, DistributedSampler) and (
-        getattr(type(sampler).__iter__, "__module__", None) in KNOWN_SAMPLER_MODULES)
+        getattr(type(sampler).__iter__, "__module__", None) in KNOWN_SAMPLER_MODULES
+    )
 
 
 def padded_layout(loader) -> Optional[Tuple[int, int, int]]:
@@ -122,13 +123,15 @@ class PaddingTrimmer:
             kept = self.kept[idx]
             if kept > real:
                 self.warn_once(
-                    f"padding{idx}", f"{self.who}: cannot drop the {kept - real} duplicate sample(s)"
+                    f"padding{idx}",
+                    f"{self.who}: cannot drop the {kept - real} duplicate sample(s)"
                     f" DistributedSampler padded dataloader {idx} with on this rank (its batches could not be placed"
                     " in the shard): the epoch AUROC counts them",
                 )
             elif kept < real:  # batch_idx did not follow the shard (a resumed or hand-driven loop): said, not hidden
                 self.warn_once(
-                    f"dropped{idx}", f"{self.who}: {real - kept} sample(s) of dataloader {idx} on this rank were"
+                    f"dropped{idx}",
+                    f"{self.who}: {real - kept} sample(s) of dataloader {idx} on this rank were"
                     " taken for DistributedSampler padding (its batches' `batch_idx` did not follow the shard): the"
                     " epoch AUROC leaves them out",
                 )
@@ -140,7 +143,8 @@ class PaddingTrimmer:
             return rows  # this rank iterates its own dataset: no padding
         if not known_padding(sampler):
             self.warn_once(
-                "sampler", f"{self.who}: cannot tell which samples {type(sampler).__name__} dealt to this rank;"
+                "sampler",
+                f"{self.who}: cannot tell which samples {type(sampler).__name__} dealt to this rank;"
                 " if it pads ranks with duplicates (as DistributedSampler does) the epoch AUROC counts them. Use"
                 " the Trainer's default sampler (`use_distributed_sampler=True`) for an exact value",
             )
@@ -150,21 +154,24 @@ class PaddingTrimmer:
             real = sampler.num_samples
             if size % world:
                 self.warn_once(
-                    "drop_last", f"{self.who}: DistributedSampler(drop_last=True) leaves {size - real * world} of"
+                    "drop_last",
+                    f"{self.who}: DistributedSampler(drop_last=True) leaves {size - real * world} of"
                     f" {size} samples out: the epoch AUROC is over the other {real * world}",
                 )
         else:
             real = len(range(rank, size, world))
         if rows > sampler.num_samples:
             self.warn_once(
-                "rows", f"{self.who}: this rank scored {rows} rows from {sampler.num_samples} samples (several"
+                "rows",
+                f"{self.who}: this rank scored {rows} rows from {sampler.num_samples} samples (several"
                 " rows per sample?), so the DistributedSampler padding cannot be told apart: the epoch AUROC may"
                 " count a duplicate sample",
             )
             return rows
         if rows < sampler.num_samples:
             self.warn_once(
-                "partial", f"{self.who}: rank {rank} scored {rows} of the {sampler.num_samples} samples of its"
+                "partial",
+                f"{self.who}: rank {rank} scored {rows} of the {sampler.num_samples} samples of its"
                 f" shard (`{limit_name}`?): the epoch AUROC is exact over the samples scored, not over the whole set",
             )
         return min(rows, real)

@@ -209,8 +209,13 @@ class Sorted(NamedTuple):
     ap: Optional[torch.Tensor] = None  # (R,) float64 average precision, with ``n_valid``
 
 
-def sort_and_count(keys: torch.Tensor, n_pos: Optional[torch.Tensor] = None, *, with_ids: bool = False,
-                   n_valid: Optional[torch.Tensor] = None) -> Sorted:
+def sort_and_count(
+    keys: torch.Tensor,
+    n_pos: Optional[torch.Tensor] = None,
+    *,
+    with_ids: bool = False,
+    n_valid: Optional[torch.Tensor] = None,
+) -> Sorted:
     """Sort each row of packed keys and, given ``n_pos``, count its Mann-Whitney statistic.
 
     On CPU, chunks of about 2**20 keys are sorted in place by numpy (which
@@ -326,7 +331,7 @@ def mann_whitney(sorted_keys: torch.Tensor, n_pos: torch.Tensor, *, n_valid: Opt
     return two_u, average_precision_sorted(hit_rows, hit_cols, gaps, groups, n_pos, n_valid)
 
 
-def average_precision_sorted(hit_rows, hit_cols, gaps, groups: Optional["MixedGroups"], n_pos, n_valid):
+def average_precision_sorted(hit_rows, hit_cols, gaps, groups: Optional[MixedGroups], n_pos, n_valid):
     """scikit-learn's average precision of each row of sorted packed keys, from the positions of its positives.
 
     Step-wise, one threshold per distinct score: ``AP = (1/P) sum_positives
@@ -391,8 +396,9 @@ def key_gaps(sorted_keys: torch.Tensor, hit_rows: torch.Tensor, hit_cols: torch.
     return gap.masked_fill_(hit_cols == 0, 2)
 
 
-def mixed_groups(sorted_keys: torch.Tensor, hit_rows: torch.Tensor, hit_cols: torch.Tensor,
-                 gaps: Optional[torch.Tensor] = None) -> Optional[MixedGroups]:
+def mixed_groups(
+    sorted_keys: torch.Tensor, hit_rows: torch.Tensor, hit_cols: torch.Tensor, gaps: Optional[torch.Tensor] = None
+) -> Optional[MixedGroups]:
     """The mixed tie groups of sorted packed keys, from the positions of every positive; None if there are none.
 
     A mixed group is a run of negative keys ``2c`` followed by positive keys
@@ -649,8 +655,9 @@ class Ranked(NamedTuple):
     ap: Optional[torch.Tensor] = None  # (R,) float64 average precision, with ``with_ap``
 
 
-def rank(scores: torch.Tensor, *, labels=None, label_index=None, valid=None, with_ids: bool = False,
-         with_ap: bool = False) -> Ranked:
+def rank(
+    scores: torch.Tensor, *, labels=None, label_index=None, valid=None, with_ids: bool = False, with_ap: bool = False
+) -> Ranked:
     """Rank rows of scores (R, N) against labels given as (R, N) 0/1, or as the positive row of each column.
 
     :func:`pack` then :func:`sort_and_count`; ``with_ids`` also keeps the

@@ -44,8 +44,10 @@ def check_columns(ours: Sequence[str], existing: Sequence[str], owner: Callable[
     seen = set()
     for col in ours:
         if col in seen:
-            raise ValueError(f"{who} would add the column {col!r} twice (a class name makes the key of another"
-                             " column); pass distinct `class_names=`")
+            raise ValueError(
+                f"{who} would add the column {col!r} twice (a class name makes the key of another"
+                " column); pass distinct `class_names=`"
+            )
         seen.add(col)
         if col in existing:
             raise ValueError(
@@ -74,14 +76,15 @@ def never_saved(savers: Sequence, columns: Sequence[str]) -> list:
     (fastai's ``SaveModelCallback``): one that saves every epoch or at the
     end has a file whatever the values were.
     """
-    return [s for s in savers if s.monitor in columns and not s.every_epoch and not s.at_end
-            and never_improved(s.best)]
+    return [s for s in savers if s.monitor in columns and not s.every_epoch and not s.at_end and never_improved(s.best)]
 
 
 def stop_note(monitor: str) -> str:
     """What ``EarlyStopping(check_finite=True)`` does with an undefined epoch, for the undefined-AUROC warning."""
-    return (f"EarlyStopping(monitor={monitor!r}, check_finite=True) will stop training on this undefined epoch;"
-            " pass check_finite=False to wait it out")
+    return (
+        f"EarlyStopping(monitor={monitor!r}, check_finite=True) will stop training on this undefined epoch;"
+        " pass check_finite=False to wait it out"
+    )
 
 
 def never_improved(best) -> bool:
@@ -117,7 +120,7 @@ class UndefinedNote:
         self._catch: Optional[Any] = None  # warnings.catch_warnings, while entered with notes
         self._caught: Optional[List[warnings.WarningMessage]] = None
 
-    def __enter__(self) -> "UndefinedNote":
+    def __enter__(self) -> UndefinedNote:
         if self.notes:
             self._catch = warnings.catch_warnings(record=True)
             self._caught = self._catch.__enter__()
@@ -142,4 +145,3 @@ class UndefinedNote:
         if pending:  # NaN without a warning of ours (cannot happen today): the note still reaches the user
             warnings.warn(pending, UndefinedAUROCWarning, stacklevel=2)
         return False
-

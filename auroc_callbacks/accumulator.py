@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 import warnings
-from typing import Any, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union, cast
+from typing import Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union, cast
 
 import torch
 
@@ -19,8 +19,15 @@ from ._checks import NONEMPTY_STR, Choice, Interval, Layout, Options
 from ._format import interpret, one_hot_layout
 from ._histogram_counts import HistogramCounts
 from .distributed import EmptyEpochError, gather_uneven, is_distributed
-from .functional import APScores, AUROCScores, RankingScores, UndefinedAUROCWarning, compute_curves, compute_metrics
-from .functional import compute_scores
+from .functional import (
+    APScores,
+    AUROCScores,
+    RankingScores,
+    UndefinedAUROCWarning,
+    compute_curves,
+    compute_metrics,
+    compute_scores,
+)
 from .histogram import HISTOGRAM_DTYPES, AUROCBound
 from .stats import AUROCInterval, check_interval_options, compute_interval
 
@@ -71,7 +78,7 @@ class _Buffer:
                 self.fills.append(0)
             fill = self.fills[-1]
             take = min(last.shape[0] - fill, x.shape[0])
-            last[fill: fill + take].copy_(x[:take], non_blocking=True)
+            last[fill : fill + take].copy_(x[:take], non_blocking=True)
             self.fills[-1] = fill + take
             self.size += take
             x = x[take:]
@@ -185,8 +192,14 @@ class AUROCAccumulator(abc.ABC):
         mode: Optional[str] = None,
     ):
         self.options = _checks.check_options(
-            task=task, num_classes=num_classes, average=average, multi_class=multi_class,
-            activation=activation, max_fpr=max_fpr, ignore_index=ignore_index, pos_label=pos_label,
+            task=task,
+            num_classes=num_classes,
+            average=average,
+            multi_class=multi_class,
+            activation=activation,
+            max_fpr=max_fpr,
+            ignore_index=ignore_index,
+            pos_label=pos_label,
         )
         mode = self.mode if mode is None else mode
         _checks.check_params(_RULES, mode=mode, sync_dist=sync_dist, nan_strategy=nan_strategy)
@@ -251,13 +264,17 @@ class AUROCAccumulator(abc.ABC):
         """One batch's weights, types and shapes only (no sync); every batch of an epoch weighted, or none."""
         weight = _checks.check_sample_weight(weight, preds.shape[0], name="weight", values=False)
         if weight is not None and self.options.multi_class == "ovo":
-            raise ValueError("`weight` is not supported with multi_class='ovo' (Hand & Till's one-vs-one AUROC has"
-                             " no weighted form); use multi_class='ovr'")
+            raise ValueError(
+                "`weight` is not supported with multi_class='ovo' (Hand & Till's one-vs-one AUROC has"
+                " no weighted form); use multi_class='ovr'"
+            )
         weighted = weight is not None
         if preds.shape[0] and self._weighted is not None and weighted != self._weighted:
             had = "with" if self._weighted else "without"
-            raise ValueError(f"`weight` must be given for every batch of an epoch or for none: earlier batches came"
-                             f" {had} weights, this one {'with' if weighted else 'without'}")
+            raise ValueError(
+                f"`weight` must be given for every batch of an epoch or for none: earlier batches came"
+                f" {had} weights, this one {'with' if weighted else 'without'}"
+            )
         if preds.shape[0]:
             self._weighted = weighted
         return weight
@@ -281,7 +298,11 @@ class AUROCAccumulator(abc.ABC):
             layout = _checks.check_layout(preds, target, self.options, allow_empty=True)
             new = cast(tuple, shapes)  # tensors: check_layout raised otherwise
             same_rank = self._shapes is None or (new[0], new[1], new[3], new[4]) == (
-                self._shapes[0], self._shapes[1], self._shapes[3], self._shapes[4])
+                self._shapes[0],
+                self._shapes[1],
+                self._shapes[3],
+                self._shapes[4],
+            )
             if self._layout is not None and (layout != self._layout or not same_rank):
                 raise ValueError(
                     f"batch shapes changed within an epoch: `preds` {tuple(preds.shape)}, `target` "
@@ -368,8 +389,7 @@ class AUROCAccumulator(abc.ABC):
             >>> resumed.compute()
             tensor(0.7500, dtype=torch.float64)
         """
-        return {"version": _STATE_VERSION, "mode": self.mode, "options": dict(self.options._asdict()),
-                **self._state()}
+        return {"version": _STATE_VERSION, "mode": self.mode, "options": dict(self.options._asdict()), **self._state()}
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Replace this epoch by a saved one (:meth:`state_dict`): ``compute`` then gives what it gave at saving.
@@ -380,11 +400,14 @@ class AUROCAccumulator(abc.ABC):
         """
         state = state_dict
         if not isinstance(state, dict) or state.get("version") != _STATE_VERSION or "options" not in state:
-            raise ValueError(f"`state_dict` must be an AUROCAccumulator.state_dict() (version {_STATE_VERSION});"
-                             f" got {type(state).__name__}")
+            raise ValueError(
+                f"`state_dict` must be an AUROCAccumulator.state_dict() (version {_STATE_VERSION});"
+                f" got {type(state).__name__}"
+            )
         if state.get("mode") != self.mode:
-            raise ValueError(f"`state_dict` was saved with mode={state.get('mode')!r}; this accumulator has"
-                             f" mode={self.mode!r}")
+            raise ValueError(
+                f"`state_dict` was saved with mode={state.get('mode')!r}; this accumulator has mode={self.mode!r}"
+            )
         own, saved = self.options._asdict(), state["options"]
         differ = [k for k in own if saved.get(k) != own[k]] + sorted(set(saved) - set(own))
         if differ:
@@ -503,8 +526,10 @@ class ExactAccumulator(AUROCAccumulator):
 
     def _check_weight(self, weight, preds) -> Optional[torch.Tensor]:
         if weight is not None and self.ci:
-            raise ValueError("`weight` is not supported with ci=True: the DeLong interval has no exact weighted form;"
-                             " drop ci=True or the weights")
+            raise ValueError(
+                "`weight` is not supported with ci=True: the DeLong interval has no exact weighted form;"
+                " drop ci=True or the weights"
+            )
         return super()._check_weight(weight, preds)
 
     def _store(self, preds: torch.Tensor, target: torch.Tensor, weight: Optional[torch.Tensor] = None) -> None:
@@ -553,13 +578,18 @@ class ExactAccumulator(AUROCAccumulator):
         if self.sync_dist and is_distributed(self.process_group):
             if _any_rank(weight is not None, preds, self.process_group):  # every rank makes the same calls
                 if weight is None:  # a rank without samples: an empty weight tensor
-                    weight = torch.zeros(0 if preds is None else preds.shape[0], dtype=torch.float64,
-                                         device=None if preds is None else preds.device)
+                    weight = torch.zeros(
+                        0 if preds is None else preds.shape[0],
+                        dtype=torch.float64,
+                        device=None if preds is None else preds.device,
+                    )
                 preds, target, weight = gather_uneven([preds, target, weight], group=self.process_group)
             else:
                 preds, target = gather_uneven([preds, target], group=self.process_group)
         elif preds is None:
-            raise EmptyEpochError("AUROCAccumulator has no samples: nothing was passed to update(), or only empty batches")
+            raise EmptyEpochError(
+                "AUROCAccumulator has no samples: nothing was passed to update(), or only empty batches"
+            )
         gathered = (preds, cast(torch.Tensor, target))  # stored together with preds
         self._gathered, self._gathered_weight = gathered, weight
         return gathered
@@ -610,8 +640,9 @@ class ExactAccumulator(AUROCAccumulator):
         epoch = self.epoch()
         if epoch.nan_reason is not None:
             return self._nan_scores(epoch)
-        return compute_scores(epoch.preds, epoch.target, epoch.layout, epoch.options, per_class=per_class,
-                              weight=epoch.weight)
+        return compute_scores(
+            epoch.preds, epoch.target, epoch.layout, epoch.options, per_class=per_class, weight=epoch.weight
+        )
 
     def compute_metrics(self, *, auroc: bool = True, average_precision: bool = True) -> RankingScores:
         """AUROC and average precision scores of the epoch from one sort of each class row (per-class values too)."""
@@ -619,8 +650,16 @@ class ExactAccumulator(AUROCAccumulator):
         if epoch.nan_reason is not None:
             s = self._nan_scores(epoch)
             return RankingScores(s if auroc else None, APScores(*s) if average_precision else None)
-        return compute_metrics(epoch.preds, epoch.target, epoch.layout, epoch.options, per_class=True, auroc=auroc,
-                               average_precision=average_precision, weight=epoch.weight)
+        return compute_metrics(
+            epoch.preds,
+            epoch.target,
+            epoch.layout,
+            epoch.options,
+            per_class=True,
+            auroc=auroc,
+            average_precision=average_precision,
+            weight=epoch.weight,
+        )
 
     def compute_curves(self, *, drop_intermediate: bool = True):
         """ROC curve(s) of the epoch, as :func:`auroc_callbacks.roc_curve` returns them (from the gathered epoch)."""
@@ -633,15 +672,28 @@ class ExactAccumulator(AUROCAccumulator):
     def _curves(self, kind: str, drop_intermediate: bool):
         epoch = self.epoch()
         if epoch.nan_reason is not None:
-            raise ValueError(f"{epoch.nan_reason}: no {'ROC' if kind == 'roc' else 'precision-recall'} curve can be"
-                             " drawn")
+            raise ValueError(
+                f"{epoch.nan_reason}: no {'ROC' if kind == 'roc' else 'precision-recall'} curve can be drawn"
+            )
         opts = epoch.options._replace(average=None, max_fpr=None)
-        return compute_curves(epoch.preds, epoch.target, epoch.layout, opts, drop_intermediate=drop_intermediate,
-                              weight=epoch.weight, kind=kind)
+        return compute_curves(
+            epoch.preds,
+            epoch.target,
+            epoch.layout,
+            opts,
+            drop_intermediate=drop_intermediate,
+            weight=epoch.weight,
+            kind=kind,
+        )
 
     def compute_interval(
-        self, *, ci_level: Optional[float] = None, method: str = "delong", interval: Optional[str] = None,
-        n_boot: int = 2000, seed: int = 0,
+        self,
+        *,
+        ci_level: Optional[float] = None,
+        method: str = "delong",
+        interval: Optional[str] = None,
+        n_boot: int = 2000,
+        seed: int = 0,
     ) -> AUROCInterval:
         """The epoch's AUROC with its confidence interval, as :func:`auroc_callbacks.auroc_ci` returns it.
 
@@ -655,16 +707,28 @@ class ExactAccumulator(AUROCAccumulator):
         check_interval_options(self.options, level=level, method=method, interval=interval, n_boot=n_boot, seed=seed)
         epoch = self.epoch()
         if epoch.weight is not None:
-            raise ValueError("compute_interval() does not take sample weights: the DeLong interval has no exact"
-                             " weighted form (this epoch was updated with `weight`)")
+            raise ValueError(
+                "compute_interval() does not take sample weights: the DeLong interval has no exact"
+                " weighted form (this epoch was updated with `weight`)"
+            )
         if epoch.nan_reason is not None:
             s = self._nan_scores(epoch)
             pc = s.per_class
-            return _checks.nan_like(AUROCInterval(s.value, s.value, s.value, s.value, float(level), method,
-                                                  pc, pc, pc, pc, s.support, s.num_samples))
+            return _checks.nan_like(
+                AUROCInterval(
+                    s.value, s.value, s.value, s.value, float(level), method, pc, pc, pc, pc, s.support, s.num_samples
+                )
+            )
         return compute_interval(
-            epoch.preds, epoch.target, epoch.layout, epoch.options, level=level, method=method, interval=interval,
-            n_boot=n_boot, seed=seed,
+            epoch.preds,
+            epoch.target,
+            epoch.layout,
+            epoch.options,
+            level=level,
+            method=method,
+            interval=interval,
+            n_boot=n_boot,
+            seed=seed,
         )
 
     def compute_bound(self):
@@ -681,8 +745,10 @@ class ExactAccumulator(AUROCAccumulator):
         Raises:
             ValueError: always.
         """
-        raise ValueError("compute_ap_bound() is for mode='histogram'; mode='exact' computes the exact average"
-                         " precision (compute_average_precision())")
+        raise ValueError(
+            "compute_ap_bound() is for mode='histogram'; mode='exact' computes the exact average"
+            " precision (compute_average_precision())"
+        )
 
     def _nan_scores(self, epoch: ExactEpoch) -> AUROCScores:
         """NaN everywhere, with the true supports (scores of the NaN-free stand-in are discarded); warns once."""
@@ -690,8 +756,9 @@ class ExactAccumulator(AUROCAccumulator):
         zeros = torch.zeros_like(epoch.preds)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UndefinedAUROCWarning)
-            s = compute_scores(zeros, epoch.target, epoch.layout, self.options._replace(multi_class="ovr"),
-                               per_class=True)
+            s = compute_scores(
+                zeros, epoch.target, epoch.layout, self.options._replace(multi_class="ovr"), per_class=True
+            )
         return _checks.nan_like(s)
 
     def _state(self) -> dict:
@@ -724,7 +791,9 @@ def _device(buffer_device) -> torch.device:
     try:
         device = torch.device(buffer_device)
     except (RuntimeError, TypeError) as err:
-        raise ValueError(f"`buffer_device` must name a device, such as 'cpu' or 'cuda:0'; got {buffer_device!r}") from err
+        raise ValueError(
+            f"`buffer_device` must name a device, such as 'cpu' or 'cuda:0'; got {buffer_device!r}"
+        ) from err
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise ValueError(
@@ -804,8 +873,9 @@ class HistogramAccumulator(AUROCAccumulator):
         **options,
     ):
         super().__init__(**options)
-        _checks.check_params(_RULES, histogram_dtype=histogram_dtype, ci=ci, ci_level=ci_level,
-                             buffer_device=buffer_device)
+        _checks.check_params(
+            _RULES, histogram_dtype=histogram_dtype, ci=ci, ci_level=ci_level, buffer_device=buffer_device
+        )
         if ci:
             raise ValueError(
                 "`ci=True` needs mode='exact': a DeLong interval needs every prediction; mode='histogram'"
@@ -835,8 +905,10 @@ class HistogramAccumulator(AUROCAccumulator):
 
     def _check_weight(self, weight, preds) -> None:
         if weight is not None:
-            raise ValueError("`weight` needs mode='exact': mode='histogram' keeps integer counts per bucket, and"
-                             " weighted counts would lose their exactness and certified bound")
+            raise ValueError(
+                "`weight` needs mode='exact': mode='histogram' keeps integer counts per bucket, and"
+                " weighted counts would lose their exactness and certified bound"
+            )
         return None
 
     def _store(self, preds: torch.Tensor, target: torch.Tensor, weight: Optional[torch.Tensor] = None) -> None:
@@ -934,8 +1006,10 @@ class HistogramAccumulator(AUROCAccumulator):
 
     def compute_metrics(self, *, auroc: bool = True, average_precision: bool = True) -> RankingScores:
         """AUROC and average precision scores of the rounded scores, from the same counts."""
-        return RankingScores(self._scores(per_class=True) if auroc else None,
-                             self.compute_ap_bound().scores() if average_precision else None)
+        return RankingScores(
+            self._scores(per_class=True) if auroc else None,
+            self.compute_ap_bound().scores() if average_precision else None,
+        )
 
     def compute_curves(self, *, drop_intermediate: bool = True):
         """ROC curve(s) from the counts: one point per occupied bucket, the bucket values as thresholds.
@@ -970,15 +1044,24 @@ class HistogramAccumulator(AUROCAccumulator):
             return state
         layout, shapes = cast(Layout, c.layout), cast(tuple, self._shapes)  # set with the counts
         ints, extremes = cast(torch.Tensor, c.ints), cast(torch.Tensor, c.extremes)
-        return dict(state, counts=c.counts.clone(), ints=ints.clone(), extremes=extremes.clone(),
-                    layout=[layout.task, layout.num_classes, layout.binary_column], in_dtype=str(c.in_dtype),
-                    rows=c.rows, shapes=[shapes[0], list(shapes[1]), str(shapes[2]), shapes[3], list(shapes[4]),
-                                         str(shapes[5])], indices_checked=self._indices_checked)
+        return dict(
+            state,
+            counts=c.counts.clone(),
+            ints=ints.clone(),
+            extremes=extremes.clone(),
+            layout=[layout.task, layout.num_classes, layout.binary_column],
+            in_dtype=str(c.in_dtype),
+            rows=c.rows,
+            shapes=[shapes[0], list(shapes[1]), str(shapes[2]), shapes[3], list(shapes[4]), str(shapes[5])],
+            indices_checked=self._indices_checked,
+        )
 
     def _load_state(self, state: dict) -> None:
         if state.get("histogram_dtype") != str(self.histogram_dtype):
-            raise ValueError(f"`state_dict` was saved with histogram_dtype={state.get('histogram_dtype')}; this"
-                             f" accumulator has histogram_dtype={self.histogram_dtype}")
+            raise ValueError(
+                f"`state_dict` was saved with histogram_dtype={state.get('histogram_dtype')}; this"
+                f" accumulator has histogram_dtype={self.histogram_dtype}"
+            )
         if state.get("counts") is None:
             return
         c = self._counts
@@ -988,8 +1071,13 @@ class HistogramAccumulator(AUROCAccumulator):
         if tuple(state["counts"].shape) != (c.size,) or state["ints"].numel() != len(histogram.COUNTERS):
             raise ValueError("`state_dict` holds counts of another shape than its layout's")
         counts = state["counts"].clone()
-        c.allocate(layout, counts.device, counts=counts, ints=state["ints"].clone().to(counts.device),
-                   extremes=state["extremes"].clone().to(counts.device))
+        c.allocate(
+            layout,
+            counts.device,
+            counts=counts,
+            ints=state["ints"].clone().to(counts.device),
+            extremes=state["extremes"].clone().to(counts.device),
+        )
         c.in_dtype, c.rows = _dtype(state["in_dtype"]), int(state["rows"])
         p_ndim, p_trail, p_dtype, t_ndim, t_trail, t_dtype = state["shapes"]
         self._layout = layout

@@ -125,22 +125,23 @@ OPTION_RULES = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="auroc-callbacks",
-        description="Exact epoch AUROC for fastai and PyTorch Lightning.",
+        prog="auroc-callbacks", description="Exact epoch AUROC for fastai and PyTorch Lightning."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     from . import demo
 
     demo_parser = sub.add_parser(
-        "demo", help="train on sklearn's digits with fastai and Lightning; exact epoch AUROC vs the minibatch mean",
+        "demo",
+        help="train on sklearn's digits with fastai and Lightning; exact epoch AUROC vs the minibatch mean",
         description=demo.__doc__.split("\n\n")[0].replace("``", ""),
     )
     demo.add_arguments(demo_parser)
     demo_parser.set_defaults(func=_demo)
 
     report_parser = sub.add_parser(
-        "report", help="operating points and AUROC of saved predictions (.pt, .npz, .npy, .csv); ROC figure",
+        "report",
+        help="operating points and AUROC of saved predictions (.pt, .npz, .npy, .csv); ROC figure",
         description="Print the per-class operating-points table (support, AUROC, precision/recall/F1 at the"
         " default decision, TPR at fixed FPRs, Youden's J threshold) and the AUROC of saved predictions;"
         " optionally write the ROC figure and TensorBoard logs.",
@@ -155,38 +156,90 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_report_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("preds", metavar="PREDS", help="saved predictions: .pt, .pth, .npz, .npy or .csv")
-    p.add_argument("--target", metavar="T", help="the labels, when not in PREDS: .pt, .npz, .npy or .csv"
-                   " (for a CSV PREDS, may also name its label column)")
-    p.add_argument("--preds-key", metavar="KEY",
-                   help=f"the predictions' key in a dict/.npz (default: first of {', '.join(PREDS_KEYS)})")
-    p.add_argument("--target-key", metavar="KEY", help="the labels' key in a dict/.npz, or a CSV's label column"
-                   f" (default: first of {', '.join(TARGET_KEYS)})")
-    p.add_argument("--classes", nargs="+", metavar="NAME", help="class names (binary: 1 or 2, the last is the positive"
-                   " class); for a CSV: the score columns to use, in order")
+    p.add_argument(
+        "--target",
+        metavar="T",
+        help="the labels, when not in PREDS: .pt, .npz, .npy or .csv (for a CSV PREDS, may also name its label column)",
+    )
+    p.add_argument(
+        "--preds-key",
+        metavar="KEY",
+        help=f"the predictions' key in a dict/.npz (default: first of {', '.join(PREDS_KEYS)})",
+    )
+    p.add_argument(
+        "--target-key",
+        metavar="KEY",
+        help=f"the labels' key in a dict/.npz, or a CSV's label column (default: first of {', '.join(TARGET_KEYS)})",
+    )
+    p.add_argument(
+        "--classes",
+        nargs="+",
+        metavar="NAME",
+        help="class names (binary: 1 or 2, the last is the positive"
+        " class); for a CSV: the score columns to use, in order",
+    )
     p.add_argument("--task", choices=("binary", "multiclass", "multilabel"), help="default: inferred from the shapes")
-    p.add_argument("--average", choices=("macro", "weighted", "micro"), default="macro",
-                   help="the AUROC line's average (default macro)")
-    p.add_argument("--multi-class", choices=("ovr", "ovo"), default="ovr", dest="multi_class",
-                   help="one-vs-rest or Hand & Till one-vs-one (default ovr)")
-    p.add_argument("--pos-label", type=OPTION_RULES["--pos-label"], metavar="NAME",
-                   help="binary: the positive class's label (a CSV's 'malignant', or 2 for labels 1/2); labels equal"
-                   " to NAME are 1, the others 0. Not needed for 0/1 and -1/1 labels")
-    p.add_argument("--max-fpr", type=OPTION_RULES["--max-fpr"], metavar="F",
-                   help="partial AUROC up to this FPR, in (0, 1] (McClish)")
-    p.add_argument("--activation", choices=("auto", "softmax", "sigmoid", "none"), default="auto",
-                   help="applied to the scores (default auto: softmax for multiclass logits)")
-    p.add_argument("--ignore-index", type=OPTION_RULES["--ignore-index"], metavar="I",
-                   help="labels equal to I are left out")
-    p.add_argument("--fpr-levels", type=OPTION_RULES["--fpr-levels"], nargs="+", metavar="X",
-                   default=[0.01, 0.05, 0.1],
-                   help="FPR levels of the TPR columns, each in [0, 1] (default 0.01 0.05 0.1)")
-    p.add_argument("--threshold", type=OPTION_RULES["--threshold"], default=0.5,
-                   help="binary/multilabel decision threshold (default 0.5)")
-    p.add_argument("--digits", type=OPTION_RULES["--digits"], default=3,
-                   help=f"decimals in the table, 0 to {MAX_DIGITS} (default 3)")
+    p.add_argument(
+        "--average",
+        choices=("macro", "weighted", "micro"),
+        default="macro",
+        help="the AUROC line's average (default macro)",
+    )
+    p.add_argument(
+        "--multi-class",
+        choices=("ovr", "ovo"),
+        default="ovr",
+        dest="multi_class",
+        help="one-vs-rest or Hand & Till one-vs-one (default ovr)",
+    )
+    p.add_argument(
+        "--pos-label",
+        type=OPTION_RULES["--pos-label"],
+        metavar="NAME",
+        help="binary: the positive class's label (a CSV's 'malignant', or 2 for labels 1/2); labels equal"
+        " to NAME are 1, the others 0. Not needed for 0/1 and -1/1 labels",
+    )
+    p.add_argument(
+        "--max-fpr",
+        type=OPTION_RULES["--max-fpr"],
+        metavar="F",
+        help="partial AUROC up to this FPR, in (0, 1] (McClish)",
+    )
+    p.add_argument(
+        "--activation",
+        choices=("auto", "softmax", "sigmoid", "none"),
+        default="auto",
+        help="applied to the scores (default auto: softmax for multiclass logits)",
+    )
+    p.add_argument(
+        "--ignore-index", type=OPTION_RULES["--ignore-index"], metavar="I", help="labels equal to I are left out"
+    )
+    p.add_argument(
+        "--fpr-levels",
+        type=OPTION_RULES["--fpr-levels"],
+        nargs="+",
+        metavar="X",
+        default=[0.01, 0.05, 0.1],
+        help="FPR levels of the TPR columns, each in [0, 1] (default 0.01 0.05 0.1)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=OPTION_RULES["--threshold"],
+        default=0.5,
+        help="binary/multilabel decision threshold (default 0.5)",
+    )
+    p.add_argument(
+        "--digits",
+        type=OPTION_RULES["--digits"],
+        default=3,
+        help=f"decimals in the table, 0 to {MAX_DIGITS} (default 3)",
+    )
     p.add_argument("--out", metavar="PNG", help="write the ROC figure here (needs matplotlib)")
-    p.add_argument("--tensorboard", metavar="DIR", help="write the AUROC scalars, ROC figure, PR curves and the"
-                   " table (text) as TensorBoard events in DIR")
+    p.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        help="write the AUROC scalars, ROC figure, PR curves and the table (text) as TensorBoard events in DIR",
+    )
     p.add_argument("--tag", default="auroc", help="TensorBoard tag prefix (default auroc)")
     p.add_argument("--step", type=OPTION_RULES["--step"], default=0, help="TensorBoard global step, >= 0 (default 0)")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
@@ -215,18 +268,26 @@ def _report(args) -> int:
             )
         task = "binary"
     preds, target, names = load_predictions(
-        args.preds, target=args.target, preds_key=args.preds_key, target_key=args.target_key, classes=args.classes,
-        pos_label=args.pos_label, task=task, ignore_index=args.ignore_index,
+        args.preds,
+        target=args.target,
+        preds_key=args.preds_key,
+        target_key=args.target_key,
+        classes=args.classes,
+        pos_label=args.pos_label,
+        task=task,
+        ignore_index=args.ignore_index,
     )
     activation = None if args.activation == "none" else args.activation
     options = dict(task=task, activation=activation, ignore_index=args.ignore_index)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ac.UndefinedAUROCWarning)
         try:
-            rep = ac.report(preds, target, class_names=names, fpr_levels=args.fpr_levels,
-                            threshold=args.threshold, **options)
-            value = ac.auroc(preds, target, average=args.average, multi_class=args.multi_class,
-                             max_fpr=args.max_fpr, **options)
+            rep = ac.report(
+                preds, target, class_names=names, fpr_levels=args.fpr_levels, threshold=args.threshold, **options
+            )
+            value = ac.auroc(
+                preds, target, average=args.average, multi_class=args.multi_class, max_fpr=args.max_fpr, **options
+            )
         except (ValueError, TypeError) as err:
             raise InputError(str(err)) from None
     for message in dict.fromkeys(str(w.message) for w in caught):
@@ -235,10 +296,18 @@ def _report(args) -> int:
     kind = _describe_auroc(rep.task, args.average, args.multi_class, args.max_fpr)
     value_list = value.tolist()
     if args.json:
-        doc = dict(file=str(args.preds), task=rep.task, num_samples=rep.num_samples, activation=rep.activation,
-                   auroc=value_list, average=None if rep.task == "binary" else args.average,
-                   multi_class=args.multi_class, max_fpr=args.max_fpr, pos_label=args.pos_label,
-                   report=rep.to_dict())
+        doc = dict(
+            file=str(args.preds),
+            task=rep.task,
+            num_samples=rep.num_samples,
+            activation=rep.activation,
+            auroc=value_list,
+            average=None if rep.task == "binary" else args.average,
+            multi_class=args.multi_class,
+            max_fpr=args.max_fpr,
+            pos_label=args.pos_label,
+            report=rep.to_dict(),
+        )
         print(json.dumps(_json_safe(doc), indent=2, allow_nan=False))
     else:
         n_cls = len(rep.classes)
@@ -374,15 +443,15 @@ def load_predictions(
         labels, source = _read_target(t, target_key), t.name
     if labels is None:
         raise InputError(
-            f"{p.name} holds predictions only: give the labels with --target FILE"
-            f" (or save a (preds, target) pair)"
+            f"{p.name} holds predictions only: give the labels with --target FILE (or save a (preds, target) pair)"
         )
     preds = _as_tensor(preds, p.name, "predictions")
     if preds.ndim == 0:
         raise InputError(f"{p.name}: the predictions are one number (a 0-d tensor); expected shape (N,) or (N, C)")
     cols = 1 if preds.ndim == 1 else preds.shape[1]
-    labels, positive = _encode_labels(labels, source, cols=cols, names=names, pos_label=pos_label, task=task,
-                                      ignore_index=ignore_index)
+    labels, positive = _encode_labels(
+        labels, source, cols=cols, names=names, pos_label=pos_label, task=task, ignore_index=ignore_index
+    )
     if preds.shape[0] != labels.shape[0]:
         raise InputError(
             f"{p.name} has {preds.shape[0]} predictions but {source} has {labels.shape[0]} labels:"
@@ -465,7 +534,7 @@ def _load_torch(p: Path):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 163": the error, if any, says it all
             return torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - a corrupt pickle makes the unpickler raise IndexError, KeyError, ...
+    except Exception as err:
         unsafe = re.search(r"Unsupported global: GLOBAL (\S+)", str(err))
         if unsafe:
             raise InputError(
@@ -496,7 +565,7 @@ def _load_numpy(p: Path):
             return data
         with data:  # the members are read here: a bad CRC or a truncated member fails now
             arrays = {k: data[k] for k in data.files}
-    except Exception as err:  # noqa: BLE001 - a corrupt zip or header raises BadZipFile, zlib.error, EOFError, ...
+    except Exception as err:
         raise InputError(f"{p.name} is not a readable {suffix} file: {_reason(err)}") from None
     if not arrays:
         raise InputError(f"{p.name} holds no arrays; save them by name: np.savez(path, preds=..., target=...)")
@@ -720,8 +789,14 @@ def _check_binary_labels(found: list, pos, pos_label: str, what: str, show) -> N
 def _real(t) -> bool:
     import torch
 
-    return t.is_floating_point() or t.dtype in (torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32,
-                                                 torch.int64)
+    return t.is_floating_point() or t.dtype in (
+        torch.bool,
+        torch.uint8,
+        torch.int8,
+        torch.int16,
+        torch.int32,
+        torch.int64,
+    )
 
 
 def _number(v):

@@ -71,7 +71,7 @@ def minibatch_values(preds: torch.Tensor, target: torch.Tensor, batch_size: int,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ac.UndefinedAUROCWarning)
         for i in range(0, len(target), batch_size):
-            values.append(ac.auroc(preds[i:i + batch_size], target[i:i + batch_size], **options).item())
+            values.append(ac.auroc(preds[i : i + batch_size], target[i : i + batch_size], **options).item())
     return values
 
 
@@ -124,8 +124,9 @@ def gap_scenarios(
     ]
 
 
-def measure_gap(logits: torch.Tensor, target: torch.Tensor, batch_sizes: Sequence[int] = GAP_BATCH_SIZES,
-                seed: int = 0) -> List[dict]:
+def measure_gap(
+    logits: torch.Tensor, target: torch.Tensor, batch_sizes: Sequence[int] = GAP_BATCH_SIZES, seed: int = 0
+) -> List[dict]:
     """Exact AUROC vs the mean of per-batch AUROCs, for every scenario of :func:`gap_scenarios` and batch size.
 
     Returns one dict per (scenario, batch size): ``scenario``, ``n``,
@@ -149,8 +150,19 @@ def measure_gap(logits: torch.Tensor, target: torch.Tensor, batch_sizes: Sequenc
             values = minibatch_values(preds, y, bs)
             mean = _nanmean(values)
             undefined = sum(math.isnan(v) for v in values)
-            rows.append(dict(scenario=name, n=len(y), positives=positives, batch_size=bs, batches=len(values),
-                             undefined=undefined, exact=exact, mean=mean, gap=mean - exact))
+            rows.append(
+                dict(
+                    scenario=name,
+                    n=len(y),
+                    positives=positives,
+                    batch_size=bs,
+                    batches=len(values),
+                    undefined=undefined,
+                    exact=exact,
+                    mean=mean,
+                    gap=mean - exact,
+                )
+            )
     return rows
 
 
@@ -197,8 +209,10 @@ def _print_history(history: List[dict], out) -> None:
     for h in history:
         ref = f"{h['sklearn']:9.6f}" if h["sklearn"] is not None else f"{'n/a':>9}"
         gap = h["minibatch_mean"] - h["exact"]
-        out(f"{h['epoch']:>5}  {h['loss']:>10.4f}  {h['exact']:>11.6f}  {h['minibatch_mean']:>14.6f}"
-            f"  {gap:>+9.6f}  {ref}")
+        out(
+            f"{h['epoch']:>5}  {h['loss']:>10.4f}  {h['exact']:>11.6f}  {h['minibatch_mean']:>14.6f}"
+            f"  {gap:>+9.6f}  {ref}"
+        )
 
 
 # ----------------------------------------------------------------------------- plain PyTorch
@@ -220,7 +234,7 @@ def train_torch(epochs: int = 5, batch_size: int = 32, seed: int = 0, data=None)
         perm = torch.randperm(len(y_tr), generator=g)
         total = 0.0
         for i in range(0, len(perm), batch_size):
-            idx = perm[i:i + batch_size]
+            idx = perm[i : i + batch_size]
             loss = torch.nn.functional.cross_entropy(model(x_tr[idx]), y_tr[idx])
             opt.zero_grad()
             loss.backward()
@@ -229,7 +243,9 @@ def train_torch(epochs: int = 5, batch_size: int = 32, seed: int = 0, data=None)
         model.eval()
         acc.reset()
         with torch.no_grad():
-            batches = [(model(x_va[i:i + batch_size]), y_va[i:i + batch_size]) for i in range(0, len(y_va), batch_size)]
+            batches = [
+                (model(x_va[i : i + batch_size]), y_va[i : i + batch_size]) for i in range(0, len(y_va), batch_size)
+            ]
         for logits, y in batches:
             acc.update(logits, y)
         logits = torch.cat([b[0] for b in batches])
@@ -297,8 +313,15 @@ def _run_fastai(epochs, batch_size, seed, out_dir: Path, out, progress: bool) ->
             cb = self.learn.auroc
             row = dict(zip(self.learn.recorder.metric_names[1:], self.learn.recorder.values[-1]))
             logits, target = cb.accumulator.gather()
-            self.history.append(dict(epoch=self.epoch, loss=row["train_loss"], exact=cb.last.scores.value.item(),
-                                     minibatch_mean=row["minibatch_mean"], sklearn=_sklearn(logits, target)))
+            self.history.append(
+                dict(
+                    epoch=self.epoch,
+                    loss=row["train_loss"],
+                    exact=cb.last.scores.value.item(),
+                    minibatch_mean=row["minibatch_mean"],
+                    sklearn=_sklearn(logits, target),
+                )
+            )
 
     (x_tr, y_tr), (x_va, y_va) = load_digits_split(seed)
     set_seed(seed)  # fastai's DataLoader shuffles with Python's `random`
@@ -306,8 +329,15 @@ def _run_fastai(epochs, batch_size, seed, out_dir: Path, out, progress: bool) ->
     log_dir = _next_version(out_dir / "fastai")
     table = EpochTable()
     auroc_cb = AUROCCallback(class_names=CLASS_NAMES, log_dir=str(log_dir))
-    learn = Learner(dls, make_model(seed), loss_func=CrossEntropyLossFlat(), opt_func=SGD, lr=LR,
-                    metrics=[accuracy, MinibatchMean()], cbs=[auroc_cb, table])
+    learn = Learner(
+        dls,
+        make_model(seed),
+        loss_func=CrossEntropyLossFlat(),
+        opt_func=SGD,
+        lr=LR,
+        metrics=[accuracy, MinibatchMean()],
+        cbs=[auroc_cb, table],
+    )
     if not progress:
         learn.remove_cb(fastai.callback.progress.ProgressCallback)
         learn.logger = _quiet
@@ -316,8 +346,7 @@ def _run_fastai(epochs, batch_size, seed, out_dir: Path, out, progress: bool) ->
         out("")
     _print_history(table.history, out)
     logits, target = auroc_cb.accumulator.gather()
-    return dict(history=table.history, logits=logits, target=target, accumulator=auroc_cb.accumulator,
-                log_dir=log_dir)
+    return dict(history=table.history, logits=logits, target=target, accumulator=auroc_cb.accumulator, log_dir=log_dir)
 
 
 # ----------------------------------------------------------------------------- Lightning
@@ -375,8 +404,14 @@ def _run_lightning(epochs, batch_size, seed, out_dir: Path, out, progress: bool)
             target = torch.cat([b[1] for b in self._val])
             mean = _nanmean([_batch_auroc(p, t) for p, t in self._val])
             self.log("val_minibatch_mean", mean, prog_bar=True)
-            self.history.append(dict(epoch=self.current_epoch, loss=self._loss / max(self._count, 1),
-                                     minibatch_mean=mean, sklearn=_sklearn(logits, target)))
+            self.history.append(
+                dict(
+                    epoch=self.current_epoch,
+                    loss=self._loss / max(self._count, 1),
+                    minibatch_mean=mean,
+                    sklearn=_sklearn(logits, target),
+                )
+            )
 
         def configure_optimizers(self):
             return torch.optim.SGD(self.parameters(), lr=LR)
@@ -388,9 +423,17 @@ def _run_lightning(epochs, batch_size, seed, out_dir: Path, out, progress: bool)
     logger = pl.loggers.TensorBoardLogger(str(out_dir), name="lightning")
     cb = AUROCCallback(num_classes=10, class_names=CLASS_NAMES, log_curve=True, pr_curves=True, prog_bar=True)
     trainer = pl.Trainer(
-        max_epochs=epochs, accelerator="cpu", devices=1, logger=logger, callbacks=[cb],
-        enable_checkpointing=False, enable_model_summary=False, num_sanity_val_steps=0, enable_progress_bar=progress,
-        log_every_n_steps=10, default_root_dir=str(out_dir),
+        max_epochs=epochs,
+        accelerator="cpu",
+        devices=1,
+        logger=logger,
+        callbacks=[cb],
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        enable_progress_bar=progress,
+        log_every_n_steps=10,
+        default_root_dir=str(out_dir),
     )
     model = Digits()
     with warnings.catch_warnings():
@@ -404,8 +447,7 @@ def _run_lightning(epochs, batch_size, seed, out_dir: Path, out, progress: bool)
         out("")
     _print_history(history, out)
     logits, target = cb.accumulator.gather()
-    return dict(history=history, logits=logits, target=target, accumulator=cb.accumulator,
-                log_dir=Path(logger.log_dir))
+    return dict(history=history, logits=logits, target=target, accumulator=cb.accumulator, log_dir=Path(logger.log_dir))
 
 
 _RUNNERS: Dict[str, Callable] = {"fastai": _run_fastai, "lightning": _run_lightning, "torch": _run_torch}
@@ -435,10 +477,21 @@ def train_lightning_torchmetrics(epochs: int = 5, batch_size: int = 32, seed: in
 
     (x_tr, y_tr), (x_va, y_va) = load_digits_split(seed)
     g = torch.Generator().manual_seed(seed)
-    trainer = pl.Trainer(max_epochs=epochs, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
-                         enable_model_summary=False, num_sanity_val_steps=0, enable_progress_bar=False)
-    trainer.fit(Digits(), DataLoader(TensorDataset(x_tr, y_tr), batch_size=batch_size, shuffle=True, generator=g),
-                DataLoader(TensorDataset(x_va, y_va), batch_size=batch_size))
+    trainer = pl.Trainer(
+        max_epochs=epochs,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        enable_progress_bar=False,
+    )
+    trainer.fit(
+        Digits(),
+        DataLoader(TensorDataset(x_tr, y_tr), batch_size=batch_size, shuffle=True, generator=g),
+        DataLoader(TensorDataset(x_va, y_va), batch_size=batch_size),
+    )
     return float(trainer.callback_metrics["val_auroc"])
 
 
@@ -468,9 +521,16 @@ def _threads(n: int):
         torch.set_num_threads(before)
 
 
-def run(epochs: int = 5, batch_size: int = 32, seed: int = 0, out: Callable = print, *,
-        out_dir: Union[str, os.PathLike] = "runs", frameworks: Optional[Sequence[str]] = None,
-        progress: Optional[bool] = None) -> dict:
+def run(
+    epochs: int = 5,
+    batch_size: int = 32,
+    seed: int = 0,
+    out: Callable = print,
+    *,
+    out_dir: Union[str, os.PathLike] = "runs",
+    frameworks: Optional[Sequence[str]] = None,
+    progress: Optional[bool] = None,
+) -> dict:
     """Run the demo; return what it printed as data.
 
     Args:
@@ -518,19 +578,25 @@ def run(epochs: int = 5, batch_size: int = 32, seed: int = 0, out: Callable = pr
     with _threads(1):
         for k, fw in enumerate(frameworks, 1):
             title = {"fastai": "fastai", "lightning": "PyTorch Lightning", "torch": "plain PyTorch"}[fw]
-            out(f"== {k}. {title}: the same MLP on sklearn's digits ({len(x_tr)} train / {len(x_va)} validation"
-                f" samples, 10 classes), batches of {batch_size} ==")
+            out(
+                f"== {k}. {title}: the same MLP on sklearn's digits ({len(x_tr)} train / {len(x_va)} validation"
+                f" samples, 10 classes), batches of {batch_size} =="
+            )
             results[fw] = _RUNNERS[fw](epochs, batch_size, seed, out_dir, out, progress)
             out("")
 
         k, tm = len(frameworks) + 1, None
         if "lightning" in frameworks and is_available("torchmetrics"):
-            out(f"== {k}. torchmetrics: the same Lightning model, `self.log(\"val_auroc\", AUROC())` with"
-                " auroc_callbacks.torchmetrics.AUROC ==")
+            out(
+                f'== {k}. torchmetrics: the same Lightning model, `self.log("val_auroc", AUROC())` with'
+                " auroc_callbacks.torchmetrics.AUROC =="
+            )
             value = tm = train_lightning_torchmetrics(epochs, batch_size, seed)
             callback = results["lightning"]["history"][-1]["exact"]
-            out(f"val_auroc after epoch {epochs - 1}: {value:.6f}; the callback logged {callback:.6f}"
-                f" ({'the same number' if value == callback else 'DIFFERENT'})")
+            out(
+                f"val_auroc after epoch {epochs - 1}: {value:.6f}; the callback logged {callback:.6f}"
+                f" ({'the same number' if value == callback else 'DIFFERENT'})"
+            )
             out("")
             k += 1
         out(f"== {k}. Minibatch mean vs exact, measured: mean of per-batch AUROCs minus the exact AUROC ==")
@@ -540,23 +606,32 @@ def run(epochs: int = 5, batch_size: int = 32, seed: int = 0, out: Callable = pr
         else:
             logits, target = gap_logits["logits"], gap_logits["target"]
         gap = measure_gap(logits, target)
-        out(f"(the plain PyTorch model after {epochs} epoch(s), validation set of {len(target)}; [k/n]: k of the n"
-            " batches had an undefined AUROC and were skipped, as nanmean does)")
+        out(
+            f"(the plain PyTorch model after {epochs} epoch(s), validation set of {len(target)}; [k/n]: k of the n"
+            " batches had an undefined AUROC and were skipped, as nanmean does)"
+        )
         out(format_gap_table(gap))
         worst = max((r for r in gap if not math.isnan(r["gap"])), key=lambda r: abs(r["gap"]))
-        out(f"The forum's 'within 0.1%' is a gap of about 0.001; the largest here is {worst['gap']:+.4f}"
-            f" ({worst['scenario']}, batches of {worst['batch_size']}).")
+        out(
+            f"The forum's 'within 0.1%' is a gap of about 0.001; the largest here is {worst['gap']:+.4f}"
+            f" ({worst['scenario']}, batches of {worst['batch_size']})."
+        )
         out("")
 
         last_fw = frameworks[-1]
         last = results[last_fw]
         names = {"fastai": "fastai", "lightning": "Lightning", "torch": "plain PyTorch"}
-        out(f"== {k + 1}. Operating points of the {names[last_fw]} model (ac.report): why a high AUROC and a"
-            " modest recall coexist ==")
+        out(
+            f"== {k + 1}. Operating points of the {names[last_fw]} model (ac.report): why a high AUROC and a"
+            " modest recall coexist =="
+        )
         rep = ac.report(accumulator=last["accumulator"], class_names=CLASS_NAMES)
         out(rep.to_text())
-        figure = _save_figure(last["accumulator"], out_dir / "roc_digits.png",
-                              f"{names[last_fw]} MLP on sklearn's digits: validation ROC curves")
+        figure = _save_figure(
+            last["accumulator"],
+            out_dir / "roc_digits.png",
+            f"{names[last_fw]} MLP on sklearn's digits: validation ROC curves",
+        )
         log_dirs = [str(r["log_dir"]) for r in results.values() if r["log_dir"] is not None]
         if log_dirs:
             _log_report_text(Path(log_dirs[-1]), rep, epochs)
@@ -566,10 +641,17 @@ def run(epochs: int = 5, batch_size: int = 32, seed: int = 0, out: Callable = pr
     if figure is not None:
         out(f"  {figure}  ROC curves of the {names[last_fw]} model, exact AUC per class, argmax decisions marked")
     if log_dirs:
-        out(f"  tensorboard --logdir {out_dir}  per-epoch AUROC scalars, ROC figures, PR curves"
-            f" ({', '.join(log_dirs)})")
-    return dict(histories={fw: r["history"] for fw, r in results.items()}, gap=gap, report=rep,
-                figure=figure, log_dirs=log_dirs, torchmetrics=tm)
+        out(
+            f"  tensorboard --logdir {out_dir}  per-epoch AUROC scalars, ROC figures, PR curves ({', '.join(log_dirs)})"
+        )
+    return dict(
+        histories={fw: r["history"] for fw, r in results.items()},
+        gap=gap,
+        report=rep,
+        figure=figure,
+        log_dirs=log_dirs,
+        torchmetrics=tm,
+    )
 
 
 def _save_figure(accumulator, path: Path, title: str) -> Optional[Path]:
@@ -617,21 +699,38 @@ def _positive_int(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=_positive_int, default=5, help="training epochs (default 5)")
-    parser.add_argument("--batch-size", type=_positive_int, default=32,
-                        help="training and validation batch size (default 32)")
+    parser.add_argument(
+        "--batch-size", type=_positive_int, default=32, help="training and validation batch size (default 32)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--out", default="runs", metavar="DIR",
-                        help="where TensorBoard logs and roc_digits.png go (default: runs)")
-    parser.add_argument("--frameworks", nargs="+", choices=FRAMEWORKS, default=None, metavar="NAME",
-                        help="fastai, lightning and/or torch (plain PyTorch); default: fastai and Lightning,"
-                             " whichever are installed")
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                        help="show the frameworks' progress bars (default: when the output is a terminal)")
+    parser.add_argument(
+        "--out", default="runs", metavar="DIR", help="where TensorBoard logs and roc_digits.png go (default: runs)"
+    )
+    parser.add_argument(
+        "--frameworks",
+        nargs="+",
+        choices=FRAMEWORKS,
+        default=None,
+        metavar="NAME",
+        help="fastai, lightning and/or torch (plain PyTorch); default: fastai and Lightning, whichever are installed",
+    )
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show the frameworks' progress bars (default: when the output is a terminal)",
+    )
 
 
 def run_from_args(args) -> int:
-    run(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, out_dir=args.out,
-        frameworks=args.frameworks, progress=args.progress)
+    run(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        out_dir=args.out,
+        frameworks=args.frameworks,
+        progress=args.progress,
+    )
     return 0
 
 

@@ -56,8 +56,18 @@ FROM_LOSS = "loss_func"
 
 _ACTIVATION = {"activation": [Choice((FROM_LOSS, "auto", "softmax", "sigmoid")), None]}
 _RULES = {"log_dir": [None, str, os.PathLike], "weight_func": [None, callable]}
-_OWN = ("name", "per_class", "class_names", "log_dir", "log_curve", "pr_curves", "calibration", "activation",
-        "average_precision", "weight_func")
+_OWN = (
+    "name",
+    "per_class",
+    "class_names",
+    "log_dir",
+    "log_curve",
+    "pr_curves",
+    "calibration",
+    "activation",
+    "average_precision",
+    "weight_func",
+)
 
 
 def loss_activation(loss_func) -> str:
@@ -107,8 +117,9 @@ class _Collector:
         self.accumulator = None
 
     def _build(self, activation, **who):
-        return _callback.build_accumulator(dict(self.options, activation=activation), sync_dist=False,
-                                           nan_strategy="warn", **who)
+        return _callback.build_accumulator(
+            dict(self.options, activation=activation), sync_dist=False, nan_strategy="warn", **who
+        )
 
     def reset(self) -> None:
         self.accumulator = None
@@ -131,7 +142,8 @@ class _Collector:
             target = target.reshape(-1)
         if self.accumulator is None:
             self.accumulator = self._build(
-                loss_activation(learn.loss_func) if self.activation == FROM_LOSS else self.activation)
+                loss_activation(learn.loss_func) if self.activation == FROM_LOSS else self.activation
+            )
         self.accumulator.update(pred, target, _plain(weight[0]) if weight else None)
 
     @property
@@ -327,17 +339,35 @@ class AUROCCallback(Callback):
     order = Recorder.order + 1
     run_train = False  # batch events only in validation
 
-    def __init__(self, *, name: str = "auroc", per_class: bool = False, class_names: Optional[Sequence[str]] = None,
-                 log_dir: Union[str, os.PathLike, None] = None, log_curve: Optional[bool] = None, pr_curves: bool = False,
-                 calibration: Union[bool, Mapping] = False, activation: Optional[str] = FROM_LOSS,
-                 average_precision: bool = False, weight_func: Optional[Callable] = None, **auroc_options):
+    def __init__(
+        self,
+        *,
+        name: str = "auroc",
+        per_class: bool = False,
+        class_names: Optional[Sequence[str]] = None,
+        log_dir: Union[str, os.PathLike, None] = None,
+        log_curve: Optional[bool] = None,
+        pr_curves: bool = False,
+        calibration: Union[bool, Mapping] = False,
+        activation: Optional[str] = FROM_LOSS,
+        average_precision: bool = False,
+        weight_func: Optional[Callable] = None,
+        **auroc_options,
+    ):
         super().__init__()
         check_params(_RULES, log_dir=log_dir)
         self._collector = _Collector(activation, auroc_options, "AUROCCallback", _OWN, weight_func)
         self.options = _callback.check_callback_options(
-            self._collector.template, name=name, per_class=per_class, class_names=class_names,
-            calibration=calibration, log_curve=log_curve, pr_curves=pr_curves, scalar=True,
-            average_precision=average_precision)
+            self._collector.template,
+            name=name,
+            per_class=per_class,
+            class_names=class_names,
+            calibration=calibration,
+            log_curve=log_curve,
+            pr_curves=pr_curves,
+            scalar=True,
+            average_precision=average_precision,
+        )
         self.log_dir = log_dir
         self.history: List[dict] = []
         self.last = self._fresh = None
@@ -359,10 +389,15 @@ class AUROCCallback(Callback):
     def columns(self) -> List[str]:
         """The Recorder columns this callback adds, in order."""
         acc = self._collector.template
-        return _callback.scalar_keys(self.name, ci=getattr(acc, "ci", False), bound=acc.mode == "histogram",
-                                     class_keys=(self._names or []) if self.options.per_class else [],
-                                     calibration=self.options.calibration is not None, sep="_",
-                                     ap=self.options.average_precision)
+        return _callback.scalar_keys(
+            self.name,
+            ci=getattr(acc, "ci", False),
+            bound=acc.mode == "histogram",
+            class_keys=(self._names or []) if self.options.per_class else [],
+            calibration=self.options.calibration is not None,
+            sep="_",
+            ap=self.options.average_precision,
+        )
 
     # ------------------------------------------------------------------ events
 
@@ -373,9 +408,12 @@ class AUROCCallback(Callback):
         self._train_epoch = False
         recorder = getattr(learn, "recorder", None)
         if not self._active:  # no values, but a tracker monitoring a column of ours asserts that it is there
-            if recorder is not None and any(getattr(cb, "monitor", None) in self.columns for cb in learn.cbs
-                                            if isinstance(cb, TrackerCallback)):
-                _callback.insert_columns(recorder.metric_names, self.columns, before="time" if recorder.add_time else None)
+            if recorder is not None and any(
+                getattr(cb, "monitor", None) in self.columns for cb in learn.cbs if isinstance(cb, TrackerCallback)
+            ):
+                _callback.insert_columns(
+                    recorder.metric_names, self.columns, before="time" if recorder.add_time else None
+                )
             return
         self._names = self._class_names()
         if recorder is not None:
@@ -386,8 +424,10 @@ class AUROCCallback(Callback):
             return
         if self.log_dir is None and self._tensorboard_callback() is None and not fastai_wandb_writers(learn.cbs):
             message = _callback.unused_figures(
-                self.options, "the learner has no TensorBoardCallback, WandbCallback or `log_dir`",
-                "fastai's TensorBoardCallback or WandbCallback to `cbs`, or pass AUROCCallback(log_dir=...)")
+                self.options,
+                "the learner has no TensorBoardCallback, WandbCallback or `log_dir`",
+                "fastai's TensorBoardCallback or WandbCallback to `cbs`, or pass AUROCCallback(log_dir=...)",
+            )
             if message is not None:
                 warnings.warn(message, UserWarning, stacklevel=2)
             return
@@ -420,8 +460,9 @@ class AUROCCallback(Callback):
         self._collecting = False
         if self._collector.empty:
             return
-        self.last = self._fresh = _callback.compute_epoch(self._collector.accumulator, self.options,
-                                                          guessed_names=self._names)
+        self.last = self._fresh = _callback.compute_epoch(
+            self._collector.accumulator, self.options, guessed_names=self._names
+        )
         recorder = getattr(self.learn, "recorder", None)
         if recorder is not None:
             recorder.log += [float(v) for v in self._values(self.last).values()]
@@ -429,8 +470,9 @@ class AUROCCallback(Callback):
     def after_epoch(self) -> None:
         if self._fresh is None or not self._train_epoch:
             return
-        self.history.append(self._fresh.record(epoch=getattr(self.learn, "epoch", 0),
-                                             step=getattr(self.learn, "train_iter", 0)))
+        self.history.append(
+            self._fresh.record(epoch=getattr(self.learn, "epoch", 0), step=getattr(self.learn, "train_iter", 0))
+        )
         if rank_distrib() != 0:
             return
         writer = self._writer
@@ -442,11 +484,24 @@ class AUROCCallback(Callback):
                     if key not in written and not bool(value.isnan()):
                         writer.add_scalar(key, float(value), self.learn.train_iter)
         if writer is not None:
-            _callback.log_figures(writer, self._collector.accumulator, self._fresh, tag=self.name,
-                                  step=self.learn.train_iter, options=self.options, scalars=writer is self._writer)
+            _callback.log_figures(
+                writer,
+                self._collector.accumulator,
+                self._fresh,
+                tag=self.name,
+                step=self.learn.train_iter,
+                options=self.options,
+                scalars=writer is self._writer,
+            )
             writer.flush()
-        log_epoch_figures(fastai_wandb_writers(self.learn.cbs), self._collector.accumulator, self._fresh, tag=self.name,
-                          step=self.learn.train_iter, options=self.options)  # WandbCallback logs the Recorder columns
+        log_epoch_figures(
+            fastai_wandb_writers(self.learn.cbs),
+            self._collector.accumulator,
+            self._fresh,
+            tag=self.name,
+            step=self.learn.train_iter,
+            options=self.options,
+        )  # WandbCallback logs the Recorder columns
 
     def after_fit(self) -> None:
         if self._writer is not None:
@@ -456,9 +511,13 @@ class AUROCCallback(Callback):
             savers = [cb for cb in self.learn.cbs if isinstance(cb, SaveModelCallback) and getattr(cb, "run", True)]
             for tracker in _trackers.never_saved(savers, self.columns):
                 tracker.last_saved_path = self.learn.save(tracker.fname, with_opt=tracker.with_opt)
-                warnings.warn(f"AUROCCallback: no epoch's `{tracker.monitor}` was defined (every value was NaN),"
-                              f" so SaveModelCallback(monitor={tracker.monitor!r}) saved no best model; the final"
-                              f" weights were saved as {tracker.fname!r} and kept", UserWarning, stacklevel=2)
+                warnings.warn(
+                    f"AUROCCallback: no epoch's `{tracker.monitor}` was defined (every value was NaN),"
+                    f" so SaveModelCallback(monitor={tracker.monitor!r}) saved no best model; the final"
+                    f" weights were saved as {tracker.fname!r} and kept",
+                    UserWarning,
+                    stacklevel=2,
+                )
         self._active = False
 
     def _owner(self, column: str) -> str:
@@ -471,8 +530,9 @@ class AUROCCallback(Callback):
     # ------------------------------------------------------------------ helpers
 
     def _values(self, result) -> dict:
-        return result.values(self.name, per_class=self.options.per_class, sep="_", class_keys=self._names or [],
-                             fill_binary=True)
+        return result.values(
+            self.name, per_class=self.options.per_class, sep="_", class_keys=self._names or [], fill_binary=True
+        )
 
     def _class_names(self) -> Optional[List[str]]:
         if self.options.class_names is not None:
@@ -493,7 +553,11 @@ class AUROCCallback(Callback):
     def _tensorboard_callback(self, running: bool = False):
         """fastai's ``TensorBoardCallback`` in this learner (``running``: its writer, if it has one), else None."""
         module = sys.modules.get("fastai.callback.tensorboard")  # not imported: no such callback can exist
-        cb = None if module is None else next((c for c in self.learn.cbs if isinstance(c, module.TensorBoardCallback)), None)
+        cb = (
+            None
+            if module is None
+            else next((c for c in self.learn.cbs if isinstance(c, module.TensorBoardCallback)), None)
+        )
         if not running or cb is None:
             return cb
         return cb.__dict__.get("writer") if getattr(cb, "run", False) else None

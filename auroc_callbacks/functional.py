@@ -13,15 +13,49 @@ from typing import List, NamedTuple, Optional, Tuple, Union, cast
 import torch
 
 from . import _checks, _ranking
-from ._checks import InterpretationWarning, Layout, Options, UndefinedAUROCWarning, check_params, warn_ovo_absent
-from ._checks import warn_no_positives, warn_undefined
-from ._format import Formatted, class_counts, class_weights, flatten, format_inputs, interpret, one_hot_layout
-from ._format import probabilities_of, row_problem
+from ._checks import (
+    InterpretationWarning,
+    Layout,
+    Options,
+    UndefinedAUROCWarning,
+    check_params,
+    warn_no_positives,
+    warn_ovo_absent,
+    warn_undefined,
+)
+from ._format import (
+    Formatted,
+    class_counts,
+    class_weights,
+    flatten,
+    format_inputs,
+    interpret,
+    one_hot_layout,
+    probabilities_of,
+    row_problem,
+)
 
-__all__ = ["UndefinedAUROCWarning", "InterpretationWarning", "AUROCScores", "APScores", "RankingScores",
-           "checked_inputs", "checked_weight", "compute_scores", "compute_metrics", "compute_curves", "average_ovr",
-           "auroc", "auroc_scores", "average_precision", "roc_curve", "precision_recall_curve", "probabilities",
-           "DecisionCounts", "decision_counts"]
+__all__ = [
+    "UndefinedAUROCWarning",
+    "InterpretationWarning",
+    "AUROCScores",
+    "APScores",
+    "RankingScores",
+    "checked_inputs",
+    "checked_weight",
+    "compute_scores",
+    "compute_metrics",
+    "compute_curves",
+    "average_ovr",
+    "auroc",
+    "auroc_scores",
+    "average_precision",
+    "roc_curve",
+    "precision_recall_curve",
+    "probabilities",
+    "DecisionCounts",
+    "decision_counts",
+]
 
 
 class AUROCScores(NamedTuple):
@@ -146,8 +180,14 @@ def auroc(
         tensor(0.7500, dtype=torch.float64)
     """
     opts = _checks.check_options(
-        task=task, num_classes=num_classes, average=average, multi_class=multi_class,
-        activation=activation, max_fpr=max_fpr, ignore_index=ignore_index, pos_label=pos_label,
+        task=task,
+        num_classes=num_classes,
+        average=average,
+        multi_class=multi_class,
+        activation=activation,
+        max_fpr=max_fpr,
+        ignore_index=ignore_index,
+        pos_label=pos_label,
     )
     preds, target, layout, opts = checked_inputs(preds, target, opts)
     weight = checked_weight(sample_weight, preds, opts)
@@ -178,8 +218,10 @@ def checked_weight(sample_weight, preds: torch.Tensor, opts: Options) -> Optiona
     """
     weight = _checks.check_sample_weight(sample_weight, preds.shape[0])
     if weight is not None and opts.multi_class == "ovo":
-        raise ValueError("`sample_weight` is not supported with multi_class='ovo' (Hand & Till's one-vs-one"
-                         " AUROC has no weighted form); use multi_class='ovr'")
+        raise ValueError(
+            "`sample_weight` is not supported with multi_class='ovo' (Hand & Till's one-vs-one"
+            " AUROC has no weighted form); use multi_class='ovr'"
+        )
     return weight
 
 
@@ -244,12 +286,19 @@ def average_precision(
         ...                      sample_weight=torch.tensor([1.0, 0.0, 1.0, 1.0]))
         tensor(1., dtype=torch.float64)
     """
-    opts = _checks.check_options(task=task, num_classes=num_classes, average=average, activation=activation,
-                                 ignore_index=ignore_index, pos_label=pos_label)
+    opts = _checks.check_options(
+        task=task,
+        num_classes=num_classes,
+        average=average,
+        activation=activation,
+        ignore_index=ignore_index,
+        pos_label=pos_label,
+    )
     preds, target, layout, opts = checked_inputs(preds, target, opts)
     weight = checked_weight(sample_weight, preds, opts)
-    metrics = compute_metrics(preds, target, layout, opts, per_class=False, auroc=False, average_precision=True,
-                              weight=weight)
+    metrics = compute_metrics(
+        preds, target, layout, opts, per_class=False, auroc=False, average_precision=True, weight=weight
+    )
     return cast(APScores, metrics.ap).value  # average_precision=True: set
 
 
@@ -294,7 +343,11 @@ def roc_curve(
         raise ValueError(f"`average` must be None or 'micro' for a ROC curve; got {average!r}")
     check_params({"drop_intermediate": [bool]}, drop_intermediate=drop_intermediate)
     opts = _checks.check_options(
-        task=task, num_classes=num_classes, activation=activation, ignore_index=ignore_index, average=average,
+        task=task,
+        num_classes=num_classes,
+        activation=activation,
+        ignore_index=ignore_index,
+        average=average,
         pos_label=pos_label,
     )
     preds, target, layout, opts = checked_inputs(preds, target, opts)
@@ -338,7 +391,11 @@ def precision_recall_curve(
         raise ValueError(f"`average` must be None or 'micro' for a precision-recall curve; got {average!r}")
     check_params({"drop_intermediate": [bool]}, drop_intermediate=drop_intermediate)
     opts = _checks.check_options(
-        task=task, num_classes=num_classes, activation=activation, ignore_index=ignore_index, average=average,
+        task=task,
+        num_classes=num_classes,
+        activation=activation,
+        ignore_index=ignore_index,
+        average=average,
         pos_label=pos_label,
     )
     preds, target, layout, opts = checked_inputs(preds, target, opts)
@@ -372,8 +429,9 @@ def probabilities(
         >>> act, p.argmax(1).tolist()
         ('softmax', [0, 1])
     """
-    opts = _checks.check_options(task=task, num_classes=num_classes, activation=activation, ignore_index=ignore_index,
-                                 pos_label=pos_label)
+    opts = _checks.check_options(
+        task=task, num_classes=num_classes, activation=activation, ignore_index=ignore_index, pos_label=pos_label
+    )
     preds, target, layout, opts = checked_inputs(preds, target, opts)
     f = format_inputs(preds, target, layout, opts)
     return probabilities_of(f), f.target, f.activation
@@ -382,14 +440,24 @@ def probabilities(
 # ----------------------------------------------------------------------------- compute
 
 
-def compute_scores(preds, target, layout: Layout, opts: Options, *, per_class: bool = True,
-                   weight: Optional[torch.Tensor] = None) -> AUROCScores:
+def compute_scores(
+    preds, target, layout: Layout, opts: Options, *, per_class: bool = True, weight: Optional[torch.Tensor] = None
+) -> AUROCScores:
     """The compute stage of :func:`auroc_scores`, on inputs already validated by :mod:`._checks`."""
     return cast(AUROCScores, compute_metrics(preds, target, layout, opts, per_class=per_class, weight=weight).auroc)
 
 
-def compute_metrics(preds, target, layout: Layout, opts: Options, *, per_class: bool = True, auroc: bool = True,
-                    average_precision: bool = False, weight: Optional[torch.Tensor] = None) -> RankingScores:
+def compute_metrics(
+    preds,
+    target,
+    layout: Layout,
+    opts: Options,
+    *,
+    per_class: bool = True,
+    auroc: bool = True,
+    average_precision: bool = False,
+    weight: Optional[torch.Tensor] = None,
+) -> RankingScores:
     """The AUROC and/or the average precision of validated inputs, from one ranking (one sort per class row).
 
     The compute stage of :func:`auroc_scores` and :func:`average_precision`,
@@ -411,8 +479,9 @@ def compute_metrics(preds, target, layout: Layout, opts: Options, *, per_class: 
         warn_undefined(layout, wpos, wneg, opts.average, also_ap=need_ap)
     elif need_ap:
         warn_no_positives(layout, wpos, opts.average)
-    per_auroc, per_ap = _ovr(f, layout, (wpos > 0) & (wneg > 0) if need_auroc else none,
-                             wpos > 0 if need_ap else none, opts.max_fpr)
+    per_auroc, per_ap = _ovr(
+        f, layout, (wpos > 0) & (wneg > 0) if need_auroc else none, wpos > 0 if need_ap else none, opts.max_fpr
+    )
     micro = (None, None)
     if opts.average == "micro" and not binary:
         micro = _micro(f, layout, opts.max_fpr, auroc=auroc and not ovo, average_precision=average_precision)
@@ -458,12 +527,17 @@ def _ovr(f: Formatted, layout: Layout, auroc_rows: torch.Tensor, ap_rows: torch.
             per_ap[rows] = cast(torch.Tensor, ranked.ap).to(per_ap.device)  # with_ap
         if not partial:
             per_auroc[rows] = _ranking.auroc_value(ranked.two_u, ranked.n_pos, ranked.n_valid - ranked.n_pos).to(
-                per_auroc.device)
+                per_auroc.device
+            )
     for k, r in enumerate(rows.tolist()):
         if not weighted and not partial:
             break
         n_valid = int(ranked.n_valid[k])
-        w = None if not weighted else cast(torch.Tensor, f.weight).index_select(0, cast(torch.Tensor, ranked.ids)[k, :n_valid])
+        w = (
+            None
+            if not weighted
+            else cast(torch.Tensor, f.weight).index_select(0, cast(torch.Tensor, ranked.ids)[k, :n_valid])
+        )
         pos, neg, codes = _ranking.group_counts(ranked.keys[k], n_valid, w)
         if partial:
             curve = _ranking.curve_from_counts(pos, neg, ranked.decode(codes), drop_intermediate=False)
@@ -503,14 +577,19 @@ def _micro(f: Formatted, layout: Layout, max_fpr: Optional[float], *, auroc: boo
     nan = torch.tensor(float("nan"), dtype=torch.float64, device=f.scores.device)
     if auroc and not bool((pos > 0).all() & (neg > 0).all()):
         also = "; so is the average precision" if average_precision and not bool((pos > 0).all()) else ""
-        _checks.warn("micro-averaged AUROC is undefined: every entry of `target` has the same label; returning NaN"
-                     + also, UndefinedAUROCWarning)
+        _checks.warn(
+            "micro-averaged AUROC is undefined: every entry of `target` has the same label; returning NaN" + also,
+            UndefinedAUROCWarning,
+        )
     elif average_precision and not bool((pos > 0).all()):
-        _checks.warn("micro-averaged average precision is undefined: no entry of `target` is positive; returning"
-                     " NaN", UndefinedAUROCWarning)
+        _checks.warn(
+            "micro-averaged average precision is undefined: no entry of `target` is positive; returning NaN",
+            UndefinedAUROCWarning,
+        )
     none = torch.zeros_like(pos, dtype=torch.bool)
-    per_auroc, per_ap = _ovr(f, flat, (pos > 0) & (neg > 0) if auroc else none, pos > 0 if average_precision else none,
-                             max_fpr)
+    per_auroc, per_ap = _ovr(
+        f, flat, (pos > 0) & (neg > 0) if auroc else none, pos > 0 if average_precision else none, max_fpr
+    )
     return (per_auroc[0] if auroc else nan), (per_ap[0] if average_precision else nan)
 
 
@@ -559,8 +638,16 @@ def _ovo(f: Formatted, layout: Layout, counts: torch.Tensor, average: Optional[s
     return (vals[ok] * w).sum() / w.sum()
 
 
-def compute_curves(preds, target, layout: Layout, opts: Options, *, drop_intermediate: bool = True,
-                   weight: Optional[torch.Tensor] = None, kind: str = "roc"):
+def compute_curves(
+    preds,
+    target,
+    layout: Layout,
+    opts: Options,
+    *,
+    drop_intermediate: bool = True,
+    weight: Optional[torch.Tensor] = None,
+    kind: str = "roc",
+):
     """The compute stage of :func:`roc_curve` (``kind="roc"``) and :func:`precision_recall_curve` (``"pr"``)."""
     f = format_inputs(preds, target, layout, opts, weight)
     if opts.average == "micro" and layout.task != "binary":
@@ -572,14 +659,19 @@ def compute_curves(preds, target, layout: Layout, opts: Options, *, drop_interme
     curves = []
     for r in range(ranked.keys.shape[0]):
         n_valid = int(ranked.n_valid[r])
-        w = cast(torch.Tensor, f.weight).index_select(0, cast(torch.Tensor, ranked.ids)[r, :n_valid]) if weighted else None
+        w = (
+            cast(torch.Tensor, f.weight).index_select(0, cast(torch.Tensor, ranked.ids)[r, :n_valid])
+            if weighted
+            else None
+        )
         p, n, codes = _ranking.group_counts(ranked.keys[r], n_valid, w)
         if kind == "roc":
             curve = _ranking.curve_from_counts(p, n, ranked.decode(codes), drop_intermediate=drop_intermediate)
             curves.append(_ranking.as_rates(curve, sigmoid=sigmoid))
         else:
-            precision, recall, thresholds = _ranking.pr_from_counts(p, n, ranked.decode(codes),
-                                                                    drop_intermediate=drop_intermediate)
+            precision, recall, thresholds = _ranking.pr_from_counts(
+                p, n, ranked.decode(codes), drop_intermediate=drop_intermediate
+            )
             curves.append((precision, recall, torch.sigmoid(thresholds) if sigmoid else thresholds))
     if kind == "roc" and bool(((pos == 0) | (neg == 0)).any()):
         warn_undefined(layout, pos, neg, None)
@@ -650,5 +742,9 @@ def decision_counts(
         decision, positive = decision & keep, positive & keep
     negative = ~positive if keep is None else ~positive & keep
     tp = (decision & positive).sum(0, dtype=torch.int64)
-    return DecisionCounts(tp, (decision & negative).sum(0, dtype=torch.int64), positive.sum(0, dtype=torch.int64),
-                          negative.sum(0, dtype=torch.int64))
+    return DecisionCounts(
+        tp,
+        (decision & negative).sum(0, dtype=torch.int64),
+        positive.sum(0, dtype=torch.int64),
+        negative.sum(0, dtype=torch.int64),
+    )

@@ -69,14 +69,19 @@ from typing import NamedTuple, Optional, Sequence, Tuple
 import torch
 
 from . import _checks, _ranking
-from ._checks import Layout, Options
-from ._checks import UndefinedAUROCWarning, warn_ovo_absent, warn_undefined
+from ._checks import Layout, Options, UndefinedAUROCWarning, warn_no_positives, warn_ovo_absent, warn_undefined
 from ._format import ONE_HOT_NOTE, UNNORMALISED_HEAD_NOTE, UNNORMALISED_NOTE, hard_label_note
-from ._checks import warn_no_positives
 from .functional import APScores, AUROCScores, average_ovr
 
-__all__ = ["APBound", "AUROCBound", "HISTOGRAM_DTYPES", "average_precision_from_epoch", "bucket_keys", "bucket_values",
-           "harmonic_difference"]
+__all__ = [
+    "APBound",
+    "AUROCBound",
+    "HISTOGRAM_DTYPES",
+    "average_precision_from_epoch",
+    "bucket_keys",
+    "bucket_values",
+    "harmonic_difference",
+]
 
 HISTOGRAM_DTYPES = (torch.float16, torch.bfloat16)
 NUM_BUCKETS = 1 << 16
@@ -197,7 +202,9 @@ def epoch_problem(epoch: Epoch, options: Options, nan_strategy: str) -> Optional
     labels = []
     if ints[_KEPT] and epoch.layout.task == "binary":
         positive = 1 if options.pos_label is None else options.pos_label
-        labels = ([positive] if ints[_POS] else []) + ([-ext[_NEG_N_LO], ext[_N_HI]] if ints[_KEPT] > ints[_POS] else [])
+        labels = ([positive] if ints[_POS] else []) + (
+            [-ext[_NEG_N_LO], ext[_N_HI]] if ints[_KEPT] > ints[_POS] else []
+        )
     elif ints[_KEPT]:
         labels = [-ext[_NEG_T_LO], ext[_T_HI]]
     labels += [ext[_T_BAD]] if ints[_KEPT] and ints[_BAD] else []
@@ -390,7 +397,9 @@ def curves_from_epoch(epoch: Epoch, options: Options, *, drop_intermediate: bool
     curves = []
     for r in range(pos.shape[0]):
         if kind == "pr":
-            precision, recall, thr = _ranking.pr_from_counts(pos[r], neg[r], values, drop_intermediate=drop_intermediate)
+            precision, recall, thr = _ranking.pr_from_counts(
+                pos[r], neg[r], values, drop_intermediate=drop_intermediate
+            )
             curves.append((precision, recall, torch.sigmoid(thr) if sigmoid else thr))
         else:
             curve = _ranking.curve_from_counts(pos[r], neg[r], values, drop_intermediate=drop_intermediate)
@@ -560,16 +569,19 @@ def average_precision_from_epoch(epoch: Epoch, options: Options, *, per_class: b
         value, lower, upper = _micro_ap(pos.sum(0, keepdim=True), neg.sum(0, keepdim=True))
     else:
         defined = n_pos > 0
-        value, lower, upper = (average_ovr(x, n_pos, defined, layout, options.average)
-                               for x in (per, per_lower, per_upper))
+        value, lower, upper = (
+            average_ovr(x, n_pos, defined, layout, options.average) for x in (per, per_lower, per_upper)
+        )
     return APBound(value, lower, upper, per, per_lower, per_upper, n_pos, num_scored(epoch), epoch.dtype)
 
 
 def _micro_ap(pos: torch.Tensor, neg: torch.Tensor):
     """``(value, lower, upper)`` of the pooled ``(1, B)`` counts; NaN with the warning without positives."""
     if int(pos.sum()) == 0:
-        _checks.warn("micro-averaged average precision is undefined: no entry of `target` is positive; returning"
-                     " NaN", UndefinedAUROCWarning)
+        _checks.warn(
+            "micro-averaged average precision is undefined: no entry of `target` is positive; returning NaN",
+            UndefinedAUROCWarning,
+        )
         nan = torch.tensor(math.nan, dtype=torch.float64, device=pos.device)
         return nan, nan.clone(), nan.clone()
     value, lower, upper = ap_rows(pos, neg)

@@ -59,12 +59,34 @@ if not _BASES:  # pragma: no cover - depends on the environment
 __all__ = ["AUROCCallback"]
 
 OutputTransform = Callable[[Any, Any], Tuple[torch.Tensor, torch.Tensor]]
-_OWN = ("name", "per_class", "class_names", "log_curve", "pr_curves", "calibration", "prog_bar", "test", "test_name",
-        "preds_key", "target_key", "output_transform", "pool_dataloaders", "average_precision")
-_RULES = {"test_name": [NONEMPTY_STR], "target_key": [NONEMPTY_STR], "test": [bool], "prog_bar": [bool],
-          "output_transform": [None, callable], "pool_dataloaders": [bool]}
-_SUPPORTED = ("a TensorBoardLogger, WandbLogger, MLFlowLogger or CSVLogger (lightning.pytorch.loggers), the loggers"
-              " that take figures")
+_OWN = (
+    "name",
+    "per_class",
+    "class_names",
+    "log_curve",
+    "pr_curves",
+    "calibration",
+    "prog_bar",
+    "test",
+    "test_name",
+    "preds_key",
+    "target_key",
+    "output_transform",
+    "pool_dataloaders",
+    "average_precision",
+)
+_RULES = {
+    "test_name": [NONEMPTY_STR],
+    "target_key": [NONEMPTY_STR],
+    "test": [bool],
+    "prog_bar": [bool],
+    "output_transform": [None, callable],
+    "pool_dataloaders": [bool],
+}
+_SUPPORTED = (
+    "a TensorBoardLogger, WandbLogger, MLFlowLogger or CSVLogger (lightning.pytorch.loggers), the loggers"
+    " that take figures"
+)
 
 
 class _Stage(NamedTuple):
@@ -224,15 +246,31 @@ class AUROCCallback(*_BASES):
         self._auroc_options = dict(auroc_options)
         self.accumulator = self._build()
         self.options = _callback.check_callback_options(
-            self.accumulator, name=name, per_class=per_class, class_names=class_names, calibration=calibration,
-            log_curve=log_curve, pr_curves=pr_curves, average_precision=average_precision)
-        check_params(_RULES, test_name=test_name, target_key=target_key, test=test, prog_bar=prog_bar,
-                     output_transform=output_transform, pool_dataloaders=pool_dataloaders)
+            self.accumulator,
+            name=name,
+            per_class=per_class,
+            class_names=class_names,
+            calibration=calibration,
+            log_curve=log_curve,
+            pr_curves=pr_curves,
+            average_precision=average_precision,
+        )
+        check_params(
+            _RULES,
+            test_name=test_name,
+            target_key=target_key,
+            test=test,
+            prog_bar=prog_bar,
+            output_transform=output_transform,
+            pool_dataloaders=pool_dataloaders,
+        )
         tags = [tag_name(c) for c in self.options.class_names or []]
         clash = next((c for i, c in enumerate(tags) if c in tags[:i]), None)
         if clash is not None:
-            raise ValueError(f"`class_names` {self.options.class_names} give the key `{name}/{clash}` twice (keys keep"
-                             " only letters, digits, '_', '.' and '-'): make them distinct")
+            raise ValueError(
+                f"`class_names` {self.options.class_names} give the key `{name}/{clash}` twice (keys keep"
+                " only letters, digits, '_', '.' and '-'): make them distinct"
+            )
         self._outputs = _callback.StepOutputs(preds_key, target_key, output_transform)
         self.test, self.test_name, self.prog_bar = test, test_name, prog_bar
         self.pool_dataloaders = pool_dataloaders
@@ -263,18 +301,28 @@ class AUROCCallback(*_BASES):
         writers = figure_writers(trainer.loggers)
         if self.options.log_curve and writers:
             _optional.require_matplotlib("AUROCCallback(log_curve=True) with a logger that takes figures")  # fail now
-        message = None if writers else _callback.unused_figures(self.options, "no logger of the trainer takes figures"
-                                                                f" ({_logger_names(trainer)})", _SUPPORTED)
+        message = (
+            None
+            if writers
+            else _callback.unused_figures(
+                self.options, f"no logger of the trainer takes figures ({_logger_names(trainer)})", _SUPPORTED
+            )
+        )
         if message is not None and getattr(trainer, "is_global_zero", True):
             warnings.warn(message, UserWarning, stacklevel=2)
         if trainer.world_size > 1:
             # The values are global already (every rank gathers every rank's samples), so they are logged with
             # sync_dist=False; Lightning's generic advice to sync epoch-level values does not apply to them.
             names = [re.escape(k) for k in (self.name, self.test_name)]
-            names += [re.escape(_callback.calibration_prefix(k) + c) for k in (self.name, self.test_name)
-                      for c in _callback.CALIBRATION_COLUMNS]
+            names += [
+                re.escape(_callback.calibration_prefix(k) + c)
+                for k in (self.name, self.test_name)
+                for c in _callback.CALIBRATION_COLUMNS
+            ]
             key = rf"(?:{'|'.join(names)})(?:_lo|_hi|_bound)?(?:/[^']*)?"
-            warnings.filterwarnings("ignore", message=rf"It is recommended to use `self\.log\('{key}', \.\.\., sync_dist=True\)`")
+            warnings.filterwarnings(
+                "ignore", message=rf"It is recommended to use `self\.log\('{key}', \.\.\., sync_dist=True\)`"
+            )
 
     def on_validation_epoch_start(self, trainer, pl_module) -> None:
         self._start(trainer, _VALIDATION)
@@ -305,8 +353,16 @@ class AUROCCallback(*_BASES):
         self.history = [dict(h) for h in state_dict.get("history", [])]
 
     def __getstate__(self) -> Dict[str, Any]:
-        keep = ("_auroc_options", "options", "_outputs", "test", "test_name", "prog_bar", "pool_dataloaders",
-                "history")  # not Lightning's `log`/`log_dict` (the module's methods)
+        keep = (
+            "_auroc_options",
+            "options",
+            "_outputs",
+            "test",
+            "test_name",
+            "prog_bar",
+            "pool_dataloaders",
+            "history",
+        )  # not Lightning's `log`/`log_dict` (the module's methods)
         return {k: self.__dict__[k] for k in keep}
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
@@ -379,18 +435,34 @@ class AUROCCallback(*_BASES):
                 result = _callback.compute_epoch(acc, self.options)
             except EmptyEpochError:
                 where = " on any rank" if _distributed(trainer) else ""
-                self._warn_once(f"empty{suffix}",
-                                f"AUROCCallback: no samples were scored this epoch{where}; `{name}{suffix}` is not logged")
+                self._warn_once(
+                    f"empty{suffix}",
+                    f"AUROCCallback: no samples were scored this epoch{where}; `{name}{suffix}` is not logged",
+                )
                 return
-            values = result.values(name, per_class=self.options.per_class,
-                                   class_keys=[tag_name(c) for c in result.names])
+            values = result.values(
+                name, per_class=self.options.per_class, class_keys=[tag_name(c) for c in result.names]
+            )
             self._warned.update(note.check({k + suffix: v for k, v in values.items()}))
         for key, value in values.items():  # in the loop, Lightning adds the suffix and files it under its dataloader
-            pl_module.log(key if in_loop else key + suffix, value, prog_bar=self.prog_bar and key == name,
-                          sync_dist=False, batch_size=1, add_dataloader_idx=in_loop)
+            pl_module.log(
+                key if in_loop else key + suffix,
+                value,
+                prog_bar=self.prog_bar and key == name,
+                sync_dist=False,
+                batch_size=1,
+                add_dataloader_idx=in_loop,
+            )
         if trainer.is_global_zero and (self.options.log_curve is not False or self.options.pr_curves):
-            log_epoch_figures(figure_writers(trainer.loggers), acc, result, tag=name, step=trainer.global_step,
-                              options=self.options, suffix=suffix)  # the scalars went through pl_module.log
+            log_epoch_figures(
+                figure_writers(trainer.loggers),
+                acc,
+                result,
+                tag=name,
+                step=trainer.global_step,
+                options=self.options,
+                suffix=suffix,
+            )  # the scalars went through pl_module.log
         self.last = result
         if idx is not None:
             self.last_by_dataloader[idx] = result
@@ -406,8 +478,11 @@ class AUROCCallback(*_BASES):
     def _stop_notes(self, trainer, name: str) -> Dict[str, str]:
         """``EarlyStopping(check_finite=True)`` on one of our keys stops at a NaN: the undefined-AUROC warning says so, once."""
         ours = (name, *(_callback.calibration_prefix(name) + c for c in _callback.CALIBRATION_COLUMNS))
-        return {es.monitor: _trackers.stop_note(es.monitor) for es in getattr(trainer, "early_stopping_callbacks", [])
-                if es.check_finite and es.monitor.startswith(ours) and es.monitor not in self._warned}
+        return {
+            es.monitor: _trackers.stop_note(es.monitor)
+            for es in getattr(trainer, "early_stopping_callbacks", [])
+            if es.check_finite and es.monitor.startswith(ours) and es.monitor not in self._warned
+        }
 
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:

@@ -68,8 +68,16 @@ import torch
 from . import _callback, _optional
 from .tensorboard import tag_name
 
-__all__ = ["MAX_TABLE_POINTS", "CSVWriter", "MLflowWriter", "WandbWriter", "fastai_wandb_writers", "figure_writers",
-           "log_epoch_figures", "pr_curve_figure"]
+__all__ = [
+    "MAX_TABLE_POINTS",
+    "CSVWriter",
+    "MLflowWriter",
+    "WandbWriter",
+    "fastai_wandb_writers",
+    "figure_writers",
+    "log_epoch_figures",
+    "pr_curve_figure",
+]
 
 #: the most ROC points per class in the W&B table
 MAX_TABLE_POINTS = 1000
@@ -114,8 +122,9 @@ def fastai_wandb_writers(callbacks: Sequence) -> list:
     return [WandbWriter()] if found else []
 
 
-def log_epoch_figures(writers: Sequence, accumulator, result, *, tag: str, step: int, options,
-                      suffix: str = "") -> None:
+def log_epoch_figures(
+    writers: Sequence, accumulator, result, *, tag: str, step: int, options, suffix: str = ""
+) -> None:
     """Draw the epoch's figures into each writer (:func:`auroc_callbacks._callback.log_figures`), and W&B's ROC table.
 
     The numbers are not written (``scalars=False``): the callbacks log them
@@ -124,8 +133,15 @@ def log_epoch_figures(writers: Sequence, accumulator, result, *, tag: str, step:
     gathered epoch is reused: nothing is gathered again).
     """
     for writer in writers:
-        _callback.log_figures(_callback.SuffixedWriter(writer, suffix) if suffix else writer, accumulator, result,
-                              tag=tag, step=step, options=options, scalars=False)
+        _callback.log_figures(
+            _callback.SuffixedWriter(writer, suffix) if suffix else writer,
+            accumulator,
+            result,
+            tag=tag,
+            step=step,
+            options=options,
+            scalars=False,
+        )
         table = getattr(writer, "add_roc_table", None)
         if table is not None and options.log_curve is not False and not bool(torch.isnan(result.scores.value).any()):
             table(f"{tag}/roc_points{suffix}", accumulator, result.names, global_step=step)
@@ -159,8 +175,9 @@ class _ImageWriter:
     def __init__(self, logger):
         self.logger = logger
 
-    def add_figure(self, tag: str, figure, global_step: Optional[int] = None, close: bool = True,
-                   walltime=None) -> None:
+    def add_figure(
+        self, tag: str, figure, global_step: Optional[int] = None, close: bool = True, walltime=None
+    ) -> None:
         """Store ``figure`` (a matplotlib figure, or a list of them) under ``tag`` at ``global_step`` (default 0)."""
         figures = list(figure) if isinstance(figure, (list, tuple)) else [figure]
         try:
@@ -257,8 +274,9 @@ class WandbWriter(_ImageWriter):
             return
         wandb = _optional.require("wandb", extra="wandb", caller="WandbWriter")
         if wandb.run is None:
-            raise RuntimeError("WandbWriter(logger=None) logs into the current W&B run, but there is none: call"
-                               " wandb.init() first")
+            raise RuntimeError(
+                "WandbWriter(logger=None) logs into the current W&B run, but there is none: call wandb.init() first"
+            )
         wandb.log(data, commit=False)
 
 

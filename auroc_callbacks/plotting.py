@@ -49,8 +49,16 @@ from . import _checks, _optional
 from .accumulator import AUROCAccumulator, data_or_epoch
 from .calibration import Calibrator, Reliability
 from .calibration.metrics import BIN_RULES, DATA_OPTIONS, check_data_options, pooled_reliability
-from .functional import UndefinedAUROCWarning, auroc, auroc_scores, average_precision, decision_counts, probabilities
-from .functional import precision_recall_curve, roc_curve
+from .functional import (
+    UndefinedAUROCWarning,
+    auroc,
+    auroc_scores,
+    average_precision,
+    decision_counts,
+    precision_recall_curve,
+    probabilities,
+    roc_curve,
+)
 from .stats import auroc_ci, resolve_ci
 
 __all__ = ["plot_roc", "plot_pr", "plot_reliability"]
@@ -170,8 +178,15 @@ def plot_roc(
     _optional.require_matplotlib("plot_roc")
     preds, target, options = _resolve_inputs(preds, target, accumulator, auroc_options)
     plan = _plan(
-        preds, target, options, class_names=class_names, top_k=top_k, show_micro=show_micro,
-        show_macro=show_macro, show_operating_points=show_operating_points, title=title,
+        preds,
+        target,
+        options,
+        class_names=class_names,
+        top_k=top_k,
+        show_micro=show_micro,
+        show_macro=show_macro,
+        show_operating_points=show_operating_points,
+        title=title,
         ci=resolve_ci(ci, ci_level, accumulator),
     )
     if ax is None:
@@ -225,16 +240,24 @@ def _histogram_plan(accumulator: AUROCAccumulator, scores, bound, class_names) -
     for (color, style), c in zip(_palette(len(shown)), shown):
         gid = "binary" if binary else str(c)
         if np.isnan(per_class[c]):
-            lines.append(_Line(f"roc/undefined/{gid}", None, None, f"{_shorten(names[c])} (AUC undefined)", color,
-                               style))
+            lines.append(
+                _Line(f"roc/undefined/{gid}", None, None, f"{_shorten(names[c])} (AUC undefined)", color, style)
+            )
             continue
         fpr, tpr, _ = curves[c]
         label = f"{_shorten(names[c])} (AUC = {per_class[c]:.3f} \u00b1 {bounds[c]:.1e})"
-        lines.append(_Line(f"roc/{'binary' if binary else 'class/' + gid}", fpr.cpu().numpy(), tpr.cpu().numpy(),
-                           label, color, style))
+        lines.append(
+            _Line(
+                f"roc/{'binary' if binary else 'class/' + gid}",
+                fpr.cpu().numpy(),
+                tpr.cpu().numpy(),
+                label,
+                color,
+                style,
+            )
+        )
     dtype = str(accumulator.histogram_dtype).replace("torch.", "")
     return _Plan(lines, [], None, legend_title, f"ROC from {dtype} buckets (n = {scores.num_samples:,})")
-
 
 
 # ----------------------------------------------------------------------------- checks
@@ -255,7 +278,9 @@ def _auc_text(value: float, interval, c: Optional[int]) -> str:
     text = f"AUC = {value:.3f}"
     if interval is None:
         return text
-    lo, hi = (interval.lower, interval.upper) if c is None else (interval.per_class_lower[c], interval.per_class_upper[c])
+    lo, hi = (
+        (interval.lower, interval.upper) if c is None else (interval.per_class_lower[c], interval.per_class_upper[c])
+    )
     lo, hi = float(lo), float(hi)
     if math.isnan(lo):
         return text + ", no CI"
@@ -273,8 +298,18 @@ def _check_top_k(top_k) -> None:
 
 
 def _plan(
-    preds, target, options: dict, *, class_names=None, top_k=None, show_micro=True, show_macro=True,
-    show_operating_points=True, title=None, ci: Optional[float] = None, interval=None,
+    preds,
+    target,
+    options: dict,
+    *,
+    class_names=None,
+    top_k=None,
+    show_micro=True,
+    show_macro=True,
+    show_operating_points=True,
+    title=None,
+    ci: Optional[float] = None,
+    interval=None,
 ) -> _Plan:
     """What to draw. ``ci``: the level of the intervals to show in the legend, or None for none.
 
@@ -318,18 +353,35 @@ def _plan(
             continue
         fpr, tpr = curves[c]
         auc_text = _auc_text(per_class[c], interval, c)
-        lines.append(_Line(f"roc/{'binary' if binary else 'class/' + gid}", fpr, tpr,
-                           f"{names[c]} ({auc_text})", color, style))
+        lines.append(
+            _Line(f"roc/{'binary' if binary else 'class/' + gid}", fpr, tpr, f"{names[c]} ({auc_text})", color, style)
+        )
         if show_operating_points and points is not None:
             marks.append((f"roc/operating_point/{gid}", points[0][c], points[1][c], color))
     if micro is not None and not math.isnan(micro_auc):
-        lines.append(_Line("roc/micro", micro[0].cpu().numpy(), micro[1].cpu().numpy(),
-                           f"micro-average (AUC = {micro_auc:.3f})", "black", dict(ls=":", lw=2.4)))
+        lines.append(
+            _Line(
+                "roc/micro",
+                micro[0].cpu().numpy(),
+                micro[1].cpu().numpy(),
+                f"micro-average (AUC = {micro_auc:.3f})",
+                "black",
+                dict(ls=":", lw=2.4),
+            )
+        )
     macro_auc = float(scores.value)
     if not binary and show_macro and defined and not math.isnan(macro_auc):
         fpr, tpr = _mean_curve([curves[c] for c in defined])
-        lines.append(_Line("roc/macro", fpr, tpr, f"macro-average ({_auc_text(macro_auc, interval, None)})",
-                           "0.3", dict(ls=(0, (6, 1.5, 1.5, 1.5)), lw=2.2)))
+        lines.append(
+            _Line(
+                "roc/macro",
+                fpr,
+                tpr,
+                f"macro-average ({_auc_text(macro_auc, interval, None)})",
+                "0.3",
+                dict(ls=(0, (6, 1.5, 1.5, 1.5)), lw=2.2),
+            )
+        )
     point_label = None
     if marks:
         point_label = "argmax decision" if not binary and not multilabel else "decision at p >= 0.5"
@@ -345,7 +397,7 @@ def _shorten(name: str) -> str:
     if len(name) <= _NAME_CHARS:
         return name
     head = (_NAME_CHARS - 1) // 2
-    return name[:head] + "\u2026" + name[len(name) - (_NAME_CHARS - 1 - head):]
+    return name[:head] + "\u2026" + name[len(name) - (_NAME_CHARS - 1 - head) :]
 
 
 def _select(per_class: np.ndarray, defined: List[int], n_cls: int, top_k, what: str):
@@ -447,17 +499,28 @@ def _draw(ax, plan: _Plan) -> None:
             handles.append(Line2D([], [], color=line.color, lw=1.6, ls=(0, (1, 3)), label=line.label))
             continue
         zorder = 2.5 if line.gid in ("roc/micro", "roc/macro") else 3
-        (h,) = ax.plot(line.fpr, line.tpr, color=line.color, label=line.label, gid=line.gid,
-                       clip_on=False, zorder=zorder, **line.style)
+        (h,) = ax.plot(
+            line.fpr,
+            line.tpr,
+            color=line.color,
+            label=line.label,
+            gid=line.gid,
+            clip_on=False,
+            zorder=zorder,
+            **line.style,
+        )
         handles.append(h)
     for gid, x, y, color in plan.points:
-        ax.plot([x], [y], ls="none", marker="o", ms=7, mfc=color, mec="white", mew=1.2,
-                gid=gid, clip_on=False, zorder=4)
+        ax.plot(
+            [x], [y], ls="none", marker="o", ms=7, mfc=color, mec="white", mew=1.2, gid=gid, clip_on=False, zorder=4
+        )
     if plan.point_label:
-        handles.append(Line2D([], [], ls="none", marker="o", ms=7, mfc="0.5", mec="white", mew=1.2,
-                              label=plan.point_label))
-    (chance,) = ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance (AUC = 0.5)",
-                        gid="roc/chance", zorder=1)
+        handles.append(
+            Line2D([], [], ls="none", marker="o", ms=7, mfc="0.5", mec="white", mew=1.2, label=plan.point_label)
+        )
+    (chance,) = ax.plot(
+        [0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance (AUC = 0.5)", gid="roc/chance", zorder=1
+    )
     handles.append(chance)
 
     ax.set_xlim(0, 1)
@@ -469,13 +532,19 @@ def _draw(ax, plan: _Plan) -> None:
     if plan.title:
         ax.set_title(plan.title)
     n, ncol, _ = _legend_size(plan)
-    common = dict(handles=handles, fontsize="small", title=plan.legend_title, title_fontsize="small",
-                  handlelength=3.0)
+    common = dict(handles=handles, fontsize="small", title=plan.legend_title, title_fontsize="small", handlelength=3.0)
     if n <= _LEGEND_INSIDE_MAX:
         ax.legend(loc="lower right", **common)
     else:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False,
-                  ncols=ncol, alignment="left", **common)
+        ax.legend(
+            loc="upper left",
+            bbox_to_anchor=(1.02, 1.0),
+            borderaxespad=0.0,
+            frameon=False,
+            ncols=ncol,
+            alignment="left",
+            **common,
+        )
 
 
 # ----------------------------------------------------------------------------- precision-recall curves
@@ -541,14 +610,27 @@ def plot_pr(
         curves = precision_recall_curve(preds, target, sample_weight=w, **options)
         micro = None
         if probs.ndim == 2 and show_micro:
-            micro = (precision_recall_curve(preds, target, average="micro", sample_weight=w, **options),
-                     float(average_precision(preds, target, average="micro", sample_weight=w, **options)))
+            micro = (
+                precision_recall_curve(preds, target, average="micro", sample_weight=w, **options),
+                float(average_precision(preds, target, average="micro", sample_weight=w, **options)),
+            )
     points = None
     if show_operating_points and w is None:
         points = _pr_points(probs, target_f, target, options.get("ignore_index"), target_f.ndim == 2)
     support, n = _class_support(probs, target_f, target, options.get("ignore_index"), w)
-    figure = _pr_plan(curves, ap, support, n, class_names, micro=micro, points=points,
-                      top_k=top_k, title=title, baseline=show_baseline, multilabel=target_f.ndim == 2)
+    figure = _pr_plan(
+        curves,
+        ap,
+        support,
+        n,
+        class_names,
+        micro=micro,
+        points=points,
+        top_k=top_k,
+        title=title,
+        baseline=show_baseline,
+        multilabel=target_f.ndim == 2,
+    )
     if ax is None:
         import matplotlib.pyplot as plt
 
@@ -575,10 +657,16 @@ def pr_figure(accumulator: AUROCAccumulator, class_names=None, *, ap_bound=None)
             curves = accumulator.compute_pr_curves()
         layout = accumulator.epoch().layout
         dtype = str(accumulator.histogram_dtype).replace("torch.", "")
-        figure = _pr_plan(curves, bound.per_class, bound.support.double() / max(bound.num_samples, 1), bound.num_samples,
-                          class_names,
-                          multilabel=layout.task == "multilabel", bound=bound,
-                          title=f"PR from {dtype} buckets (n = {bound.num_samples:,})")
+        figure = _pr_plan(
+            curves,
+            bound.per_class,
+            bound.support.double() / max(bound.num_samples, 1),
+            bound.num_samples,
+            class_names,
+            multilabel=layout.task == "multilabel",
+            bound=bound,
+            title=f"PR from {dtype} buckets (n = {bound.num_samples:,})",
+        )
     else:
         fig = Figure(figsize=(7.5, 5.2), layout="constrained")
         plot_pr(accumulator=accumulator, class_names=class_names, ax=fig.add_subplot())
@@ -604,8 +692,9 @@ def _class_support(probs, target_f, target_raw, ignore_index, weight):
         return (wv * target_f).sum(0) / wv.sum(0), int(target_f.shape[0])
     if probs.ndim == 1:
         return (w * target_f).sum().reshape(1) / w.sum(), int(target_f.shape[0])
-    return torch.zeros(probs.shape[1], dtype=torch.float64, device=w.device).index_add_(0, target_f, w) / w.sum(), \
-        int(target_f.shape[0])
+    return torch.zeros(probs.shape[1], dtype=torch.float64, device=w.device).index_add_(0, target_f, w) / w.sum(), int(
+        target_f.shape[0]
+    )
 
 
 def _pr_points(probs, target_f, target_raw, ignore_index, multilabel: bool):
@@ -617,8 +706,21 @@ def _pr_points(probs, target_f, target_raw, ignore_index, multilabel: bool):
     return (tp / pos).cpu().numpy(), (tp / (tp + fp)).cpu().numpy()
 
 
-def _pr_plan(curves, ap, prevalence, n: int, class_names, *, multilabel: bool, micro=None, points=None, top_k=None,
-             title=None, baseline: bool = True, bound=None) -> _PRPlan:
+def _pr_plan(
+    curves,
+    ap,
+    prevalence,
+    n: int,
+    class_names,
+    *,
+    multilabel: bool,
+    micro=None,
+    points=None,
+    top_k=None,
+    title=None,
+    baseline: bool = True,
+    bound=None,
+) -> _PRPlan:
     """What a precision-recall figure draws; ``bound``: a histogram's :class:`APBound` (each AP with its interval)."""
     binary = not isinstance(curves, list)
     curves = [curves] if binary else curves
@@ -631,24 +733,41 @@ def _pr_plan(curves, ap, prevalence, n: int, class_names, *, multilabel: bool, m
     for (color, style), c in zip(_palette(len(shown)), shown):
         gid = "binary" if binary else str(c)
         if math.isnan(per_ap[c]):
-            lines.append(_Line(f"pr/undefined/{gid}", None, None, f"{names[c]} (AP undefined: no positives)", color,
-                               style))
+            lines.append(
+                _Line(f"pr/undefined/{gid}", None, None, f"{names[c]} (AP undefined: no positives)", color, style)
+            )
             continue
         precision, recall, _ = curves[c]
         text = f"AP = {per_ap[c]:.3f}"
         if bound is not None:
             lo, hi = (float(bound.per_class_lower.reshape(-1)[c]), float(bound.per_class_upper.reshape(-1)[c]))
             text += f" in [{lo:.3f}, {hi:.3f}]"
-        lines.append(_Line(f"pr/{'binary' if binary else 'class/' + gid}", recall.cpu().numpy(),
-                           precision.cpu().numpy(), f"{names[c]} ({text})", color, style))
+        lines.append(
+            _Line(
+                f"pr/{'binary' if binary else 'class/' + gid}",
+                recall.cpu().numpy(),
+                precision.cpu().numpy(),
+                f"{names[c]} ({text})",
+                color,
+                style,
+            )
+        )
         if baseline:
             baselines.append((f"pr/baseline/{gid}", float(prevalence[c]), color))
         if points is not None and not math.isnan(points[1][c]):
             marks.append((f"pr/operating_point/{gid}", points[0][c], points[1][c], color))
     if micro is not None and not math.isnan(micro[1]):
         precision, recall, _ = micro[0]
-        lines.append(_Line("pr/micro", recall.cpu().numpy(), precision.cpu().numpy(),
-                           f"micro-average (AP = {micro[1]:.3f})", "black", dict(ls=":", lw=2.4)))
+        lines.append(
+            _Line(
+                "pr/micro",
+                recall.cpu().numpy(),
+                precision.cpu().numpy(),
+                f"micro-average (AP = {micro[1]:.3f})",
+                "black",
+                dict(ls=":", lw=2.4),
+            )
+        )
     point_label = None
     if marks:
         point_label = "argmax decision" if not binary and not multilabel else "decision at p >= 0.5"
@@ -666,15 +785,26 @@ def _draw_pr(ax, figure: _PRPlan) -> None:
         if line.fpr is None:
             handles.append(Line2D([], [], color=line.color, lw=1.6, ls=(0, (1, 3)), label=line.label))
             continue
-        (h,) = ax.plot(line.fpr, line.tpr, color=line.color, label=line.label, gid=line.gid, drawstyle="steps-post",
-                       clip_on=False, zorder=2.5 if line.gid == "pr/micro" else 3, **line.style)
+        (h,) = ax.plot(
+            line.fpr,
+            line.tpr,
+            color=line.color,
+            label=line.label,
+            gid=line.gid,
+            drawstyle="steps-post",
+            clip_on=False,
+            zorder=2.5 if line.gid == "pr/micro" else 3,
+            **line.style,
+        )
         handles.append(h)
     for gid, x, y, color in plan.points:
-        ax.plot([x], [y], ls="none", marker="o", ms=7, mfc=color, mec="white", mew=1.2, gid=gid, clip_on=False,
-                zorder=4)
+        ax.plot(
+            [x], [y], ls="none", marker="o", ms=7, mfc=color, mec="white", mew=1.2, gid=gid, clip_on=False, zorder=4
+        )
     if plan.point_label:
-        handles.append(Line2D([], [], ls="none", marker="o", ms=7, mfc="0.5", mec="white", mew=1.2,
-                              label=plan.point_label))
+        handles.append(
+            Line2D([], [], ls="none", marker="o", ms=7, mfc="0.5", mec="white", mew=1.2, label=plan.point_label)
+        )
     for gid, y, color in figure.baselines:
         ax.axhline(y, color=color, ls=":", lw=1.0, alpha=0.7, gid=gid, zorder=1)
     if figure.baselines:
@@ -691,8 +821,15 @@ def _draw_pr(ax, figure: _PRPlan) -> None:
     if n <= _LEGEND_INSIDE_MAX:
         ax.legend(loc="lower left", **common)
     else:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False, ncols=ncol,
-                  alignment="left", **common)
+        ax.legend(
+            loc="upper left",
+            bbox_to_anchor=(1.02, 1.0),
+            borderaxespad=0.0,
+            frameon=False,
+            ncols=ncol,
+            alignment="left",
+            **common,
+        )
 
 
 # ----------------------------------------------------------------------------- reliability diagrams
@@ -780,15 +917,17 @@ def plot_reliability(
         elif isinstance(calibrated, torch.Tensor):
             after, name = calibrated, "calibrated"
         else:
-            raise TypeError(f"`calibrated` must be a Calibrator, a tensor of probabilities or None;"
-                            f" got {type(calibrated).__name__}")
+            raise TypeError(
+                f"`calibrated` must be a Calibrator, a tensor of probabilities or None; got {type(calibrated).__name__}"
+            )
         after_options = {**options, "activation": None}  # probabilities
         curves.append((name, pooled_reliability(after, target, n_bins=n_bins, strategy=strategy, **after_options)[0]))
     return reliability_figure(curves, task, strategy, title=title, pyplot=True)
 
 
-def reliability_figure(curves: List[Tuple[str, Reliability]], task: str, strategy: str, *,
-                       title: Optional[str] = None, pyplot: bool = True):
+def reliability_figure(
+    curves: List[Tuple[str, Reliability]], task: str, strategy: str, *, title: Optional[str] = None, pyplot: bool = True
+):
     """A figure of one or two :class:`~auroc_callbacks.calibration.Reliability` curves, ``[(name, reliability)]``.
 
     ``pyplot=False`` builds a bare ``matplotlib.figure.Figure`` (no GUI
@@ -813,10 +952,27 @@ def reliability_figure(curves: List[Tuple[str, Reliability]], task: str, strateg
         acc, conf = rel.accuracy.cpu().numpy(), rel.confidence.cpu().numpy()
         edges = rel.edges.cpu().numpy()
         filled = count > 0
-        top.plot(conf[filled], acc[filled], marker="o", ms=4.5, lw=1.6, color=color, gid=f"reliability/{kind}",
-                 label=f"{name} (ECE = {_binned_ece(count, acc, conf):.3f})", clip_on=False, zorder=3)
-        bottom.stairs(count, edges, color=color, fill=i == 0, alpha=0.45 if i == 0 else 1.0, lw=1.4,
-                      gid=f"reliability/counts/{kind}")
+        top.plot(
+            conf[filled],
+            acc[filled],
+            marker="o",
+            ms=4.5,
+            lw=1.6,
+            color=color,
+            gid=f"reliability/{kind}",
+            label=f"{name} (ECE = {_binned_ece(count, acc, conf):.3f})",
+            clip_on=False,
+            zorder=3,
+        )
+        bottom.stairs(
+            count,
+            edges,
+            color=color,
+            fill=i == 0,
+            alpha=0.45 if i == 0 else 1.0,
+            lw=1.4,
+            gid=f"reliability/counts/{kind}",
+        )
         if i == 0:
             n_total, n_bins = int(count.sum()), count.size
     top.set_xlim(0, 1)

@@ -34,8 +34,15 @@ import torch
 
 from . import _checks
 from .accumulator import AUROCAccumulator, data_or_epoch
-from .functional import UndefinedAUROCWarning, auroc, auroc_scores, average_precision, decision_counts, probabilities
-from .functional import roc_curve
+from .functional import (
+    UndefinedAUROCWarning,
+    auroc,
+    auroc_scores,
+    average_precision,
+    decision_counts,
+    probabilities,
+    roc_curve,
+)
 from .stats import auroc_ci, resolve_ci
 
 __all__ = ["report", "AUROCReport", "ClassReport", "DEFAULT_FPR_LEVELS"]
@@ -127,8 +134,9 @@ class AUROCReport:
             out[name] = flat
         if self.accuracy is not None:
             out["accuracy"] = self.accuracy
-        out.update(task=self.task, decision=self.decision, fpr_levels=list(self.fpr_levels),
-                   num_samples=self.num_samples)
+        out.update(
+            task=self.task, decision=self.decision, fpr_levels=list(self.fpr_levels), num_samples=self.num_samples
+        )
         return out
 
     def _cells(self, digits: int) -> Tuple[List[str], List[List[str]]]:
@@ -148,9 +156,14 @@ class AUROCReport:
         return header, body
 
     def _footnote(self) -> List[str]:
-        ci = [] if self.ci_level is None else [
-            f"{_pct(self.ci_level)} CI: DeLong's interval of the AUROC (ac.auroc_ci); the averages' include the"
-            " covariance of the classes."]
+        ci = (
+            []
+            if self.ci_level is None
+            else [
+                f"{_pct(self.ci_level)} CI: DeLong's interval of the AUROC (ac.auroc_ci); the averages' include the"
+                " covariance of the classes."
+            ]
+        )
         return ci + [
             "AP: average precision, the area under the precision-recall curve (scikit-learn's definition).",
             f"precision, recall, F1: at the decision {self.decision}.",
@@ -278,8 +291,10 @@ def report(
           dog        2   1.00  1.00       1.00    0.50  0.67    1.00    1.00     1.00   0.40
     """
     preds, target, opts = _resolve_inputs(
-        preds, target, accumulator, dict(task=task, num_classes=num_classes, activation=activation,
-                                         ignore_index=ignore_index),
+        preds,
+        target,
+        accumulator,
+        dict(task=task, num_classes=num_classes, activation=activation, ignore_index=ignore_index),
     )
     levels = _check_levels(fpr_levels)
     _check_threshold(threshold)
@@ -319,14 +334,25 @@ def report(
     for c in range(n_cls):
         fpr, tpr, thr = (t.double().cpu() for t in curves[c])
         youden = _youden(fpr, tpr, thr)
-        rows.append(ClassReport(
-            name=names[c], support=int(support[c]), auroc=per_auc[c], ap=per_ap[c], precision=precision[c],
-            recall=recall[c],
-            f1=f1[c], tpr_at_fpr={x: _tpr_at(fpr, tpr, x) for x in levels},
-            youden_threshold=youden[0], youden_tpr=youden[1], youden_fpr=youden[2],
-        ))
+        rows.append(
+            ClassReport(
+                name=names[c],
+                support=int(support[c]),
+                auroc=per_auc[c],
+                ap=per_ap[c],
+                precision=precision[c],
+                recall=recall[c],
+                f1=f1[c],
+                tpr_at_fpr={x: _tpr_at(fpr, tpr, x) for x in levels},
+                youden_threshold=youden[0],
+                youden_tpr=youden[1],
+                youden_fpr=youden[2],
+            )
+        )
         if interval is not None:
-            rows[-1].update(auroc_lower=float(interval.per_class_lower[c]), auroc_upper=float(interval.per_class_upper[c]))
+            rows[-1].update(
+                auroc_lower=float(interval.per_class_lower[c]), auroc_upper=float(interval.per_class_upper[c])
+            )
 
     macro = weighted = accuracy = None
     if not binary:
@@ -341,9 +367,15 @@ def report(
         accuracy = float(tp.sum()) / max(int(support.sum()), 1)
     return AUROCReport(
         task="binary" if binary else ("multilabel" if multilabel else "multiclass"),
-        classes=rows, macro=macro, weighted=weighted, accuracy=accuracy, fpr_levels=levels,
+        classes=rows,
+        macro=macro,
+        weighted=weighted,
+        accuracy=accuracy,
+        fpr_levels=levels,
         decision="argmax" if not (binary or multilabel) else f"p >= {threshold:g}",
-        activation=act, num_samples=int(scores.num_samples), ci_level=level,
+        activation=act,
+        num_samples=int(scores.num_samples),
+        ci_level=level,
     )
 
 
@@ -433,10 +465,17 @@ def _average(name: str, rows: List[ClassReport], weights, auc: float, levels) ->
         return _mean([r[key] for r in rows], weights)
 
     return ClassReport(
-        name=name, support=sum(r.support for r in rows), auroc=auc, ap=math.nan, precision=col("precision"),
-        recall=col("recall"), f1=col("f1"),
+        name=name,
+        support=sum(r.support for r in rows),
+        auroc=auc,
+        ap=math.nan,
+        precision=col("precision"),
+        recall=col("recall"),
+        f1=col("f1"),
         tpr_at_fpr={x: _mean([r.tpr_at_fpr[x] for r in rows], weights) for x in levels},
-        youden_threshold=None, youden_tpr=None, youden_fpr=None,
+        youden_threshold=None,
+        youden_tpr=None,
+        youden_fpr=None,
     )
 
 

@@ -98,10 +98,17 @@ import numpy as np
 import torch
 
 from . import _checks, _ranking
-from ._checks import Choice, Interval, Layout, Options, UndefinedAUROCWarning, check_params
-from ._checks import name_list, one_class_message
-from ._format import Formatted, class_counts, format_inputs, row_problem
-from ._format import interpret, one_hot_layout
+from ._checks import (
+    Choice,
+    Interval,
+    Layout,
+    Options,
+    UndefinedAUROCWarning,
+    check_params,
+    name_list,
+    one_class_message,
+)
+from ._format import Formatted, class_counts, format_inputs, interpret, one_hot_layout, row_problem
 from .functional import AUROCScores, average_ovr, checked_inputs
 
 __all__ = ["AUROCInterval", "AUROCComparison", "auroc_ci", "compare_auroc"]
@@ -274,8 +281,13 @@ def auroc_ci(
         (0.5921, 1.0)
     """
     opts = _checks.check_options(
-        task=task, num_classes=num_classes, average=average, multi_class=multi_class,
-        activation=activation, ignore_index=ignore_index, pos_label=pos_label,
+        task=task,
+        num_classes=num_classes,
+        average=average,
+        multi_class=multi_class,
+        activation=activation,
+        ignore_index=ignore_index,
+        pos_label=pos_label,
     )
     check_level(ci_level, "ci_level")
     check_interval_options(opts, level=ci_level, method=method, interval=interval, n_boot=n_boot, seed=seed)
@@ -333,8 +345,13 @@ def compare_auroc(
         (0.2083, 0.2591, 0.4213)
     """
     opts = _checks.check_options(
-        task=task, num_classes=num_classes, average=average, multi_class=multi_class,
-        activation=activation, ignore_index=ignore_index, pos_label=pos_label,
+        task=task,
+        num_classes=num_classes,
+        average=average,
+        multi_class=multi_class,
+        activation=activation,
+        ignore_index=ignore_index,
+        pos_label=pos_label,
     )
     check_level(ci_level, "ci_level")
     check_interval_options(opts, level=ci_level)
@@ -386,8 +403,10 @@ def check_interval_options(
     check_level(level)
     check_params(_RULES, method=method, interval=interval, n_boot=n_boot, seed=seed)
     if interval is not None and method == "bootstrap":
-        raise ValueError(f"`interval` shapes DeLong's interval; the bootstrap's is a percentile interval: got"
-                         f" method='bootstrap' with interval={interval!r}")
+        raise ValueError(
+            f"`interval` shapes DeLong's interval; the bootstrap's is a percentile interval: got"
+            f" method='bootstrap' with interval={interval!r}"
+        )
     if opts.average == "micro":
         raise ValueError(
             "`average='micro'` has no interval: its (sample, class) entries are not independent samples;"
@@ -403,8 +422,16 @@ def check_interval_options(
 
 
 def compute_interval(
-    preds, target, layout: Layout, opts: Options, *, level: float = 0.95, method: str = "delong",
-    interval: Optional[str] = None, n_boot: int = 2000, seed: int = 0,
+    preds,
+    target,
+    layout: Layout,
+    opts: Options,
+    *,
+    level: float = 0.95,
+    method: str = "delong",
+    interval: Optional[str] = None,
+    n_boot: int = 2000,
+    seed: int = 0,
 ) -> AUROCInterval:
     """The compute stage of :func:`auroc_ci`, on inputs validated by :mod:`._checks` and :func:`check_interval_options`.
 
@@ -426,8 +453,11 @@ def compute_interval(
         two_u = torch.zeros(rows.numel(), dtype=torch.int64, device=pos.device)
         var_pos, var_neg = (torch.zeros(rows.numel(), dtype=torch.float64, device=pos.device) for _ in range(2))
         contrib = None if weights is None else torch.zeros(f.target.shape[0], dtype=torch.float64, device=pos.device)
-        equal = None if weights is None or not rows.numel() or not bool((weights == weights[0]).all()) else float(
-            weights[0])
+        equal = (
+            None
+            if weights is None or not rows.numel() or not bool((weights == weights[0]).all())
+            else float(weights[0])
+        )
         for k, row in enumerate(_influence_rows(f, layout, m, q, rows, pos.numel())):
             two_u[k], var_pos[k], var_neg[k] = row.two_u, row.var_pos, row.var_neg
             if contrib is not None:  # the average's: the classes' covariance, summed in row order (deterministic)
@@ -445,11 +475,13 @@ def compute_interval(
             var_pos, var_neg = _row_variance(ranked)  # each class's variance from its positives: O(positives)
         per_se = _scatter_rows((var_pos + var_neg).sqrt(), rows, pos.shape[0])
         per_df = _satterthwaite(torch.stack([var_pos, var_neg]), torch.stack([m, q]))
-        per_lo, per_hi = _bounds(per, per_se, _scatter_rows(_quantile(level, interval, per_df), rows, pos.shape[0]),
-                                 interval)
+        per_lo, per_hi = _bounds(
+            per, per_se, _scatter_rows(_quantile(level, interval, per_df), rows, pos.shape[0]), interval
+        )
         if weights is None:
-            se, lower, upper = (t[0] for t in (per_se, per_lo, per_hi)) if layout.task == "binary" else (
-                per_se, per_lo, per_hi)
+            se, lower, upper = (
+                (t[0] for t in (per_se, per_lo, per_hi)) if layout.task == "binary" else (per_se, per_lo, per_hi)
+            )
         else:
             if not rows.numel():  # no defined class
                 se = quantile = value.clone()
@@ -555,9 +587,7 @@ class _RowInfluence(NamedTuple):
     var_neg: torch.Tensor  # 0-d: the negatives' share
 
 
-def _influence_rows(
-    f: Formatted, layout: Layout, m: torch.Tensor, q: torch.Tensor, rows: torch.Tensor, n_cls: int
-):
+def _influence_rows(f: Formatted, layout: Layout, m: torch.Tensor, q: torch.Tensor, rows: torch.Tensor, n_cls: int):
     """Yield :class:`_RowInfluence` for each one-vs-rest row in ``rows``, in that order.
 
     On CPU, rows are computed on ``torch.get_num_threads()`` threads, a few
@@ -821,9 +851,18 @@ def t_quantile(p: float, df: torch.Tensor) -> torch.Tensor:
     z = NormalDist().inv_cdf(p)
     with np.errstate(divide="ignore", invalid="ignore"):
         v = 1 / nu_all
-        out = z + v * ((z**3 + z) / 4 + v * ((5 * z**5 + 16 * z**3 + 3 * z) / 96 + v * (
-            (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
-            + v * (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160)))
+        out = z + v * (
+            (z**3 + z) / 4
+            + v
+            * (
+                (5 * z**5 + 16 * z**3 + 3 * z) / 96
+                + v
+                * (
+                    (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
+                    + v * (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160
+                )
+            )
+        )
     small = nu_all <= 200  # False for NaN and inf
     if small.any():
         nu = nu_all[small]
@@ -856,7 +895,10 @@ def _betainc(a: np.ndarray, b: float, x: np.ndarray) -> np.ndarray:
     h = d.copy()
     for m in range(1, 401):
         m2 = 2 * m
-        for num in (m * (bb - m) * xx / ((qam + m2) * (aa + m2)), -(aa + m) * (qab + m) * xx / ((aa + m2) * (qap + m2))):
+        for num in (
+            m * (bb - m) * xx / ((qam + m2) * (aa + m2)),
+            -(aa + m) * (qab + m) * xx / ((aa + m2) * (qap + m2)),
+        ):
             d = 1 + num * d
             d = 1 / np.where(np.abs(d) < tiny, tiny, d)
             c = 1 + num / c
@@ -895,15 +937,21 @@ def _warn_small(layout: Layout, pos: torch.Tensor, neg: torch.Tensor, average: O
         if none:
             msg = one_class_message(int(pos[0]) == 0)
         else:
-            msg = (f"the AUROC interval needs >= 2 positives and >= 2 negatives; got {int(pos[0])} and {int(neg[0])}:"
-                   " the interval is NaN")
+            msg = (
+                f"the AUROC interval needs >= 2 positives and >= 2 negatives; got {int(pos[0])} and {int(neg[0])}:"
+                " the interval is NaN"
+            )
     else:
         what = "class" if layout.task == "multiclass" else "label"
         parts = []
         if none:
-            parts.append(f"AUROC is undefined for {what}(es) {name_list(none)} (no positive or no negative samples): NaN")
+            parts.append(
+                f"AUROC is undefined for {what}(es) {name_list(none)} (no positive or no negative samples): NaN"
+            )
         if thin:
-            parts.append(f"{what}(es) {name_list(thin)} have a single positive or negative sample: their interval is NaN")
+            parts.append(
+                f"{what}(es) {name_list(thin)} have a single positive or negative sample: their interval is NaN"
+            )
         if thin and average in ("macro", "weighted"):
             parts.append(f"so is the interval of the {average!r} average")
         msg = "; ".join(parts)

@@ -188,8 +188,17 @@ def log_auroc(
     return scores
 
 
-def _log_histogram(writer, accumulator, step: int, tag: str, class_names, scores, figure: bool, scalars: bool,
-                   bound: Optional[AUROCBound]) -> AUROCScores:
+def _log_histogram(
+    writer,
+    accumulator,
+    step: int,
+    tag: str,
+    class_names,
+    scores,
+    figure: bool,
+    scalars: bool,
+    bound: Optional[AUROCBound],
+) -> AUROCScores:
     """``log_auroc`` for counts: the scalars and the bound, and the figure drawn from the counts' curves."""
     if bound is None and (scores is None or scalars):
         bound = accumulator.compute_bound()
@@ -204,8 +213,9 @@ def _log_histogram(writer, accumulator, step: int, tag: str, class_names, scores
     return scores
 
 
-def _log_scalars(writer, tag: str, step: int, scores: AUROCScores, names: Optional[List[str]], scalars: bool,
-                 ends: dict) -> None:
+def _log_scalars(
+    writer, tag: str, step: int, scores: AUROCScores, names: Optional[List[str]], scalars: bool, ends: dict
+) -> None:
     """The value and the ``ends`` (``{suffix: 0-d tensor}``) unless NaN, then each defined class's value."""
     value = scores.value
     if scalars and value.ndim == 0 and not bool(torch.isnan(value)):
@@ -262,8 +272,13 @@ def _log_pr_figure(writer, accumulator, tag: str, step: int, class_names) -> Non
 def _log_pr_curves(writer, preds, target, accumulator, tag: str, step: int, names: Optional[List[str]]) -> None:
     opts = accumulator.options
     probs, labels, _ = probabilities(
-        preds, target, task=opts.task, num_classes=opts.num_classes, activation=opts.activation,
-        ignore_index=opts.ignore_index, pos_label=opts.pos_label,
+        preds,
+        target,
+        task=opts.task,
+        num_classes=opts.num_classes,
+        activation=opts.activation,
+        ignore_index=opts.ignore_index,
+        pos_label=opts.pos_label,
     )
     if bool((probs.min() < 0) | (probs.max() > 1)):
         _checks.warn(

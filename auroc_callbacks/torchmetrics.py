@@ -25,7 +25,6 @@ padded set. :class:`auroc_callbacks.lightning.AUROCCallback` removes the padding
 
 from __future__ import annotations
 
-
 import torch
 import torchmetrics
 from torchmetrics.utilities import dim_zero_cat
@@ -41,11 +40,29 @@ from .histogram import APBound, AUROCBound
 __all__ = ["AUROC", "AveragePrecision"]
 
 #: the keyword arguments of ``torchmetrics.Metric.__init__``, passed to it untouched
-METRIC_KWARGS = ("compute_on_cpu", "dist_sync_on_step", "process_group", "dist_sync_fn",
-                 "distributed_available_fn", "sync_on_compute", "compute_with_cache")
+METRIC_KWARGS = (
+    "compute_on_cpu",
+    "dist_sync_on_step",
+    "process_group",
+    "dist_sync_fn",
+    "distributed_available_fn",
+    "sync_on_compute",
+    "compute_with_cache",
+)
 #: the accumulator options this adapter takes (the others need the callbacks: intervals, buffer placement)
-AUROC_OPTIONS = ("task", "num_classes", "average", "multi_class", "activation", "max_fpr", "ignore_index",
-                 "pos_label", "mode", "histogram_dtype", "nan_strategy")
+AUROC_OPTIONS = (
+    "task",
+    "num_classes",
+    "average",
+    "multi_class",
+    "activation",
+    "max_fpr",
+    "ignore_index",
+    "pos_label",
+    "mode",
+    "histogram_dtype",
+    "nan_strategy",
+)
 #: what the callbacks set that this adapter fixes: torchmetrics syncs the states, so the accumulator never gathers
 _FIXED = {"sync_dist": False, "ci": False, "ci_level": 0.95, "buffer_device": None}
 
@@ -88,8 +105,10 @@ class AUROC(torchmetrics.Metric):
         super().__init__(**metric_kwargs)
         refused = sorted(set(kwargs) & set(_FIXED))
         if refused:
-            raise TypeError(f"AUROC (torchmetrics) does not take `{refused[0]}`: use an AUROCCallback"
-                            f" (auroc_callbacks.lightning or .fastai) for it; AUROC takes {', '.join(AUROC_OPTIONS)}")
+            raise TypeError(
+                f"AUROC (torchmetrics) does not take `{refused[0]}`: use an AUROCCallback"
+                f" (auroc_callbacks.lightning or .fastai) for it; AUROC takes {', '.join(AUROC_OPTIONS)}"
+            )
         acc = build_accumulator(kwargs, who="AUROC", own=METRIC_KWARGS, **_FIXED)  # checks every option
         self.auroc_options = dict(kwargs)
         self.options, self.mode, self.nan_strategy = acc.options, acc.mode, acc.nan_strategy
@@ -102,7 +121,8 @@ class AUROC(torchmetrics.Metric):
         if task is None or (n is None and task != "binary"):
             raise ValueError(
                 "mode='histogram' in the torchmetrics AUROC needs `task` and `num_classes` (binary: `task` only)"
-                f" to size its fixed states; got task={task!r}, num_classes={n!r}")
+                f" to size its fixed states; got task={task!r}, num_classes={n!r}"
+            )
         self.histogram_dtype = acc.histogram_dtype
         counter = HistogramCounts(self.options, self.histogram_dtype)
         counter.allocate(Layout(task, 1 if task == "binary" else n, None), torch.device("cpu"))
@@ -211,7 +231,6 @@ class AUROC(torchmetrics.Metric):
         return f"{opts}, mode={self.mode!r}"
 
 
-
 class AveragePrecision(AUROC):
     """The exact epoch average precision as a ``torchmetrics.Metric``, with :class:`AUROC`'s options and states.
 
@@ -256,8 +275,7 @@ class AveragePrecision(AUROC):
     def plot(self, val=None, ax=None, **plot_options):
         """The epoch's precision-recall figure, through :func:`auroc_callbacks.plotting.plot_pr`: ``(fig, ax)``."""
         if val is not None or self.mode != "exact":
-            raise ValueError("AveragePrecision.plot() draws the epoch's PR curves: `val` must be None and"
-                             " mode 'exact'")
+            raise ValueError("AveragePrecision.plot() draws the epoch's PR curves: `val` must be None and mode 'exact'")
         from .plotting import plot_pr
 
         with self.sync_context():

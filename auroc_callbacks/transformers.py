@@ -92,15 +92,29 @@ class AUROCMetric:
         {'auroc': 0.75}
     """
 
-    def __init__(self, *, name: str = "auroc", per_class: bool = False, class_names: Optional[Sequence[str]] = None,
-                 calibration: Union[bool, Mapping] = False, average_precision: bool = False, logits_index: int = 0,
-                 sep: str = "/", **auroc_options):
+    def __init__(
+        self,
+        *,
+        name: str = "auroc",
+        per_class: bool = False,
+        class_names: Optional[Sequence[str]] = None,
+        calibration: Union[bool, Mapping] = False,
+        average_precision: bool = False,
+        logits_index: int = 0,
+        sep: str = "/",
+        **auroc_options,
+    ):
         check_params(_RULES, logits_index=logits_index, sep=sep)
         self._auroc_options = {"ignore_index": -100, **auroc_options}
         self.accumulator = self._build()
         self.options = _callback.check_callback_options(
-            self.accumulator, name=name, per_class=per_class, class_names=class_names, calibration=calibration,
-            average_precision=average_precision)
+            self.accumulator,
+            name=name,
+            per_class=per_class,
+            class_names=class_names,
+            calibration=calibration,
+            average_precision=average_precision,
+        )
         self.logits_index, self.sep = logits_index, sep
         self.keep_epoch = False  # an AUROCCallback draws the epoch: it is kept for it until drawn
         self.last: Optional[_callback.EpochResult] = None
@@ -130,8 +144,9 @@ class AUROCMetric:
             preds = preds[self.logits_index]
         if isinstance(target, (tuple, list)):  # several label_names: the first ones are scored
             target = target[0]
-        preds, target = (torch.from_numpy(np.ascontiguousarray(x)) if isinstance(x, np.ndarray) else x
-                         for x in (preds, target))
+        preds, target = (
+            torch.from_numpy(np.ascontiguousarray(x)) if isinstance(x, np.ndarray) else x for x in (preds, target)
+        )
         if preds.ndim > 2 and target.ndim == preds.ndim - 1:  # token-level: every position is a sample
             preds, target = preds.reshape(-1, preds.shape[-1]), target.reshape(-1)
         return preds, target
@@ -142,12 +157,14 @@ class AUROCMetric:
         try:
             result = _callback.compute_epoch(acc, self.options)
         except EmptyEpochError:
-            warnings.warn(f"AUROCMetric: no labelled sample this evaluation; `{name}` is NaN", UndefinedAUROCWarning,
-                          stacklevel=2)
+            warnings.warn(
+                f"AUROCMetric: no labelled sample this evaluation; `{name}` is NaN", UndefinedAUROCWarning, stacklevel=2
+            )
             result, values = None, {name: float("nan")}
         else:
-            values = result.values(name, per_class=self.options.per_class, sep=self.sep,
-                                   class_keys=[tag_name(c) for c in result.names])
+            values = result.values(
+                name, per_class=self.options.per_class, sep=self.sep, class_keys=[tag_name(c) for c in result.names]
+            )
             values = dict(zip(values, torch.stack(list(values.values())).tolist() if values else []))  # one sync
         self.last = result
         self.last_accumulator = acc if self.keep_epoch and result is not None else None
@@ -202,16 +219,29 @@ class AUROCCallback(TrainerCallback):
         log_dir: where the callback's own ``SummaryWriter`` writes.
     """
 
-    def __init__(self, metric: AUROCMetric, *, log_curve: Optional[bool] = None, pr_curves: bool = False,
-                 tb_writer=None, log_dir: Union[str, os.PathLike, None] = None):
+    def __init__(
+        self,
+        metric: AUROCMetric,
+        *,
+        log_curve: Optional[bool] = None,
+        pr_curves: bool = False,
+        tb_writer=None,
+        log_dir: Union[str, os.PathLike, None] = None,
+    ):
         if not isinstance(metric, AUROCMetric):
             raise TypeError(f"`metric` must be the AUROCMetric passed as compute_metrics; got {type(metric).__name__}")
         check_params(_RULES, log_dir=log_dir)
         o = metric.options
         self.options = _callback.check_callback_options(
-            metric.accumulator, name=o.name, per_class=o.per_class, class_names=o.class_names,
-            calibration=o.calibration or False, average_precision=o.average_precision, log_curve=log_curve,
-            pr_curves=pr_curves)
+            metric.accumulator,
+            name=o.name,
+            per_class=o.per_class,
+            class_names=o.class_names,
+            calibration=o.calibration or False,
+            average_precision=o.average_precision,
+            log_curve=log_curve,
+            pr_curves=pr_curves,
+        )
         self.metric, self.log_dir = metric, log_dir
         self._tb, self._own_writer = tb_writer, None
         metric.keep_epoch = log_curve is not False or pr_curves or not o.per_class
@@ -233,8 +263,9 @@ class AUROCCallback(TrainerCallback):
     def _log(self, args, state, acc, result, metrics: dict) -> None:
         name, step = self.options.name, state.global_step
         prefix = next((k[: -len(name)] for k in metrics if k.endswith(f"_{name}")), "eval_")  # eval_, eval_{set}_
-        values = result.values(name, per_class=True, sep=self.metric.sep,
-                               class_keys=[tag_name(c) for c in result.names])
+        values = result.values(
+            name, per_class=True, sep=self.metric.sep, class_keys=[tag_name(c) for c in result.names]
+        )
         extra = {prefix + k: float(v) for k, v in values.items() if prefix + k not in metrics}
         tag = next(iter(rewrite_logs({prefix + name: 0})))  # the Trainer's own tag: eval/auroc
         figure = self.options.log_curve is not False and not bool(torch.isnan(result.scores.value).any())

@@ -61,7 +61,9 @@ def _contenders(logits: torch.Tensor, target: torch.Tensor, num_classes: int, wi
     try:
         from torchmetrics.functional.classification import multiclass_auroc as tm_auroc
 
-        out["torchmetrics"] = lambda: tm_auroc(logits, target, num_classes=num_classes, average="macro", thresholds=None)
+        out["torchmetrics"] = lambda: tm_auroc(
+            logits, target, num_classes=num_classes, average="macro", thresholds=None
+        )
     except ImportError:
         print("  (torchmetrics not installed: skipped)")
     try:
@@ -75,7 +77,8 @@ def _contenders(logits: torch.Tensor, target: torch.Tensor, num_classes: int, wi
 
         y_np = target.cpu().numpy()
         out["scikit-learn"] = lambda: roc_auc_score(
-            y_np, torch.softmax(logits, 1).cpu().numpy(), multi_class="ovr", average="macro")
+            y_np, torch.softmax(logits, 1).cpu().numpy(), multi_class="ovr", average="macro"
+        )
     return out
 
 
@@ -165,8 +168,9 @@ def _ap_contenders(logits: torch.Tensor, target: torch.Tensor, num_classes: int,
         from sklearn.preprocessing import label_binarize
 
         onehot = label_binarize(target.cpu().numpy(), classes=np.arange(num_classes))
-        out["scikit-learn"] = lambda: average_precision_score(onehot, torch.softmax(logits, 1).cpu().numpy(),
-                                                              average="macro")
+        out["scikit-learn"] = lambda: average_precision_score(
+            onehot, torch.softmax(logits, 1).cpu().numpy(), average="macro"
+        )
     return out
 
 
@@ -254,8 +258,10 @@ def bench_ci(device: str, n: int, c: int, repeats: int) -> str:
     for name, t in times.items():
         print(f"  {name:24s} {t * 1e3:10.1f} ms   {t / base:5.2f}x ac.auroc")
     per, macro = times["auroc_ci(average=None)"] / base, times["auroc_ci (macro)"] / base
-    return (f"intervals {n:,}x{c}: per class {per:.2f}x ac.auroc ({'ok' if per <= 1.5 else 'MISS'} <= 1.5);"
-            f" macro (with the classes' covariance) {macro:.2f}x ({'ok' if macro <= 1.5 else 'MISS'} <= 1.5)")
+    return (
+        f"intervals {n:,}x{c}: per class {per:.2f}x ac.auroc ({'ok' if per <= 1.5 else 'MISS'} <= 1.5);"
+        f" macro (with the classes' covariance) {macro:.2f}x ({'ok' if macro <= 1.5 else 'MISS'} <= 1.5)"
+    )
 
 
 def _data(n: int, c: int, device: str = "cpu", ties: bool = False):
@@ -281,8 +287,7 @@ def bench_memory(device: str, n: int, c: int) -> str:
     lines = [f"peak extra resident memory at {n:,}x{c}, each in a fresh process (inputs: {input_mib:.0f} MiB):"]
     for name in ("auroc_callbacks", "torchmetrics", "torcheval", "scikit-learn"):
         probe = subprocess.run(
-            [sys.executable, __file__, "--memory-probe", name, str(n), str(c)],
-            capture_output=True, text=True,
+            [sys.executable, __file__, "--memory-probe", name, str(n), str(c)], capture_output=True, text=True
         )
         value = probe.stdout.strip().splitlines()[-1] if probe.returncode == 0 and probe.stdout.strip() else "n/a"
         lines.append(f"    {name:16s} {value:>8} MiB")
@@ -318,8 +323,10 @@ def main(argv=None) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     warnings.simplefilter("ignore")
     sizes = QUICK_SIZES if args.quick else (GPU_SIZES if args.device == "cuda" else CPU_SIZES)
-    print(f"torch {torch.__version__}, numpy {np.__version__}, {args.threads} CPU threads, device {args.device}"
-          + (f" ({torch.cuda.get_device_name()})" if args.device == "cuda" else ""))
+    print(
+        f"torch {torch.__version__}, numpy {np.__version__}, {args.threads} CPU threads, device {args.device}"
+        + (f" ({torch.cuda.get_device_name()})" if args.device == "cuda" else "")
+    )
     print(f"numpy SIMD: {simd_level()}")
     verdicts = bench_sizes(sizes, args.device, args.repeats, args.ties, not args.no_sklearn)
     verdicts += bench_ap(sizes, args.device, args.repeats, args.ties, not args.no_sklearn)

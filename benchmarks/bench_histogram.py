@@ -90,44 +90,65 @@ def _stream_child(mode: str, n: int, device: str) -> dict:
         value, bound, state = acc.compute().item(), 0.0, None
     sync()
     compute_s = time.perf_counter() - t0
-    return dict(mode=mode, n=n, wall_s=time.perf_counter() - start, update_s=update_s, gen_s=gen_s,
-                compute_s=compute_s, peak_extra_mib=_rss_mib() - base, base_mib=base, value=value, bound=bound,
-                state_bytes=state)
+    return dict(
+        mode=mode,
+        n=n,
+        wall_s=time.perf_counter() - start,
+        update_s=update_s,
+        gen_s=gen_s,
+        compute_s=compute_s,
+        peak_extra_mib=_rss_mib() - base,
+        base_mib=base,
+        value=value,
+        bound=bound,
+        state_bytes=state,
+    )
 
 
 def _run_child(mode: str, n: int, device: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", mode, str(n), device], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(n), device], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def bench_stream(n: int, exact_sizes, device: str) -> None:
     print(f"\n== 1. a stream of {n:.0e} samples x {C} classes, batches of {BATCH:,}, float32 logits ({device}) ==")
     r = _run_child("histogram", n, device)
-    print(f"histogram mode: {r['wall_s']:.1f} s wall ({n / r['wall_s'] / 1e6:.2f} M samples/s), of which update()"
-          f" {r['update_s']:.1f} s ({n / r['update_s'] / 1e6:.2f} M samples/s; generating the stream"
-          f" {r['gen_s']:.1f} s), compute {r['compute_s'] * 1e3:.0f} ms")
-    print(f"  counts: {r['state_bytes'] / 2**20:.1f} MiB; peak RSS over the baseline: {r['peak_extra_mib']:.0f} MiB"
-          f" (baseline after imports {r['base_mib']:.0f} MiB); AUROC {r['value']:.6f} +- {r['bound']:.2e}")
+    print(
+        f"histogram mode: {r['wall_s']:.1f} s wall ({n / r['wall_s'] / 1e6:.2f} M samples/s), of which update()"
+        f" {r['update_s']:.1f} s ({n / r['update_s'] / 1e6:.2f} M samples/s; generating the stream"
+        f" {r['gen_s']:.1f} s), compute {r['compute_s'] * 1e3:.0f} ms"
+    )
+    print(
+        f"  counts: {r['state_bytes'] / 2**20:.1f} MiB; peak RSS over the baseline: {r['peak_extra_mib']:.0f} MiB"
+        f" (baseline after imports {r['base_mib']:.0f} MiB); AUROC {r['value']:.6f} +- {r['bound']:.2e}"
+    )
     need = n * C * 4 + n * 8
-    print(f"exact mode would hold {need / 2**30:.2f} GiB of logits and targets ({n:.0e} x {C} x 4 B + {n:.0e} x 8 B)"
-          " before its buffer's over-allocation and the epoch-end sort")
+    print(
+        f"exact mode would hold {need / 2**30:.2f} GiB of logits and targets ({n:.0e} x {C} x 4 B + {n:.0e} x 8 B)"
+        " before its buffer's over-allocation and the epoch-end sort"
+    )
     rows = [("histogram", n, r)]
     for size in exact_sizes:
         e = _run_child("exact", size, device)
         h = _run_child("histogram", size, device)
         rows += [("exact", size, e), ("histogram", size, h)]
-        print(f"  measured at {size:.0e}: exact peak RSS +{e['peak_extra_mib']:.0f} MiB (data {size * 48 / 2**20:.0f}"
-              f" MiB), AUROC {e['value']:.6f}; histogram +{h['peak_extra_mib']:.0f} MiB, AUROC {h['value']:.6f}"
-              f" +- {h['bound']:.1e} (|diff| {abs(h['value'] - e['value']):.1e})")
+        print(
+            f"  measured at {size:.0e}: exact peak RSS +{e['peak_extra_mib']:.0f} MiB (data {size * 48 / 2**20:.0f}"
+            f" MiB), AUROC {e['value']:.6f}; histogram +{h['peak_extra_mib']:.0f} MiB, AUROC {h['value']:.6f}"
+            f" +- {h['bound']:.1e} (|diff| {abs(h['value'] - e['value']):.1e})"
+        )
     print("\n| mode | N x C | wall | update() | compute() | peak RSS over imports | kept |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for mode, size, x in rows:
         data = f"{size * 48 / 2**20:,.0f} MiB data"
         state = f"{x['state_bytes'] / 2**20:.0f} MiB counts" if x["state_bytes"] else data
-        print(f"| {mode} | {size:.0e} x {C} | {x['wall_s']:.1f} s | {x['update_s']:.1f} s"
-              f" ({size / x['update_s'] / 1e6:.1f} M rows/s) | {x['compute_s']:.2f} s | {x['peak_extra_mib']:,.0f} MiB"
-              f" | {state} |")
+        print(
+            f"| {mode} | {size:.0e} x {C} | {x['wall_s']:.1f} s | {x['update_s']:.1f} s"
+            f" ({size / x['update_s'] / 1e6:.1f} M rows/s) | {x['compute_s']:.2f} s | {x['peak_extra_mib']:,.0f} MiB"
+            f" | {state} |"
+        )
     print(f"| exact (computed) | {n:.0e} x {C} | | | | | {need / 2**20:,.0f} MiB data |")
 
 
@@ -151,7 +172,7 @@ def _digits_logits(seed: int = 0):
     for _ in range(30):
         for i in range(0, len(yt), 64):
             opt.zero_grad()
-            torch.nn.functional.cross_entropy(model(xt[i:i + 64]), yt[i:i + 64]).backward()
+            torch.nn.functional.cross_entropy(model(xt[i : i + 64]), yt[i : i + 64]).backward()
             opt.step()
     with torch.no_grad():
         return model(x[:n_val]), y[:n_val]
@@ -198,12 +219,14 @@ def bench_bound() -> None:
         for dtype in (torch.float16, torch.bfloat16):
             acc = ac.AUROCAccumulator(mode="histogram", histogram_dtype=dtype, **options)
             for i in range(0, len(target), 128):
-                acc.update(preds[i:i + 128], target[i:i + 128])
+                acc.update(preds[i : i + 128], target[i : i + 128])
             b = acc.compute_bound()
             diff = abs(exact - b.value.item())
             assert diff <= b.bound.item() + 1e-12, (name, dtype, diff, b.bound.item())
-            print(f"| {name} | {str(dtype)[6:]} | {exact:.6f} | {b.value.item():.6f} | {diff:.2e} |"
-                  f" {b.bound.item():.2e} |")
+            print(
+                f"| {name} | {str(dtype)[6:]} | {exact:.6f} | {b.value.item():.6f} | {diff:.2e} |"
+                f" {b.bound.item():.2e} |"
+            )
 
 
 # ----------------------------------------------------------------------------- 3. update() cost
@@ -251,8 +274,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     n = int(args.samples or (1e8 if args.full else 2e5 if args.quick else 1e7))
     exact_sizes = [int(2e5)] if args.quick else [int(1e6), int(1e7)]
-    print(f"torch {torch.__version__}, {args.threads} threads, device {args.device},"
-          f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(
+        f"torch {torch.__version__}, {args.threads} threads, device {args.device},"
+        f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
     bench_stream(n, exact_sizes, args.device)
     bench_bound()
     bench_update(args.device, 20 if args.quick else 200)

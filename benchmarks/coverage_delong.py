@@ -61,8 +61,9 @@ def binary_coverage(n: int, prevalence: float, auc: float, reps: int, gen: torch
         r = min(batch, reps - start)
         scores = torch.randn(n, r, generator=gen, dtype=torch.float64) + mu * target
         for shape in hits:
-            iv = ac.auroc_ci(scores, target.expand(n, r), task="multilabel", average=None, activation=None,
-                             interval=shape)
+            iv = ac.auroc_ci(
+                scores, target.expand(n, r), task="multilabel", average=None, activation=None, interval=shape
+            )
             hits[shape] += int(((iv.lower <= auc) & (auc <= iv.upper)).sum())
         values.append(iv.value)
         ses.append(iv.std_error)
@@ -91,8 +92,7 @@ def per_class_coverage(n: int, reps: int, gen: torch.Generator):
     cols = scores.permute(1, 0, 2).reshape(n, reps * k)
     per_class = {}
     for shape in SHAPES:
-        iv = ac.auroc_ci(cols, onehot.repeat(1, reps), task="multilabel", average=None, activation=None,
-                         interval=shape)
+        iv = ac.auroc_ci(cols, onehot.repeat(1, reps), task="multilabel", average=None, activation=None, interval=shape)
         lo, hi = iv.lower.reshape(reps, k), iv.upper.reshape(reps, k)
         per_class[shape] = ((lo <= truth) & (truth <= hi)).double().mean(0).tolist()
     # macro: one multiclass call per replication (the covariance is within a replication)
@@ -123,8 +123,10 @@ def main(argv=None) -> int:
     gen = torch.Generator().manual_seed(args.seed)
     start = time.perf_counter()
 
-    print(f"Binary, binormal, {args.reps} replications per cell: coverage of the 95% DeLong interval,"
-          " logit-t (default) / logit / wald (pROC), and the mean DeLong SE over the SD of the AUROC\n")
+    print(
+        f"Binary, binormal, {args.reps} replications per cell: coverage of the 95% DeLong interval,"
+        " logit-t (default) / logit / wald (pROC), and the mean DeLong SE over the SD of the AUROC\n"
+    )
     head = " | ".join(f"AUC {a:.2f}: logit-t / logit / wald [SE/SD]" for a in TRUE_AUCS)
     print(f"| n | prevalence | n_pos | n_neg | {head} |")
     print("|---:|---:|---:|---:|" + "---:|" * len(TRUE_AUCS))
@@ -137,17 +139,22 @@ def main(argv=None) -> int:
             label = "1:1" if prev == 0.5 else "1:9"
             print(f"| {n} | {label} | {n_pos} | {n_neg} | " + " | ".join(cells) + " |")
 
-    print(f"\nPer class: 3 classes, prevalence {CLASS_PREVALENCES}, true AUC {CLASS_AUCS}, correlated columns;"
-          f" {args.class_reps} replications. Per class and macro: logit-t (default) / logit / wald;"
-          " macro: logit-t / wald, and wald with the covariance ignored\n")
+    print(
+        f"\nPer class: 3 classes, prevalence {CLASS_PREVALENCES}, true AUC {CLASS_AUCS}, correlated columns;"
+        f" {args.class_reps} replications. Per class and macro: logit-t (default) / logit / wald;"
+        " macro: logit-t / wald, and wald with the covariance ignored\n"
+    )
     print("| n | class 0 (1:1) | class 1 (2:3) | class 2 (1:9) | macro | macro (wald), covariance ignored |")
     print("|---:|---:|---:|---:|---:|---:|")
     for n in SIZES:
         per_class, macro, naive, counts = per_class_coverage(n, args.class_reps, gen)
-        cells = [" / ".join(f"{100 * per_class[shape][c]:.1f}%" for shape in SHAPES) + f" (n_pos {k})"
-                 for c, k in enumerate(counts)]
-        print(f"| {n} | " + " | ".join(cells) + f" | {100 * macro[0]:.1f}% / {100 * macro[1]:.1f}% |"
-              f" {100 * naive:.1f}% |")
+        cells = [
+            " / ".join(f"{100 * per_class[shape][c]:.1f}%" for shape in SHAPES) + f" (n_pos {k})"
+            for c, k in enumerate(counts)
+        ]
+        print(
+            f"| {n} | " + " | ".join(cells) + f" | {100 * macro[0]:.1f}% / {100 * macro[1]:.1f}% | {100 * naive:.1f}% |"
+        )
     print(f"\n({time.perf_counter() - start:.0f} s, torch {torch.__version__}, {args.threads} threads)")
     return 0
 

@@ -37,8 +37,9 @@ class Tiny(PreTrainedModel):
 
     def __init__(self, config):
         super().__init__(config)
-        self.net = nn.Sequential(nn.Linear(config.n_features, config.hidden), nn.ReLU(),
-                                 nn.Linear(config.hidden, config.num_labels))
+        self.net = nn.Sequential(
+            nn.Linear(config.n_features, config.hidden), nn.ReLU(), nn.Linear(config.hidden, config.num_labels)
+        )
         self.post_init()
 
     def forward(self, x, labels=None):
@@ -65,8 +66,16 @@ def model():
 
 
 def run(rank, outdir, port):
-    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(WORLD), LOCAL_WORLD_SIZE=str(WORLD),
-                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
+    os.environ.update(
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        WORLD_SIZE=str(WORLD),
+        LOCAL_WORLD_SIZE=str(WORLD),
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        OMP_NUM_THREADS="1",
+        HF_HUB_OFFLINE="1",
+    )
     torch.set_num_threads(1)
     from accelerate import Accelerator
     from torch.utils.data import DataLoader, TensorDataset
@@ -98,13 +107,22 @@ def _trainer(x, labels, outdir):
 
     torch.manual_seed(0)
     net = Tiny(TinyConfig(n_features=4, num_labels=3))
-    args = TrainingArguments(output_dir=os.path.join(outdir, "out"), per_device_eval_batch_size=BATCH,
-                             batch_eval_metrics=True, report_to=[], use_cpu=True, disable_tqdm=True)
+    args = TrainingArguments(
+        output_dir=os.path.join(outdir, "out"),
+        per_device_eval_batch_size=BATCH,
+        batch_eval_metrics=True,
+        report_to=[],
+        use_cpu=True,
+        disable_tqdm=True,
+    )
     rows = [{"x": x[i], "labels": labels[i]} for i in range(N)]
     metric = AUROCMetric()
     trainer = Trainer(model=net, args=args, eval_dataset=rows, compute_metrics=metric)
     metrics = trainer.evaluate()
     predicted = trainer.predict(rows)  # the Trainer's own (gathered, de-duplicated) predictions
-    return {"auroc": metrics["eval_auroc"], "num_samples": int(metric.last.scores.num_samples),
-            "logits": predicted.predictions.tolist(),
-            "labels": predicted.label_ids.tolist()}
+    return {
+        "auroc": metrics["eval_auroc"],
+        "num_samples": int(metric.last.scores.num_samples),
+        "logits": predicted.predictions.tolist(),
+        "labels": predicted.label_ids.tolist(),
+    }

@@ -56,23 +56,39 @@ def main() -> None:
         def validation_step(self, batch, batch_idx):
             xb, yb, wb, ib = batch
             logits = self(xb)
-            self.rows += [[int(i), row, int(t), float(v)] for i, row, t, v in
-                          zip(ib, logits.tolist(), yb.tolist(), wb.tolist())]
+            self.rows += [
+                [int(i), row, int(t), float(v)] for i, row, t, v in zip(ib, logits.tolist(), yb.tolist(), wb.tolist())
+            ]
             return {"logits": logits, "target": yb, "weight": wb}
 
     exact = AUROCCallback(num_classes=10, per_class=True, average_precision=True)
-    hist = AUROCCallback(name="hist_auroc", num_classes=10, mode="histogram", average_precision=True,
-                         output_transform=lambda out, batch: (torch.softmax(out["logits"], 1), out["target"]))
-    trainer = pl.Trainer(accelerator="cpu", devices=devices, strategy="ddp", logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False, callbacks=[exact, hist])
+    hist = AUROCCallback(
+        name="hist_auroc",
+        num_classes=10,
+        mode="histogram",
+        average_precision=True,
+        output_transform=lambda out, batch: (torch.softmax(out["logits"], 1), out["target"]),
+    )
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        devices=devices,
+        strategy="ddp",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[exact, hist],
+    )
     model = Model()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         trainer.validate(model, DataLoader(Indexed(), batch_size=BATCH))
     logged = {k: float(v) for k, v in trainer.callback_metrics.items()}
-    out = {"rows": model.rows,
-           "exact": {k: v for k, v in logged.items() if k.startswith(("val_ap", "val_auroc"))},
-           "hist": {k: v for k, v in logged.items() if k.startswith(("hist_",))}}
+    out = {
+        "rows": model.rows,
+        "exact": {k: v for k, v in logged.items() if k.startswith(("val_ap", "val_auroc"))},
+        "hist": {k: v for k, v in logged.items() if k.startswith(("hist_",))},
+    }
     with open(f"{out_dir}/rank{trainer.global_rank}.json", "w") as f:
         json.dump(out, f)
 

@@ -22,10 +22,10 @@ from pathlib import Path
 os.environ["CUDA_VISIBLE_DEVICES"] = ""  # a CPU run, gloo, even on a machine with a GPU (before torch loads)
 os.environ["ACCELERATE_USE_CPU"] = "1"  # accelerate: a multi-CPU run, so prepare() wraps the model in DDP
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.distributed as dist  # noqa: E402
-from torch import nn  # noqa: E402
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
 
 
 def _broadcast_on_cpu(self, t, rank):
@@ -62,8 +62,9 @@ def main(out_dir: Path) -> None:
     x = (x / 16).astype(np.float32)
     valid_idx = list(range(0, len(y), 5))[1:]  # 359 rows: odd, so the sampler pads one rank
     items = list(zip(x, y))
-    dsets = Datasets(items, tfms=[[ItemGetter(0), ToTensor()], [ItemGetter(1), Categorize()]],
-                     splits=IndexSplitter(valid_idx)(items))
+    dsets = Datasets(
+        items, tfms=[[ItemGetter(0), ToTensor()], [ItemGetter(1), Categorize()]], splits=IndexSplitter(valid_idx)(items)
+    )
     dls = dsets.dataloaders(bs=64)
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
@@ -94,8 +95,9 @@ def main(out_dir: Path) -> None:
         "hist_metric": recorded["hist_auroc"],
         "hist_bound": hist.accumulator.compute_bound().bound.item(),
         "hist_num_samples": hist.accumulator.num_samples,
-        "sklearn_half": float(np.mean([roc_auc_score(y[valid_idx] == k, probs[:, k].half().double().numpy())
-                                       for k in range(10)])),
+        "sklearn_half": float(
+            np.mean([roc_auc_score(y[valid_idx] == k, probs[:, k].half().double().numpy()) for k in range(10)])
+        ),
     }
     (out_dir / f"rank{dist.get_rank()}.json").write_text(json.dumps(result))
     dist.destroy_process_group()

@@ -57,8 +57,11 @@ def run(rank, outdir):
                 b = feed(acc, preds, target, lo, hi).compute_bound()
                 assert acc.compute().tolist() == b.value.tolist()  # cached: no second reduction
                 result[f"{layout}/{name}"] = {
-                    "value": b.value.tolist(), "bound": b.bound.tolist(), "support": b.support.tolist(),
-                    "num_samples": b.num_samples, "local": acc.num_samples,
+                    "value": b.value.tolist(),
+                    "bound": b.bound.tolist(),
+                    "support": b.support.tolist(),
+                    "num_samples": b.num_samples,
+                    "local": acc.num_samples,
                 }
         with open(f"{outdir}/rank{rank}.json", "w") as fh:
             json.dump(result, fh)

@@ -73,7 +73,7 @@ def main() -> None:
             return self.x[i], self.y[i], i + self.offset  # the index in the whole validation set
 
     train = Indexed(x[:N_TRAIN], y[:N_TRAIN])
-    val = Indexed(x[N_TRAIN:N_TRAIN + N_VAL], y[N_TRAIN:N_TRAIN + N_VAL])
+    val = Indexed(x[N_TRAIN : N_TRAIN + N_VAL], y[N_TRAIN : N_TRAIN + N_VAL])
     assert len(val) == N_VAL
 
     class Model(pl.LightningModule):
@@ -121,9 +121,16 @@ def main() -> None:
     cb = AUROCCallback(num_classes=10, log_curve=True, calibration=True)  # figures are drawn on rank 0 only
     hist = AUROCCallback(num_classes=10, log_curve=True, mode="histogram", name="val_auroc_hist", pool_dataloaders=True)
     trainer = pl.Trainer(
-        strategy="ddp", accelerator="cpu", devices=devices, max_epochs=2, num_sanity_val_steps=2, callbacks=[cb, hist],
-        logger=pl.loggers.TensorBoardLogger(out_dir, name="tb", version=0), enable_checkpointing=False,
-        enable_progress_bar=False, enable_model_summary=False,
+        strategy="ddp",
+        accelerator="cpu",
+        devices=devices,
+        max_epochs=2,
+        num_sanity_val_steps=2,
+        callbacks=[cb, hist],
+        logger=pl.loggers.TensorBoardLogger(out_dir, name="tb", version=0),
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
     )
     results = {}
 
@@ -140,10 +147,15 @@ def main() -> None:
             "ece": [float(metrics[f"val_ece{s}"]) for s in suffixes],
             "brier": [float(metrics[f"val_brier{s}"]) for s in suffixes],
             "history": cb.history[-loaders:],
-            "idx": idx, "logits": logits, "target": target,
+            "idx": idx,
+            "logits": logits,
+            "target": target,
             "warnings": [str(w.message) for w in caught if "AUROCCallback" in str(w.message)],
-            "hist": {"logged": float(trainer.callback_metrics["val_auroc_hist"]),
-                     "bound": float(trainer.callback_metrics["val_auroc_hist_bound"]), "history": hist.history[-1]},
+            "hist": {
+                "logged": float(trainer.callback_metrics["val_auroc_hist"]),
+                "bound": float(trainer.callback_metrics["val_auroc_hist_bound"]),
+                "history": hist.history[-1],
+            },
         }
 
     with warnings.catch_warnings(record=True) as caught:
@@ -165,8 +177,9 @@ def main() -> None:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        trainer.validate(model, DataLoader(val, batch_size=BATCH, sampler=OwnDistributedSampler(val, shuffle=False)),
-                         verbose=False)
+        trainer.validate(
+            model, DataLoader(val, batch_size=BATCH, sampler=OwnDistributedSampler(val, shuffle=False)), verbose=False
+        )
     record("custom", caught)
 
     trainer.limit_val_batches = 0.5
@@ -180,8 +193,9 @@ def main() -> None:
     second = Indexed(val.x[499:1000], val.y[499:1000], offset=499)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        returned = trainer.validate(model, [DataLoader(first, batch_size=BATCH), DataLoader(second, batch_size=BATCH)],
-                                    verbose=False)
+        returned = trainer.validate(
+            model, [DataLoader(first, batch_size=BATCH), DataLoader(second, batch_size=BATCH)], verbose=False
+        )
     record("two", caught, loaders=2)
     results["two"]["returned"] = returned
 

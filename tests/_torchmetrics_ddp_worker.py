@@ -34,8 +34,12 @@ def cases():
         ("exact/ovo", probs, target, {"multi_class": "ovo"}),
         ("exact/binary", binary, (target == 1).long(), {}),
         ("histogram/binary", binary, (target == 1).long(), {"mode": "histogram", "task": "binary"}),
-        ("histogram/multilabel", multilabel, labels,
-         {"mode": "histogram", "task": "multilabel", "num_classes": 3, "average": None}),
+        (
+            "histogram/multilabel",
+            multilabel,
+            labels,
+            {"mode": "histogram", "task": "multilabel", "num_classes": 3, "average": None},
+        ),
     ]
 
 
@@ -54,7 +58,7 @@ def run(rank, outdir):
             lo, hi = (0, SPLIT) if rank == 0 else (SPLIT, N)
             metric = AUROC(**options)
             for start in range(lo, hi, 16):
-                metric.update(preds[start:min(start + 16, hi)], target[start:min(start + 16, hi)])
+                metric.update(preds[start : min(start + 16, hi)], target[start : min(start + 16, hi)])
             result[f"uneven/{name}"] = metric.compute().tolist()
             metric.reset()
             data = TensorDataset(preds, target)

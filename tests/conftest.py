@@ -37,5 +37,6 @@ def rng():
 def _seed():
     torch.manual_seed(0)
 
+
 # Scripts run in subprocesses by the distributed tests, not test modules.
 collect_ignore_glob = ["_*_worker.py"]

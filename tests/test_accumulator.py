@@ -8,13 +8,13 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from _reference import delong_interval, delong_se
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 from sklearn.metrics import roc_curve as sk_roc_curve
 
 import auroc_callbacks as ac
-from _reference import delong_interval, delong_se  # noqa: E402
 from auroc_callbacks import histogram
 from auroc_callbacks.accumulator import AUROCAccumulator, ExactAccumulator, ExactEpoch, HistogramAccumulator
 
@@ -24,7 +24,7 @@ cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA de
 def _feed(acc, preds, target, sizes):
     start = 0
     for size in sizes:
-        acc.update(preds[start:start + size], target[start:start + size])
+        acc.update(preds[start : start + size], target[start : start + size])
         start += size
     acc.update(preds[start:], target[start:])
 
@@ -56,10 +56,10 @@ def test_minibatch_mean_is_not_the_epoch_value_but_ours_is():
     acc = ac.AUROCAccumulator()
     batch_values = []
     for i in range(0, len(y), 16):
-        acc.update(scores[i:i + 16], target[i:i + 16])
+        acc.update(scores[i : i + 16], target[i : i + 16])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ac.UndefinedAUROCWarning)
-            batch_values.append(ac.auroc(scores[i:i + 16], target[i:i + 16]).item())
+            batch_values.append(ac.auroc(scores[i : i + 16], target[i : i + 16]).item())
     exact = roc_auc_score(y, scores.numpy())
     assert abs(acc.compute().item() - exact) < 1e-12
     assert abs(np.nanmean(batch_values) - exact) > 1e-3
@@ -105,13 +105,16 @@ def test_shape_errors_are_raised_at_update():
         acc.update(np.zeros((4, 3)), torch.tensor([0, 1, 2, 0]))
 
 
-@pytest.mark.parametrize("preds, target", [
-    (torch.tensor(0.3), torch.tensor([1, 0])),  # 0-d next to two samples
-    (torch.randn(4, 2), torch.tensor([0, 1, 0, 1])),  # a (N, 2) head after (N,): another layout
-    (torch.randn(4, 3), torch.tensor([0, 1, 0, 1])),
-    (torch.randn(4), torch.tensor([[0, 1], [1, 0], [0, 1], [1, 0]])),
-    (torch.randn(4, dtype=torch.complex64), torch.tensor([0, 1, 0, 1])),
-])
+@pytest.mark.parametrize(
+    "preds, target",
+    [
+        (torch.tensor(0.3), torch.tensor([1, 0])),  # 0-d next to two samples
+        (torch.randn(4, 2), torch.tensor([0, 1, 0, 1])),  # a (N, 2) head after (N,): another layout
+        (torch.randn(4, 3), torch.tensor([0, 1, 0, 1])),
+        (torch.randn(4), torch.tensor([[0, 1], [1, 0], [0, 1], [1, 0]])),
+        (torch.randn(4, dtype=torch.complex64), torch.tensor([0, 1, 0, 1])),
+    ],
+)
 def test_a_batch_unlike_the_first_is_a_clear_error(preds, target):
     acc = ac.AUROCAccumulator()
     acc.update(torch.randn(4), torch.tensor([0, 1, 0, 1]))
@@ -135,7 +138,7 @@ def test_buffer_grows_geometrically_not_one_tensor_per_batch():
     acc = ac.AUROCAccumulator()
     preds, target = torch.randn(16000, 3), torch.randint(0, 3, (16000,))
     for i in range(0, 16000, 8):
-        acc.update(preds[i:i + 8], target[i:i + 8])
+        acc.update(preds[i : i + 8], target[i : i + 8])
     assert acc.num_samples == 16000
     rows = [c.shape[0] for c in acc._preds.chunks]
     assert rows == [1024, 1024, 2048, 4096, 8192]  # each chunk as large as all before it: O(log n) chunks
@@ -242,8 +245,9 @@ def test_gpu_result_equals_cpu_result(task, average):
     np.testing.assert_allclose(gpu.cpu().numpy(), cpu.numpy(), atol=1e-12)
     if task == "multiclass" and average != "micro":
         ovo = ac.auroc(preds.cuda(), target.cuda(), multi_class="ovo", average=average)
-        np.testing.assert_allclose(ovo.cpu().numpy(), ac.auroc(preds, target, multi_class="ovo", average=average).numpy(),
-                                   atol=1e-12)
+        np.testing.assert_allclose(
+            ovo.cpu().numpy(), ac.auroc(preds, target, multi_class="ovo", average=average).numpy(), atol=1e-12
+        )
 
 
 @cuda
@@ -359,8 +363,21 @@ def test_an_epoch_is_checked_once_whatever_computes_from_it(monkeypatch):
 
 # ----------------------------------------------------------------------------- two accumulators, one protocol
 
-PROTOCOL = {"update", "reset", "epoch", "compute", "compute_scores", "compute_curves", "num_samples", "layout",
-            "options", "mode", "nan_strategy", "sync_dist", "process_group"}
+PROTOCOL = {
+    "update",
+    "reset",
+    "epoch",
+    "compute",
+    "compute_scores",
+    "compute_curves",
+    "num_samples",
+    "layout",
+    "options",
+    "mode",
+    "nan_strategy",
+    "sync_dist",
+    "process_group",
+}
 
 
 def _public(acc) -> set:
@@ -373,12 +390,15 @@ def _three_classes(n=300, seed=5):
     return torch.randn(n, 3, generator=g) + 2 * torch.nn.functional.one_hot(target, 3), target
 
 
-@pytest.mark.parametrize("kwargs, cls", [
-    ({}, ExactAccumulator),
-    ({"mode": "exact", "buffer_device": "cpu", "ci": True}, ExactAccumulator),
-    ({"mode": "histogram"}, HistogramAccumulator),
-    ({"mode": "histogram", "histogram_dtype": torch.bfloat16, "num_classes": 4}, HistogramAccumulator),
-])
+@pytest.mark.parametrize(
+    "kwargs, cls",
+    [
+        ({}, ExactAccumulator),
+        ({"mode": "exact", "buffer_device": "cpu", "ci": True}, ExactAccumulator),
+        ({"mode": "histogram"}, HistogramAccumulator),
+        ({"mode": "histogram", "histogram_dtype": torch.bfloat16, "num_classes": 4}, HistogramAccumulator),
+    ],
+)
 def test_the_factory_builds_the_class_its_mode_names(kwargs, cls):
     acc = AUROCAccumulator(**kwargs)
     assert type(acc) is cls and isinstance(acc, AUROCAccumulator) and acc.mode == kwargs.get("mode", "exact")
@@ -408,7 +428,7 @@ def test_both_accumulators_satisfy_one_protocol(mode):
     with pytest.raises(ac.EmptyEpochError):
         acc.epoch()
     for i in range(0, 300, 64):
-        acc.update(preds[i:i + 64], target[i:i + 64])
+        acc.update(preds[i : i + 64], target[i : i + 64])
     assert acc.num_samples == 300 and acc.layout.task == "multiclass" and acc.layout.num_classes == 3
     epoch = acc.epoch()
     assert type(epoch) is (ExactEpoch if mode == "exact" else histogram.Epoch) and acc.epoch() is epoch
@@ -447,29 +467,48 @@ def test_neither_accumulator_carries_the_other_ones_state_or_options():
     assert type(hist.epoch()) is histogram.Epoch
     with pytest.raises(ValueError, match=r"compute_bound\(\) is for mode='histogram'"):
         exact.compute_bound()
-    for call in (hist.gather, lambda: hist.truncate(5), hist.compute_interval, lambda: hist.compute_interval(ci_level=.5)):
+    for call in (
+        hist.gather,
+        lambda: hist.truncate(5),
+        hist.compute_interval,
+        lambda: hist.compute_interval(ci_level=0.5),
+    ):
         with pytest.raises(ValueError, match="mode='exact'"):
             call()
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    ({"sync_dist": "yes"}, TypeError, "`sync_dist` must be a bool; got str 'yes'"),
-    ({"nan_strategy": "ignore"}, ValueError, "`nan_strategy` must be one of 'error', 'warn'; got 'ignore'"),
-    ({"nan_strategy": "ignore", "mode": "histogram"}, ValueError, "`nan_strategy` must be one of 'error', 'warn'"),
-    ({"mode": "fast"}, ValueError, "`mode` must be one of 'exact', 'histogram'; got 'fast'"),
-    ({"mode": None}, TypeError, "`mode` must be one of 'exact', 'histogram'; got NoneType None"),
-    ({"ci": 1}, TypeError, "`ci` must be a bool; got int 1"),
-    ({"ci_level": "0.9"}, TypeError, r"`ci_level` must be a float in \(0, 1\); got str '0.9'"),
-    ({"ci_level": 1.0, "mode": "histogram"}, ValueError, r"`ci_level` must be a float in \(0, 1\); got 1.0"),
-    ({"buffer_device": 3}, TypeError, "`buffer_device` must be None or a non-empty str or a device; got int 3"),
-    ({"buffer_device": ""}, ValueError, "`buffer_device` must be None or a non-empty str or a device; got ''"),
-    ({"buffer_device": "gpu"}, ValueError, "`buffer_device` must name a device, such as 'cpu' or 'cuda:0'; got 'gpu'"),
-    ({"histogram_dtype": torch.float16}, ValueError, "`histogram_dtype` is for mode='histogram'; got torch.float16"),
-    ({"mode": "histogram", "histogram_dtype": torch.float32}, ValueError,
-     "`histogram_dtype` must be None or one of torch.float16, torch.bfloat16; got torch.float32"),
-    ({"average": "mean"}, ValueError, "`average` must be one of 'macro', 'weighted', 'micro', None; got 'mean'"),
-    ({"average": "mean", "mode": "histogram"}, ValueError, "`average` must be one of"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"sync_dist": "yes"}, TypeError, "`sync_dist` must be a bool; got str 'yes'"),
+        ({"nan_strategy": "ignore"}, ValueError, "`nan_strategy` must be one of 'error', 'warn'; got 'ignore'"),
+        ({"nan_strategy": "ignore", "mode": "histogram"}, ValueError, "`nan_strategy` must be one of 'error', 'warn'"),
+        ({"mode": "fast"}, ValueError, "`mode` must be one of 'exact', 'histogram'; got 'fast'"),
+        ({"mode": None}, TypeError, "`mode` must be one of 'exact', 'histogram'; got NoneType None"),
+        ({"ci": 1}, TypeError, "`ci` must be a bool; got int 1"),
+        ({"ci_level": "0.9"}, TypeError, r"`ci_level` must be a float in \(0, 1\); got str '0.9'"),
+        ({"ci_level": 1.0, "mode": "histogram"}, ValueError, r"`ci_level` must be a float in \(0, 1\); got 1.0"),
+        ({"buffer_device": 3}, TypeError, "`buffer_device` must be None or a non-empty str or a device; got int 3"),
+        ({"buffer_device": ""}, ValueError, "`buffer_device` must be None or a non-empty str or a device; got ''"),
+        (
+            {"buffer_device": "gpu"},
+            ValueError,
+            "`buffer_device` must name a device, such as 'cpu' or 'cuda:0'; got 'gpu'",
+        ),
+        (
+            {"histogram_dtype": torch.float16},
+            ValueError,
+            "`histogram_dtype` is for mode='histogram'; got torch.float16",
+        ),
+        (
+            {"mode": "histogram", "histogram_dtype": torch.float32},
+            ValueError,
+            "`histogram_dtype` must be None or one of torch.float16, torch.bfloat16; got torch.float32",
+        ),
+        ({"average": "mean"}, ValueError, "`average` must be one of 'macro', 'weighted', 'micro', None; got 'mean'"),
+        ({"average": "mean", "mode": "histogram"}, ValueError, "`average` must be one of"),
+    ],
+)
 def test_bad_options_name_the_argument_what_is_allowed_and_what_came(kwargs, error, match):
     with pytest.raises(error, match=match) as info:
         AUROCAccumulator(**kwargs)
@@ -549,7 +588,7 @@ def test_binary_batches_alternating_n1_and_n_are_one_epoch(mode):
     preds, target = torch.randn(200, generator=g), torch.randint(0, 2, (200,), generator=g)
     acc = ac.AUROCAccumulator(mode=mode)
     for k, start in enumerate(range(0, 200, 25)):
-        p, t = preds[start:start + 25], target[start:start + 25]
+        p, t = preds[start : start + 25], target[start : start + 25]
         acc.update(p.unsqueeze(1) if k % 2 == 0 else p, t.unsqueeze(1) if k % 3 == 0 else t)
     ref = preds if mode == "exact" else _rounded(preds)
     assert acc.compute().item() == pytest.approx(roc_auc_score(target.numpy(), ref.numpy()), abs=1e-12)
@@ -640,8 +679,8 @@ def test_state_dict_resumes_a_mid_epoch_checkpoint_with_weights_only_load(tmp_pa
     whole = ac.AUROCAccumulator(mode=mode, **options)
     saved = ac.AUROCAccumulator(mode=mode, **options)
     for start in range(0, 120, 40):
-        whole.update(preds[start:start + 40], target[start:start + 40])
-        saved.update(preds[start:start + 40], target[start:start + 40])
+        whole.update(preds[start : start + 40], target[start : start + 40])
+        saved.update(preds[start : start + 40], target[start : start + 40])
     before = saved.compute_scores()
     torch.save(saved.state_dict(), tmp_path / "acc.pt")
     saved.update(preds[120:], target[120:])  # the saved state does not move with the accumulator
@@ -651,8 +690,8 @@ def test_state_dict_resumes_a_mid_epoch_checkpoint_with_weights_only_load(tmp_pa
     assert torch.equal(again.value, before.value) and torch.equal(again.support, before.support)
     assert resumed.num_samples == 120 and again.num_samples == before.num_samples
     for start in range(120, 240, 40):
-        whole.update(preds[start:start + 40], target[start:start + 40])
-        resumed.update(preds[start:start + 40], target[start:start + 40])
+        whole.update(preds[start : start + 40], target[start : start + 40])
+        resumed.update(preds[start : start + 40], target[start : start + 40])
     assert torch.equal(resumed.compute(), whole.compute())
     assert resumed.compute().item() == pytest.approx(_sk(task, preds, target, mode), abs=1e-12)
     if mode == "histogram":
@@ -668,13 +707,20 @@ def test_state_dict_of_an_empty_accumulator_loads_as_empty(mode):
         resumed.compute()
 
 
-@pytest.mark.parametrize("saved, loading, fragment", [
-    ({"mode": "exact"}, {"mode": "histogram"}, "mode='exact'"),
-    ({"task": "binary"}, {"task": "multiclass"}, "task='binary' (here 'multiclass')"),
-    ({"num_classes": 3}, {"num_classes": 4}, "num_classes=3 (here 4)"),
-    ({"mode": "histogram"}, {"mode": "histogram", "histogram_dtype": torch.bfloat16}, "histogram_dtype=torch.float16"),
-    ({"pos_label": 2}, {}, "pos_label=2 (here None)"),
-])
+@pytest.mark.parametrize(
+    "saved, loading, fragment",
+    [
+        ({"mode": "exact"}, {"mode": "histogram"}, "mode='exact'"),
+        ({"task": "binary"}, {"task": "multiclass"}, "task='binary' (here 'multiclass')"),
+        ({"num_classes": 3}, {"num_classes": 4}, "num_classes=3 (here 4)"),
+        (
+            {"mode": "histogram"},
+            {"mode": "histogram", "histogram_dtype": torch.bfloat16},
+            "histogram_dtype=torch.float16",
+        ),
+        ({"pos_label": 2}, {}, "pos_label=2 (here None)"),
+    ],
+)
 def test_load_state_dict_with_other_options_is_a_clear_error(saved, loading, fragment):
     acc = ac.AUROCAccumulator(**saved)
     if saved.get("task") == "binary" or "pos_label" in saved:
@@ -705,7 +751,7 @@ def test_exact_epoch_warns_once_whatever_computes_from_it():
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         for start in range(0, 200, 20):
-            acc.update(probs[start:start + 20], y[start:start + 20])
+            acc.update(probs[start : start + 20], y[start : start + 20])
         acc.compute()
         acc.compute_scores()
         acc.compute_interval()
@@ -728,13 +774,14 @@ def test_histogram_epoch_warns_once_whatever_computes_from_it():
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         for start in range(0, 200, 20):
-            acc.update(probs[start:start + 20], y[start:start + 20])
+            acc.update(probs[start : start + 20], y[start : start + 20])
         acc.compute()
         acc.compute_bound()
         acc.compute_curves()
     assert _interpretations(record) == [
         "rows of `preds` lie in [0, 1] but do not sum to 1: ranked as per-class scores (one-vs-rest, as given);"
-        " pass activation='softmax' if they are logits"]
+        " pass activation='softmax' if they are logits"
+    ]
     want = np.mean([roc_auc_score(y.numpy() == k, _rounded(probs)[:, k].numpy()) for k in range(3)])
     assert acc.compute().item() == pytest.approx(want, abs=1e-12)
 
@@ -746,7 +793,7 @@ def test_a_one_hot_target_epoch_is_multiclass_in_both_modes(mode):
     acc = ac.AUROCAccumulator(mode=mode)
     with pytest.warns(ac.functional.InterpretationWarning, match="`target` is one-hot: scored as multiclass"):
         for start in range(0, 150, 32):
-            acc.update(logits[start:start + 32], torch.nn.functional.one_hot(y[start:start + 32], 4))
+            acc.update(logits[start : start + 32], torch.nn.functional.one_hot(y[start : start + 32], 4))
         got = acc.compute_scores()
     probs = torch.softmax(logits, 1)
     ref = probs if mode == "exact" else _rounded(probs)
@@ -766,7 +813,7 @@ def _multilabel_batches_one_hot_by_chance_stay_multilabel(mode):
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         for start in (0, 32, 64, 96):
-            acc.update(logits[start:start + 32], target[start:start + 32])
+            acc.update(logits[start : start + 32], target[start : start + 32])
         got = acc.compute()
     ref = logits if mode == "exact" else _rounded(logits)
     assert got.item() == pytest.approx(roc_auc_score(target.numpy(), ref.numpy()), abs=1e-12)
@@ -791,7 +838,7 @@ def test_binary_labels_as_other_libraries_write_them(mode, labels, pos_label):
     target = torch.tensor(labels)[torch.randint(0, 2, (160,), generator=g)]
     acc = ac.AUROCAccumulator(mode=mode, pos_label=pos_label)
     for start in range(0, 160, 50):
-        acc.update(preds[start:start + 50], target[start:start + 50])
+        acc.update(preds[start : start + 50], target[start : start + 50])
     positive = 1 if pos_label is None else pos_label
     ref = preds if mode == "exact" else _rounded(preds)
     assert acc.compute().item() == pytest.approx(roc_auc_score(target.numpy() == positive, ref.numpy()), abs=1e-12)
@@ -803,11 +850,14 @@ def test_binary_labels_as_other_libraries_write_them(mode, labels, pos_label):
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("target, pos_label, fragments", [
-    (torch.tensor([-1, 0, 1, 1]), None, ["more than two labels", "-1", "0", "1"]),
-    (torch.tensor([0, 2, 2, 0]), None, ["0, 2", "pass pos_label"]),
-    (torch.tensor([1, 2, 3, 2]), 2, ["more than two labels", "1", "3"]),
-])
+@pytest.mark.parametrize(
+    "target, pos_label, fragments",
+    [
+        (torch.tensor([-1, 0, 1, 1]), None, ["more than two labels", "-1", "0", "1"]),
+        (torch.tensor([0, 2, 2, 0]), None, ["0, 2", "pass pos_label"]),
+        (torch.tensor([1, 2, 3, 2]), 2, ["more than two labels", "1", "3"]),
+    ],
+)
 def test_ambiguous_binary_labels_fail_at_compute_in_both_modes(mode, target, pos_label, fragments):
     acc = ac.AUROCAccumulator(mode=mode, pos_label=pos_label)
     acc.update(torch.rand(2), target[:2])

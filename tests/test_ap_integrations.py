@@ -20,12 +20,12 @@ import pytest
 import torch
 
 pytest.importorskip("sklearn")
-from sklearn.datasets import load_breast_cancer, load_digits  # noqa: E402
-from sklearn.metrics import average_precision_score, precision_recall_fscore_support, roc_auc_score  # noqa: E402
-from sklearn.preprocessing import label_binarize  # noqa: E402
+from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.metrics import average_precision_score, precision_recall_fscore_support, roc_auc_score
+from sklearn.preprocessing import label_binarize
 
-import auroc_callbacks as ac  # noqa: E402
-from auroc_callbacks import _callback  # noqa: E402
+import auroc_callbacks as ac
+from auroc_callbacks import _callback
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).with_name("_ap_ddp_worker.py")
@@ -59,12 +59,21 @@ def test_keys_order_and_history_are_the_one_naming_rule():
     g = torch.Generator().manual_seed(0)
     p, t = torch.randn(90, 3, generator=g), torch.arange(90) % 3
     acc.update(p, t)
-    options = _callback.check_callback_options(acc, name="val_auroc", per_class=True, class_names=["a", "b", "c"],
-                                               average_precision=True)
+    options = _callback.check_callback_options(
+        acc, name="val_auroc", per_class=True, class_names=["a", "b", "c"], average_precision=True
+    )
     result = _callback.compute_epoch(acc, options)
     values = result.values("val_auroc", per_class=True)
-    assert list(values) == ["val_auroc", "val_auroc/a", "val_auroc/b", "val_auroc/c", "val_ap", "val_ap/a",
-                            "val_ap/b", "val_ap/c"]
+    assert list(values) == [
+        "val_auroc",
+        "val_auroc/a",
+        "val_auroc/b",
+        "val_auroc/c",
+        "val_ap",
+        "val_ap/a",
+        "val_ap/b",
+        "val_ap/c",
+    ]
     probs = torch.softmax(p.double(), 1).numpy()
     assert abs(float(values["val_ap"]) - _sk_ap(t.numpy(), probs)) < TOL
     assert abs(float(values["val_ap/b"]) - average_precision_score(t.numpy() == 1, probs[:, 1])) < TOL
@@ -124,8 +133,11 @@ def test_average_precision_option_is_checked():
 
 
 def test_weights_allowed_is_checked_before_any_batch():
-    for options, match in (({"ci": True}, "ci=True"), ({"mode": "histogram"}, "mode='exact'"),
-                           ({"num_classes": 3, "multi_class": "ovo"}, "ovo")):
+    for options, match in (
+        ({"ci": True}, "ci=True"),
+        ({"mode": "histogram"}, "mode='exact'"),
+        ({"num_classes": 3, "multi_class": "ovo"}, "ovo"),
+    ):
         with pytest.raises(ValueError, match=match):
             ac.AUROCAccumulator(**options).check_weights_allowed()
     ac.AUROCAccumulator().check_weights_allowed()  # exact mode: fine
@@ -138,7 +150,7 @@ def _lightning():
     for package in ("lightning.pytorch", "pytorch_lightning"):
         try:
             return importlib.import_module(package)
-        except Exception:  # noqa: BLE001 - not installed or broken
+        except Exception:
             continue
     pytest.skip("no Lightning package")
 
@@ -183,9 +195,17 @@ def _lightning_fit(tmp_path, callback, data, *, weighted=False, logger=False, ep
     from torch.utils.data import DataLoader, TensorDataset
 
     model = Model()
-    trainer = pl.Trainer(max_epochs=epochs, accelerator="cpu", devices=1, logger=logger, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False, default_root_dir=str(tmp_path),
-                         callbacks=[callback])
+    trainer = pl.Trainer(
+        max_epochs=epochs,
+        accelerator="cpu",
+        devices=1,
+        logger=logger,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=str(tmp_path),
+        callbacks=[callback],
+    )
     val = DataLoader(TensorDataset(xv, yv, wv), batch_size=32)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
@@ -281,8 +301,9 @@ def _fastai_learner(data, cb, *, weighted_data=True):
     def rows(xs, ys, ws):
         return [(a, b, c) for a, b, c in zip(xs, ys, ws)] if weighted_data else [(a, b) for a, b in zip(xs, ys)]
 
-    dls = DataLoaders(FastDL(rows(x, y, w), bs=64, shuffle=True, drop_last=True), FastDL(rows(xv, yv, wv), bs=64),
-                      device="cpu")
+    dls = DataLoaders(
+        FastDL(rows(x, y, w), bs=64, shuffle=True, drop_last=True), FastDL(rows(xv, yv, wv), bs=64), device="cpu"
+    )
     dls.n_inp = 1
 
     def loss(pred, yb, *_):
@@ -360,7 +381,7 @@ def test_torchmetrics_average_precision_equals_sklearn():
     for average in ("macro", "weighted"):
         metric = tm.AveragePrecision(num_classes=5, average=average)
         for chunk in range(0, 500, 64):
-            metric.update(logits[chunk:chunk + 64], target[chunk:chunk + 64])
+            metric.update(logits[chunk : chunk + 64], target[chunk : chunk + 64])
         assert abs(float(metric.compute()) - _sk_ap(target.numpy(), probs, average)) < TOL
     hist = tm.AveragePrecision(task="multiclass", num_classes=5, mode="histogram")
     hist.update(torch.softmax(logits, 1), target)
@@ -398,8 +419,9 @@ def test_plot_pr_legend_baselines_and_decisions_equal_sklearn():
         assert f"micro-average (AP = {average_precision_score(onehot, probs.numpy(), average='micro'):.3f})" in labels
         base = {line.get_gid(): line.get_ydata()[0] for line in ax.lines if str(line.get_gid()).startswith("pr/base")}
         assert base["pr/baseline/4"] == pytest.approx(float((y == 4).double().mean()), abs=1e-12)
-        prec, rec, _, _ = precision_recall_fscore_support(y.numpy(), probs.argmax(1).numpy(), labels=range(10),
-                                                          zero_division=np.nan)
+        prec, rec, _, _ = precision_recall_fscore_support(
+            y.numpy(), probs.argmax(1).numpy(), labels=range(10), zero_division=np.nan
+        )
         point = next(line for line in ax.lines if line.get_gid() == "pr/operating_point/2")
         assert point.get_xdata()[0] == pytest.approx(rec[2]) and point.get_ydata()[0] == pytest.approx(prec[2])
     finally:
@@ -437,8 +459,14 @@ def test_report_has_an_ap_column_equal_to_sklearn():
 
 def _ddp(tmp_path, devices):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    proc = subprocess.run([sys.executable, str(WORKER), str(tmp_path), str(devices)], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(WORKER), str(tmp_path), str(devices)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(devices)]
 

@@ -287,10 +287,12 @@ def test_micro_curves_are_every_entry_as_one_binary_problem(drop_intermediate):
     probs = torch.softmax(logits, 1).double().numpy()
     _same_curve(got, sk_pr_curve(Y.ravel(), probs.ravel(), drop_intermediate=drop_intermediate))
     scores, labels = _multilabel(n=200, ties=True, seed=14)
-    got = ac.precision_recall_curve(scores, labels, average="micro", activation=None,
-                                    drop_intermediate=drop_intermediate)
-    _same_curve(got, sk_pr_curve(labels.numpy().ravel(), scores.double().numpy().ravel(),
-                                 drop_intermediate=drop_intermediate))
+    got = ac.precision_recall_curve(
+        scores, labels, average="micro", activation=None, drop_intermediate=drop_intermediate
+    )
+    _same_curve(
+        got, sk_pr_curve(labels.numpy().ravel(), scores.double().numpy().ravel(), drop_intermediate=drop_intermediate)
+    )
 
 
 # ----------------------------------------------------------------------------- hypothesis: tie-heavy inputs
@@ -306,9 +308,12 @@ def tie_heavy_binary(draw, width):
 
 
 @settings(max_examples=60, deadline=None)
-@given(data=st.one_of(tie_heavy_binary(32).map(lambda d: (*d, torch.float32)),
-                      tie_heavy_binary(64).map(lambda d: (*d, torch.float64))),
-       drop_intermediate=st.booleans())
+@given(
+    data=st.one_of(
+        tie_heavy_binary(32).map(lambda d: (*d, torch.float32)), tie_heavy_binary(64).map(lambda d: (*d, torch.float64))
+    ),
+    drop_intermediate=st.booleans(),
+)
 def test_tie_heavy_binary_equals_sklearn_and_brute_force(data, drop_intermediate):
     scores, labels, dtype = data
     assume(any(labels))
@@ -350,8 +355,9 @@ def test_tie_heavy_multiclass_and_multilabel_equal_sklearn(data, average):
     Y = target if multilabel else label_binarize(target, classes=range(c))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # classes without positives, rows that do not sum to 1
-        got = ac.average_precision(s, t, average=average, activation=None,
-                                   task="multilabel" if multilabel else "multiclass")
+        got = ac.average_precision(
+            s, t, average=average, activation=None, task="multilabel" if multilabel else "multiclass"
+        )
         want = _sk(Y, s.double().numpy(), average)
     _close(got, want)
     if average is None:
@@ -431,8 +437,9 @@ def test_multiclass_class_without_positives_is_nan_left_out_with_one_warning(ave
     if average is None:
         assert torch.isnan(got[2]) and not torch.isnan(got[[0, 1, 3]]).any()
     if average in ("macro", "weighted"):  # left out: the average of the other classes, by sklearn
-        sk = average_precision_score(Y[:, [0, 1, 3]], torch.softmax(logits, 1).double().numpy()[:, [0, 1, 3]],
-                                     average=average)
+        sk = average_precision_score(
+            Y[:, [0, 1, 3]], torch.softmax(logits, 1).double().numpy()[:, [0, 1, 3]], average=average
+        )
         _close(got, sk)
 
 
@@ -539,8 +546,10 @@ def test_half_precision_cpu_inputs_rank_their_stored_values(dtype):
     _same_curve(ac.precision_recall_curve(scores, target), sk_pr_curve(target.numpy(), stored))
     ml_scores, ml_target = _multilabel(n=200, seed=25)
     ml_scores = ml_scores.to(dtype)
-    _close(ac.average_precision(ml_scores, ml_target, average=None),
-           average_precision_score(ml_target.numpy(), ml_scores.double().numpy(), average=None))
+    _close(
+        ac.average_precision(ml_scores, ml_target, average=None),
+        average_precision_score(ml_target.numpy(), ml_scores.double().numpy(), average=None),
+    )
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
@@ -577,8 +586,9 @@ def test_signed_zeros_are_one_threshold():
 
 
 def test_float64_near_ties_and_extremes_stay_distinct():
-    s = torch.tensor([1.0, 1.0 + 2.2e-16, 1.0 + 4.4e-16, 1 - 1.1e-16, 5e-324, 0.0, -5e-324, 1e300, -1e300],
-                     dtype=torch.float64)
+    s = torch.tensor(
+        [1.0, 1.0 + 2.2e-16, 1.0 + 4.4e-16, 1 - 1.1e-16, 5e-324, 0.0, -5e-324, 1e300, -1e300], dtype=torch.float64
+    )
     y = torch.tensor([0, 1, 0, 1, 1, 0, 1, 0, 1])
     _close(ac.average_precision(s, y, activation=None), average_precision_score(y.numpy(), s.numpy()))
     _close(ac.average_precision(s, y, activation=None), brute_force_ap(s.numpy(), y.numpy()))
@@ -599,8 +609,9 @@ def test_large_inputs_equal_sklearn():
     Y = label_binarize(target.numpy(), classes=range(60))
     probs = torch.softmax(logits, 1).double().numpy()
     for average in AVERAGES:
-        _close(ac.average_precision(logits, target, average=average),
-               average_precision_score(Y, probs, average=average))
+        _close(
+            ac.average_precision(logits, target, average=average), average_precision_score(Y, probs, average=average)
+        )
 
 
 def test_multiclass_curve_of_class_without_positives_warns_once():
@@ -622,7 +633,7 @@ def test_multiclass_curve_of_class_without_positives_warns_once():
 def _accumulate(preds, target, size=70, **options):
     acc = ac.AUROCAccumulator(**options)
     for i in range(0, len(target), size):
-        acc.update(preds[i:i + size], target[i:i + size])
+        acc.update(preds[i : i + size], target[i : i + size])
     return acc
 
 
@@ -641,8 +652,10 @@ def test_accumulator_average_precision_over_batches_equals_sklearn(average):
         _close(acc.compute_metrics(auroc=False, average_precision=True).ap.value, want)
     scores, labels = _multilabel(n=300, ties=True, seed=30)
     acc = _accumulate(scores, labels, average=average)
-    _close(acc.compute_average_precision().value,
-           average_precision_score(labels.numpy(), scores.double().numpy(), average=average))
+    _close(
+        acc.compute_average_precision().value,
+        average_precision_score(labels.numpy(), scores.double().numpy(), average=average),
+    )
     curves = acc.compute_pr_curves()  # logits: thresholds on the sigmoid scale, as the functional curve
     for c in range(4):
         _same_curve(curves[c], sk_pr_curve(labels[:, c].numpy(), torch.sigmoid(scores[:, c].double()).numpy()))
@@ -659,6 +672,7 @@ def test_accumulator_metrics_where_auroc_and_ap_are_defined_for_different_labels
     Y, S = labels.numpy(), scores.double().numpy()
     _close(m.ap.per_class, _sk(Y, S, None))
     from sklearn.metrics import roc_auc_score
+
     want = [roc_auc_score(Y[:, k], S[:, k]) if 0 < Y[:, k].sum() < 300 else math.nan for k in range(5)]
     _close(m.auroc.per_class, want)
     _close(m.ap.per_class[1], 1.0)
@@ -670,8 +684,7 @@ def test_accumulator_average_precision_state_dict_round_trip():
     resumed = ac.AUROCAccumulator()
     resumed.load_state_dict(acc.state_dict())
     resumed.update(scores[150:], target[150:])
-    _close(resumed.compute_average_precision().value,
-           average_precision_score(target.numpy(), scores.double().numpy()))
+    _close(resumed.compute_average_precision().value, average_precision_score(target.numpy(), scores.double().numpy()))
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -681,14 +694,17 @@ P4, T4 = torch.tensor([0.1, 0.4, 0.35, 0.8]), torch.tensor([0, 0, 1, 1])
 
 
 @pytest.mark.parametrize("fn", [ac.average_precision, ac.precision_recall_curve])
-@pytest.mark.parametrize("kwargs, error, name", [
-    (dict(activation="relu"), ValueError, "activation"),
-    (dict(task="regression"), ValueError, "task"),
-    (dict(num_classes=3), ValueError, "num_classes"),
-    (dict(ignore_index="a"), TypeError, "ignore_index"),
-    (dict(ignore_index=1.5), TypeError, "ignore_index"),
-    (dict(pos_label=5), ValueError, "pos_label"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, name",
+    [
+        (dict(activation="relu"), ValueError, "activation"),
+        (dict(task="regression"), ValueError, "task"),
+        (dict(num_classes=3), ValueError, "num_classes"),
+        (dict(ignore_index="a"), TypeError, "ignore_index"),
+        (dict(ignore_index=1.5), TypeError, "ignore_index"),
+        (dict(pos_label=5), ValueError, "pos_label"),
+    ],
+)
 def test_bad_options_name_the_argument(fn, kwargs, error, name):
     with pytest.raises(error, match=f"`{name}`"):
         fn(P4, T4, **kwargs)
@@ -713,17 +729,20 @@ def test_curve_drop_intermediate_must_be_bool(value):
 
 
 @pytest.mark.parametrize("fn", [ac.average_precision, ac.precision_recall_curve])
-@pytest.mark.parametrize("preds, target, error, name", [
-    (np.array([0.1, 0.4, 0.35, 0.8]), T4, TypeError, "preds"),
-    ([0.1, 0.4, 0.35, 0.8], T4, TypeError, "preds"),
-    (P4, [0, 0, 1, 1], TypeError, "target"),
-    (P4, np.array([0, 0, 1, 1]), TypeError, "target"),
-    (P4, T4[:3], ValueError, "preds"),
-    (torch.rand(4, 2, 2), T4, ValueError, "preds"),
-    (P4, torch.tensor([0, 1, 3, 1]), ValueError, "target"),
-    (torch.tensor([0.1, math.nan, 0.3, 0.4]), T4, ValueError, "preds"),
-    (torch.empty(0), torch.empty(0, dtype=torch.long), ValueError, "preds"),
-])
+@pytest.mark.parametrize(
+    "preds, target, error, name",
+    [
+        (np.array([0.1, 0.4, 0.35, 0.8]), T4, TypeError, "preds"),
+        ([0.1, 0.4, 0.35, 0.8], T4, TypeError, "preds"),
+        (P4, [0, 0, 1, 1], TypeError, "target"),
+        (P4, np.array([0, 0, 1, 1]), TypeError, "target"),
+        (P4, T4[:3], ValueError, "preds"),
+        (torch.rand(4, 2, 2), T4, ValueError, "preds"),
+        (P4, torch.tensor([0, 1, 3, 1]), ValueError, "target"),
+        (torch.tensor([0.1, math.nan, 0.3, 0.4]), T4, ValueError, "preds"),
+        (torch.empty(0), torch.empty(0, dtype=torch.long), ValueError, "preds"),
+    ],
+)
 def test_bad_tensors_name_the_argument(fn, preds, target, error, name):
     with pytest.raises(error, match=f"`{name}`"):
         fn(preds, target)

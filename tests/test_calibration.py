@@ -5,7 +5,6 @@ References, never the code under test: ``sklearn.calibration.calibration_curve``
 a numpy ECE/MCE written from the definition, and a golden-section search of the NLL.
 """
 
-
 import math
 
 import numpy as np
@@ -164,7 +163,9 @@ def test_binary_ece_and_mce_equal_the_definition(strategy, ties):
     assert cal.calibration_error(z, y, strategy=strategy).item() == pytest.approx(ece, abs=TOL)
     assert cal.calibration_error(z, y, strategy=strategy, norm="max").item() == pytest.approx(mce, abs=TOL)
     # logits and their probabilities are one input: the activation is decided as ac.auroc decides it
-    assert cal.calibration_error(p, y, strategy=strategy).item() == cal.calibration_error(z, y, strategy=strategy).item()
+    assert (
+        cal.calibration_error(p, y, strategy=strategy).item() == cal.calibration_error(z, y, strategy=strategy).item()
+    )
 
 
 @pytest.mark.parametrize("strategy", ["uniform", "quantile"])
@@ -176,11 +177,14 @@ def test_multiclass_ece_is_top_label_and_equals_the_definition(strategy):
     got = cal.calibration_error(torch.tensor(probs), y, n_bins=12, strategy=strategy)
     assert got.dtype == torch.float64 and got.ndim == 0
     assert got.item() == pytest.approx(ece, abs=TOL)
-    assert cal.calibration_error(torch.tensor(probs), y, n_bins=12, strategy=strategy, norm="max").item() == \
-        pytest.approx(mce, abs=TOL)
+    assert cal.calibration_error(
+        torch.tensor(probs), y, n_bins=12, strategy=strategy, norm="max"
+    ).item() == pytest.approx(mce, abs=TOL)
     # from logits: the softmax the AUROC uses, bitwise
-    assert cal.calibration_error(logits, y, n_bins=12, strategy=strategy).item() == \
-        cal.calibration_error(torch.softmax(logits, 1), y, n_bins=12, strategy=strategy).item()
+    assert (
+        cal.calibration_error(logits, y, n_bins=12, strategy=strategy).item()
+        == cal.calibration_error(torch.softmax(logits, 1), y, n_bins=12, strategy=strategy).item()
+    )
 
 
 def test_multilabel_ece_per_label_macro_and_micro_with_ignore_index():
@@ -228,8 +232,12 @@ def test_half_precision_logits_are_calibrated_in_float32():
 
 
 @settings(max_examples=30, deadline=None)
-@given(n=st.integers(1, 300), n_bins=st.integers(1, 20), strategy=st.sampled_from(["uniform", "quantile"]),
-       seed=st.integers(0, 2**31 - 1))
+@given(
+    n=st.integers(1, 300),
+    n_bins=st.integers(1, 20),
+    strategy=st.sampled_from(["uniform", "quantile"]),
+    seed=st.integers(0, 2**31 - 1),
+)
 def test_ece_is_in_unit_interval_and_mce_is_at_least_ece(n, n_bins, strategy, seed):
     g = np.random.default_rng(seed)
     p = torch.tensor(np.round(g.random(n), int(g.integers(1, 4))))
@@ -274,7 +282,8 @@ def test_brier_multilabel_is_the_binary_score_per_label():
     np.testing.assert_allclose(cal.brier_score_loss(logits, y, average=None).numpy(), per_ref, rtol=0, atol=TOL)
     assert cal.brier_score_loss(logits, y).item() == pytest.approx(np.mean(per_ref), abs=TOL)
     assert cal.brier_score_loss(logits, y, average="micro").item() == pytest.approx(
-        brier_score_loss(y.numpy().ravel(), p.ravel()), abs=TOL)
+        brier_score_loss(y.numpy().ravel(), p.ravel()), abs=TOL
+    )
 
 
 def test_log_loss_equals_sklearn_log_loss():
@@ -504,8 +513,16 @@ def test_load_rejects_files_that_are_not_calibrators(tmp_path):
     with pytest.raises(ValueError, match="not a calibrator file"):
         cal.TemperatureScaler.load(plain)
     bad = tmp_path / "bad.pt"
-    torch.save({"format": "auroc_callbacks.calibrator", "version": 1, "class": "PlattScaler", "config": {},
-                "state": {"a": torch.tensor(1.0)}}, bad)
+    torch.save(
+        {
+            "format": "auroc_callbacks.calibrator",
+            "version": 1,
+            "class": "PlattScaler",
+            "config": {},
+            "state": {"a": torch.tensor(1.0)},
+        },
+        bad,
+    )
     with pytest.raises(ValueError, match="malformed PlattScaler"):
         cal.PlattScaler.load(bad)
     with pytest.raises(FileNotFoundError):
@@ -539,19 +556,22 @@ def test_fits_work_under_inference_mode_on_inference_tensors():
 # ----------------------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    (dict(n_bins=0), ValueError, "`n_bins` must be an int >= 1; got 0"),
-    (dict(n_bins=-3), ValueError, "`n_bins` must be an int >= 1; got -3"),
-    (dict(n_bins=2.5), TypeError, "`n_bins` must be an int >= 1; got float 2.5"),
-    (dict(n_bins=True), TypeError, "`n_bins` must be an int >= 1; got bool True"),
-    (dict(strategy="kmeans"), ValueError, "`strategy` must be one of 'uniform', 'quantile'; got 'kmeans'"),
-    (dict(strategy=None), TypeError, "`strategy` must be one of 'uniform', 'quantile'; got NoneType None"),
-    (dict(norm="l2"), ValueError, "`norm` must be one of 'l1', 'max'; got 'l2'"),
-    (dict(average="weighted"), ValueError, "`average` must be one of 'macro', 'micro', None; got 'weighted'"),
-    (dict(activation="sigmoid"), ValueError, "activation='sigmoid'"),
-    (dict(activation="relu"), ValueError, "`activation` must be one of"),
-    (dict(num_classes=3), ValueError, "`num_classes`=3 disagrees"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(n_bins=0), ValueError, "`n_bins` must be an int >= 1; got 0"),
+        (dict(n_bins=-3), ValueError, "`n_bins` must be an int >= 1; got -3"),
+        (dict(n_bins=2.5), TypeError, "`n_bins` must be an int >= 1; got float 2.5"),
+        (dict(n_bins=True), TypeError, "`n_bins` must be an int >= 1; got bool True"),
+        (dict(strategy="kmeans"), ValueError, "`strategy` must be one of 'uniform', 'quantile'; got 'kmeans'"),
+        (dict(strategy=None), TypeError, "`strategy` must be one of 'uniform', 'quantile'; got NoneType None"),
+        (dict(norm="l2"), ValueError, "`norm` must be one of 'l1', 'max'; got 'l2'"),
+        (dict(average="weighted"), ValueError, "`average` must be one of 'macro', 'micro', None; got 'weighted'"),
+        (dict(activation="sigmoid"), ValueError, "activation='sigmoid'"),
+        (dict(activation="relu"), ValueError, "`activation` must be one of"),
+        (dict(num_classes=3), ValueError, "`num_classes`=3 disagrees"),
+    ],
+)
 def test_bad_options_name_the_argument_and_value(kwargs, exc, match):
     logits, y = multiclass_data(n=50)
     with pytest.raises(exc, match=match):
@@ -644,7 +664,7 @@ def test_summary_from_an_accumulator_equals_from_tensors():
     logits, y = multiclass_data(n=300)
     acc = ac.AUROCAccumulator(num_classes=4)
     for i in range(0, 300, 64):
-        acc.update(logits[i:i + 64], y[i:i + 64])
+        acc.update(logits[i : i + 64], y[i : i + 64])
     a, b = cal.calibration_summary(accumulator=acc), cal.calibration_summary(logits, y)
     assert a.ece.item() == b.ece.item() and a.temperature.item() == b.temperature.item()
     with pytest.raises(ValueError, match="options come from the accumulator"):
@@ -818,8 +838,9 @@ def _two_logit_head(n=600, seed=1):
     return z, y
 
 
-@pytest.mark.parametrize("case", ["binary", "two_logit_softmax", "two_logit_sigmoid", "multiclass", "multilabel",
-                                  "half"])
+@pytest.mark.parametrize(
+    "case", ["binary", "two_logit_softmax", "two_logit_sigmoid", "multiclass", "multilabel", "half"]
+)
 def test_the_binned_probabilities_are_bitwise_those_the_auroc_ranks(case):
     """Calibration of the scores equals calibration of ac.probabilities(scores), bit for bit, and sklearn's curve."""
     if case == "binary":
@@ -839,8 +860,9 @@ def test_the_binned_probabilities_are_bitwise_those_the_auroc_ranks(case):
         preds, options = preds.half(), {}
     probs, labels, _ = ac.probabilities(preds, y, **options)
     direct = cal.reliability(preds, y, n_bins=10, average="micro", **options)
-    ranked = cal.reliability(probs, y, n_bins=10, average="micro", activation=None,
-                             **{k: v for k, v in options.items() if k == "task"})
+    ranked = cal.reliability(
+        probs, y, n_bins=10, average="micro", activation=None, **{k: v for k, v in options.items() if k == "task"}
+    )
     for a, b in zip(direct, ranked):  # bit for bit; empty bins are NaN in both
         torch.testing.assert_close(a, b, rtol=0, atol=0, equal_nan=True)
     if case != "multiclass" and case != "half":  # top-label: calibration_curve of correctness, tested above
@@ -857,18 +879,30 @@ def test_two_logit_head_with_a_sigmoid_scores_the_positive_columns_sigmoid():
     got = cal.brier_score_loss(z, y, task="binary", activation="sigmoid").item()
     assert got == pytest.approx(want, abs=1e-7)  # float32 probabilities
     assert cal.log_loss(z, y, task="binary", activation="sigmoid").item() == pytest.approx(
-        log_loss(y.numpy(), p), abs=1e-6)
+        log_loss(y.numpy(), p), abs=1e-6
+    )
 
 
 def test_package_uses_sklearn_names_and_leaves_drawing_and_logging_to_their_modules():
     from auroc_callbacks import plotting, tensorboard
     from auroc_callbacks.calibration import calibrators, metrics
 
-    assert {"calibration_error", "reliability", "brier_score_loss", "log_loss", "calibration_summary",
-            "fit_temperature", "fit_platt", "fit_isotonic", "Calibrator", "CalibrationSummary"} <= set(cal.__all__)
+    assert {
+        "calibration_error",
+        "reliability",
+        "brier_score_loss",
+        "log_loss",
+        "calibration_summary",
+        "fit_temperature",
+        "fit_platt",
+        "fit_isotonic",
+        "Calibrator",
+        "CalibrationSummary",
+    } <= set(cal.__all__)
     assert all(hasattr(cal, name) for name in cal.__all__)
     assert not {"brier_score", "nll", "plot_reliability", "log_calibration"} & set(dir(cal))
     assert cal.log_loss is metrics.log_loss and cal.fit_platt is calibrators.fit_platt
     assert "plot_reliability" in plotting.__all__ and "log_calibration" in tensorboard.__all__
     assert cal.fit_platt(torch.tensor([-1.0, 0.5, 0.0, 1.0]), torch.tensor([0, 0, 1, 1])).display_name.startswith(
-        "Platt-scaled (a = ")
+        "Platt-scaled (a = "
+    )

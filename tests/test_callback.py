@@ -49,7 +49,13 @@ def test_values_and_record_equal_sklearn_under_the_shared_keys():
 
 def test_scalar_keys_follow_one_rule():
     assert _callback.scalar_keys("auroc", bound=True, class_keys=["x"], calibration=True, sep="_") == [
-        "auroc", "auroc_bound", "auroc_x", "ece", "ece_tempered", "brier"]
+        "auroc",
+        "auroc_bound",
+        "auroc_x",
+        "ece",
+        "ece_tempered",
+        "brier",
+    ]
     assert _callback.scalar_keys("cb", scalar=False, class_keys=["0", "1"]) == ["cb/0", "cb/1"]
 
 
@@ -82,7 +88,8 @@ def test_calibration_is_computed_once_from_the_same_epoch():
     bins = torch.bucketize(conf, edges[1:-1], right=True)  # sklearn-style right-open bins
     ece = sum(
         (bins == b).sum() / 300 * abs((pred[bins == b] == target[bins == b]).double().mean() - conf[bins == b].mean())
-        for b in range(5) if (bins == b).any()
+        for b in range(5)
+        if (bins == b).any()
     )
     assert float(result.values("val_auroc")["val_ece"]) == pytest.approx(float(ece), abs=1e-9)
     assert set(result.record()["calibration"]) == set(_callback.CALIBRATION_NUMBERS)
@@ -103,15 +110,18 @@ def test_an_empty_epoch_raises_the_error_the_integrations_catch():
         _callback.compute_epoch(acc, _options(acc))
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    ({"name": ""}, ValueError, "`name` must be a non-empty str; got ''"),
-    ({"per_class": "yes"}, TypeError, "`per_class` must be a bool; got str 'yes'"),
-    ({"class_names": "abc"}, TypeError, "`class_names` must be a sequence of names or None; got str"),
-    ({"calibration": {"n_bins": 0}}, ValueError, "`n_bins` must be an int >= 1; got 0"),
-    ({"calibration": {"bins": 3}}, ValueError, "`calibration` takes the options 'n_bins' and 'strategy'"),
-    ({"log_curve": 1}, TypeError, "`log_curve` must be a bool or None; got int 1"),
-    ({"pr_curves": True, "mode": "histogram"}, ValueError, "`pr_curves=True` needs mode='exact'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"name": ""}, ValueError, "`name` must be a non-empty str; got ''"),
+        ({"per_class": "yes"}, TypeError, "`per_class` must be a bool; got str 'yes'"),
+        ({"class_names": "abc"}, TypeError, "`class_names` must be a sequence of names or None; got str"),
+        ({"calibration": {"n_bins": 0}}, ValueError, "`n_bins` must be an int >= 1; got 0"),
+        ({"calibration": {"bins": 3}}, ValueError, "`calibration` takes the options 'n_bins' and 'strategy'"),
+        ({"log_curve": 1}, TypeError, "`log_curve` must be a bool or None; got int 1"),
+        ({"pr_curves": True, "mode": "histogram"}, ValueError, "`pr_curves=True` needs mode='exact'"),
+    ],
+)
 def test_callback_options_are_checked_naming_them(kwargs, error, match):
     acc = ac.AUROCAccumulator(mode=kwargs.pop("mode", "exact"))
     with pytest.raises(error, match=match):
@@ -123,7 +133,9 @@ def test_build_accumulator_passes_options_through_and_refuses_the_fixed_ones():
     assert acc.options.num_classes == 3 and acc.ci and acc.sync_dist is False and acc.nan_strategy == "warn"
     with pytest.raises(TypeError, match="`sync_dist` is set by the callback itself"):
         _callback.build_accumulator({"sync_dist": True}, sync_dist=False)
-    with pytest.raises(TypeError, match=r"AUROCCallback got an unexpected option `num_clases` \(did you mean `num_classes`\?\)"):
+    with pytest.raises(
+        TypeError, match=r"AUROCCallback got an unexpected option `num_clases` \(did you mean `num_classes`\?\)"
+    ):
         _callback.build_accumulator({"num_clases": 3})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -150,21 +162,41 @@ def test_dataloader_keys_follow_lightnings_suffix_and_figures_get_it_too():
             calls.append("flushed")
 
     writer = _callback.SuffixedWriter(Writer(), "/dataloader_idx_1")
-    _callback.log_figures(writer, acc, result, tag="val_auroc", step=0,
-                          options=_options(acc, log_curve=False, pr_curves=True), scalars=True)
+    _callback.log_figures(
+        writer,
+        acc,
+        result,
+        tag="val_auroc",
+        step=0,
+        options=_options(acc, log_curve=False, pr_curves=True),
+        scalars=True,
+    )
     writer.flush()  # anything else reaches the writer itself
-    assert calls[:4] == ["val_auroc/dataloader_idx_1", "val_auroc/a/dataloader_idx_1", "val_auroc/b/dataloader_idx_1",
-                         "val_auroc/c/dataloader_idx_1"]
+    assert calls[:4] == [
+        "val_auroc/dataloader_idx_1",
+        "val_auroc/a/dataloader_idx_1",
+        "val_auroc/b/dataloader_idx_1",
+        "val_auroc/c/dataloader_idx_1",
+    ]
     assert "val_auroc/pr/a/dataloader_idx_1" in calls and calls[-1] == "flushed"
 
 
-@pytest.mark.parametrize("log_curve, pr_curves, asked", [
-    (True, False, "log_curve=True"), (None, True, "pr_curves=True"), (True, True, "log_curve=True, pr_curves=True"),
-    (None, False, None), (False, False, None),
-])
+@pytest.mark.parametrize(
+    "log_curve, pr_curves, asked",
+    [
+        (True, False, "log_curve=True"),
+        (None, True, "pr_curves=True"),
+        (True, True, "log_curve=True, pr_curves=True"),
+        (None, False, None),
+        (False, False, None),
+    ],
+)
 def test_figures_asked_for_explicitly_are_the_only_ones_warned_about(log_curve, pr_curves, asked):
     acc = ac.AUROCAccumulator()
     options = _options(acc, log_curve=log_curve, pr_curves=pr_curves)
     message = _callback.unused_figures(options, "no writer", "a writer")
-    assert message == (None if asked is None else
-                       f"AUROCCallback({asked}) draws figures, but no writer: no figure is logged; add a writer")
+    assert message == (
+        None
+        if asked is None
+        else f"AUROCCallback({asked}) draws figures, but no writer: no figure is logged; add a writer"
+    )

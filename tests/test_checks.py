@@ -49,14 +49,24 @@ BAD_INPUTS = [
     (torch.tensor([0.1, float("nan"), 0.3, 0.4]), torch.tensor([0, 1, 0, 1]), {}, ValueError, ["NaN", "`preds`"]),
     (torch.empty(0), torch.empty(0), {}, ValueError, ["empty", "(0,)"]),
     (torch.empty(0, 3), torch.empty(0, dtype=torch.long), {}, ValueError, ["empty"]),
-    (torch.ones(4), torch.full((4,), -100), {"ignore_index": -100}, ac.EmptyEpochError,  # a ValueError
-     ["ignore_index", "-100"]),
+    (
+        torch.ones(4),
+        torch.full((4,), -100),
+        {"ignore_index": -100},
+        ac.EmptyEpochError,  # a ValueError
+        ["ignore_index", "-100"],
+    ),
     (np.random.rand(8), T1, {}, TypeError, ["`preds`", "ndarray"]),
     (P1, [0, 1] * 4, {}, TypeError, ["`target`", "list"]),
     (torch.randn(8, dtype=torch.complex64), T1, {}, TypeError, ["`preds`", "complex64"]),
     # +-inf logits under a softmax (fp16 overflow): the softmax is NaN, so no AUROC can be given
-    (torch.tensor([[0.0, float("inf")], [0, 1], [1, 0], [0, 0.5]]), torch.tensor([1, 0, 0, 1]), {"task": "binary"},
-     ValueError, ["+-inf", "softmax"]),
+    (
+        torch.tensor([[0.0, float("inf")], [0, 1], [1, 0], [0, 0.5]]),
+        torch.tensor([1, 0, 0, 1]),
+        {"task": "binary"},
+        ValueError,
+        ["+-inf", "softmax"],
+    ),
     (torch.tensor([[float("inf"), 0, 0], [0, 1, 0], [0, 0, 1]]), torch.tensor([0, 1, 2]), {}, ValueError, ["+-inf"]),
     (P3, torch.randint(0, 2, (8, 3)), {"multi_class": "ovo"}, ValueError, ["'ovo'", "multiclass"]),
     (P3, T3.to(torch.uint8), {"ignore_index": -100}, ValueError, ["`ignore_index`=-100", "uint8"]),
@@ -73,8 +83,10 @@ def test_bad_input_raises_clear_error(preds, target, options, exc, fragments):
         assert fragment in str(info.value), (fragment, str(info.value))
 
 
-@pytest.mark.parametrize("options, fragment", [({"average": "mean"}, "`average`"), ({"max_fpr": 2}, "`max_fpr`"),
-                                               ({"nan_strategy": "ignore"}, "`nan_strategy`")])
+@pytest.mark.parametrize(
+    "options, fragment",
+    [({"average": "mean"}, "`average`"), ({"max_fpr": 2}, "`max_fpr`"), ({"nan_strategy": "ignore"}, "`nan_strategy`")],
+)
 def test_accumulator_rejects_bad_options_at_construction(options, fragment):
     with pytest.raises(ValueError, match=fragment):
         ac.AUROCAccumulator(**options)
@@ -114,13 +126,32 @@ def test_nan_like_makes_every_float_tensor_nan_and_keeps_counts_levels_and_strin
     from auroc_callbacks._checks import nan_like
     from auroc_callbacks.calibration import Reliability
 
-    iv = ac.AUROCInterval(torch.tensor(0.8, dtype=torch.float64), torch.tensor(0.7), torch.tensor(0.9),
-                          torch.tensor(0.05), 0.95, "delong", torch.ones(3, dtype=torch.float64), torch.zeros(3),
-                          torch.ones(3), torch.zeros(3), torch.tensor([4, 0, 2]), 10)
+    iv = ac.AUROCInterval(
+        torch.tensor(0.8, dtype=torch.float64),
+        torch.tensor(0.7),
+        torch.tensor(0.9),
+        torch.tensor(0.05),
+        0.95,
+        "delong",
+        torch.ones(3, dtype=torch.float64),
+        torch.zeros(3),
+        torch.ones(3),
+        torch.zeros(3),
+        torch.tensor([4, 0, 2]),
+        10,
+    )
     out = nan_like(iv)
     assert type(out) is ac.AUROCInterval
-    for name in ("value", "lower", "upper", "std_error", "per_class", "per_class_lower", "per_class_upper",
-                 "per_class_std_error"):
+    for name in (
+        "value",
+        "lower",
+        "upper",
+        "std_error",
+        "per_class",
+        "per_class_lower",
+        "per_class_upper",
+        "per_class_std_error",
+    ):
         before, after = getattr(iv, name), getattr(out, name)
         assert torch.isnan(after).all() and after.shape == before.shape and after.dtype == before.dtype, name
     assert out.support is iv.support and (out.level, out.method, out.num_samples) == (0.95, "delong", 10)
@@ -130,8 +161,11 @@ def test_nan_like_makes_every_float_tensor_nan_and_keeps_counts_levels_and_strin
     nested = nan_like(rel, keep=("edges",))
     assert torch.isnan(nested.confidence).all() and torch.isnan(nested.accuracy).all()
     assert nested.count.tolist() == [1, 0, 2, 3] and torch.equal(nested.edges, rel.edges)
-    bound = nan_like(ac.AUROCBound(torch.tensor(0.5), torch.tensor(0.1), torch.ones(2), torch.ones(2),
-                                   torch.tensor([1, 1]), 2, torch.float16))
+    bound = nan_like(
+        ac.AUROCBound(
+            torch.tensor(0.5), torch.tensor(0.1), torch.ones(2), torch.ones(2), torch.tensor([1, 1]), 2, torch.float16
+        )
+    )
     assert torch.isnan(bound.bound) and bound.dtype is torch.float16
     with pytest.raises(ValueError, match="`keep` must name fields of Reliability; got 'edge'"):
         nan_like(rel, keep=("edge",))

@@ -59,7 +59,10 @@ def test_unknown_command_is_a_usage_error(capsys):
 def test_benchmark_smoke_run_agrees_with_peers():
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "bench_auroc.py"), "--quick", "--repeats", "1"],
-        capture_output=True, text=True, check=True, timeout=300,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
     ).stdout
     assert "Summary" in out and "update():" in out
     assert "differs" not in out  # every peer computed the same AUROC before being timed
@@ -70,8 +73,9 @@ def test_demo_torchmetrics_section_logs_the_callbacks_number(tmp_path):
     pytest.importorskip("torchmetrics")
     pytest.importorskip("lightning")
     lines = []
-    result = demo.run(epochs=1, out=lambda *a: lines.append(" ".join(map(str, a))), out_dir=tmp_path,
-                      frameworks=["lightning"])
+    result = demo.run(
+        epochs=1, out=lambda *a: lines.append(" ".join(map(str, a))), out_dir=tmp_path, frameworks=["lightning"]
+    )
     assert result["torchmetrics"] == result["histories"]["lightning"][-1]["exact"]
     assert result["torchmetrics"] == pytest.approx(result["histories"]["lightning"][-1]["sklearn"], abs=1e-12)
     assert any("the same number" in line for line in lines)

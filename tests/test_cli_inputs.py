@@ -50,7 +50,7 @@ def _one_error_line(err: str) -> str:
     assert "Traceback" not in err, err
     assert err.endswith("\n") and err.count("\n") == 1, err
     assert err.startswith(PREFIX), err
-    return err[len(PREFIX):-1]
+    return err[len(PREFIX) : -1]
 
 
 def _write_csv(path, header, rows):
@@ -192,26 +192,45 @@ def _label_errors(tmp: Path):
     torch.save((torch.tensor(score), torch.tensor([1, 2] * 15)), tmp / "ints12.pt")
     torch.save((torch.rand(30, 2), torch.tensor([1, 2] * 15)), tmp / "cols12.pt")
     return {
-        "three strings": ([tmp / "three.csv", "--pos-label", "malignant"],
-                          ["binary", "3 distinct labels", "'benign', 'malignant', 'unsure'"]),
+        "three strings": (
+            [tmp / "three.csv", "--pos-label", "malignant"],
+            ["binary", "3 distinct labels", "'benign', 'malignant', 'unsure'"],
+        ),
         "three strings, no option": ([tmp / "three.csv"], ["one score column", "'benign', 'malignant', 'unsure'"]),
         "three ints": ([tmp / "ints3.pt", "--pos-label", "1"], ["binary", "3 distinct labels: 0, 1, 2"]),
-        "absent string": ([tmp / "two.csv", "--pos-label", "Malignant"],
-                          ["--pos-label 'Malignant' is not a label", "'benign', 'malignant'"]),
+        "absent string": (
+            [tmp / "two.csv", "--pos-label", "Malignant"],
+            ["--pos-label 'Malignant' is not a label", "'benign', 'malignant'"],
+        ),
         "absent int": ([tmp / "ints12.pt", "--pos-label", "3"], ["--pos-label '3' is not a label", "1, 2"]),
         "word for ints": ([tmp / "ints12.pt", "--pos-label", "yes"], ["are numbers (1, 2)"]),
         "ints 1 and 2": ([tmp / "ints12.pt"], ["labels 1 and 2", "pass --pos-label"]),
         "unnamed columns": ([tmp / "unnamed.csv", "--pos-label", "malignant"], ["'p0', 'p1'", "--classes"]),
         "unknown column order": ([tmp / "cols12.pt", "--pos-label", "2"], ["two score columns", "unknown"]),
         "three columns": ([tmp / "cols3.csv", "--pos-label", "a"], ["3 score columns", "--classes"]),
-        "with multiclass": ([tmp / "two.csv", "--pos-label", "malignant", "--task", "multiclass"],
-                            ["cannot go with --task multiclass"]),
+        "with multiclass": (
+            [tmp / "two.csv", "--pos-label", "malignant", "--task", "multiclass"],
+            ["cannot go with --task multiclass"],
+        ),
     }
 
 
-@pytest.mark.parametrize("case", ["three strings", "three strings, no option", "three ints", "absent string",
-                                  "absent int", "word for ints", "ints 1 and 2", "unnamed columns",
-                                  "unknown column order", "three columns", "with multiclass"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "three strings",
+        "three strings, no option",
+        "three ints",
+        "absent string",
+        "absent int",
+        "word for ints",
+        "ints 1 and 2",
+        "unnamed columns",
+        "unknown column order",
+        "three columns",
+        "with multiclass",
+    ],
+)
 def test_label_problems_are_one_line_naming_the_labels(capsys, tmp_path, case):
     args, fragments = _label_errors(tmp_path)[case]
     code, out, err = _main(capsys, "report", *args)
@@ -224,21 +243,24 @@ def test_label_problems_are_one_line_naming_the_labels(capsys, tmp_path, case):
 # ----------------------------------------------------------------------------- options checked when parsed (item 15)
 
 
-@pytest.mark.parametrize("option, good, bad, message", [
-    ("--digits", "0", "-1", "must be an integer in [0, 17]; got '-1'"),
-    ("--digits", "17", "18", "must be an integer in [0, 17]; got '18'"),
-    ("--digits", "2", "2.5", "must be an integer in [0, 17]; got '2.5'"),
-    ("--max-fpr", "1", "1.5", "must be a number in (0, 1]; got '1.5'"),
-    ("--max-fpr", "0.001", "0", "must be a number in (0, 1]; got '0'"),
-    ("--max-fpr", "0.5", "nan", "must be a number in (0, 1]; got 'nan'"),
-    ("--fpr-levels", "0", "-0.1", "must be a number in [0, 1]; got '-0.1'"),
-    ("--fpr-levels", "1", "2", "must be a number in [0, 1]; got '2'"),
-    ("--threshold", "-3.5", "inf", "must be a finite number; got 'inf'"),
-    ("--threshold", "0.7", "nan", "must be a finite number; got 'nan'"),
-    ("--step", "0", "-1", "must be an integer >= 0; got '-1'"),
-    ("--ignore-index", "-100", "1.5", "must be an integer; got '1.5'"),
-    ("--pos-label", "1", " ", "must name a label; got ' '"),
-])
+@pytest.mark.parametrize(
+    "option, good, bad, message",
+    [
+        ("--digits", "0", "-1", "must be an integer in [0, 17]; got '-1'"),
+        ("--digits", "17", "18", "must be an integer in [0, 17]; got '18'"),
+        ("--digits", "2", "2.5", "must be an integer in [0, 17]; got '2.5'"),
+        ("--max-fpr", "1", "1.5", "must be a number in (0, 1]; got '1.5'"),
+        ("--max-fpr", "0.001", "0", "must be a number in (0, 1]; got '0'"),
+        ("--max-fpr", "0.5", "nan", "must be a number in (0, 1]; got 'nan'"),
+        ("--fpr-levels", "0", "-0.1", "must be a number in [0, 1]; got '-0.1'"),
+        ("--fpr-levels", "1", "2", "must be a number in [0, 1]; got '2'"),
+        ("--threshold", "-3.5", "inf", "must be a finite number; got 'inf'"),
+        ("--threshold", "0.7", "nan", "must be a finite number; got 'nan'"),
+        ("--step", "0", "-1", "must be an integer >= 0; got '-1'"),
+        ("--ignore-index", "-100", "1.5", "must be an integer; got '1.5'"),
+        ("--pos-label", "1", " ", "must name a label; got ' '"),
+    ],
+)
 def test_options_are_checked_when_parsed(capsys, tmp_path, option, good, bad, message):
     torch.save((torch.tensor([0.1, 0.4, 0.35, 0.8]), torch.tensor([0, 0, 1, 1])), tmp_path / "p.pt")
     code, _, _ = _main(capsys, "report", tmp_path / "p.pt", option, good)
@@ -288,29 +310,31 @@ def _corrupt_files(tmp: Path):
         for i in range(3):
             files[f"random{i}{suffix}"] = rng.bytes(int(rng.integers(1, 400)))
         files[f"empty{suffix}"] = b""
-    files.update({
-        "pop_from_empty_list.pt": b"\x80\x02e",  # the IndexError
-        "bad_memo.pt": b"\x80\x02]h\x05",  # KeyError in the unpickler
-        "odd_protocol.pt": b"\x80\xa3o_\x8d`u\x88E2",  # torch warns about the protocol, then fails
-        "half.pt": GOOD[".pt"][: len(GOOD[".pt"]) // 2],  # a real torch.save zip cut in half
-        "string.pt": _torch_bytes("not predictions"),
-        "strings.pt": _torch_bytes({"preds": "a", "target": "b"}),
-        "number.pt": _torch_bytes(3),
-        "complex.pt": _torch_bytes((torch.rand(20) + 1j, torch.randint(0, 2, (20,)))),
-        "zero_d.pt": _torch_bytes((torch.tensor(0.5), torch.tensor(1))),
-        "sparse.pt": _torch_bytes((torch.eye(20, 3).to_sparse(), torch.randint(0, 3, (20,)))),
-        "half.npz": GOOD[".npz"][: len(GOOD[".npz"]) // 2],
-        "no_arrays.npz": _npz_bytes(),  # np.savez(path) with no arrays: an empty zip
-        "bad_crc.npz": GOOD[".npz"][:60] + bytes([GOOD[".npz"][60] ^ 0xFF]) + GOOD[".npz"][61:],
-        "half.npy": GOOD[".npy"][: len(GOOD[".npy"]) // 2],
-        "text.npy": _npy_bytes(np.array(["a", "b"])),
-        "objects.npy": _npy_bytes(np.array([1, "a"], dtype=object)),
-        "torch_file.csv": GOOD[".pt"],  # binary, named .csv
-        "ragged.csv": b"score,label\n0.1,1\n0.2\n",
-        "header_only.csv": b"score,label\n",
-        "latin1.csv": "score,label\n0.1,caf\xe9\n".encode("latin-1"),
-        "new\nline.pt": b"\x80\x02e",  # a newline in the name must not make two lines
-    })
+    files.update(
+        {
+            "pop_from_empty_list.pt": b"\x80\x02e",  # the IndexError
+            "bad_memo.pt": b"\x80\x02]h\x05",  # KeyError in the unpickler
+            "odd_protocol.pt": b"\x80\xa3o_\x8d`u\x88E2",  # torch warns about the protocol, then fails
+            "half.pt": GOOD[".pt"][: len(GOOD[".pt"]) // 2],  # a real torch.save zip cut in half
+            "string.pt": _torch_bytes("not predictions"),
+            "strings.pt": _torch_bytes({"preds": "a", "target": "b"}),
+            "number.pt": _torch_bytes(3),
+            "complex.pt": _torch_bytes((torch.rand(20) + 1j, torch.randint(0, 2, (20,)))),
+            "zero_d.pt": _torch_bytes((torch.tensor(0.5), torch.tensor(1))),
+            "sparse.pt": _torch_bytes((torch.eye(20, 3).to_sparse(), torch.randint(0, 3, (20,)))),
+            "half.npz": GOOD[".npz"][: len(GOOD[".npz"]) // 2],
+            "no_arrays.npz": _npz_bytes(),  # np.savez(path) with no arrays: an empty zip
+            "bad_crc.npz": GOOD[".npz"][:60] + bytes([GOOD[".npz"][60] ^ 0xFF]) + GOOD[".npz"][61:],
+            "half.npy": GOOD[".npy"][: len(GOOD[".npy"]) // 2],
+            "text.npy": _npy_bytes(np.array(["a", "b"])),
+            "objects.npy": _npy_bytes(np.array([1, "a"], dtype=object)),
+            "torch_file.csv": GOOD[".pt"],  # binary, named .csv
+            "ragged.csv": b"score,label\n0.1,1\n0.2\n",
+            "header_only.csv": b"score,label\n",
+            "latin1.csv": "score,label\n0.1,caf\xe9\n".encode("latin-1"),
+            "new\nline.pt": b"\x80\x02e",  # a newline in the name must not make two lines
+        }
+    )
     cases = {}
     for name, data in files.items():
         (tmp / name).write_bytes(data)
@@ -324,7 +348,7 @@ def test_corrupt_and_wrong_files_are_one_line_and_status_2(tmp_path, capsys):
     for name, args in _corrupt_files(tmp_path).items():
         try:
             code, out, err = _main(capsys, "report", *args)
-        except Exception as exc:  # noqa: BLE001 - collected, so every case is reported at once
+        except Exception as exc:
             failures.append(f"{name!r}: raised {type(exc).__name__}: {exc}")
             continue
         if code != 2 or out or "Traceback" in err or err.count("\n") != 1 or not err.startswith(PREFIX):
@@ -389,7 +413,8 @@ def test_bad_option_through_the_console_script_is_a_usage_error_before_any_outpu
     done = _script("report", tmp_path / "p.pt", "--digits", "-1")
     assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr
     assert done.stderr.splitlines()[-1] == (
-        "auroc-callbacks report: error: argument --digits: must be an integer in [0, 17]; got '-1'")
+        "auroc-callbacks report: error: argument --digits: must be an integer in [0, 17]; got '-1'"
+    )
 
 
 @pytest.mark.slow

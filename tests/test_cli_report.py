@@ -102,9 +102,16 @@ def lightning_preds(tmp_path_factory):
     x, y = torch.tensor(x), torch.tensor(y)
     train, valid = TensorDataset(x[180:], y[180:]), TensorDataset(x[:180], y[:180])
     pl.seed_everything(0, verbose=False)
-    trainer = pl.Trainer(max_epochs=1, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False,
-                         default_root_dir=str(tmp_path_factory.mktemp("pl_root")))
+    trainer = pl.Trainer(
+        max_epochs=1,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=str(tmp_path_factory.mktemp("pl_root")),
+    )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\).*")
@@ -132,8 +139,9 @@ def test_fastai_get_preds_file_through_the_entry_point_equals_sklearn(fastai_pre
     doc = json.loads(done.stdout)
     assert doc["task"] == "multiclass" and doc["num_samples"] == len(target)
     assert doc["auroc"] == pytest.approx(roc_auc_score(target, probs, multi_class="ovr"), abs=1e-9)
-    prec, rec, f1, sup = precision_recall_fscore_support(target, probs.argmax(1), labels=range(10),
-                                                         zero_division=np.nan)
+    prec, rec, f1, sup = precision_recall_fscore_support(
+        target, probs.argmax(1), labels=range(10), zero_division=np.nan
+    )
     for k, name in enumerate(NAMES):
         row = doc["report"][name]
         assert row["support"] == sup[k]
@@ -158,10 +166,13 @@ def test_fastai_file_prints_the_table_and_the_auroc_line(fastai_preds, capsys):
     assert float(last.split()[-1]) == pytest.approx(roc_auc_score(target, probs, multi_class="ovr"), abs=1e-6)
 
 
-@pytest.mark.parametrize("extra, reference", [
-    (["--average", "weighted"], dict(multi_class="ovr", average="weighted")),
-    (["--multi-class", "ovo"], dict(multi_class="ovo", average="macro")),
-])
+@pytest.mark.parametrize(
+    "extra, reference",
+    [
+        (["--average", "weighted"], dict(multi_class="ovr", average="weighted")),
+        (["--multi-class", "ovo"], dict(multi_class="ovo", average="macro")),
+    ],
+)
 def test_lightning_npz_logits_get_softmax_and_the_chosen_average(lightning_preds, capsys, extra, reference):
     path, logits, target = lightning_preds
     code, out, _ = _main(capsys, "report", path, "--json", *extra)
@@ -207,8 +218,9 @@ def test_separate_target_file_and_csv_target_column(lightning_preds, capsys, tmp
     np.save(tmp_path / "target.npy", target)
     code, out, _ = _main(capsys, "report", tmp_path / "logits.npy", "--target", tmp_path / "target.npy", "--json")
     assert code == 0
-    assert json.loads(out)["auroc"] == pytest.approx(roc_auc_score(target, _softmax(logits), multi_class="ovr"),
-                                                     abs=1e-9)
+    assert json.loads(out)["auroc"] == pytest.approx(
+        roc_auc_score(target, _softmax(logits), multi_class="ovr"), abs=1e-9
+    )
     with open(tmp_path / "t.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["p0", "p1", "truth"])
@@ -219,7 +231,8 @@ def test_separate_target_file_and_csv_target_column(lightning_preds, capsys, tmp
     doc = json.loads(out)
     # the CSV holds float32's shortest decimal strings: the same ranking as the float32 scores
     assert doc["task"] == "binary" and doc["auroc"] == pytest.approx(
-        roc_auc_score(target == 1, _softmax(logits)[:, 1]), abs=1e-9)
+        roc_auc_score(target == 1, _softmax(logits)[:, 1]), abs=1e-9
+    )
 
 
 # ----------------------------------------------------------------------------- figure and TensorBoard
@@ -251,14 +264,18 @@ def test_tensorboard_events_read_back_equal_sklearn(lightning_preds, capsys, tmp
     assert scalar.value == pytest.approx(roc_auc_score(target, probs, multi_class="ovr"), abs=1e-6)  # float32
     for k in (0, 8):
         assert ea.Scalars(f"auroc/{NAMES[k]}")[0].value == pytest.approx(
-            roc_auc_score(target == k, probs[:, k]), abs=1e-6)
+            roc_auc_score(target == k, probs[:, k]), abs=1e-6
+        )
     (image,) = ea.Images("auroc/roc")
     assert image.width > 100 and image.height > 100
     tensors = set(ea.Tags()["tensors"])
     assert {f"auroc/pr/{n}" for n in NAMES} <= tensors
     assert "auroc/operating_points/text_summary" in tensors or "auroc/operating_points" in tensors
-    text_tag = "auroc/operating_points/text_summary" if "auroc/operating_points/text_summary" in tensors \
+    text_tag = (
+        "auroc/operating_points/text_summary"
+        if "auroc/operating_points/text_summary" in tensors
         else "auroc/operating_points"
+    )
     text = ea.Tensors(text_tag)[0].tensor_proto.string_val[0].decode()
     assert "| class | support | AUROC" in text and "| eight |" in text
 
@@ -315,8 +332,24 @@ def _write_bad_inputs(tmp: Path):
     }  # options out of range are refused by the parser: tests/test_cli_inputs.py
 
 
-BAD = ["missing", "suffix", "directory", "no labels", "unknown keys", "unknown preds key", "label range", "lengths",
-       "not npz", "object", "unknown column", "unknown label", "not a number", "ragged", "target key", "class names"]
+BAD = [
+    "missing",
+    "suffix",
+    "directory",
+    "no labels",
+    "unknown keys",
+    "unknown preds key",
+    "label range",
+    "lengths",
+    "not npz",
+    "object",
+    "unknown column",
+    "unknown label",
+    "not a number",
+    "ragged",
+    "target key",
+    "class names",
+]
 
 
 @pytest.mark.parametrize("case", BAD)
@@ -330,8 +363,9 @@ def test_bad_input_is_one_clear_line_and_status_2(case, tmp_path, capsys, monkey
 
 
 def test_undefined_class_is_a_warning_line_not_a_failure(capsys, tmp_path):
-    torch.save((torch.tensor([[0.7, 0.2, 0.1], [0.2, 0.7, 0.1], [0.6, 0.3, 0.1]]), torch.tensor([0, 1, 0])),
-               tmp_path / "p.pt")
+    torch.save(
+        (torch.tensor([[0.7, 0.2, 0.1], [0.2, 0.7, 0.1], [0.6, 0.3, 0.1]]), torch.tensor([0, 1, 0])), tmp_path / "p.pt"
+    )
     code, out, err = _main(capsys, "report", tmp_path / "p.pt")
     assert code == 0 and "AUROC (macro, one-vs-rest): 1.000000" in out
     assert err.count("\n") == 1

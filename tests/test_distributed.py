@@ -37,7 +37,7 @@ def _worker(rank, world, bounds, outdir):
         ]:
             acc = ac.AUROCAccumulator(**opts)
             for start in range(lo, hi, 64):  # an empty shard makes no update at all
-                acc.update(preds[start:min(start + 64, hi)], tgt[start:min(start + 64, hi)])
+                acc.update(preds[start : min(start + 64, hi)], tgt[start : min(start + 64, hi)])
             result[name] = acc.compute().tolist()
             result[name + "_gathered"] = int(acc.gather()[0].shape[0])
             result[name + "_local"] = acc.num_samples
@@ -55,11 +55,15 @@ def _worker(rank, world, bounds, outdir):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("bounds", [
-    [(0, 700), (700, N)],  # 2 ranks, uneven
-    [(0, 0), (0, 600), (600, N)],  # 3 ranks, rank 0 empty
-    [(0, 500), (500, N), (N, N)],  # 3 ranks, last rank empty
-], ids=["2-uneven", "3-first-empty", "3-last-empty"])
+@pytest.mark.parametrize(
+    "bounds",
+    [
+        [(0, 700), (700, N)],  # 2 ranks, uneven
+        [(0, 0), (0, 600), (600, N)],  # 3 ranks, rank 0 empty
+        [(0, 500), (500, N), (N, N)],  # 3 ranks, last rank empty
+    ],
+    ids=["2-uneven", "3-first-empty", "3-last-empty"],
+)
 def test_compute_gathers_every_rank_exactly(bounds, tmp_path):
     world = len(bounds)
     mp.spawn(_worker, args=(world, bounds, str(tmp_path)), nprocs=world, join=True)

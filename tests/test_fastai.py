@@ -20,21 +20,21 @@ from torch import nn
 pytest.importorskip("fastai")
 pytest.importorskip("auroc_callbacks.fastai")
 
-import fastai.callback.fp16  # noqa: E402,F401  (patches Learner.to_fp16)
-import fastai.callback.schedule  # noqa: E402,F401  (patches Learner.fit_one_cycle, lr_find)
-from fastai.callback.progress import ProgressCallback  # noqa: E402
-from fastai.data.core import Datasets  # noqa: E402
-from fastai.data.transforms import Categorize, IndexSplitter, ItemGetter, ToTensor  # noqa: E402
-from fastai.learner import AvgMetric, Learner  # noqa: E402
-from fastai.losses import BCEWithLogitsLossFlat, CrossEntropyLossFlat, FocalLossFlat, MSELossFlat  # noqa: E402
-from fastai.metrics import RocAuc, RocAucBinary, accuracy  # noqa: E402
-from sklearn.datasets import load_breast_cancer, load_digits, load_wine  # noqa: E402
-from sklearn.metrics import roc_auc_score  # noqa: E402
+import fastai.callback.fp16
+import fastai.callback.schedule  # noqa: F401  (patches Learner.fit_one_cycle, lr_find)
+from _reference import delong_interval, delong_se
+from fastai.callback.progress import ProgressCallback
+from fastai.data.core import Datasets
+from fastai.data.transforms import Categorize, IndexSplitter, ItemGetter, ToTensor
+from fastai.learner import AvgMetric, Learner
+from fastai.losses import BCEWithLogitsLossFlat, CrossEntropyLossFlat, FocalLossFlat, MSELossFlat
+from fastai.metrics import RocAuc, RocAucBinary, accuracy
+from sklearn.datasets import load_breast_cancer, load_digits, load_wine
+from sklearn.metrics import roc_auc_score
 
-import auroc_callbacks as ac  # noqa: E402
-from auroc_callbacks import calibration as cal  # noqa: E402
-from auroc_callbacks.fastai import AUROC, AUROCCallback, loss_activation  # noqa: E402
-from _reference import delong_interval, delong_se  # noqa: E402
+import auroc_callbacks as ac
+from auroc_callbacks import calibration as cal
+from auroc_callbacks.fastai import AUROC, AUROCCallback, loss_activation
 
 TOL = 1e-6
 ROOT = Path(__file__).resolve().parents[1]
@@ -237,7 +237,7 @@ def test_validate_returns_the_value_without_adding_history(digits):
     want = _sk_multiclass(learn)
     res = learn.validate()
     names = list(learn.recorder.metric_names)
-    named = dict(zip(names[names.index("valid_loss"):], res))  # validate() returns [valid_loss, *metrics]
+    named = dict(zip(names[names.index("valid_loss") :], res))  # validate() returns [valid_loss, *metrics]
     assert abs(named["auroc"] - want) < TOL and abs(named["metric_auroc"] - want) < TOL
     assert len(learn.auroc.history) == 1 and abs(learn.auroc.last.scores.value.item() - want) < TOL
 
@@ -267,8 +267,14 @@ def test_tabular_learner_with_column_targets():
     x, y = load_wine(return_X_y=True, as_frame=True)
     df = x.assign(target=np.array(["class_0", "class_1", "class_2"])[y])
     dls = tab.TabularDataLoaders.from_df(
-        df, y_names="target", cont_names=list(x.columns), procs=[tab.Normalize], y_block=tab.CategoryBlock(),
-        valid_idx=list(range(0, len(df), 3)), bs=32, num_workers=0,
+        df,
+        y_names="target",
+        cont_names=list(x.columns),
+        procs=[tab.Normalize],
+        y_block=tab.CategoryBlock(),
+        valid_idx=list(range(0, len(df), 3)),
+        bs=32,
+        num_workers=0,
     )
     assert dls.one_batch()[-1].shape[1:] == (1,)  # targets shaped (bs, 1)
     torch.manual_seed(0)
@@ -290,13 +296,23 @@ def test_text_classifier_learner():
         label = ("neg", "pos")[i % 2]
         words = list(rng.choice(filler, 6)) + list(rng.choice(pos if label == "pos" else neg, 2))
         items.append((list(rng.permutation(words)), label))
-    dsets = Datasets(items, tfms=[[ItemGetter(0), text.Numericalize(min_freq=1)], [ItemGetter(1), Categorize()]],
-                     splits=IndexSplitter(list(range(0, 200, 5)))(items))
+    dsets = Datasets(
+        items,
+        tfms=[[ItemGetter(0), text.Numericalize(min_freq=1)], [ItemGetter(1), Categorize()]],
+        splits=IndexSplitter(list(range(0, 200, 5)))(items),
+    )
     dls = dsets.dataloaders(bs=32, num_workers=0)
     config = dict(text.awd_lstm_clas_config, emb_sz=16, n_hid=16, n_layers=1)
     torch.manual_seed(0)
-    learn = text.text_classifier_learner(dls, text.AWD_LSTM, seq_len=8, config=config, pretrained=False,
-                                         metrics=AUROC(), cbs=AUROCCallback(per_class=True, name="cb"))
+    learn = text.text_classifier_learner(
+        dls,
+        text.AWD_LSTM,
+        seq_len=8,
+        config=config,
+        pretrained=False,
+        metrics=AUROC(),
+        cbs=AUROCCallback(per_class=True, name="cb"),
+    )
     learn.remove_cb(ProgressCallback)
     rec = _fit(learn, 1)
     probs, target = learn.get_preds()
@@ -308,8 +324,13 @@ def test_text_classifier_learner():
 def test_multilabel_targets_with_bce(digits):
     x, y = digits
     labels = np.stack([y % 2 == 0, y > 4, np.isin(y, [2, 3, 5, 7])], 1).astype(np.float32)
-    learn = _learner(_dls(x, labels, categorize=False), _mlp(64, 3), loss_func=BCEWithLogitsLossFlat(),
-                     metrics=AUROC(), cbs=AUROCCallback(name="cb", per_class=True, class_names=["even", "big", "prime"]))
+    learn = _learner(
+        _dls(x, labels, categorize=False),
+        _mlp(64, 3),
+        loss_func=BCEWithLogitsLossFlat(),
+        metrics=AUROC(),
+        cbs=AUROCCallback(name="cb", per_class=True, class_names=["even", "big", "prime"]),
+    )
     rec = _fit(learn, 2)
     assert learn.metrics[0].accumulator.options.activation == "sigmoid"
     probs, target = learn.get_preds()
@@ -496,6 +517,7 @@ def test_no_host_copy_or_sync_per_validation_batch(digits, monkeypatch):
                 return fn(*args)
             finally:
                 inside[0] = False
+
         return run
 
     monkeypatch.setattr(metric, "accumulate", watched(metric.accumulate))
@@ -529,6 +551,7 @@ def test_on_a_gpu_batches_stay_on_the_device_without_a_host_sync(digits, monkeyp
                 return fn(*args)
             finally:
                 torch.cuda.set_sync_debug_mode("default")
+
         return run
 
     monkeypatch.setattr(metric, "accumulate", no_sync(metric.accumulate))
@@ -591,8 +614,15 @@ def test_per_class_without_vocab_asks_for_class_names(cancer):
 @pytest.mark.slow
 def test_fastai_distributed_mode_gathers_once_and_matches_sklearn(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           str(ROOT / "tests" / "_fastai_ddp_worker.py"), str(tmp_path)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        str(ROOT / "tests" / "_fastai_ddp_worker.py"),
+        str(tmp_path),
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     results = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
@@ -632,8 +662,9 @@ def test_ci_adds_lo_and_hi_columns_after_the_value(cancer):
 
 def test_ci_columns_come_before_the_per_class_ones_and_reach_tensorboard(digits, tmp_path):
     pytest.importorskip("tensorboard")
-    learn = _digits_learner(digits, cbs=AUROCCallback(ci=True, ci_level=0.9, per_class=True, log_dir=tmp_path,
-                                                      log_curve=False))
+    learn = _digits_learner(
+        digits, cbs=AUROCCallback(ci=True, ci_level=0.9, per_class=True, log_dir=tmp_path, log_curve=False)
+    )
     rec = _fit(learn, 1)
     assert learn.auroc.columns[:4] == ["auroc", "auroc_lo", "auroc_hi", "auroc_0"]
     assert rec[-1]["auroc_lo"] < rec[-1]["auroc"] < rec[-1]["auroc_hi"]
@@ -730,8 +761,9 @@ def test_calibration_columns_equal_sklearn_and_reach_tensorboard(cancer, tmp_pat
     for name in ("ece", "ece_tempered", "mce", "brier", "nll", "temperature"):
         events = ea.Scalars(f"calibration/{name}")
         assert [e.step for e in events] == steps
-        assert [e.value for e in events] == pytest.approx([h["calibration"][name] for h in learn.auroc.history],
-                                                          rel=1e-6)  # float32 in the event file
+        assert [e.value for e in events] == pytest.approx(
+            [h["calibration"][name] for h in learn.auroc.history], rel=1e-6
+        )  # float32 in the event file
     images = ea.Images("calibration/reliability")
     assert [im.step for im in images] == steps and all(im.width > 100 for im in images)
 
@@ -781,7 +813,8 @@ def test_calibration_with_nan_logits_gives_nan_columns_and_no_second_warning(dig
     with pytest.warns(ac.UndefinedAUROCWarning, match="NaN") as record:
         rec = _fit(learn, 1)
     assert [w.category for w in record if issubclass(w.category, ac.UndefinedAUROCWarning)] == [
-        ac.UndefinedAUROCWarning]  # the AUROC's; calibration had the same reason and stayed silent
+        ac.UndefinedAUROCWarning
+    ]  # the AUROC's; calibration had the same reason and stayed silent
     assert all(math.isnan(rec[-1][c]) for c in ("auroc", "ece", "ece_tempered", "brier"))
     assert all(math.isnan(v) for v in learn.auroc.history[-1]["calibration"].values())
 
@@ -840,13 +873,29 @@ def test_a_vocab_that_does_not_fit_the_model_only_matters_for_per_class_columns(
 # ----------------------------------------------------------------------------- column names (issue 13)
 
 
-@pytest.mark.parametrize("metrics, cbs, match", [
-    (AUROC(), [AUROCCallback()], r"AUROCCallback\(name='auroc'.*adds the column 'auroc', which the metric AUROC\(name='auroc'"),
-    (None, [AUROCCallback(), AUROCCallback()], r"adds the column 'auroc', which another AUROCCallback\(name='auroc'"),
-    (AUROC(name="auroc_lo"), [AUROCCallback(ci=True)], r"adds the column 'auroc_lo', which the metric AUROC\(name='auroc_lo'"),
-    (accuracy, [AUROCCallback(name="accuracy")], r"adds the column 'accuracy', which the metric 'accuracy'"),
-    (None, [AUROCCallback(name="valid_loss")], r"adds the column 'valid_loss', which the Recorder"),
-], ids=["metric-and-callback", "two-callbacks", "interval-column", "another-metric", "recorder-column"])
+@pytest.mark.parametrize(
+    "metrics, cbs, match",
+    [
+        (
+            AUROC(),
+            [AUROCCallback()],
+            r"AUROCCallback\(name='auroc'.*adds the column 'auroc', which the metric AUROC\(name='auroc'",
+        ),
+        (
+            None,
+            [AUROCCallback(), AUROCCallback()],
+            r"adds the column 'auroc', which another AUROCCallback\(name='auroc'",
+        ),
+        (
+            AUROC(name="auroc_lo"),
+            [AUROCCallback(ci=True)],
+            r"adds the column 'auroc_lo', which the metric AUROC\(name='auroc_lo'",
+        ),
+        (accuracy, [AUROCCallback(name="accuracy")], r"adds the column 'accuracy', which the metric 'accuracy'"),
+        (None, [AUROCCallback(name="valid_loss")], r"adds the column 'valid_loss', which the Recorder"),
+    ],
+    ids=["metric-and-callback", "two-callbacks", "interval-column", "another-metric", "recorder-column"],
+)
 def test_a_column_name_already_taken_is_refused_at_before_fit_naming_both(digits, metrics, cbs, match):
     learn = _digits_learner(digits, metrics=[] if metrics is None else metrics, cbs=cbs)
     with pytest.raises(ValueError, match=match) as err:
@@ -858,8 +907,9 @@ def test_a_column_name_already_taken_is_refused_at_before_fit_naming_both(digits
 def test_renamed_columns_live_side_by_side_and_trackers_follow_the_one_named(digits, tmp_path):
     from fastai.callback.tracker import SaveModelCallback
 
-    learn = _digits_learner(digits, metrics=AUROC(max_fpr=0.1),
-                            cbs=[AUROCCallback(name="cb_auroc"), SaveModelCallback(monitor="cb_auroc")])
+    learn = _digits_learner(
+        digits, metrics=AUROC(max_fpr=0.1), cbs=[AUROCCallback(name="cb_auroc"), SaveModelCallback(monitor="cb_auroc")]
+    )
     learn.path = tmp_path
     rec = _fit(learn, 2)
     assert learn.save_model.best == max(h["value"] for h in learn.cb_auroc.history)  # (get_preds resets it)
@@ -892,8 +942,11 @@ def _valid_from(epoch, dl):
 def test_save_model_callback_on_an_all_undefined_fit_keeps_the_final_weights_instead_of_crashing(cancer, tmp_path):
     from fastai.callback.tracker import SaveModelCallback
 
-    learn = _binary_learner(cancer, valid_idx=_one_class_valid(cancer),
-                            cbs=[AUROCCallback(), SaveModelCallback(monitor="auroc", fname="best")])
+    learn = _binary_learner(
+        cancer,
+        valid_idx=_one_class_valid(cancer),
+        cbs=[AUROCCallback(), SaveModelCallback(monitor="auroc", fname="best")],
+    )
     learn.path = tmp_path
     with pytest.warns(UserWarning) as record:
         rec = _fit(learn, 2)  # fastai alone: FileNotFoundError at the end of fit (it never saved, then loads)
@@ -909,8 +962,11 @@ def test_save_model_callback_after_an_undefined_first_epoch_saves_the_defined_on
     from fastai.callback.tracker import SaveModelCallback
 
     mixed = _binary_learner(cancer).dls.valid  # every 5th row: both classes
-    learn = _binary_learner(cancer, valid_idx=_one_class_valid(cancer),
-                            cbs=[AUROCCallback(), SaveModelCallback(monitor="auroc"), _valid_from(1, mixed)])
+    learn = _binary_learner(
+        cancer,
+        valid_idx=_one_class_valid(cancer),
+        cbs=[AUROCCallback(), SaveModelCallback(monitor="auroc"), _valid_from(1, mixed)],
+    )
     learn.path = tmp_path
     with pytest.warns(ac.UndefinedAUROCWarning) as record:
         rec = _fit(learn, 2)

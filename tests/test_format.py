@@ -78,9 +78,13 @@ def test_interpret_notes_what_it_read_once():
     one_hot = torch.nn.functional.one_hot(y, 3)
     layout = _format.one_hot_layout(one_hot, Layout("multilabel", 3, None), opts)
     assert layout == Layout("multiclass", 3, None)
-    assert _format.one_hot_layout(one_hot, Layout("multilabel", 3, None), opts._replace(task="multilabel")).task == \
-        "multilabel"
+    assert (
+        _format.one_hot_layout(one_hot, Layout("multilabel", 3, None), opts._replace(task="multilabel")).task
+        == "multilabel"
+    )
     meaning = _format.interpret(rows * 4, one_hot, layout, opts)
     assert meaning.options.activation == "softmax" and meaning.notes == (_format.ONE_HOT_NOTE,)
-    assert "hard labels" in _format.interpret(torch.tensor([0, 1]), y.clamp(max=1), Layout("binary", 1, None),
-                                              opts).notes[0]
+    assert (
+        "hard labels"
+        in _format.interpret(torch.tensor([0, 1]), y.clamp(max=1), Layout("binary", 1, None), opts).notes[0]
+    )

@@ -114,8 +114,7 @@ def test_brute_force_reference_agrees_with_sklearn_on_ties(rng):
 
 
 finite_or_inf = st.one_of(
-    st.floats(-1e6, 1e6, width=32),
-    st.sampled_from([0.0, -0.0, 0.5, 1.0, float("inf"), float("-inf")]),
+    st.floats(-1e6, 1e6, width=32), st.sampled_from([0.0, -0.0, 0.5, 1.0, float("inf"), float("-inf")])
 )
 
 
@@ -133,8 +132,11 @@ def test_binary_matches_brute_force_for_any_scores(data, n):
 
 @settings(max_examples=60, deadline=None)
 @given(
-    probs=hnp.arrays(np.float32, st.tuples(st.integers(8, 40), st.integers(2, 5)),
-                     elements=st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.9, 1.0])),
+    probs=hnp.arrays(
+        np.float32,
+        st.tuples(st.integers(8, 40), st.integers(2, 5)),
+        elements=st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.9, 1.0]),
+    ),
     seed=st.integers(0, 2**16),
 )
 def test_multiclass_per_class_matches_brute_force_on_tie_heavy_scores(probs, seed):
@@ -422,10 +424,15 @@ def test_undefined_warnings_point_at_the_users_line_whatever_the_route():
     hist.update(x, y)
     exact = ac.AUROCAccumulator(num_classes=3)
     exact.update(x, y)
-    calls = [lambda: ac.auroc(x, y, num_classes=3), lambda: ac.auroc_ci(x, y, num_classes=3), hist.compute,
-             exact.compute, lambda: ac.report(x, y, num_classes=3),
-             lambda: ac.auroc(x, y, num_classes=3, multi_class="ovo"),
-             lambda: ac.auroc(torch.rand(5), torch.zeros(5))]
+    calls = [
+        lambda: ac.auroc(x, y, num_classes=3),
+        lambda: ac.auroc_ci(x, y, num_classes=3),
+        hist.compute,
+        exact.compute,
+        lambda: ac.report(x, y, num_classes=3),
+        lambda: ac.auroc(x, y, num_classes=3, multi_class="ovo"),
+        lambda: ac.auroc(torch.rand(5), torch.zeros(5)),
+    ]
     for call in calls:
         with pytest.warns(ac.UndefinedAUROCWarning) as rec:
             call()
@@ -521,7 +528,8 @@ def test_auto_ranks_multiclass_scores_in_0_1_as_given_like_torchmetrics_and_skle
     assert got.item() == pytest.approx(per_column, abs=1e-12)
     assert _interpretations(record) == [
         "rows of `preds` lie in [0, 1] but do not sum to 1: ranked as per-class scores (one-vs-rest, as given);"
-        " pass activation='softmax' if they are logits"]
+        " pass activation='softmax' if they are logits"
+    ]
     tm = pytest.importorskip("torchmetrics.functional.classification")
     assert got.item() == pytest.approx(tm.multiclass_auroc(probs, y, num_classes=4).item(), abs=1e-6)
     assert ac.auroc(probs, y, activation="softmax").item() == pytest.approx(softmaxed, abs=1e-12)  # the way back
@@ -552,8 +560,10 @@ def test_a_one_hot_target_with_logits_is_scored_as_multiclass_and_warns_once():
     assert len(curves) == 4
     fpr, tpr, _ = sk_roc_curve(y.numpy() == 2, torch.softmax(logits, 1)[:, 2].numpy())
     np.testing.assert_allclose(curves[2][0].numpy(), fpr, atol=1e-12)
-    assert _interpretations(record) == ["`target` is one-hot: scored as multiclass; pass task='multilabel' to score"
-                                        " each column on its own"] * 2  # once per call
+    assert (
+        _interpretations(record)
+        == ["`target` is one-hot: scored as multiclass; pass task='multilabel' to score each column on its own"] * 2
+    )  # once per call
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         per_label = ac.auroc(logits, one_hot, task="multilabel")  # the way back: no change, no warning
@@ -562,7 +572,8 @@ def test_a_one_hot_target_with_logits_is_scored_as_multiclass_and_warns_once():
     not_one_hot = one_hot.clone()
     not_one_hot[0, (y[0] + 1) % 4] = 1  # one row with two labels: multilabel, as before
     assert ac.auroc(logits, not_one_hot).item() == pytest.approx(
-        roc_auc_score(not_one_hot.numpy(), logits.numpy()), abs=1e-12)
+        roc_auc_score(not_one_hot.numpy(), logits.numpy()), abs=1e-12
+    )
 
 
 def test_hard_label_predictions_warn_that_their_auroc_is_a_balanced_accuracy():
@@ -571,7 +582,9 @@ def test_hard_label_predictions_warn_that_their_auroc_is_a_balanced_accuracy():
     g = torch.Generator().manual_seed(2)
     y = torch.randint(0, 2, (200,), generator=g)
     hard = torch.where(torch.rand(200, generator=g) < 0.8, y, 1 - y)
-    with pytest.warns(ac.functional.InterpretationWarning, match=r"hard labels \(dtype torch.int64\).*balanced accuracy"):
+    with pytest.warns(
+        ac.functional.InterpretationWarning, match=r"hard labels \(dtype torch.int64\).*balanced accuracy"
+    ):
         got = ac.auroc(hard, y)
     assert got.item() == pytest.approx(balanced_accuracy_score(y.numpy(), hard.numpy()), abs=1e-12)
     with pytest.warns(ac.functional.InterpretationWarning, match="hard labels"):
@@ -581,8 +594,11 @@ def test_hard_label_predictions_warn_that_their_auroc_is_a_balanced_accuracy():
 def test_class_indices_as_predictions_are_refused_with_what_to_pass():
     g = torch.Generator().manual_seed(3)
     y = torch.randint(0, 10, (100,), generator=g)
-    with pytest.raises(ValueError, match=r"AUROC needs scores, not class indices: `preds` holds integer labels up to 9;"
-                                         r" pass the logits or probabilities, shape \(N, C\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"AUROC needs scores, not class indices: `preds` holds integer labels up to 9;"
+        r" pass the logits or probabilities, shape \(N, C\)",
+    ):
         ac.auroc(torch.randn(100, 10, generator=g).argmax(1), y)
 
 
@@ -615,15 +631,18 @@ def test_pos_label_names_the_positive_of_any_two_labels_as_sklearns_roc_curve(la
     assert torch.equal(target, y == pos_label)
 
 
-@pytest.mark.parametrize("target, options, exc, fragments", [
-    (torch.tensor([0, 2, 2, 0]), {}, ValueError, ["0, 2", "pass pos_label"]),
-    (torch.tensor([1, 2, 2, 1]), {}, ValueError, ["1, 2", "pass pos_label"]),
-    (torch.tensor([-1, 0, 1, 0]), {}, ValueError, ["more than two labels", "-1, 0, 1"]),
-    (torch.tensor([1, 2, 3, 1]), {"pos_label": 2}, ValueError, ["more than two labels", "1, 2, 3"]),
-    (torch.tensor([0, 1, 1, 0]), {"pos_label": 2}, ValueError, ["`pos_label`=2", "0, 1"]),
-    (torch.tensor([0, 1, 1, 0]), {"pos_label": True}, TypeError, ["`pos_label`", "bool"]),
-    (torch.tensor([0, 1, 1, 0]), {"pos_label": "1"}, TypeError, ["`pos_label`", "'1'"]),
-])
+@pytest.mark.parametrize(
+    "target, options, exc, fragments",
+    [
+        (torch.tensor([0, 2, 2, 0]), {}, ValueError, ["0, 2", "pass pos_label"]),
+        (torch.tensor([1, 2, 2, 1]), {}, ValueError, ["1, 2", "pass pos_label"]),
+        (torch.tensor([-1, 0, 1, 0]), {}, ValueError, ["more than two labels", "-1, 0, 1"]),
+        (torch.tensor([1, 2, 3, 1]), {"pos_label": 2}, ValueError, ["more than two labels", "1, 2, 3"]),
+        (torch.tensor([0, 1, 1, 0]), {"pos_label": 2}, ValueError, ["`pos_label`=2", "0, 1"]),
+        (torch.tensor([0, 1, 1, 0]), {"pos_label": True}, TypeError, ["`pos_label`", "bool"]),
+        (torch.tensor([0, 1, 1, 0]), {"pos_label": "1"}, TypeError, ["`pos_label`", "'1'"]),
+    ],
+)
 def test_ambiguous_binary_labels_are_clear_errors(target, options, exc, fragments):
     with pytest.raises(exc) as info:
         ac.auroc(torch.tensor([0.1, 0.4, 0.35, 0.8]), target, **options)

@@ -19,7 +19,6 @@ from sklearn.metrics import roc_auc_score
 from sklearn.metrics import roc_curve as sk_roc_curve
 
 import auroc_callbacks as ac
-from auroc_callbacks.accumulator import AUROCAccumulator, HistogramAccumulator
 from auroc_callbacks.histogram import AUROCBound, Epoch, bucket_keys, bucket_values
 from conftest import brute_force_auroc
 
@@ -29,11 +28,11 @@ DTYPES = [torch.float16, torch.bfloat16]
 def _feed(acc, preds, target, batch=None, sizes=None):
     start = 0
     for size in sizes or []:
-        acc.update(preds[start:start + size], target[start:start + size])
+        acc.update(preds[start : start + size], target[start : start + size])
         start += size
     step = batch or max(len(target), 1)
     for i in range(start, len(target), step):
-        acc.update(preds[i:i + step], target[i:i + step])
+        acc.update(preds[i : i + step], target[i : i + step])
     return acc
 
 
@@ -122,8 +121,11 @@ def _sklearn_ovo(scores, target, average):
         return pair
     iu = np.triu_indices(n_cls, 1)
     vals = pair[iu]
-    weights = np.ones_like(vals) if average == "macro" else np.bincount(y, minlength=n_cls)[iu[0]] + np.bincount(
-        y, minlength=n_cls)[iu[1]]
+    weights = (
+        np.ones_like(vals)
+        if average == "macro"
+        else np.bincount(y, minlength=n_cls)[iu[0]] + np.bincount(y, minlength=n_cls)[iu[1]]
+    )
     ok = ~np.isnan(vals)
     return float((vals[ok] * weights[ok]).sum() / weights[ok].sum())
 
@@ -246,8 +248,11 @@ def test_bound_is_attained_when_each_bucket_hides_a_perfect_ranking(dtype):
 
 @settings(max_examples=20, deadline=None)
 @given(
-    n_buckets=st.integers(1, 6), per_bucket=st.integers(2, 40), seed=st.integers(0, 2**16),
-    dtype=st.sampled_from(DTYPES), max_fpr=st.sampled_from([None, 0.05, 0.2, 0.5, 0.9]),
+    n_buckets=st.integers(1, 6),
+    per_bucket=st.integers(2, 40),
+    seed=st.integers(0, 2**16),
+    dtype=st.sampled_from(DTYPES),
+    max_fpr=st.sampled_from([None, 0.05, 0.2, 0.5, 0.9]),
 )
 def test_bound_holds_on_adversarial_near_ties(n_buckets, per_bucket, seed, dtype, max_fpr):
     """Every score within a few float32 ulps of a bucket's value, in random order inside the bucket."""
@@ -262,7 +267,8 @@ def test_bound_holds_on_adversarial_near_ties(n_buckets, per_bucket, seed, dtype
     full = roc_auc_score(labels.numpy(), scores.double().numpy(), max_fpr=max_fpr)
     assert abs(full - got.value.item()) <= got.bound.item() + 1e-12
     assert got.value.item() == pytest.approx(
-        roc_auc_score(labels.numpy(), scores.to(dtype).double().numpy(), max_fpr=max_fpr), abs=1e-12)
+        roc_auc_score(labels.numpy(), scores.to(dtype).double().numpy(), max_fpr=max_fpr), abs=1e-12
+    )
 
 
 def test_weighted_and_micro_bounds_hold_and_binary_bound_is_the_tied_pair_share():
@@ -284,8 +290,26 @@ def test_weighted_and_micro_bounds_hold_and_binary_bound_is_the_tied_pair_share(
 
 
 def test_keys_preserve_order_and_merge_the_two_zeros():
-    x = torch.tensor([-math.inf, -1e9, -70000.0, -65504.0, -1.0, -1e-9, -0.0, 0.0, 1e-9, 1e-5, 0.1, 1.0, 65504.0,
-                      70000.0, 1e9, math.inf])
+    x = torch.tensor(
+        [
+            -math.inf,
+            -1e9,
+            -70000.0,
+            -65504.0,
+            -1.0,
+            -1e-9,
+            -0.0,
+            0.0,
+            1e-9,
+            1e-5,
+            0.1,
+            1.0,
+            65504.0,
+            70000.0,
+            1e9,
+            math.inf,
+        ]
+    )
     for dtype in DTYPES:
         keys = bucket_keys(x, dtype)
         assert bool((keys[1:] >= keys[:-1]).all()) and int(keys.min()) >= 0
@@ -326,8 +350,10 @@ def test_memory_is_bounded_whatever_the_number_of_samples():
 def test_update_makes_no_host_sync_even_with_bad_labels_and_nan(monkeypatch):
     from test_accumulator import _NoSync
 
-    for options, target in [({}, torch.full((64,), 7)), ({"activation": "auto", "ignore_index": -1},
-                                                          torch.arange(64) % 3 - 1)]:
+    for options, target in [
+        ({}, torch.full((64,), 7)),
+        ({"activation": "auto", "ignore_index": -1}, torch.arange(64) % 3 - 1),
+    ]:
         acc = ac.AUROCAccumulator(mode="histogram", **options)
         preds = torch.randn(64, 3)
         preds[5, 1] = math.nan
@@ -401,8 +427,9 @@ def test_auto_activation_is_decided_per_batch_and_a_disagreeing_batch_is_an_erro
     with pytest.warns(ac.UndefinedAUROCWarning, match="activation='softmax'"):
         assert torch.isnan(lenient.compute())
     explicit = _hist(mixed, target, 10, activation="softmax").compute()  # the way out
-    assert explicit.item() == pytest.approx(_sklearn(torch.softmax(mixed, 1).half().double().numpy(),
-                                                     target.numpy(), "multiclass", "macro"), abs=1e-12)
+    assert explicit.item() == pytest.approx(
+        _sklearn(torch.softmax(mixed, 1).half().double().numpy(), target.numpy(), "multiclass", "macro"), abs=1e-12
+    )
 
 
 def test_a_batch_in_0_1_before_the_first_logits_disagrees_and_one_after_them_is_softmaxed_like_the_exact_mode():
@@ -443,8 +470,11 @@ def test_the_epoch_is_cached_until_the_next_update_and_reset_forgets():
     acc = _hist(preds, target)
     epoch = acc.epoch()
     assert isinstance(epoch, Epoch) and acc.epoch() is epoch
-    assert acc.compute_bound().value.item() == acc.compute().item() == pytest.approx(
-        roc_auc_score(target, preds.half().double()), abs=1e-12)
+    assert (
+        acc.compute_bound().value.item()
+        == acc.compute().item()
+        == pytest.approx(roc_auc_score(target, preds.half().double()), abs=1e-12)
+    )
     assert acc.epoch() is epoch  # the computes read the cached epoch
     acc.update(torch.empty(0), torch.empty(0, dtype=torch.long))  # an empty batch changes nothing
     assert acc.epoch() is epoch
@@ -456,14 +486,17 @@ def test_the_epoch_is_cached_until_the_next_update_and_reset_forgets():
         acc.compute()
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    ({"mode": "fast"}, ValueError, "`mode` must be one of 'exact', 'histogram'; got 'fast'"),
-    ({"mode": "histogram", "histogram_dtype": torch.float32}, ValueError, "`histogram_dtype`.*got torch.float32"),
-    ({"mode": "histogram", "histogram_dtype": "float16"}, TypeError, "`histogram_dtype`.*got str 'float16'"),
-    ({"histogram_dtype": torch.float16}, ValueError, "`histogram_dtype` is for mode='histogram'"),
-    ({"mode": "histogram", "ci": True}, ValueError, "`ci=True` needs mode='exact'"),
-    ({"mode": "histogram", "buffer_device": "cpu"}, ValueError, "`buffer_device` is for mode='exact'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"mode": "fast"}, ValueError, "`mode` must be one of 'exact', 'histogram'; got 'fast'"),
+        ({"mode": "histogram", "histogram_dtype": torch.float32}, ValueError, "`histogram_dtype`.*got torch.float32"),
+        ({"mode": "histogram", "histogram_dtype": "float16"}, TypeError, "`histogram_dtype`.*got str 'float16'"),
+        ({"histogram_dtype": torch.float16}, ValueError, "`histogram_dtype` is for mode='histogram'"),
+        ({"mode": "histogram", "ci": True}, ValueError, "`ci=True` needs mode='exact'"),
+        ({"mode": "histogram", "buffer_device": "cpu"}, ValueError, "`buffer_device` is for mode='exact'"),
+    ],
+)
 def test_bad_arguments_raise_errors_naming_them(kwargs, error, match):
     with pytest.raises(error, match=match):
         ac.AUROCAccumulator(**kwargs)
@@ -476,7 +509,9 @@ def test_what_needs_the_predictions_fails_clearly_in_histogram_mode():
             call()
     with pytest.raises(ValueError, match="compute_bound\\(\\) is for mode='histogram'"):
         ac.AUROCAccumulator().compute_bound()
-    assert repr(acc).startswith("HistogramAccumulator(") and "histogram_dtype=torch.float16, num_samples=20" in repr(acc)
+    assert repr(acc).startswith("HistogramAccumulator(") and "histogram_dtype=torch.float16, num_samples=20" in repr(
+        acc
+    )
     assert isinstance(acc.compute_bound(), AUROCBound)
     pytest.importorskip("matplotlib")
     from auroc_callbacks.plotting import plot_roc
@@ -538,7 +573,7 @@ def test_gpu_update_never_syncs_and_gives_the_cpu_value_and_bound(options):
     torch.cuda.set_sync_debug_mode("error")
     try:
         for i in range(256, 4096, 256):
-            acc.update(p[i:i + 256], t[i:i + 256])
+            acc.update(p[i : i + 256], t[i : i + 256])
     finally:
         torch.cuda.set_sync_debug_mode("default")
     got, want = acc.compute_bound(), _hist(preds, target, 256, **options).compute_bound()
@@ -554,7 +589,7 @@ def test_one_vs_one_over_two_classes_is_counted_by_class_not_as_one_vs_rest(aver
     logits, y = torch.randn(300, 2, generator=g), torch.randint(0, 2, (300,), generator=g)
     acc = ac.AUROCAccumulator(mode="histogram", multi_class="ovo", average=average)
     for i in range(0, 300, 64):
-        acc.update(logits[i:i + 64], y[i:i + 64])
+        acc.update(logits[i : i + 64], y[i : i + 64])
     b = acc.compute_bound()
     rounded = torch.softmax(logits, 1).to(torch.float16).double().numpy()
     # Hand & Till over one pair: the mean of A(0|1) and A(1|0), each by its own column, on the rounded scores

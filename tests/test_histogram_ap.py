@@ -26,7 +26,7 @@ def _hist(preds, target, batch=None, **options):
     acc = ac.AUROCAccumulator(mode="histogram", **options)
     step = batch or len(target)
     for i in range(0, len(target), step):
-        acc.update(preds[i:i + step], target[i:i + step])
+        acc.update(preds[i : i + step], target[i : i + step])
     return acc
 
 
@@ -114,8 +114,10 @@ def test_harmonic_difference_is_vectorised_and_zero_without_terms():
     a = torch.tensor([[0, 5, 10**9], [70, 3, 0]])
     p = torch.tensor([[0, 100, 3], [1, 0, 64]])
     got = harmonic_difference(a, p)
-    want = [[math.fsum(1.0 / (int(x) + i) for i in range(1, int(n) + 1)) for x, n in zip(ra, rp)]
-            for ra, rp in zip(a.tolist(), p.tolist())]
+    want = [
+        [math.fsum(1.0 / (int(x) + i) for i in range(1, int(n) + 1)) for x, n in zip(ra, rp)]
+        for ra, rp in zip(a.tolist(), p.tolist())
+    ]
     assert got.shape == (2, 3) and got.dtype == torch.float64
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-14, atol=0)
 
@@ -190,8 +192,10 @@ def test_multilabel_with_ignore_index(average):
     target = torch.randint(0, 2, (n, n_lab), generator=g)
     target[:, 3] = 1  # a label without negatives: AP 1
     target[torch.rand(n, n_lab, generator=g) < 0.2] = -1
-    preds = (torch.randint(0, 12, (n, n_lab), generator=g).double() / 16
-             + torch.randint(-3, 4, (n, n_lab), generator=g).double() * 1e-6)
+    preds = (
+        torch.randint(0, 12, (n, n_lab), generator=g).double() / 16
+        + torch.randint(-3, 4, (n, n_lab), generator=g).double() * 1e-6
+    )
     b = _ap(_hist(preds, target, batch=111, task="multilabel", num_classes=n_lab, ignore_index=-1, average=average))
     y, valid = target.clamp(min=0).numpy(), (target != -1).numpy()
     _assert_close(b.value, _sk(y, preds.to(torch.float16).double(), average, valid))
@@ -233,8 +237,10 @@ def test_full_precision_ap_always_lies_in_the_interval(n_buckets, per_bucket, sp
 def test_full_precision_multilabel_ap_lies_in_the_interval(seed, average):
     g = torch.Generator().manual_seed(seed)
     n, n_lab = 300, 3
-    preds = torch.randint(1, 5, (n, n_lab), generator=g).double() / 16 + torch.randint(
-        -4, 5, (n, n_lab), generator=g).double() * 1e-6
+    preds = (
+        torch.randint(1, 5, (n, n_lab), generator=g).double() / 16
+        + torch.randint(-4, 5, (n, n_lab), generator=g).double() * 1e-6
+    )
     target = torch.randint(0, 2, (n, n_lab), generator=g)
     b = _quiet(_ap, _hist(preds, target, task="multilabel", num_classes=n_lab, average=average))
     _assert_close(b.value, _sk(target.numpy(), preds.to(torch.float16).double(), average))
@@ -270,8 +276,10 @@ def test_both_ends_are_attained_by_adversarial_data(seed):
     hi_preds, hi_target = _adversarial(counts, upper=True)
     lo_preds, lo_target = _adversarial(counts, upper=False)
     for preds in (hi_preds, lo_preds):  # every score stays in its bucket: both give the same counts
-        assert torch.equal(preds.to(torch.float16).double().unique(), torch.tensor(values, dtype=torch.float64)[
-            [i for i, (_, p, q) in enumerate(counts) if p + q]])
+        assert torch.equal(
+            preds.to(torch.float16).double().unique(),
+            torch.tensor(values, dtype=torch.float64)[[i for i, (_, p, q) in enumerate(counts) if p + q]],
+        )
     hi, lo = _ap(_hist(hi_preds, hi_target)), _ap(_hist(lo_preds, lo_target))
     for field in APBound._fields:
         assert str(getattr(hi, field)) == str(getattr(lo, field)), field

@@ -3,14 +3,20 @@
 import subprocess
 import sys
 
-HEAVY = ("fastai", "lightning", "pytorch_lightning", "torchmetrics", "matplotlib", "tensorboard", "torch.utils.tensorboard", "sklearn")
+HEAVY = (
+    "fastai",
+    "lightning",
+    "pytorch_lightning",
+    "torchmetrics",
+    "matplotlib",
+    "tensorboard",
+    "torch.utils.tensorboard",
+    "sklearn",
+)
 
 
 def test_import_loads_no_framework_plotting_or_tensorboard():
-    code = (
-        "import sys, auroc_callbacks as ac\n"
-        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
-    )
+    code = f"import sys, auroc_callbacks as ac\nprint(','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"`import auroc_callbacks` imported: {out}"
 
@@ -18,6 +24,13 @@ def test_import_loads_no_framework_plotting_or_tensorboard():
 def test_public_names():
     import auroc_callbacks as ac
 
-    assert {"auroc", "auroc_scores", "roc_curve", "probabilities", "AUROCAccumulator", "AUROCScores",
-            "UndefinedAUROCWarning"} <= set(ac.__all__)
+    assert {
+        "auroc",
+        "auroc_scores",
+        "roc_curve",
+        "probabilities",
+        "AUROCAccumulator",
+        "AUROCScores",
+        "UndefinedAUROCWarning",
+    } <= set(ac.__all__)
     assert issubclass(ac.UndefinedAUROCWarning, UserWarning)

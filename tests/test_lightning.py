@@ -25,13 +25,13 @@ import torch
 lightning_callbacks = pytest.importorskip("auroc_callbacks.lightning")
 pytest.importorskip("sklearn")
 
+from _reference import delong_interval, delong_se  # noqa: E402
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 import auroc_callbacks as ac  # noqa: E402
 from auroc_callbacks import calibration as cal  # noqa: E402
-from _reference import delong_interval, delong_se  # noqa: E402
 
 AUROCCallback = lightning_callbacks.AUROCCallback
 
@@ -53,7 +53,7 @@ VAL_BATCH = 32
 # ----------------------------------------------------------------------------- tiny models and data
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _dataset(name):
     loader = {"digits": load_digits, "wine": load_wine, "cancer": load_breast_cancer}[name]
     x, y = loader(return_X_y=True)
@@ -65,7 +65,7 @@ def _dataset(name):
     return x[n_val:], y[n_val:], x[:n_val], y[:n_val]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _module_class(package):
     pl = importlib.import_module(package)
 
@@ -123,14 +123,21 @@ def _model(package, data, output="dict"):
 def _loaders(data):
     x, y, xv, yv = _dataset(data)
     return DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True), DataLoader(
-        TensorDataset(xv, yv), batch_size=VAL_BATCH)
+        TensorDataset(xv, yv), batch_size=VAL_BATCH
+    )
 
 
 def _trainer(package, tmp_path, callbacks, **kwargs):
     pl = importlib.import_module(package)
     options = dict(
-        max_epochs=2, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
-        enable_progress_bar=False, enable_model_summary=False, default_root_dir=str(tmp_path),
+        max_epochs=2,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=str(tmp_path),
     )
     options.update(kwargs)
     return pl.Trainer(callbacks=callbacks, **options)
@@ -259,7 +266,8 @@ def test_model_checkpoint_and_early_stopping_monitor_val_auroc(tmp_path):
     pl = importlib.import_module(PL)
     cb = AUROCCallback(num_classes=3)
     ckpt = pl.callbacks.ModelCheckpoint(
-        dirpath=str(tmp_path / "ckpt"), monitor="val_auroc", mode="max", filename="{epoch}-{val_auroc:.6f}")
+        dirpath=str(tmp_path / "ckpt"), monitor="val_auroc", mode="max", filename="{epoch}-{val_auroc:.6f}"
+    )
     stop = pl.callbacks.EarlyStopping(monitor="val_auroc", mode="max", patience=2)
     _fit(PL, tmp_path, [cb, ckpt, stop], max_epochs=4, enable_checkpointing=True)
     values = [h["value"] for h in cb.history]
@@ -285,8 +293,12 @@ def test_average_none_logs_the_per_class_values_only(tmp_path):
     cb = AUROCCallback(average=None)
     trainer, model = _fit(PL, tmp_path, [cb], max_epochs=1)
     assert "val_auroc" not in trainer.callback_metrics
-    np.testing.assert_allclose([_logged(trainer, f"val_auroc/{k}") for k in range(3)],
-                               _reference(model, "wine", average=None), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        [_logged(trainer, f"val_auroc/{k}") for k in range(3)],
+        _reference(model, "wine", average=None),
+        rtol=0,
+        atol=1e-9,
+    )
     assert len(cb.history[-1]["value"]) == 3
 
 
@@ -319,13 +331,14 @@ def test_tensorboard_gets_scalars_and_the_roc_figure_per_epoch(tmp_path, package
     scalars = ea.Scalars("val_auroc")
     assert [s.value for s in scalars] == pytest.approx([h["value"] for h in cb.history], abs=1e-6)  # TB: float32
     assert [s.value for s in ea.Scalars("val_auroc/c")] == pytest.approx(
-        [h["per_class"]["c"] for h in cb.history], abs=1e-6)
+        [h["per_class"]["c"] for h in cb.history], abs=1e-6
+    )
     images = ea.Images("val_auroc/roc")
     assert [im.step for im in images] == [h["step"] for h in cb.history]  # trainer.global_step
     assert all(im.width > 100 and im.height > 100 for im in images)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _metrics_only_logger(package):
     pl = importlib.import_module(package)
 
@@ -361,10 +374,20 @@ def test_figures_not_asked_for_or_with_a_tensorboard_logger_do_not_warn(tmp_path
     pl = importlib.import_module(PL)
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
-        _fit(PL, tmp_path, [AUROCCallback(), AUROCCallback(name="b", log_curve=None)], max_epochs=1,
-             logger=_metrics_only_logger(PL)())
-        _fit(PL, tmp_path, [AUROCCallback(log_curve=True)], max_epochs=1,
-             logger=pl.loggers.TensorBoardLogger(str(tmp_path), name="tb"))
+        _fit(
+            PL,
+            tmp_path,
+            [AUROCCallback(), AUROCCallback(name="b", log_curve=None)],
+            max_epochs=1,
+            logger=_metrics_only_logger(PL)(),
+        )
+        _fit(
+            PL,
+            tmp_path,
+            [AUROCCallback(log_curve=True)],
+            max_epochs=1,
+            logger=pl.loggers.TensorBoardLogger(str(tmp_path), name="tb"),
+        )
     assert not [w for w in record if "draws figures" in str(w.message)]
 
 
@@ -378,8 +401,11 @@ def test_sanity_check_batches_never_reach_the_first_epoch(tmp_path):
 
     class Spy(pl.Callback):
         def on_sanity_check_end(self, trainer, pl_module):
-            seen.update(samples=cb.accumulator.num_samples, history=list(cb.history),
-                        logged="val_auroc" in trainer.callback_metrics)
+            seen.update(
+                samples=cb.accumulator.num_samples,
+                history=list(cb.history),
+                logged="val_auroc" in trainer.callback_metrics,
+            )
 
     # 2 sanity batches of 32 from an untrained model: had they leaked, the count and the value would show it
     trainer, model = _fit(PL, tmp_path, [cb, Spy()], max_epochs=1, num_sanity_val_steps=2)
@@ -480,7 +506,11 @@ def test_history_survives_checkpoint_and_resume(tmp_path):
         ({"calibration": {"n_bins": 0}}, ValueError, "`n_bins` must be an int >= 1; got 0"),
         ({"calibration": {"n_bins": "15"}}, TypeError, "`n_bins` must be an int >= 1; got str '15'"),
         ({"calibration": {"strategy": "equal"}}, ValueError, "`strategy` must be one of 'uniform', 'quantile'"),
-        ({"calibration": {"bins": 10}}, ValueError, "`calibration` takes the options 'n_bins' and 'strategy'; got 'bins'"),
+        (
+            {"calibration": {"bins": 10}},
+            ValueError,
+            "`calibration` takes the options 'n_bins' and 'strategy'; got 'bins'",
+        ),
         ({"calibration": True, "mode": "histogram"}, ValueError, "`calibration` needs mode='exact'.*'histogram'"),
         ({"sync_dist": False}, TypeError, "`sync_dist` is set by the callback itself"),
         ({"nan_strategy": "error"}, TypeError, "`nan_strategy` is set by the callback itself"),
@@ -529,8 +559,11 @@ def _ddp_calibration_reference(ranks, run, n_bins=15):
     target = np.array(target)[first]
     conf, hit = probs.max(1), (probs.argmax(1) == target).astype(float)
     bins = np.clip(np.ceil(conf * n_bins).astype(int) - 1, 0, n_bins - 1)  # (e_k-1, e_k]; 0 joins the first
-    ece = sum(abs(hit[bins == b].mean() - conf[bins == b].mean()) * (bins == b).mean()
-              for b in range(n_bins) if (bins == b).any())
+    ece = sum(
+        abs(hit[bins == b].mean() - conf[bins == b].mean()) * (bins == b).mean()
+        for b in range(n_bins)
+        if (bins == b).any()
+    )
     return ece, brier_score_loss(target, probs, labels=list(range(10)))
 
 
@@ -561,8 +594,14 @@ def test_ddp_value_is_exact_over_uneven_shards_without_sampler_duplicates(tmp_pa
         pytest.skip(f"{package} is not installed")
     root = str(Path(__file__).resolve().parents[1])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
-    proc = subprocess.run([sys.executable, str(WORKER), str(tmp_path), package, str(devices)],
-                          capture_output=True, text=True, timeout=180, env=env, cwd=root)
+    proc = subprocess.run(
+        [sys.executable, str(WORKER), str(tmp_path), package, str(devices)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        cwd=root,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(devices)]
     assert [r["world_size"] for r in ranks] == [devices] * devices
@@ -592,7 +631,9 @@ def test_ddp_value_is_exact_over_uneven_shards_without_sampler_duplicates(tmp_pa
     # calibration=True under DDP: from the gathered, deduplicated epoch, the same on every rank
     ece, brier = _ddp_calibration_reference(ranks, "fit")
     for r in ranks:
-        assert r["fit"]["ece"] == [pytest.approx(ece, abs=1e-9)] and r["fit"]["brier"] == [pytest.approx(brier, abs=1e-9)]
+        assert r["fit"]["ece"] == [pytest.approx(ece, abs=1e-9)] and r["fit"]["brier"] == [
+            pytest.approx(brier, abs=1e-9)
+        ]
     steps = ranks[0]["fit"]["steps"]
     assert len(steps) == 2 and all(r["fit"]["steps"] == steps for r in ranks)  # the sanity check added no epoch
     if _importable("tensorboard"):  # rank 0 drew one ROC figure per epoch, then one per trainer.validate()
@@ -737,15 +778,17 @@ def test_calibration_logs_ece_and_brier_equal_to_sklearn_and_draws_the_diagram(t
     last = cb.history[-1]["calibration"]
     assert set(last) == {"ece", "ece_tempered", "mce", "brier", "nll", "temperature"}
     assert [last[k] for k in ("ece", "ece_tempered", "brier")] == [
-        _logged(trainer, k) for k in ("val_ece", "val_ece_tempered", "val_brier")]
+        _logged(trainer, k) for k in ("val_ece", "val_ece_tempered", "val_brier")
+    ]
     assert last["temperature"] == pytest.approx(scaler.temperature.item(), rel=1e-6)
 
     ea = EventAccumulator(logger.log_dir, size_guidance={"images": 0, "scalars": 0})
     ea.Reload()
     steps = [h["step"] for h in cb.history]
     for key in ("val_ece", "val_ece_tempered", "val_brier"):  # through pl_module.log, once per epoch
-        assert [s.value for s in ea.Scalars(key)] == pytest.approx([h["calibration"][key[4:]] for h in cb.history],
-                                                                   rel=1e-6)
+        assert [s.value for s in ea.Scalars(key)] == pytest.approx(
+            [h["calibration"][key[4:]] for h in cb.history], rel=1e-6
+        )
     assert not [t for t in ea.Tags()["scalars"] if t.startswith("val_calibration/")]  # scalars=False: not twice
     images = ea.Images("val_calibration/reliability")
     assert [im.step for im in images] == steps and all(im.width > 100 for im in images)
@@ -756,12 +799,14 @@ def test_calibration_logs_ece_and_brier_equal_to_sklearn_and_draws_the_diagram(t
 
 
 def test_calibration_with_nan_predictions_logs_nan_with_one_warning(tmp_path):
-    cb = AUROCCallback(calibration=True,
-                       output_transform=lambda out, batch: (torch.full_like(out["logits"], math.nan), batch[1]))
+    cb = AUROCCallback(
+        calibration=True, output_transform=lambda out, batch: (torch.full_like(out["logits"], math.nan), batch[1])
+    )
     with pytest.warns(ac.UndefinedAUROCWarning, match="NaN") as record:
         trainer, _ = _fit(PL, tmp_path, [cb], max_epochs=1, num_sanity_val_steps=0)
     assert [w.category for w in record if issubclass(w.category, ac.UndefinedAUROCWarning)] == [
-        ac.UndefinedAUROCWarning]  # the AUROC's; calibration had the same reason and stayed silent
+        ac.UndefinedAUROCWarning
+    ]  # the AUROC's; calibration had the same reason and stayed silent
     assert all(math.isnan(_logged(trainer, k)) for k in ("val_auroc", "val_ece", "val_ece_tempered", "val_brier"))
     assert all(math.isnan(v) for v in cb.history[-1]["calibration"].values())
 
@@ -770,8 +815,10 @@ def test_calibration_keys_are_exempt_from_lightnings_sync_dist_advice():
     from types import SimpleNamespace
 
     cb = AUROCCallback(calibration=True, name="auroc")
-    advice = ("It is recommended to use `self.log({!r}, ..., sync_dist=True)` when logging on epoch level in"
-              " distributed setting to accumulate the metric across devices.")
+    advice = (
+        "It is recommended to use `self.log({!r}, ..., sync_dist=True)` when logging on epoch level in"
+        " distributed setting to accumulate the metric across devices."
+    )
     with warnings.catch_warnings(record=True) as caught:  # restores the process-global filters afterwards
         warnings.simplefilter("always")
         cb.setup(SimpleNamespace(world_size=2, loggers=[]), None, "fit")
@@ -787,8 +834,9 @@ def test_calibration_with_a_tensorboard_logger_needs_matplotlib_at_setup(tmp_pat
     logger = importlib.import_module(PL).loggers.TensorBoardLogger(str(tmp_path))
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if it were not installed
     with pytest.raises(ModuleNotFoundError, match=r"AUROCCallback\(log_curve=True\).*auroc-callbacks\[plot\]"):
-        AUROCCallback(calibration=True, log_curve=True).setup(SimpleNamespace(world_size=1, loggers=[logger]), None,
-                                                              "fit")
+        AUROCCallback(calibration=True, log_curve=True).setup(
+            SimpleNamespace(world_size=1, loggers=[logger]), None, "fit"
+        )
     AUROCCallback(calibration=True, log_curve=True).setup(SimpleNamespace(world_size=1, loggers=[]), None, "fit")
     AUROCCallback(calibration=True).setup(SimpleNamespace(world_size=1, loggers=[logger]), None, "fit")  # no figure
 
@@ -796,7 +844,7 @@ def test_calibration_with_a_tensorboard_logger_needs_matplotlib_at_setup(tmp_pat
 # ----------------------------------------------------------------------------- several dataloaders (issue 13)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _two_sets():
     """Digits' validation rows in two sets of odd sizes: the first clean, the second noisy (a harder set)."""
     _, _, xv, yv = _dataset("digits")
@@ -825,8 +873,9 @@ def test_two_val_dataloaders_are_scored_each_on_its_own_under_lightnings_keys(tm
     pl = importlib.import_module(PL)
     sets = _two_sets()
     cb = AUROCCallback(num_classes=10, per_class=True, ci=True, calibration=True)
-    ckpt = pl.callbacks.ModelCheckpoint(dirpath=str(tmp_path / "ckpt"), monitor="val_auroc/dataloader_idx_1",
-                                        mode="max")
+    ckpt = pl.callbacks.ModelCheckpoint(
+        dirpath=str(tmp_path / "ckpt"), monitor="val_auroc/dataloader_idx_1", mode="max"
+    )
     pl.seed_everything(0)
     model = _model(PL, "digits")
     trainer = _trainer(PL, tmp_path, [cb, ckpt], enable_checkpointing=True)
@@ -847,7 +896,8 @@ def test_two_val_dataloaders_are_scored_each_on_its_own_under_lightnings_keys(tm
     assert sorted(cb.last_by_dataloader) == [0, 1]
     # the suffixed keys are monitorable: ModelCheckpoint followed dataloader 1's own value
     assert float(ckpt.best_model_score) == pytest.approx(
-        max(h["value"] for h in cb.history if h["dataloader_idx"] == 1), abs=1e-12)
+        max(h["value"] for h in cb.history if h["dataloader_idx"] == 1), abs=1e-12
+    )
 
     results = trainer.validate(model, _val_loaders(sets), verbose=False)
     for i, result in enumerate(results):  # each value in its own dataloader's dict, as for self.log metrics
@@ -928,12 +978,13 @@ def test_a_squeezed_one_row_last_batch_is_one_sample(tmp_path, monkeypatch, ddp)
     pl = importlib.import_module(PL)
     pl.seed_everything(0)
     x, y, xv, yv = _dataset("cancer")
-    xv, yv = xv[:7 * VAL_BATCH + 1], yv[:7 * VAL_BATCH + 1]  # the last batch has one row
+    xv, yv = xv[: 7 * VAL_BATCH + 1], yv[: 7 * VAL_BATCH + 1]  # the last batch has one row
     model = _model(PL, "cancer", output="squeezed")
     cb = AUROCCallback()
     trainer = _trainer(PL, tmp_path, [cb], max_epochs=1)
-    trainer.fit(model, DataLoader(TensorDataset(x, y), batch_size=32),
-                DataLoader(TensorDataset(xv, yv), batch_size=VAL_BATCH))
+    trainer.fit(
+        model, DataLoader(TensorDataset(x, y), batch_size=32), DataLoader(TensorDataset(xv, yv), batch_size=VAL_BATCH)
+    )
     assert _logged(trainer, "val_auroc") == pytest.approx(_sk(model, xv, yv), abs=1e-9)
     assert cb.history[-1]["num_samples"] == len(yv)
 
@@ -989,10 +1040,12 @@ def test_model_checkpoint_ranks_an_undefined_epoch_below_every_defined_one(tmp_p
     pl = importlib.import_module(PL)
     pl.seed_everything(0)
     cb = AUROCCallback()
-    ckpt = pl.callbacks.ModelCheckpoint(dirpath=str(tmp_path / "ckpt"), monitor="val_auroc", mode="max",
-                                        filename="{epoch}-{val_auroc:.6f}")
-    trainer = _trainer(PL, tmp_path, [cb, ckpt], max_epochs=3, enable_checkpointing=True,
-                       reload_dataloaders_every_n_epochs=1)
+    ckpt = pl.callbacks.ModelCheckpoint(
+        dirpath=str(tmp_path / "ckpt"), monitor="val_auroc", mode="max", filename="{epoch}-{val_auroc:.6f}"
+    )
+    trainer = _trainer(
+        PL, tmp_path, [cb, ckpt], max_epochs=3, enable_checkpointing=True, reload_dataloaders_every_n_epochs=1
+    )
     with pytest.warns(ac.UndefinedAUROCWarning, match="only one class") as record:
         trainer.fit(_undefined_first_epoch_model(), DataLoader(TensorDataset(*_dataset("cancer")[:2]), batch_size=32))
     assert sum(issubclass(w.category, ac.UndefinedAUROCWarning) for w in record) == 1  # epoch 0 only
@@ -1008,8 +1061,9 @@ def test_early_stopping_with_check_finite_is_named_once_in_the_undefined_warning
     cb = AUROCCallback()
     stop = pl.callbacks.EarlyStopping(monitor="val_auroc", mode="max", check_finite=True)
     with pytest.warns(ac.UndefinedAUROCWarning) as record:
-        trainer, _ = _fit(PL, tmp_path, [cb, stop], data="cancer", max_epochs=5, min_epochs=3,
-                          val_dataloaders=_single_class_val())
+        trainer, _ = _fit(
+            PL, tmp_path, [cb, stop], data="cancer", max_epochs=5, min_epochs=3, val_dataloaders=_single_class_val()
+        )
     assert len(cb.history) == 3 and all(math.isnan(h["value"]) for h in cb.history)  # min_epochs kept it going
     messages = [str(w.message) for w in record if issubclass(w.category, ac.UndefinedAUROCWarning)]
     assert len(messages) == 3  # one warning per undefined epoch, not two
@@ -1047,8 +1101,10 @@ def test_a_pickled_callback_carries_options_and_history_only_and_trains_again(tm
         model = _model(PL, "digits")
         x, y, xv, yv = _dataset("digits")
         _trainer(PL, tmp_path, [cb], max_epochs=1).fit(
-            model, DataLoader(TensorDataset(x, y), batch_size=32), DataLoader(TensorDataset(xv[:n_val], yv[:n_val]),
-                                                                              batch_size=VAL_BATCH))
+            model,
+            DataLoader(TensorDataset(x, y), batch_size=32),
+            DataLoader(TensorDataset(xv[:n_val], yv[:n_val]), batch_size=VAL_BATCH),
+        )
         assert cb.accumulator.num_samples == n_val and cb.last is not None
         data = pickle.dumps(cb)
         sizes.append(len(data))

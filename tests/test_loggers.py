@@ -39,7 +39,14 @@ from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 import auroc_callbacks as ac  # noqa: E402
 from auroc_callbacks import _callback  # noqa: E402
 from auroc_callbacks.loggers import (  # noqa: E402
-    MAX_TABLE_POINTS, CSVWriter, MLflowWriter, WandbWriter, figure_writers, log_epoch_figures, pr_curve_figure)
+    MAX_TABLE_POINTS,
+    CSVWriter,
+    MLflowWriter,
+    WandbWriter,
+    figure_writers,
+    log_epoch_figures,
+    pr_curve_figure,
+)
 from auroc_callbacks.tensorboard import log_auroc  # noqa: E402
 
 lightning_callbacks = importlib.import_module("auroc_callbacks.lightning")
@@ -51,8 +58,13 @@ STEP = 5
 @pytest.fixture(autouse=True)
 def _offline(tmp_path, monkeypatch):
     """W&B offline and MLflow on a local file store, everything under tmp_path: nothing leaves the machine."""
-    for key, sub in (("WANDB_DIR", "wandb"), ("WANDB_CONFIG_DIR", "wandb-config"), ("WANDB_CACHE_DIR", "wandb-cache"),
-                     ("WANDB_DATA_DIR", "wandb-data"), ("WANDB_ARTIFACT_DIR", "wandb-artifacts")):
+    for key, sub in (
+        ("WANDB_DIR", "wandb"),
+        ("WANDB_CONFIG_DIR", "wandb-config"),
+        ("WANDB_CACHE_DIR", "wandb-cache"),
+        ("WANDB_DATA_DIR", "wandb-data"),
+        ("WANDB_ARTIFACT_DIR", "wandb-artifacts"),
+    ):
         (tmp_path / sub).mkdir()
         monkeypatch.setenv(key, str(tmp_path / sub))
     monkeypatch.setenv("WANDB_MODE", "offline")
@@ -121,13 +133,13 @@ def _records(raw: bytes):
         if left < 7:  # a block's tail too short for a header is padding
             pos += left
             continue
-        _crc, length, kind = struct.unpack("<IHB", raw[pos:pos + 7])
+        _crc, length, kind = struct.unpack("<IHB", raw[pos : pos + 7])
         if length == 0 and kind == 0:
             pos += left
             continue
         if pos + 7 + length > len(raw):  # still being written
             return
-        chunk += raw[pos + 7:pos + 7 + length]
+        chunk += raw[pos + 7 : pos + 7 + length]
         pos += 7 + length
         if kind in (1, 4):  # FULL or LAST
             yield chunk
@@ -149,8 +161,11 @@ def _wandb_history(run_dir: Path) -> list:
         time.sleep(0.1)
     else:
         raise AssertionError(f"{path} has no exit record: the run was not finished")
-    return [{item.key or "/".join(item.nested_key): json.loads(item.value_json) for item in r.history.item}
-            for r in records if r.WhichOneof("record_type") == "history"]
+    return [
+        {item.key or "/".join(item.nested_key): json.loads(item.value_json) for item in r.history.item}
+        for r in records
+        if r.WhichOneof("record_type") == "history"
+    ]
 
 
 def _finish_wandb(run) -> Path:
@@ -199,8 +214,10 @@ def test_figure_writers_gives_one_writer_per_logger_that_takes_figures_in_order_
 
 
 def test_the_module_imports_no_framework_and_neither_wandb_nor_mlflow():
-    code = ("import sys, auroc_callbacks.loggers; print(sorted(m for m in ('wandb', 'mlflow', 'lightning', 'fastai',"
-            " 'pytorch_lightning', 'matplotlib') if m in sys.modules))")
+    code = (
+        "import sys, auroc_callbacks.loggers; print(sorted(m for m in ('wandb', 'mlflow', 'lightning', 'fastai',"
+        " 'pytorch_lightning', 'matplotlib') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -216,8 +233,11 @@ def test_csv_writer_saves_each_figure_as_a_png_beside_metrics_csv(tmp_path):
     folder = Path(logger.log_dir) / "figures"
     assert writer.folder == folder
     found = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.png"))
-    expected = ["val_auroc/roc/step_000005.png", "val_calibration/reliability/step_000005.png",
-                *(f"val_auroc/pr/{c}/step_000005.png" for c in range(10))]
+    expected = [
+        "val_auroc/roc/step_000005.png",
+        "val_calibration/reliability/step_000005.png",
+        *(f"val_auroc/pr/{c}/step_000005.png" for c in range(10)),
+    ]
     assert found == sorted(expected)
     assert all(_png_ok(folder / p) for p in found)
     assert plt.get_fignums() == []  # every figure closed
@@ -230,8 +250,9 @@ def test_one_dataloaders_figures_get_its_suffix_and_histogram_mode_draws_its_cou
     options = _callback.check_callback_options(acc, name="val_auroc", log_curve=True)
     result = _callback.compute_epoch(acc, options)
     logger = _csv_logger(tmp_path)
-    log_epoch_figures(figure_writers([logger]), acc, result, tag="val_auroc", step=3, options=options,
-                      suffix="/dataloader_idx_1")
+    log_epoch_figures(
+        figure_writers([logger]), acc, result, tag="val_auroc", step=3, options=options, suffix="/dataloader_idx_1"
+    )
     (png,) = (Path(logger.log_dir) / "figures").rglob("*.png")
     assert png.relative_to(logger.log_dir).as_posix() == "figures/val_auroc/roc/dataloader_idx_1/step_000003.png"
     assert _png_ok(png)
@@ -240,8 +261,9 @@ def test_one_dataloaders_figures_get_its_suffix_and_histogram_mode_draws_its_cou
 def test_mlflow_writer_stores_the_figures_as_run_artifacts(tmp_path):
     from mlflow import MlflowClient
 
-    acc, options, result, _, _ = _epoch(load_wine, per_class=True, class_names=["a", "b", "c"], calibration=True,
-                                        log_curve=True, pr_curves=True)
+    acc, options, result, _, _ = _epoch(
+        load_wine, per_class=True, class_names=["a", "b", "c"], calibration=True, log_curve=True, pr_curves=True
+    )
     logger = _mlflow_logger()
     log_epoch_figures(figure_writers([logger]), acc, result, tag="val_auroc", step=STEP, options=options)
     logger.finalize("success")
@@ -253,23 +275,33 @@ def test_mlflow_writer_stores_the_figures_as_run_artifacts(tmp_path):
             out += files(info.path) if info.is_dir else [info.path]
         return out
 
-    assert sorted(files(None)) == sorted(["val_auroc/roc/step_000005.png", "val_calibration/reliability/step_000005.png",
-                                          *(f"val_auroc/pr/{c}/step_000005.png" for c in "abc")])
+    assert sorted(files(None)) == sorted(
+        [
+            "val_auroc/roc/step_000005.png",
+            "val_calibration/reliability/step_000005.png",
+            *(f"val_auroc/pr/{c}/step_000005.png" for c in "abc"),
+        ]
+    )
     local = client.download_artifacts(logger.run_id, "val_auroc/roc/step_000005.png", str(tmp_path))
     assert _png_ok(local)
     assert plt.get_fignums() == []
 
 
 def test_wandb_writer_logs_images_and_a_roc_table_equal_to_sklearns_curves(tmp_path):
-    acc, options, result, probs, y = _epoch(load_digits, per_class=True, calibration=True, log_curve=True,
-                                            pr_curves=True)
+    acc, options, result, probs, y = _epoch(
+        load_digits, per_class=True, calibration=True, log_curve=True, pr_curves=True
+    )
     logger = _wandb_logger(tmp_path)
     log_epoch_figures(figure_writers([logger]), acc, result, tag="val_auroc", step=STEP, options=options)
     run_dir = _finish_wandb(logger.experiment)
     rows = _wandb_history(run_dir)
     keys = {k.rsplit("/", 1)[0] for row in rows for k in row if k.endswith("/_type")}
-    assert keys == {"val_auroc/roc", "val_calibration/reliability", "val_auroc/roc_points",
-                    *(f"val_auroc/pr/{c}" for c in range(10))}
+    assert keys == {
+        "val_auroc/roc",
+        "val_calibration/reliability",
+        "val_auroc/roc_points",
+        *(f"val_auroc/pr/{c}" for c in range(10)),
+    }
     assert all(row["trainer/global_step"] == STEP for row in rows)  # Lightning's step key
     (roc,) = [row for row in rows if "val_auroc/roc/_type" in row]
     assert roc["val_auroc/roc/_type"] == "image-file" and _png_ok(run_dir / "files" / roc["val_auroc/roc/path"])
@@ -300,8 +332,10 @@ def test_wandb_table_thins_a_long_curve_keeping_its_ends(tmp_path):
     writer.add_roc_table("val_auroc/roc_points", acc, ["1"], global_step=1)
     run_dir = _finish_wandb(logger.experiment)
     (row,) = [r for r in _wandb_history(run_dir) if "val_auroc/roc_points/path" in r]
-    data = np.array([r[1:] for r in json.loads((run_dir / "files" / row["val_auroc/roc_points/path"]).read_text())
-                     ["data"]], dtype=np.float64)
+    data = np.array(
+        [r[1:] for r in json.loads((run_dir / "files" / row["val_auroc/roc_points/path"]).read_text())["data"]],
+        dtype=np.float64,
+    )
     fpr, tpr, _ = roc_curve(target.numpy(), scores.numpy())
     assert len(fpr) > MAX_TABLE_POINTS and len(data) == MAX_TABLE_POINTS
     np.testing.assert_allclose(data[[0, -1], :2], [[fpr[0], tpr[0]], [fpr[-1], tpr[-1]]])
@@ -373,13 +407,24 @@ def _fit(tmp_path, callbacks, loggers, max_epochs=2):
     pl.seed_everything(0)
     x, y, xv, yv = _wine()
     model = _Classifier(x.shape[1], 3)
-    trainer = pl.Trainer(max_epochs=max_epochs, accelerator="cpu", devices=1, logger=loggers, callbacks=callbacks,
-                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                         default_root_dir=str(tmp_path))
+    trainer = pl.Trainer(
+        max_epochs=max_epochs,
+        accelerator="cpu",
+        devices=1,
+        logger=loggers,
+        callbacks=callbacks,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=str(tmp_path),
+    )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-        trainer.fit(model, DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True),
-                    DataLoader(TensorDataset(xv, yv), batch_size=32))
+        trainer.fit(
+            model,
+            DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True),
+            DataLoader(TensorDataset(xv, yv), batch_size=32),
+        )
     model.eval()
     with torch.no_grad():
         probs = torch.softmax(model(xv), dim=1).numpy()
@@ -390,8 +435,9 @@ def _fit(tmp_path, callbacks, loggers, max_epochs=2):
 @pytest.mark.slow
 def test_a_fit_draws_into_csv_and_wandb_and_each_gets_the_per_class_values(tmp_path):
     csv, wandb_logger = _csv_logger(tmp_path), _wandb_logger(tmp_path)
-    cb = lightning_callbacks.AUROCCallback(per_class=True, class_names=["a", "b", "c"], log_curve=True,
-                                           pr_curves=True, calibration=True)
+    cb = lightning_callbacks.AUROCCallback(
+        per_class=True, class_names=["a", "b", "c"], log_curve=True, pr_curves=True, calibration=True
+    )
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         trainer, probs, y = _fit(tmp_path, [cb], [csv, wandb_logger])
@@ -407,12 +453,12 @@ def test_a_fit_draws_into_csv_and_wandb_and_each_gets_the_per_class_values(tmp_p
     # CSV: a PNG per figure and step, and the per-class values in metrics.csv
     folder = Path(csv.log_dir) / "figures"
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.png")) == sorted(
-        f"{f}/step_{s:06d}.png" for f in figures for s in steps)
+        f"{f}/step_{s:06d}.png" for f in figures for s in steps
+    )
     assert _png_ok(folder / f"val_auroc/roc/step_{steps[-1]:06d}.png")
     with open(Path(csv.log_dir) / "metrics.csv") as f:
         rows = [r for r in csv_module.DictReader(f) if r.get("val_auroc/b")]
-    assert [float(r["val_auroc/b"]) for r in rows] == pytest.approx([h["per_class"]["b"] for h in cb.history],
-                                                                    abs=1e-6)
+    assert [float(r["val_auroc/b"]) for r in rows] == pytest.approx([h["per_class"]["b"] for h in cb.history], abs=1e-6)
 
     # W&B: images and ROC tables at Lightning's steps, the per-class values in the history
     run_dir = _finish_wandb(wandb_logger.experiment)
@@ -420,7 +466,8 @@ def test_a_fit_draws_into_csv_and_wandb_and_each_gets_the_per_class_values(tmp_p
     for key in [*figures, "val_auroc/roc_points"]:
         assert [r["trainer/global_step"] for r in rows if f"{key}/_type" in r] == steps, key
     assert [r["val_auroc/a"] for r in rows if "val_auroc/a" in r] == pytest.approx(
-        [h["per_class"]["a"] for h in cb.history], abs=1e-6)
+        [h["per_class"]["a"] for h in cb.history], abs=1e-6
+    )
     (first, *_) = [r for r in rows if "val_auroc/roc/path" in r]
     assert _png_ok(run_dir / "files" / first["val_auroc/roc/path"])
 
@@ -452,8 +499,9 @@ def test_figures_asked_for_with_no_logger_that_takes_them_warn_once_naming_the_l
     with pytest.warns(UserWarning, match="no figure is logged") as record:
         trainer, _, _ = _fit(tmp_path, [lightning_callbacks.AUROCCallback(per_class=True, log_curve=True)], [logger])
     (message,) = [str(w.message) for w in record if "no figure is logged" in str(w.message)]
-    assert "_ListLogger" in message and all(k in message for k in ("TensorBoardLogger", "WandbLogger", "MLFlowLogger",
-                                                                   "CSVLogger"))
+    assert "_ListLogger" in message and all(
+        k in message for k in ("TensorBoardLogger", "WandbLogger", "MLFlowLogger", "CSVLogger")
+    )
     per_class = [m["val_auroc/2"] for _, m in logger.metrics if "val_auroc/2" in m]  # the numbers arrive all the same
     assert len(per_class) == 2 and per_class[-1] == pytest.approx(float(trainer.callback_metrics["val_auroc/2"]))
 
@@ -472,8 +520,9 @@ def test_the_default_log_curve_draws_into_a_csv_logger_without_warning(tmp_path)
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not hasattr(importlib.import_module("auroc_callbacks.loggers"), "fastai_wandb_writers"),
-                    reason="no fastai writer")
+@pytest.mark.skipif(
+    not hasattr(importlib.import_module("auroc_callbacks.loggers"), "fastai_wandb_writers"), reason="no fastai writer"
+)
 def test_fastai_wandb_callback_gets_the_figures_at_the_step_of_its_epoch_row(tmp_path, monkeypatch):
     pytest.importorskip("fastai")
     fastai_callbacks = pytest.importorskip("auroc_callbacks.fastai")
@@ -487,19 +536,28 @@ def test_fastai_wandb_callback_gets_the_figures_at_the_step_of_its_epoch_row(tmp
     from fastai.losses import CrossEntropyLossFlat
 
     def format_config(config):  # fastai#4173: the released one fails on every int, str or bool (fastcore's init_args)
-        return {k: format_config(v) if isinstance(v, dict) else v if isinstance(v, (bool, int, float, str)) else str(v)
-                for k, v in config.items()}
+        return {
+            k: format_config(v) if isinstance(v, dict) else v if isinstance(v, (bool, int, float, str)) else str(v)
+            for k, v in config.items()
+        }
 
     monkeypatch.setattr(fastai_wandb, "_format_config", format_config)
     x, y, xv, yv = _wine()
     items = list(zip(torch.cat([xv, x]).numpy(), torch.cat([yv, y]).numpy()))
-    dsets = Datasets(items, tfms=[[ItemGetter(0), ToTensor()], [ItemGetter(1), Categorize()]],
-                     splits=IndexSplitter(list(range(len(yv))))(items))
+    dsets = Datasets(
+        items,
+        tfms=[[ItemGetter(0), ToTensor()], [ItemGetter(1), Categorize()]],
+        splits=IndexSplitter(list(range(len(yv))))(items),
+    )
     dls = dsets.dataloaders(bs=32, num_workers=0)
     run = wandb.init(project="auroc", dir=str(tmp_path / "wandb"), mode="offline")
     cb = fastai_callbacks.AUROCCallback(per_class=True, class_names=["a", "b", "c"], log_curve=True, pr_curves=True)
-    learn = Learner(dls, _Classifier(x.shape[1], 3).net, loss_func=CrossEntropyLossFlat(),
-                    cbs=[fastai_wandb.WandbCallback(log_preds=False, log_model=False, log=None), cb])
+    learn = Learner(
+        dls,
+        _Classifier(x.shape[1], 3).net,
+        loss_func=CrossEntropyLossFlat(),
+        cbs=[fastai_wandb.WandbCallback(log_preds=False, log_model=False, log=None), cb],
+    )
     with learn.no_bar(), learn.no_logging():
         learn.fit(2, 1e-2)
     run_dir = _finish_wandb(run)

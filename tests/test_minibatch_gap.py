@@ -45,7 +45,7 @@ def sk_auroc(scores: np.ndarray, y: np.ndarray) -> float:
 
 
 def sk_minibatch_mean(scores, y, bs):
-    values = [sk_auroc(scores[i:i + bs], y[i:i + bs]) for i in range(0, len(y), bs)]
+    values = [sk_auroc(scores[i : i + bs], y[i : i + bs]) for i in range(0, len(y), bs)]
     defined = [v for v in values if not math.isnan(v)]
     return (float(np.mean(defined)) if defined else math.nan), len(values) - len(defined), len(values)
 
@@ -58,7 +58,8 @@ def test_measured_table_equals_sklearn_batch_by_batch(validation, measured):
         scores = torch.softmax(preds, 1).numpy() if preds.ndim == 2 else preds.numpy()
         y = target.numpy()
         assert row["exact"] == pytest.approx(
-            roc_auc_score(y, scores, multi_class="ovr") if scores.ndim == 2 else roc_auc_score(y, scores), abs=1e-12)
+            roc_auc_score(y, scores, multi_class="ovr") if scores.ndim == 2 else roc_auc_score(y, scores), abs=1e-12
+        )
         mean, undefined, batches = sk_minibatch_mean(scores, y, row["batch_size"])
         assert (row["undefined"], row["batches"]) == (undefined, batches)
         assert row["mean"] == pytest.approx(mean, abs=1e-12, nan_ok=True)

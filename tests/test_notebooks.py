@@ -36,7 +36,8 @@ class ThisInterpreter(KernelSpecManager):
     def get_kernel_spec(self, kernel_name):
         return KernelSpec(
             argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            display_name=f"Python ({sys.executable})", language="python",
+            display_name=f"Python ({sys.executable})",
+            language="python",
             env={"MPLBACKEND": "module://matplotlib_inline.backend_inline", "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
         )
 

@@ -5,10 +5,10 @@ import importlib.metadata
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,7 +38,7 @@ def test_dev_extra_and_requirements_list_the_same_packages():
     dev = set()
     for req in extras["dev"]:
         if req.startswith("auroc-callbacks["):  # the project's own extras, expanded
-            for extra in req[req.index("[") + 1: req.index("]")].split(","):
+            for extra in req[req.index("[") + 1 : req.index("]")].split(","):
                 dev |= {_name(r) for r in extras[extra]}
         else:
             dev.add(_name(req))
@@ -57,8 +57,11 @@ def test_fastai_block_is_fastais_requirements_without_torchvision():
 
 
 def test_every_dev_requirement_is_pinned_for_ci():
-    pinned = {_name(line) for line in (ROOT / "requirements" / "constraints.txt").read_text().splitlines()
-              if line and not line.startswith("#")}
+    pinned = {
+        _name(line)
+        for line in (ROOT / "requirements" / "constraints.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
     listed, _ = _blocks()
     assert {"torch", "pytest-xdist", "lightning", "torchmetrics", "fastai"} <= pinned
     assert pinned <= listed | {"fastai", "fastcore"}  # no stale pins

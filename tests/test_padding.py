@@ -31,8 +31,9 @@ def _real_positions(size: int, world: int, rank: int) -> list:
 def test_keep_drops_exactly_the_padded_rows_of_each_batch(size, world, batch, data):
     rank = data.draw(st.integers(0, world - 1))
     dataset = TensorDataset(torch.arange(float(size)))
-    loader = DataLoader(dataset, batch_size=batch,
-                        sampler=DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=False))
+    loader = DataLoader(
+        dataset, batch_size=batch, sampler=DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=False)
+    )
     said, warn = _warnings()
     trim = PaddingTrimmer(warn)
     kept = []
@@ -60,7 +61,10 @@ def test_check_says_when_the_rows_kept_are_not_the_shards_real_samples():
     leaves a real sample out (``batch_idx`` did not follow the shard); each is said once, 5 is silent."""
     data = TensorDataset(torch.arange(11.0))
     loader = DataLoader(data, batch_size=4, sampler=DistributedSampler(data, num_replicas=2, rank=1, shuffle=False))
-    for kept, match in [(6, "cannot drop the 1 duplicate sample"), (4, "1 sample\\(s\\) of dataloader 0 .* leaves them out")]:
+    for kept, match in [
+        (6, "cannot drop the 1 duplicate sample"),
+        (4, "1 sample\\(s\\) of dataloader 0 .* leaves them out"),
+    ]:
         said, warn = _warnings()
         trim = PaddingTrimmer(warn)
         trim.rows, trim.kept = {0: 6}, {0: kept}
@@ -95,7 +99,10 @@ def test_drop_last_and_plain_loaders_have_no_padding_layout():
     dropping = DistributedSampler(data, num_replicas=3, rank=0, drop_last=True)
     assert padded_layout(DataLoader(data, batch_size=3, sampler=dropping)) is None
     assert padded_layout(DataLoader(data, batch_size=3, sampler=DistributedSampler(data, num_replicas=3, rank=2))) == (
-        3, 3, 4)
+        3,
+        3,
+        4,
+    )
 
 
 def test_flatten_loaders_keeps_dataloader_idx_order():

@@ -231,7 +231,7 @@ def test_accumulator_draws_the_same_figure_as_tensors(digits):
     preds, target, _, _ = digits
     acc = ac.AUROCAccumulator()
     for start in range(0, len(target), 256):
-        acc.update(preds[start:start + 256], target[start:start + 256])
+        acc.update(preds[start : start + 256], target[start : start + 256])
     _, ax_acc = plot_roc(accumulator=acc, class_names=DIGIT_NAMES)
     _, ax_raw = plot_roc(preds, target, class_names=DIGIT_NAMES)
     assert _legend(ax_acc) == _legend(ax_raw)

@@ -40,8 +40,9 @@ def _grouped(scores, labels):
 
 
 # a few values (ties), negative and positive zero, infinities, and any float32
-scores_st = st.one_of(st.sampled_from([0.0, -0.0, 0.25, 0.5, 1.0, -3.0, float("inf"), float("-inf")]),
-                      st.floats(-1e3, 1e3, width=32))
+scores_st = st.one_of(
+    st.sampled_from([0.0, -0.0, 0.25, 0.5, 1.0, -3.0, float("inf"), float("-inf")]), st.floats(-1e3, 1e3, width=32)
+)
 
 
 def _problem(data, min_size=2):
@@ -90,8 +91,10 @@ def test_every_placement_path_gives_the_pairwise_count(data):
 @given(data=st.data(), rows=st.integers(1, 4))
 def test_sorted_rows_with_ignored_entries_count_like_the_pairwise_count_of_the_kept_ones(data, rows):
     n = data.draw(st.integers(2, 40))
-    scores = torch.tensor(data.draw(st.lists(st.sampled_from([0.1, 0.2, 0.3, 0.7]), min_size=n * rows,
-                                             max_size=n * rows)), dtype=torch.float32).reshape(rows, n)
+    scores = torch.tensor(
+        data.draw(st.lists(st.sampled_from([0.1, 0.2, 0.3, 0.7]), min_size=n * rows, max_size=n * rows)),
+        dtype=torch.float32,
+    ).reshape(rows, n)
     labels = torch.tensor(data.draw(st.lists(st.booleans(), min_size=n * rows, max_size=n * rows))).reshape(rows, n)
     valid = torch.tensor(data.draw(st.lists(st.booleans(), min_size=n * rows, max_size=n * rows))).reshape(rows, n)
     ranked = _ranking.rank(scores, labels=labels, valid=valid)
@@ -157,13 +160,15 @@ def test_empty_buckets_of_a_histogram_add_no_point():
     labels = np.r_[1, 1, 1, 0, 0, 0, 0, 0]
     scores = np.r_[0.1, 0.1, 0.4, 0.0, 0.3, 0.3, 0.3, 0.4]
     for drop in (True, False):
-        _assert_curve_is_sklearns(_ranking.curve_from_counts(pos, neg, values, drop_intermediate=drop), labels,
-                                  scores, drop)
+        _assert_curve_is_sklearns(
+            _ranking.curve_from_counts(pos, neg, values, drop_intermediate=drop), labels, scores, drop
+        )
 
 
 def test_no_samples_give_the_one_point_and_nan_rates():
-    fps, tps, thr = _ranking.curve_from_sorted(torch.zeros(3, dtype=torch.int32), 0, _ranking.pack(
-        torch.zeros(3)).decode)
+    fps, tps, thr = _ranking.curve_from_sorted(
+        torch.zeros(3, dtype=torch.int32), 0, _ranking.pack(torch.zeros(3)).decode
+    )
     assert fps.tolist() == [0.0] and tps.tolist() == [0.0] and thr.tolist() == [float("inf")]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -185,8 +190,9 @@ def test_partial_auc_of_either_builder_is_sklearns(max_fpr, rng):
 
 
 def test_sigmoid_rates_keep_the_leading_inf():
-    curve = _ranking.curve_from_counts(torch.tensor([0, 1]), torch.tensor([1, 0]),
-                                       torch.tensor([-2.0, 3.0], dtype=torch.float64))
+    curve = _ranking.curve_from_counts(
+        torch.tensor([0, 1]), torch.tensor([1, 0]), torch.tensor([-2.0, 3.0], dtype=torch.float64)
+    )
     _, _, thr = _ranking.as_rates(curve, sigmoid=True)
     assert thr[0] == float("inf")
     torch.testing.assert_close(thr[1:], torch.sigmoid(torch.tensor([3.0, -2.0], dtype=torch.float64)))

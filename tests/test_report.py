@@ -222,7 +222,7 @@ def test_accumulator_gives_the_same_report_as_its_epoch(rng):
     probs, y = _multiclass(rng, n=200, c=3)
     acc = ac.AUROCAccumulator(num_classes=3)
     for i in range(0, 200, 32):
-        acc.update(probs[i:i + 32], y[i:i + 32])
+        acc.update(probs[i : i + 32], y[i : i + 32])
     assert ac.report(accumulator=acc).to_rows() == ac.report(probs, y).to_rows()
 
 
@@ -267,9 +267,11 @@ def test_report_is_importable_without_matplotlib_or_pandas():
     import subprocess
     import sys
 
-    code = ("import sys, torch, auroc_callbacks as ac\n"
-            "ac.report(torch.tensor([0.2, 0.8, 0.6]), torch.tensor([0, 1, 0]))\n"
-            "print(','.join(m for m in ('matplotlib', 'pandas', 'sklearn') if m in sys.modules))")
+    code = (
+        "import sys, torch, auroc_callbacks as ac\n"
+        "ac.report(torch.tensor([0.2, 0.8, 0.6]), torch.tensor([0, 1, 0]))\n"
+        "print(','.join(m for m in ('matplotlib', 'pandas', 'sklearn') if m in sys.modules))"
+    )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == ""
 
 
@@ -351,7 +353,9 @@ def test_ci_adds_each_rows_delong_interval_and_a_column(rng):
     for c, row in enumerate(r.classes):
         assert row.auroc == pytest.approx(roc_auc_score(y == c, probs[:, c]), abs=1e-12)
         # per class from the positives alone (average=None) or from every influence value (an average): 1e-12
-        assert (row.auroc_lower, row.auroc_upper) == pytest.approx((per.lower[c].item(), per.upper[c].item()), rel=1e-12)
+        assert (row.auroc_lower, row.auroc_upper) == pytest.approx(
+            (per.lower[c].item(), per.upper[c].item()), rel=1e-12
+        )
         assert row.auroc_lower < row.auroc < row.auroc_upper
     assert (r.macro.auroc_lower, r.macro.auroc_upper) == (macro.lower.item(), macro.upper.item())
     assert (r.weighted.auroc_lower, r.weighted.auroc_upper) == (weighted.lower.item(), weighted.upper.item())

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.metrics import precision_recall_curve as sk_pr_curve
@@ -190,10 +190,13 @@ def test_binary_logit_curves_with_weights_have_probability_thresholds():
     w = _weights(200, 7, "dyadic")
     probs = torch.sigmoid(logits.double()).numpy()
     _same_curve(ac.roc_curve(logits, y, sample_weight=w), sk_roc_curve(y.numpy(), probs, sample_weight=w.numpy()))
-    _same_curve(ac.precision_recall_curve(logits, y, sample_weight=w),
-                sk_pr_curve(y.numpy(), probs, sample_weight=w.numpy()))
-    _close(ac.average_precision(logits, y, sample_weight=w),
-           average_precision_score(y.numpy(), probs, sample_weight=w.numpy()))
+    _same_curve(
+        ac.precision_recall_curve(logits, y, sample_weight=w), sk_pr_curve(y.numpy(), probs, sample_weight=w.numpy())
+    )
+    _close(
+        ac.average_precision(logits, y, sample_weight=w),
+        average_precision_score(y.numpy(), probs, sample_weight=w.numpy()),
+    )
 
 
 # ----------------------------------------------------------------------------- multiclass and multilabel vs sklearn
@@ -218,10 +221,14 @@ def test_multilabel_equals_sklearn(average, ties):
     scores, target = _multilabel(ties=ties)
     w = _weights(len(target), 9, "int")
     Y, S, wn = target.numpy(), scores.double().numpy(), w.numpy().astype(np.float64)
-    _close(ac.auroc(scores, target, average=average, sample_weight=w),
-           roc_auc_score(Y, S, average=average, sample_weight=wn))
-    _close(ac.average_precision(scores, target, average=average, sample_weight=w),
-           average_precision_score(Y, S, average=average, sample_weight=wn))
+    _close(
+        ac.auroc(scores, target, average=average, sample_weight=w),
+        roc_auc_score(Y, S, average=average, sample_weight=wn),
+    )
+    _close(
+        ac.average_precision(scores, target, average=average, sample_weight=w),
+        average_precision_score(Y, S, average=average, sample_weight=wn),
+    )
 
 
 @pytest.mark.parametrize("metric", ["auroc", "ap"])
@@ -233,8 +240,9 @@ def test_multilabel_ignore_index_with_weights(average, metric):
     w = _weights(len(target), 12)
     fn = ac.auroc if metric == "auroc" else ac.average_precision
     got = fn(scores, target, average=average, ignore_index=-1, sample_weight=w)
-    _close(got, _sk(metric, target.numpy() == 1, scores.double().numpy(), w.numpy(), average,
-                    valid=(target != -1).numpy()))
+    _close(
+        got, _sk(metric, target.numpy() == 1, scores.double().numpy(), w.numpy(), average, valid=(target != -1).numpy())
+    )
 
 
 @pytest.mark.parametrize("metric", ["auroc", "ap"])
@@ -277,11 +285,16 @@ def test_multiclass_and_multilabel_curves_equal_sklearn(drop_intermediate):
         _same_curve(prs[c], sk_pr_curve(target.numpy() == c, probs[:, c], **kw))
     Y = label_binarize(target.numpy(), classes=range(4))
     micro_kw = dict(sample_weight=np.repeat(w.numpy(), 4), drop_intermediate=drop_intermediate)
-    _same_curve(ac.roc_curve(logits, target, sample_weight=w, average="micro", drop_intermediate=drop_intermediate),
-                sk_roc_curve(Y.ravel(), probs.ravel(), **micro_kw))
-    _same_curve(ac.precision_recall_curve(logits, target, sample_weight=w, average="micro",
-                                          drop_intermediate=drop_intermediate),
-                sk_pr_curve(Y.ravel(), probs.ravel(), **micro_kw))
+    _same_curve(
+        ac.roc_curve(logits, target, sample_weight=w, average="micro", drop_intermediate=drop_intermediate),
+        sk_roc_curve(Y.ravel(), probs.ravel(), **micro_kw),
+    )
+    _same_curve(
+        ac.precision_recall_curve(
+            logits, target, sample_weight=w, average="micro", drop_intermediate=drop_intermediate
+        ),
+        sk_pr_curve(Y.ravel(), probs.ravel(), **micro_kw),
+    )
     scores, labels = _multilabel(n=300, ties=True, seed=19)
     prs = ac.precision_recall_curve(scores, labels, sample_weight=w, drop_intermediate=drop_intermediate)
     rocs = ac.roc_curve(scores, labels, sample_weight=w, drop_intermediate=drop_intermediate)
@@ -315,10 +328,13 @@ def test_zero_weights_equal_dropping_those_samples():
     _close(ac.auroc(s, y, sample_weight=ones), roc_auc_score(ys, ss))
     _close(ac.average_precision(s, y, sample_weight=ones), average_precision_score(ys, ss))
     for drop in (False, True):
-        _same_curve(ac.roc_curve(s, y, sample_weight=ones, drop_intermediate=drop),
-                    sk_roc_curve(ys, ss, drop_intermediate=drop))
-        _same_curve(ac.precision_recall_curve(s, y, sample_weight=ones, drop_intermediate=drop),
-                    sk_pr_curve(ys, ss, drop_intermediate=drop))
+        _same_curve(
+            ac.roc_curve(s, y, sample_weight=ones, drop_intermediate=drop), sk_roc_curve(ys, ss, drop_intermediate=drop)
+        )
+        _same_curve(
+            ac.precision_recall_curve(s, y, sample_weight=ones, drop_intermediate=drop),
+            sk_pr_curve(ys, ss, drop_intermediate=drop),
+        )
     # and with other weights on the kept samples: sklearn on the subset with those weights
     kept = dict(sample_weight=w.numpy()[keep])
     _close(ac.auroc(s, y, sample_weight=w), roc_auc_score(ys, ss, **kept))
@@ -330,14 +346,15 @@ def test_zero_weights_equal_dropping_those_samples():
 @pytest.mark.parametrize("average", AVERAGES)
 def test_multiclass_zero_weights_equal_dropping_those_samples(average):
     logits, target = _multiclass(ties=True, seed=24)
-    w = (_weights(len(target), 25, zeros=0.5) > 0)
+    w = _weights(len(target), 25, zeros=0.5) > 0
     keep = w.numpy()
     Y = label_binarize(target.numpy()[keep], classes=range(4))
     probs = torch.softmax(logits, 1).double().numpy()[keep]
-    _close(ac.auroc(logits, target, average=average, sample_weight=w),
-           roc_auc_score(Y, probs, average=average))
-    _close(ac.average_precision(logits, target, average=average, sample_weight=w),
-           average_precision_score(Y, probs, average=average))
+    _close(ac.auroc(logits, target, average=average, sample_weight=w), roc_auc_score(Y, probs, average=average))
+    _close(
+        ac.average_precision(logits, target, average=average, sample_weight=w),
+        average_precision_score(Y, probs, average=average),
+    )
 
 
 def test_bool_weights_select_samples():
@@ -360,8 +377,9 @@ def test_integer_weights_equal_repeating_samples(dtype):
     _close(ac.auroc(s, y, sample_weight=w), roc_auc_score(ys, ss))
     _close(ac.average_precision(s, y, sample_weight=w), average_precision_score(ys, ss))
     _same_curve(ac.precision_recall_curve(s, y, sample_weight=w), sk_pr_curve(ys, ss))
-    _same_curve(ac.roc_curve(s, y, sample_weight=w, drop_intermediate=False),
-                sk_roc_curve(ys, ss, drop_intermediate=False))
+    _same_curve(
+        ac.roc_curve(s, y, sample_weight=w, drop_intermediate=False), sk_roc_curve(ys, ss, drop_intermediate=False)
+    )
 
 
 def test_constant_weights_change_nothing():
@@ -376,8 +394,10 @@ def test_column_weight_and_zero_d_weight_of_one_sample():
     s, y = _binary(n=50, seed=30)
     w = _weights(50, 31)
     _close(ac.auroc(s, y, sample_weight=w.unsqueeze(1)), ac.auroc(s, y, sample_weight=w))
-    _close(ac.average_precision(s, y, sample_weight=w.unsqueeze(1)), average_precision_score(y, s.double(),
-                                                                                             sample_weight=w))
+    _close(
+        ac.average_precision(s, y, sample_weight=w.unsqueeze(1)),
+        average_precision_score(y, s.double(), sample_weight=w),
+    )
     _close(ac.average_precision(torch.tensor([0.3]), torch.tensor([1]), sample_weight=torch.tensor(2.0)), 1.0)
 
 
@@ -388,8 +408,9 @@ def test_column_weight_and_zero_d_weight_of_one_sample():
 def weighted_binary(draw):
     n = draw(st.integers(1, 30))
     dtype = draw(st.sampled_from([torch.float32, torch.float64]))
-    levels = draw(st.lists(st.floats(-3, 3, width=32 if dtype == torch.float32 else 64), min_size=1, max_size=4,
-                           unique=True))
+    levels = draw(
+        st.lists(st.floats(-3, 3, width=32 if dtype == torch.float32 else 64), min_size=1, max_size=4, unique=True)
+    )
     scores = draw(st.lists(st.sampled_from(levels), min_size=n, max_size=n))
     labels = draw(st.lists(st.booleans(), min_size=n, max_size=n))
     weights = draw(st.lists(st.sampled_from([0.0, 0.0, 0.25, 0.5, 1.0, 2.0, 3.75]), min_size=n, max_size=n))
@@ -412,14 +433,17 @@ def test_tie_heavy_weighted_binary_equals_sklearn_and_brute_force(data, drop_int
     _close(got_ap, _sk_ap(yn, sd, wn))
     keep = wn > 0
     if pos_w > 0 and neg_w > 0:
-        _same_curve(ac.roc_curve(s, y, sample_weight=w, activation=None, drop_intermediate=drop_intermediate),
-                    sk_roc_curve(yn, sd, sample_weight=wn, drop_intermediate=drop_intermediate))
+        _same_curve(
+            ac.roc_curve(s, y, sample_weight=w, activation=None, drop_intermediate=drop_intermediate),
+            sk_roc_curve(yn, sd, sample_weight=wn, drop_intermediate=drop_intermediate),
+        )
         # weight 0 is dropping the sample (scikit-learn's own rule, checked on the subset)
         _close(got_auroc, roc_auc_score(yn[keep], sd[keep], sample_weight=wn[keep]))
     if pos_w > 0:
-        _same_curve(ac.precision_recall_curve(s, y, sample_weight=w, activation=None,
-                                              drop_intermediate=drop_intermediate),
-                    sk_pr_curve(yn, sd, sample_weight=wn, drop_intermediate=drop_intermediate))
+        _same_curve(
+            ac.precision_recall_curve(s, y, sample_weight=w, activation=None, drop_intermediate=drop_intermediate),
+            sk_pr_curve(yn, sd, sample_weight=wn, drop_intermediate=drop_intermediate),
+        )
         _close(got_ap, average_precision_score(yn[keep], sd[keep], sample_weight=wn[keep]))
 
 
@@ -447,8 +471,14 @@ def test_tie_heavy_weighted_multiclass_and_multilabel_equal_sklearn(data, averag
     fn = ac.auroc if metric == "auroc" else ac.average_precision
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        got = fn(torch.tensor(scores), torch.tensor(target), sample_weight=torch.tensor(weights), average=average,
-                 activation=None, task="multilabel" if multilabel else "multiclass")
+        got = fn(
+            torch.tensor(scores),
+            torch.tensor(target),
+            sample_weight=torch.tensor(weights),
+            average=average,
+            activation=None,
+            task="multilabel" if multilabel else "multiclass",
+        )
     _close(got, _sk(metric, Y, scores, weights, average))
 
 
@@ -503,8 +533,9 @@ def test_multiclass_class_of_weight_zero_is_nan_left_out_with_one_warning(averag
     else:  # left out: sklearn on the other classes
         sk = roc_auc_score if metric == "auroc" else average_precision_score
         keep = w.numpy() > 0  # class 1's samples weigh 0: the other classes' problems without them
-        _close(got, sk(Y[keep][:, [0, 2, 3]], probs[keep][:, [0, 2, 3]], average=average,
-                       sample_weight=w.numpy()[keep]))
+        _close(
+            got, sk(Y[keep][:, [0, 2, 3]], probs[keep][:, [0, 2, 3]], average=average, sample_weight=w.numpy()[keep])
+        )
 
 
 def test_curves_of_a_class_of_weight_zero_warn_once():
@@ -532,24 +563,27 @@ P4, T4 = torch.tensor([0.1, 0.4, 0.35, 0.8]), torch.tensor([0, 0, 1, 1])
 
 
 @pytest.mark.parametrize("fn", FUNCTIONS, ids=lambda f: f.__name__)
-@pytest.mark.parametrize("weight, error", [
-    (torch.tensor([1.0, -1.0, 1.0, 1.0]), ValueError),
-    (torch.tensor([1, -2, 1, 1]), ValueError),
-    (torch.tensor([1.0, math.nan, 1.0, 1.0]), ValueError),
-    (torch.tensor([1.0, math.inf, 1.0, 1.0]), ValueError),
-    (torch.tensor([1.0, -math.inf, 1.0, 1.0]), ValueError),
-    (torch.ones(3), ValueError),
-    (torch.ones(5), ValueError),
-    (torch.ones(4, 2), ValueError),
-    (torch.ones(1, 4), ValueError),
-    (torch.ones(2, 2), ValueError),
-    (torch.tensor(1.0), ValueError),
-    (torch.ones(4, 1, 1), ValueError),
-    (np.ones(4), TypeError),
-    ([1.0, 1.0, 1.0, 1.0], TypeError),
-    (2.0, TypeError),
-    (torch.ones(4, dtype=torch.complex64), TypeError),
-])
+@pytest.mark.parametrize(
+    "weight, error",
+    [
+        (torch.tensor([1.0, -1.0, 1.0, 1.0]), ValueError),
+        (torch.tensor([1, -2, 1, 1]), ValueError),
+        (torch.tensor([1.0, math.nan, 1.0, 1.0]), ValueError),
+        (torch.tensor([1.0, math.inf, 1.0, 1.0]), ValueError),
+        (torch.tensor([1.0, -math.inf, 1.0, 1.0]), ValueError),
+        (torch.ones(3), ValueError),
+        (torch.ones(5), ValueError),
+        (torch.ones(4, 2), ValueError),
+        (torch.ones(1, 4), ValueError),
+        (torch.ones(2, 2), ValueError),
+        (torch.tensor(1.0), ValueError),
+        (torch.ones(4, 1, 1), ValueError),
+        (np.ones(4), TypeError),
+        ([1.0, 1.0, 1.0, 1.0], TypeError),
+        (2.0, TypeError),
+        (torch.ones(4, dtype=torch.complex64), TypeError),
+    ],
+)
 def test_bad_weights_name_sample_weight(fn, weight, error):
     with pytest.raises(error, match="`sample_weight`"):
         fn(P4, T4, sample_weight=weight)
@@ -621,8 +655,10 @@ def test_accumulator_binary_weighted_batches_and_curves_equal_sklearn():
     _close(acc.compute(), roc_auc_score(y.numpy(), sd, sample_weight=wn))
     _close(acc.compute_average_precision().value, average_precision_score(y.numpy(), sd, sample_weight=wn))
     _same_curve(acc.compute_curves(), sk_roc_curve(y.numpy(), sd, sample_weight=wn))
-    _same_curve(acc.compute_curves(drop_intermediate=False),
-                sk_roc_curve(y.numpy(), sd, sample_weight=wn, drop_intermediate=False))
+    _same_curve(
+        acc.compute_curves(drop_intermediate=False),
+        sk_roc_curve(y.numpy(), sd, sample_weight=wn, drop_intermediate=False),
+    )
     _same_curve(acc.compute_pr_curves(), sk_pr_curve(y.numpy(), sd, sample_weight=wn))
 
 
@@ -632,8 +668,10 @@ def test_accumulator_bool_and_int_weights():
         acc = _accumulate(s, y, w, size=77)
         wn = w.numpy().astype(np.float64)
         _close(acc.compute(), roc_auc_score(y.numpy(), s.double().numpy(), sample_weight=wn))
-        _close(acc.compute_average_precision().value,
-               average_precision_score(y.numpy(), s.double().numpy(), sample_weight=wn))
+        _close(
+            acc.compute_average_precision().value,
+            average_precision_score(y.numpy(), s.double().numpy(), sample_weight=wn),
+        )
 
 
 def test_accumulator_refuses_mixing_weighted_and_unweighted_batches():
@@ -673,13 +711,16 @@ def test_accumulator_refusals():
         acc.compute_interval()
 
 
-@pytest.mark.parametrize("weight, error", [
-    (np.ones(20), TypeError),
-    ([1.0] * 20, TypeError),
-    (torch.ones(19), ValueError),
-    (torch.ones(20, 2), ValueError),
-    (torch.ones(20, dtype=torch.complex64), TypeError),
-])
+@pytest.mark.parametrize(
+    "weight, error",
+    [
+        (np.ones(20), TypeError),
+        ([1.0] * 20, TypeError),
+        (torch.ones(19), ValueError),
+        (torch.ones(20, 2), ValueError),
+        (torch.ones(20, dtype=torch.complex64), TypeError),
+    ],
+)
 def test_accumulator_bad_weight_types_and_shapes_fail_at_update(weight, error):
     s, y = _binary(n=20, seed=50)
     with pytest.raises(error, match="`weight`"):
@@ -711,14 +752,18 @@ def test_accumulator_state_dict_round_trip_keeps_weights():
     probs = torch.softmax(logits, 1).double().numpy()
     first = dict(sample_weight=w.numpy()[:half])
     _close(resumed.compute(), roc_auc_score(Y[:half], probs[:half], average="weighted", **first))
-    _close(resumed.compute_average_precision().value,
-           average_precision_score(Y[:half], probs[:half], average="weighted", **first))
+    _close(
+        resumed.compute_average_precision().value,
+        average_precision_score(Y[:half], probs[:half], average="weighted", **first),
+    )
     with pytest.raises(ValueError, match="`weight`"):  # the resumed epoch is a weighted one
         resumed.update(logits[half:], target[half:])
     resumed.update(logits[half:], target[half:], w[half:])
     _close(resumed.compute(), roc_auc_score(Y, probs, average="weighted", sample_weight=w.numpy()))
-    _close(resumed.compute_average_precision().value,
-           average_precision_score(Y, probs, average="weighted", sample_weight=w.numpy()))
+    _close(
+        resumed.compute_average_precision().value,
+        average_precision_score(Y, probs, average="weighted", sample_weight=w.numpy()),
+    )
 
 
 def test_accumulator_unweighted_state_dict_stays_unweighted():
@@ -767,8 +812,10 @@ def test_accumulator_truncate_keeps_the_matching_weights():
     acc.truncate(250)
     want = roc_auc_score(y.numpy()[:250], s.double().numpy()[:250], sample_weight=w.numpy()[:250])
     _close(acc.compute(), want)
-    _close(acc.compute_average_precision().value,
-           average_precision_score(y.numpy()[:250], s.double().numpy()[:250], sample_weight=w.numpy()[:250]))
+    _close(
+        acc.compute_average_precision().value,
+        average_precision_score(y.numpy()[:250], s.double().numpy()[:250], sample_weight=w.numpy()[:250]),
+    )
     resumed = ac.AUROCAccumulator()
     resumed.load_state_dict(acc.state_dict())
     _close(resumed.compute(), want)
@@ -792,8 +839,10 @@ def test_non_contiguous_weights():
     s, y = _binary(n=100, ties=True, seed=63)
     w = _weights(200, 64)[::2]
     _close(ac.auroc(s, y, sample_weight=w), roc_auc_score(y.numpy(), s.double().numpy(), sample_weight=w.numpy()))
-    _close(ac.average_precision(s, y, sample_weight=w),
-           average_precision_score(y.numpy(), s.double().numpy(), sample_weight=w.numpy()))
+    _close(
+        ac.average_precision(s, y, sample_weight=w),
+        average_precision_score(y.numpy(), s.double().numpy(), sample_weight=w.numpy()),
+    )
 
 
 @pytest.mark.parametrize("scale", [1e-6, 1e6, 1e-100, 1e100])

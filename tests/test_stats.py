@@ -271,8 +271,9 @@ def test_multiclass_per_class_and_average_variance_equal_brute_force_covariance(
         w = np.full(k, 1 / k) if average == "macro" else np.bincount(y, minlength=k) / n
         assert iv.std_error.item() ** 2 == pytest.approx(w @ cov @ w, rel=1e-10, abs=1e-15)
         contrib = (w @ psi) ** 2  # each sample's share; the classes are the strata
-        lo, hi, _ = _logit_t(iv.value.item(), [contrib[y == c].sum() for c in range(k)],
-                             [(y == c).sum() for c in range(k)])
+        lo, hi, _ = _logit_t(
+            iv.value.item(), [contrib[y == c].sum() for c in range(k)], [(y == c).sum() for c in range(k)]
+        )
         assert iv.lower.item() == pytest.approx(lo, rel=1e-9) and iv.upper.item() == pytest.approx(hi, rel=1e-9)
 
 
@@ -321,14 +322,18 @@ def test_sorting_with_and_without_sample_ids_gives_the_same_components():
     """The id-carrying sort (macro) and the values-only sort (per class) rank identically; wide keys fall back."""
     g = torch.Generator().manual_seed(4)
     target = torch.randint(0, 2, (500, 3), generator=g)
-    for scores in (torch.rand(500, 3, generator=g).round(decimals=2),  # int32 keys
-                   torch.randn(500, 3, generator=g, dtype=torch.float64) * 1e300):  # float64 off [0, 1]: dense ranks
+    for scores in (
+        torch.rand(500, 3, generator=g).round(decimals=2),  # int32 keys
+        torch.randn(500, 3, generator=g, dtype=torch.float64) * 1e300,
+    ):  # float64 off [0, 1]: dense ranks
         per = ac.auroc_ci(scores, target, average=None, activation=None)
         macro = ac.auroc_ci(scores, target, activation=None)
         torch.testing.assert_close(per.per_class_std_error, macro.per_class_std_error, rtol=1e-13, atol=0)
     ranking = _ranking
-    for probs in (torch.rand(300, 2, generator=g, dtype=torch.float64),  # float64 in [0, 1]: too wide for an index
-                  torch.rand(300, 2, generator=g).round(decimals=2)):  # int32 keys: the index rides in the low bits
+    for probs in (
+        torch.rand(300, 2, generator=g, dtype=torch.float64),  # float64 in [0, 1]: too wide for an index
+        torch.rand(300, 2, generator=g).round(decimals=2),
+    ):  # int32 keys: the index rides in the low bits
         keys = ranking.pack(probs.T.contiguous(), torch.rand(2, 300, generator=g) < 0.3).keys
         plain = ranking.sort_and_count(keys.clone(), keys.new_tensor([0, 0]).long())
         both = ranking.sort_and_count(keys.clone(), keys.new_tensor([0, 0]).long(), with_ids=True)
@@ -365,8 +370,9 @@ def test_average_variance_on_two_threads_equals_brute_force_and_is_the_same_bitw
     for c in range(k):
         assert iv.per_class_std_error[c].item() ** 2 == pytest.approx(_brute_variance(xs[:, c], y == c)[1], rel=1e-10)
     torch.testing.assert_close(iv.std_error, one.std_error, rtol=1e-12, atol=0)
-    assert torch.equal(iv.value, one.value) and torch.equal(iv.value, ac.auroc(torch.tensor(x), torch.tensor(y),
-                                                                              activation=None, average=average))
+    assert torch.equal(iv.value, one.value) and torch.equal(
+        iv.value, ac.auroc(torch.tensor(x), torch.tensor(y), activation=None, average=average)
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -405,8 +411,10 @@ def test_few_samples_of_float64_probabilities_whose_codes_reach_2_pow_63(dtype):
     t = torch.tensor([1, 1, 0, 0])
     cmp = ac.compare_auroc(a, b, t)  # one positive lowest of all in a (A = 0), b: A = 1/2; worked by hand:
     assert cmp.difference.item() == -0.5 and cmp.std_error.item() == pytest.approx(0.5, rel=1e-12)
-    probs = torch.tensor([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4], [0.6, 0.1, 0.3], [0.2, 0.5, 0.3],
-                          [0.1, 0.2, 0.7]], dtype=dtype)
+    probs = torch.tensor(
+        [[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4], [0.6, 0.1, 0.3], [0.2, 0.5, 0.3], [0.1, 0.2, 0.7]],
+        dtype=dtype,
+    )
     y = torch.tensor([0, 1, 2, 0, 1, 2])
     iv = ac.auroc_ci(probs, y, activation=None, average=None)
     x = probs.double().numpy()
@@ -445,7 +453,8 @@ def test_paired_macro_variance_equals_brute_force(rng):
         dr = _influence(a[:, r], y == r)[0] - _influence(b[:, r], y == r)[0]
         assert per.std_error[r].item() ** 2 == pytest.approx(dr @ dr, rel=1e-10)
         assert per.difference[r].item() == pytest.approx(
-            roc_auc_score(y == r, a[:, r]) - roc_auc_score(y == r, b[:, r]), abs=1e-15)
+            roc_auc_score(y == r, a[:, r]) - roc_auc_score(y == r, b[:, r]), abs=1e-15
+        )
 
 
 def test_paired_test_p_values_are_uniform_under_exchangeable_models():
@@ -586,7 +595,11 @@ def test_a_missing_class_leaves_the_macro_interval_of_the_others():
         ({"ci_level": True}, TypeError, "`ci_level`"),
         ({"level": 0.9}, TypeError, "unexpected keyword argument 'level'"),  # renamed ci_level, as everywhere
         ({"method": "jackknife"}, ValueError, "`method` must be one of 'delong', 'bootstrap'; got 'jackknife'"),
-        ({"interval": "probit"}, ValueError, "`interval` must be one of 'logit-t', 'logit', 'wald' or None; got 'probit'"),
+        (
+            {"interval": "probit"},
+            ValueError,
+            "`interval` must be one of 'logit-t', 'logit', 'wald' or None; got 'probit'",
+        ),
         ({"interval": "wald", "method": "bootstrap"}, ValueError, "percentile interval: got method='bootstrap'"),
         ({"n_boot": 1}, ValueError, "`n_boot` must be an int >= 2; got 1"),
         ({"n_boot": 10.0}, TypeError, "`n_boot` must be an int"),
@@ -675,4 +688,3 @@ def test_identical_rankings_give_z_0_and_p_1_as_procs_roc_test(task, average):
         assert torch.all(c.difference == 0) and torch.all(c.std_error == 0)
         assert torch.all(c.z == 0) and torch.all(c.p_value == 1), (c.z, c.p_value)
         assert torch.all(c.lower == 0) and torch.all(c.upper == 0)
-

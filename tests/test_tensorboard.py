@@ -11,13 +11,13 @@ matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 pytest.importorskip("sklearn")
 
+from _reference import delong_interval, delong_se  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
 from torch.utils.tensorboard import SummaryWriter  # noqa: E402
 
 import auroc_callbacks as ac  # noqa: E402
 from auroc_callbacks.tensorboard import log_auroc, tag_name  # noqa: E402
-from _reference import delong_interval, delong_se  # noqa: E402
 
 
 def _read(logdir):
@@ -35,7 +35,7 @@ def _write(tmp_path, acc, **kwargs):
 def _accumulator(preds, target, batch=64, **options):
     acc = ac.AUROCAccumulator(**options)
     for start in range(0, len(target), batch):
-        acc.update(preds[start:start + batch], target[start:start + batch])
+        acc.update(preds[start : start + batch], target[start : start + batch])
     return acc
 
 
@@ -261,9 +261,10 @@ def test_the_figure_of_an_accumulator_with_ci_reuses_the_logged_interval(tmp_pat
 
 def test_pr_curves_of_a_pos_label_epoch_use_its_labels(tmp_path):
     """pos_label=2 with labels {1, 2}: the PR curves read the labels the AUROC read (they used to refuse them)."""
+    from torch.utils.tensorboard import SummaryWriter
+
     import auroc_callbacks as ac
     from auroc_callbacks.tensorboard import log_auroc
-    from torch.utils.tensorboard import SummaryWriter
 
     acc = ac.AUROCAccumulator(pos_label=2)
     acc.update(torch.tensor([0.1, 0.9, 0.3, 0.7, 0.2, 0.4]), torch.tensor([1, 2, 1, 2, 2, 1]))

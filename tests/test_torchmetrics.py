@@ -16,13 +16,13 @@ import torch
 pytest.importorskip("torchmetrics")
 pytest.importorskip("sklearn")
 
-import torchmetrics  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.metrics import roc_auc_score  # noqa: E402
-from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
+import torchmetrics
+from sklearn.datasets import load_digits
+from sklearn.metrics import roc_auc_score
+from torch.utils.data import DataLoader, TensorDataset
 
-import auroc_callbacks as ac  # noqa: E402
-from auroc_callbacks.torchmetrics import AUROC  # noqa: E402
+import auroc_callbacks as ac
+from auroc_callbacks.torchmetrics import AUROC
 
 
 def _data(task, n=240, seed=0, n_cls=4):
@@ -39,7 +39,7 @@ def _data(task, n=240, seed=0, n_cls=4):
 
 def _feed(metric, preds, target, batch=50):
     for start in range(0, len(target), batch):
-        metric.update(preds[start:start + batch], target[start:start + batch])
+        metric.update(preds[start : start + batch], target[start : start + batch])
     return metric
 
 
@@ -64,7 +64,7 @@ def _pairwise_ovo(scores, target, average):
     classes = np.unique(target)
     values, weights = [], []
     for i, a in enumerate(classes):
-        for b in classes[i + 1:]:
+        for b in classes[i + 1 :]:
             keep = (target == a) | (target == b)
             ab = roc_auc_score(target[keep] == a, scores[keep, a])
             ba = roc_auc_score(target[keep] == b, scores[keep, b])
@@ -243,9 +243,13 @@ def test_forward_returns_the_batch_value_and_accumulates_the_epoch():
 
 def test_metric_collection_beside_torchmetrics_accuracy():
     preds, target = _data("multiclass")
-    coll = torchmetrics.MetricCollection({
-        "auroc": AUROC(), "acc": torchmetrics.classification.MulticlassAccuracy(num_classes=4),
-        "hist": AUROC(mode="histogram", task="multiclass", num_classes=4)})
+    coll = torchmetrics.MetricCollection(
+        {
+            "auroc": AUROC(),
+            "acc": torchmetrics.classification.MulticlassAccuracy(num_classes=4),
+            "hist": AUROC(mode="histogram", task="multiclass", num_classes=4),
+        }
+    )
     _feed(coll, preds, target)
     out = coll.compute()
     assert out["auroc"].item() == pytest.approx(_sklearn(preds, target, "multiclass"), abs=1e-12)
@@ -258,8 +262,9 @@ def test_metric_collection_beside_torchmetrics_accuracy():
 
 def test_metric_collection_compute_groups_share_the_predictions_between_differently_averaged_aurocs():
     preds, target = _data("multiclass")
-    coll = torchmetrics.MetricCollection({"ovr": AUROC(), "ovo": AUROC(multi_class="ovo"),
-                                          "per": AUROC(average=None)}, compute_groups=True)
+    coll = torchmetrics.MetricCollection(
+        {"ovr": AUROC(), "ovo": AUROC(multi_class="ovo"), "per": AUROC(average=None)}, compute_groups=True
+    )
     _feed(coll, preds, target)
     out = coll.compute()
     assert out["ovr"].item() == pytest.approx(_sklearn(preds, target, "multiclass"), abs=1e-12)
@@ -286,8 +291,9 @@ def test_clone_is_independent_and_merge_state_joins_two_shards(mode):
     a.merge_state(b)
     want = _sklearn(preds, target, "binary", rounded=mode == "histogram")
     assert a.compute().item() == pytest.approx(want, abs=1e-12)
-    assert b.compute().item() == pytest.approx(_sklearn(preds[100:], target[100:], "binary",
-                                                        rounded=mode == "histogram"), abs=1e-12)
+    assert b.compute().item() == pytest.approx(
+        _sklearn(preds[100:], target[100:], "binary", rounded=mode == "histogram"), abs=1e-12
+    )
 
 
 @pytest.mark.parametrize("mode", ["exact", "histogram"])
@@ -368,7 +374,7 @@ def _net(seed=0):
 
 def _val_sklearn(net, x, y, rounded=False):
     with torch.no_grad():
-        logits = torch.cat([net(x[i:i + 64]) for i in range(0, len(y), 64)])
+        logits = torch.cat([net(x[i : i + 64]) for i in range(0, len(y), 64)])
     return _sklearn(logits, y, "multiclass", rounded=rounded)
 
 
@@ -396,12 +402,23 @@ def test_lightning_module_logs_the_metric_and_checkpoints_on_it(tmp_path, mode):
             return torch.optim.SGD(self.parameters(), lr=0.05)
 
     checkpoint = pl.callbacks.ModelCheckpoint(dirpath=tmp_path / "ckpt", monitor="val_auroc", mode="max")
-    trainer = pl.Trainer(max_epochs=3, accelerator="cpu", logger=pl.loggers.CSVLogger(tmp_path), callbacks=[checkpoint],
-                         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-                         log_every_n_steps=1, deterministic=True)
+    trainer = pl.Trainer(
+        max_epochs=3,
+        accelerator="cpu",
+        logger=pl.loggers.CSVLogger(tmp_path),
+        callbacks=[checkpoint],
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        log_every_n_steps=1,
+        deterministic=True,
+    )
     model = Digits()
-    trainer.fit(model, DataLoader(TensorDataset(x_tr, y_tr), batch_size=64, shuffle=True),
-                DataLoader(TensorDataset(x_va, y_va), batch_size=64))
+    trainer.fit(
+        model,
+        DataLoader(TensorDataset(x_tr, y_tr), batch_size=64, shuffle=True),
+        DataLoader(TensorDataset(x_va, y_va), batch_size=64),
+    )
     logged = trainer.callback_metrics["val_auroc"]
     rounded = mode == "histogram"
     assert logged.item() == pytest.approx(_val_sklearn(model.net, x_va, y_va, rounded), abs=1e-6)
@@ -480,7 +497,7 @@ def test_gpu_update_never_syncs_and_gives_the_cpu_value(mode):
     torch.cuda.set_sync_debug_mode("error")
     try:
         for i in range(256, 4096, 256):
-            metric.update(p[i:i + 256], t[i:i + 256])
+            metric.update(p[i : i + 256], t[i : i + 256])
     finally:
         torch.cuda.set_sync_debug_mode("default")
     got = metric.compute()
@@ -498,7 +515,7 @@ def test_binary_batches_alternating_n1_and_n_and_a_0d_last_batch_are_one_epoch(m
     preds = preds.clamp(-8, 8) / 16 + 0.5  # probabilities exact enough in float16 for both modes' reference
     metric = AUROC(mode=mode, task="binary")
     for k, start in enumerate(range(0, 200, 40)):
-        p, t = preds[start:start + 40], target[start:start + 40]
+        p, t = preds[start : start + 40], target[start : start + 40]
         metric.update(p.unsqueeze(1) if k % 2 else p, t.unsqueeze(1) if k % 3 == 1 else t)
     metric.update(preds[200:].squeeze(), target[200:])  # logits.squeeze() on a last batch of one row
     ref = preds if mode == "exact" else preds.half().double()
@@ -523,8 +540,8 @@ def test_multiclass_scores_in_0_1_are_ranked_per_column_like_torchmetrics_own_au
     ours = AUROC(num_classes=4)
     theirs = torchmetrics.classification.MulticlassAUROC(num_classes=4)
     for start in range(0, 240, 60):
-        ours.update(probs[start:start + 60], target[start:start + 60])
-        theirs.update(probs[start:start + 60], target[start:start + 60])
+        ours.update(probs[start : start + 60], target[start : start + 60])
+        theirs.update(probs[start : start + 60], target[start : start + 60])
     with pytest.warns(UserWarning, match="do not sum to 1"):
         value = ours.compute()
     want = np.mean([roc_auc_score(target.numpy() == k, probs[:, k].numpy()) for k in range(4)])

@@ -16,34 +16,49 @@ import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 pytest.importorskip("transformers")
-from sklearn.datasets import load_breast_cancer, load_digits  # noqa: E402
-from sklearn.metrics import average_precision_score, roc_auc_score  # noqa: E402
-from transformers import EvalPrediction, Trainer, TrainingArguments  # noqa: E402
+from _accelerate_worker import Tiny, TinyConfig
+from _reference import delong_interval
+from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.metrics import average_precision_score, roc_auc_score
+from transformers import EvalPrediction, Trainer, TrainingArguments
 
-import auroc_callbacks as ac  # noqa: E402
-from auroc_callbacks.transformers import AUROCCallback, AUROCMetric, compute_metrics  # noqa: E402
-from _accelerate_worker import Tiny, TinyConfig  # noqa: E402
-from _reference import delong_interval  # noqa: E402
+import auroc_callbacks as ac
+from auroc_callbacks.transformers import AUROCCallback, AUROCMetric, compute_metrics
 
 
 def _digits(n_eval=None):
     x, y = load_digits(return_X_y=True)
     rows = [{"x": torch.tensor(a / 16, dtype=torch.float32), "labels": torch.tensor(b)} for a, b in zip(x, y)]
-    return rows[:1200], rows[1200:] if n_eval is None else rows[1200:1200 + n_eval]
+    return rows[:1200], rows[1200:] if n_eval is None else rows[1200 : 1200 + n_eval]
 
 
 def _args(tmp_path, **kwargs):
-    base = dict(output_dir=str(tmp_path / "out"), per_device_train_batch_size=64, per_device_eval_batch_size=100,
-                num_train_epochs=1, learning_rate=1e-2, report_to=[], use_cpu=True, disable_tqdm=True,
-                save_strategy="no", seed=0)
+    base = dict(
+        output_dir=str(tmp_path / "out"),
+        per_device_train_batch_size=64,
+        per_device_eval_batch_size=100,
+        num_train_epochs=1,
+        learning_rate=1e-2,
+        report_to=[],
+        use_cpu=True,
+        disable_tqdm=True,
+        save_strategy="no",
+        seed=0,
+    )
     return TrainingArguments(**{**base, **kwargs})
 
 
 def _trainer(tmp_path, metric, *, train=None, eval_rows=None, config=None, callbacks=(), **args):
     torch.manual_seed(0)
     model = Tiny(config or TinyConfig(num_labels=10))
-    return Trainer(model=model, args=_args(tmp_path, **args), train_dataset=train, eval_dataset=eval_rows,
-                   compute_metrics=metric, callbacks=list(callbacks))
+    return Trainer(
+        model=model,
+        args=_args(tmp_path, **args),
+        train_dataset=train,
+        eval_dataset=eval_rows,
+        compute_metrics=metric,
+        callbacks=list(callbacks),
+    )
 
 
 def _softmax(logits):
@@ -77,8 +92,15 @@ def test_binary_breast_cancer_interval_equals_delong(tmp_path):
     x = (x - x.mean(0)) / x.std(0)
     rows = [{"x": torch.tensor(a, dtype=torch.float32), "labels": torch.tensor(b)} for a, b in zip(x, y)]
     metric = AUROCMetric(ci=True)
-    trainer = _trainer(tmp_path, metric, train=rows[:300], eval_rows=rows[300:], batch_eval_metrics=True,
-                       config=TinyConfig(n_features=30, num_labels=2), per_device_eval_batch_size=37)
+    trainer = _trainer(
+        tmp_path,
+        metric,
+        train=rows[:300],
+        eval_rows=rows[300:],
+        batch_eval_metrics=True,
+        config=TinyConfig(n_features=30, num_labels=2),
+        per_device_eval_batch_size=37,
+    )
     trainer.train()
     metrics = trainer.evaluate()
     out = trainer.predict(rows[300:])
@@ -107,8 +129,14 @@ def test_multilabel_logits_take_sigmoid(tmp_path):
     labels = np.stack([digit % 2, digit >= 5, np.isin(digit, [2, 3, 5, 7])], 1).astype(np.float32)
     rows = [{"x": torch.tensor(a / 16, dtype=torch.float32), "labels": torch.tensor(b)} for a, b in zip(x, labels)]
     metric = AUROCMetric(task="multilabel", num_classes=3, per_class=True)
-    trainer = _trainer(tmp_path, metric, train=rows[:1200], eval_rows=rows[1200:], batch_eval_metrics=True,
-                       config=TinyConfig(num_labels=3, multilabel=True))
+    trainer = _trainer(
+        tmp_path,
+        metric,
+        train=rows[:1200],
+        eval_rows=rows[1200:],
+        batch_eval_metrics=True,
+        config=TinyConfig(num_labels=3, multilabel=True),
+    )
     trainer.train()
     metrics = trainer.evaluate()
     out = trainer.predict(rows[1200:])
@@ -136,16 +164,28 @@ def test_bert_token_classification_masks_padding_and_ignored_labels(tmp_path):
         ids = torch.zeros(len(batch), size, dtype=torch.long)
         labels = torch.full((len(batch), size), -100)
         for k, r in enumerate(batch):
-            ids[k, :len(r["input_ids"])], labels[k, :len(r["labels"])] = r["input_ids"], r["labels"]
+            ids[k, : len(r["input_ids"])], labels[k, : len(r["labels"])] = r["input_ids"], r["labels"]
         return {"input_ids": ids, "attention_mask": (ids > 0).long(), "labels": labels}
 
     torch.manual_seed(0)
-    config = BertConfig(num_hidden_layers=2, hidden_size=32, num_attention_heads=2, intermediate_size=37,
-                        vocab_size=100, num_labels=3, max_position_embeddings=32)
+    config = BertConfig(
+        num_hidden_layers=2,
+        hidden_size=32,
+        num_attention_heads=2,
+        intermediate_size=37,
+        vocab_size=100,
+        num_labels=3,
+        max_position_embeddings=32,
+    )
     metric = AUROCMetric(per_class=True)
-    trainer = Trainer(model=BertForTokenClassification(config), args=_args(tmp_path, batch_eval_metrics=True,
-                      per_device_eval_batch_size=16, num_train_epochs=3), train_dataset=rows[:64],
-                      eval_dataset=rows[64:], data_collator=collate, compute_metrics=metric)
+    trainer = Trainer(
+        model=BertForTokenClassification(config),
+        args=_args(tmp_path, batch_eval_metrics=True, per_device_eval_batch_size=16, num_train_epochs=3),
+        train_dataset=rows[:64],
+        eval_dataset=rows[64:],
+        data_collator=collate,
+        compute_metrics=metric,
+    )
     trainer.train()
     metrics = trainer.evaluate()
     out = trainer.predict(rows[64:])  # padded to the longest row of the set, with -100
@@ -165,12 +205,23 @@ def test_bert_logits_tuple_scores_the_logits(tmp_path):
     ids = torch.randint(1, 100, (80, 12), generator=g)
     rows = [{"input_ids": r, "labels": torch.tensor(int(r[0]) % 2)} for r in ids]
     torch.manual_seed(0)
-    config = BertConfig(num_hidden_layers=2, hidden_size=32, num_attention_heads=2, intermediate_size=37,
-                        vocab_size=100, num_labels=2, output_hidden_states=True)
+    config = BertConfig(
+        num_hidden_layers=2,
+        hidden_size=32,
+        num_attention_heads=2,
+        intermediate_size=37,
+        vocab_size=100,
+        num_labels=2,
+        output_hidden_states=True,
+    )
     metric = AUROCMetric()
-    trainer = Trainer(model=BertForSequenceClassification(config), args=_args(tmp_path, batch_eval_metrics=True,
-                      per_device_eval_batch_size=16), train_dataset=rows[:48], eval_dataset=rows[48:],
-                      compute_metrics=metric)
+    trainer = Trainer(
+        model=BertForSequenceClassification(config),
+        args=_args(tmp_path, batch_eval_metrics=True, per_device_eval_batch_size=16),
+        train_dataset=rows[:48],
+        eval_dataset=rows[48:],
+        compute_metrics=metric,
+    )
     trainer.train()
     metrics = trainer.evaluate()
     out = trainer.predict(rows[48:])
@@ -198,8 +249,10 @@ def test_batches_accumulate_until_compute_result_then_reset():
         y = torch.randint(0, 3, (90,), generator=g)
         logits = torch.randn(90, 3, generator=g) + y.unsqueeze(1).eq(torch.arange(3)).float()
         y[::7] = -100  # ignored: the Trainer's padding label
-        outs = [metric(EvalPrediction(predictions=logits[i:i + 30], label_ids=y[i:i + 30]), compute_result=i == 60)
-                for i in (0, 30, 60)]
+        outs = [
+            metric(EvalPrediction(predictions=logits[i : i + 30], label_ids=y[i : i + 30]), compute_result=i == 60)
+            for i in (0, 30, 60)
+        ]
         assert outs[:2] == [{}, {}]
         keep = (y != -100).numpy()
         expected = roc_auc_score(y.numpy()[keep], logits.double().softmax(1).numpy()[keep], multi_class="ovr")
@@ -221,8 +274,14 @@ def test_single_class_epoch_gives_nan_and_warns(tmp_path):
     _, rows = _digits()
     zeros = [r for r in rows if int(r["labels"]) == 0] * 2
     metric = AUROCMetric(task="binary")
-    trainer = _trainer(tmp_path, metric, eval_rows=[{"x": r["x"], "labels": torch.tensor(0)} for r in zeros],
-                       config=TinyConfig(num_labels=2), batch_eval_metrics=True, per_device_eval_batch_size=16)
+    trainer = _trainer(
+        tmp_path,
+        metric,
+        eval_rows=[{"x": r["x"], "labels": torch.tensor(0)} for r in zeros],
+        config=TinyConfig(num_labels=2),
+        batch_eval_metrics=True,
+        per_device_eval_batch_size=16,
+    )
     with pytest.warns(ac.UndefinedAUROCWarning):
         metrics = trainer.evaluate()
     assert np.isnan(metrics["eval_auroc"])
@@ -254,9 +313,20 @@ def test_options_are_checked_at_construction():
 def test_metric_for_best_model_loads_the_best_auroc_checkpoint(tmp_path):
     train, rows = _digits(300)
     metric = AUROCMetric()
-    trainer = _trainer(tmp_path, metric, train=train, eval_rows=rows, batch_eval_metrics=True, num_train_epochs=3,
-                       learning_rate=3e-3, eval_strategy="epoch", save_strategy="epoch", load_best_model_at_end=True,
-                       metric_for_best_model="auroc", save_total_limit=None)
+    trainer = _trainer(
+        tmp_path,
+        metric,
+        train=train,
+        eval_rows=rows,
+        batch_eval_metrics=True,
+        num_train_epochs=3,
+        learning_rate=3e-3,
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        load_best_model_at_end=True,
+        metric_for_best_model="auroc",
+        save_total_limit=None,
+    )
     trainer.train()
     evals = [h for h in trainer.state.log_history if "eval_auroc" in h]
     best = max(evals, key=lambda h: h["eval_auroc"])
@@ -271,8 +341,17 @@ def test_callback_logs_figure_and_per_class_values_to_tensorboard(tmp_path):
     train, rows = _digits()
     metric = AUROCMetric()  # per-class values not returned: the callback logs them
     cb = AUROCCallback(metric, log_dir=str(tmp_path / "tb"))
-    trainer = _trainer(tmp_path, metric, train=train, eval_rows=rows, batch_eval_metrics=True,
-                       report_to=["tensorboard"], eval_strategy="epoch", num_train_epochs=2, callbacks=[cb])
+    trainer = _trainer(
+        tmp_path,
+        metric,
+        train=train,
+        eval_rows=rows,
+        batch_eval_metrics=True,
+        report_to=["tensorboard"],
+        eval_strategy="epoch",
+        num_train_epochs=2,
+        callbacks=[cb],
+    )
     trainer.train()
     out = trainer.predict(rows)
     probs, y = _softmax(out.predictions), out.label_ids
@@ -296,8 +375,14 @@ def test_callback_shares_the_tensorboard_callbacks_writer(tmp_path):
     try:
         tb = TensorBoardCallback()
         metric = AUROCMetric(per_class=True)
-        trainer = _trainer(tmp_path, metric, train=train[:200], eval_rows=rows, eval_strategy="epoch",
-                           callbacks=[tb, AUROCCallback(metric, tb_writer=tb)])
+        trainer = _trainer(
+            tmp_path,
+            metric,
+            train=train[:200],
+            eval_rows=rows,
+            eval_strategy="epoch",
+            callbacks=[tb, AUROCCallback(metric, tb_writer=tb)],
+        )
         trainer.train()
     finally:
         del os.environ["TENSORBOARD_LOGGING_DIR"]
@@ -315,8 +400,15 @@ def test_callback_logs_to_wandb(tmp_path, monkeypatch):
     logged = []
     train, rows = _digits(300)
     metric = AUROCMetric()
-    trainer = _trainer(tmp_path, metric, train=train, eval_rows=rows, report_to=["wandb"], eval_strategy="epoch",
-                       callbacks=[AUROCCallback(metric)])
+    trainer = _trainer(
+        tmp_path,
+        metric,
+        train=train,
+        eval_rows=rows,
+        report_to=["wandb"],
+        eval_strategy="epoch",
+        callbacks=[AUROCCallback(metric)],
+    )
     original = wandb.sdk.wandb_run.Run.log
 
     def spy(self, data, *args, **kwargs):
@@ -341,8 +433,15 @@ def test_callback_logs_to_mlflow(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # mlflow-skinny: no database backend
     train, rows = _digits(300)
     metric = AUROCMetric(sep="_")  # the file store cannot hold both eval_auroc and eval_auroc/4
-    trainer = _trainer(tmp_path, metric, train=train, eval_rows=rows, report_to=["mlflow"], eval_strategy="epoch",
-                       callbacks=[AUROCCallback(metric)])
+    trainer = _trainer(
+        tmp_path,
+        metric,
+        train=train,
+        eval_rows=rows,
+        report_to=["mlflow"],
+        eval_strategy="epoch",
+        callbacks=[AUROCCallback(metric)],
+    )
     trainer.train()
     run = mlflow.last_active_run() or mlflow.active_run()
     mlflow.end_run()
@@ -403,8 +502,14 @@ def _peak_growth(tmp_path, mode, batched):
     peaks = []
     for n in (2_000, 20_000):
         probe = Probe(n // 500)
-        trainer = _trainer(tmp_path, AUROCMetric(mode=mode, **options), eval_rows=_Repeat(rows, n),
-                           batch_eval_metrics=batched, per_device_eval_batch_size=500, callbacks=[probe])
+        trainer = _trainer(
+            tmp_path,
+            AUROCMetric(mode=mode, **options),
+            eval_rows=_Repeat(rows, n),
+            batch_eval_metrics=batched,
+            per_device_eval_batch_size=500,
+            callbacks=[probe],
+        )
         trainer.evaluate()
         peaks.append(probe.peak)
     return (peaks[1] - peaks[0]) / 18_000
@@ -430,10 +535,9 @@ def test_peak_memory_does_not_grow_with_the_eval_set_in_histogram_mode(tmp_path)
 
 
 def test_accelerate_gather_for_metrics_loop_single_process():
+    from _accelerate_worker import N, data, model
     from accelerate import Accelerator
     from torch.utils.data import DataLoader, TensorDataset
-
-    from _accelerate_worker import N, data, model
 
     accelerator = Accelerator(cpu=True)
     x, y = data()
@@ -452,8 +556,7 @@ def test_accelerate_and_trainer_on_two_processes_drop_the_padding(tmp_path):
     import json
 
     import torch.multiprocessing as mp
-
-    from _accelerate_worker import N, WORLD, data, model, run
+    from _accelerate_worker import WORLD, N, data, model, run
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -468,5 +571,6 @@ def test_accelerate_and_trainer_on_two_processes_drop_the_padding(tmp_path):
         assert out["loop"] == pytest.approx(expected, abs=1e-12)
         t = out["trainer"]
         assert len(t["labels"]) == t["num_samples"] == N  # gather_for_metrics dropped the padding of the last batch
-        assert t["auroc"] == pytest.approx(roc_auc_score(t["labels"], _softmax(t["logits"]), multi_class="ovr"),
-                                           abs=1e-12)
+        assert t["auroc"] == pytest.approx(
+            roc_auc_score(t["labels"], _softmax(t["logits"]), multi_class="ovr"), abs=1e-12
+        )

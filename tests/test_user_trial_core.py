@@ -17,11 +17,11 @@ import torch
 
 pytest.importorskip("sklearn")
 
-from sklearn.datasets import load_breast_cancer, load_digits  # noqa: E402
-from sklearn.metrics import roc_auc_score  # noqa: E402
-from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
+from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.metrics import roc_auc_score
+from torch.utils.data import DataLoader, TensorDataset
 
-import auroc_callbacks as ac  # noqa: E402
+import auroc_callbacks as ac
 
 VAL_BATCH = 32
 
@@ -36,7 +36,7 @@ def _lightning():
     pytest.skip("no Lightning package")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _dataset(name):
     x, y = {"digits": load_digits, "cancer": load_breast_cancer}[name](return_X_y=True)
     order = np.random.default_rng(0).permutation(len(y))
@@ -48,8 +48,11 @@ def _dataset(name):
 
 
 def _interpretations(record, fragment=""):
-    return [str(w.message) for w in record
-            if issubclass(w.category, ac.functional.InterpretationWarning) and fragment in str(w.message)]
+    return [
+        str(w.message)
+        for w in record
+        if issubclass(w.category, ac.functional.InterpretationWarning) and fragment in str(w.message)
+    ]
 
 
 # ----------------------------------------------------------------------------- Lightning
@@ -89,15 +92,26 @@ def _fit(pl, tmp_path, callbacks, data, validation_output, *, val=None, max_epoc
     pl.seed_everything(0)
     x, y, xv, yv = _dataset(data) if val is None else (*_dataset(data)[:2], *val)
     model = _module(pl, x.shape[1], 1 if data == "cancer" else 10, validation_output)
-    options = dict(max_epochs=max_epochs, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
-                   enable_progress_bar=False, enable_model_summary=False, default_root_dir=str(tmp_path))
+    options = dict(
+        max_epochs=max_epochs,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=str(tmp_path),
+    )
     options.update(trainer_options)
     trainer = pl.Trainer(callbacks=callbacks, **options)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\).*")
-        trainer.fit(model, DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True),
-                    DataLoader(TensorDataset(xv, yv), batch_size=VAL_BATCH))
+        trainer.fit(
+            model,
+            DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True),
+            DataLoader(TensorDataset(xv, yv), batch_size=VAL_BATCH),
+        )
     return trainer, model
 
 
@@ -116,8 +130,14 @@ def test_lightning_sigmoid_head_with_integer_targets_is_ranked_per_column_once_w
     cb = AUROCCallback(num_classes=10)
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
-        trainer, model = _fit(pl, tmp_path, [cb], "digits",
-                              lambda logits, y, i: {"preds": torch.sigmoid(logits), "target": y}, max_epochs=2)
+        trainer, model = _fit(
+            pl,
+            tmp_path,
+            [cb],
+            "digits",
+            lambda logits, y, i: {"preds": torch.sigmoid(logits), "target": y},
+            max_epochs=2,
+        )
     _, _, xv, yv = _dataset("digits")
     probs = torch.sigmoid(_val_logits(model, xv))
     want = np.mean([roc_auc_score(yv.numpy() == k, probs[:, k].numpy()) for k in range(10)])
@@ -155,10 +175,11 @@ def test_lightning_squeezed_logits_with_a_last_batch_of_one_row(tmp_path):
     from auroc_callbacks.lightning import AUROCCallback
 
     _, _, xv, yv = _dataset("cancer")
-    xv, yv = xv[:5 * VAL_BATCH + 1], yv[:5 * VAL_BATCH + 1].float().unsqueeze(1)  # unsqueezed y, (N, 1)
+    xv, yv = xv[: 5 * VAL_BATCH + 1], yv[: 5 * VAL_BATCH + 1].float().unsqueeze(1)  # unsqueezed y, (N, 1)
     cb = AUROCCallback()
-    trainer, model = _fit(pl, tmp_path, [cb], "cancer", lambda logits, y, i: {"logits": logits.squeeze(), "target": y},
-                          val=(xv, yv))
+    trainer, model = _fit(
+        pl, tmp_path, [cb], "cancer", lambda logits, y, i: {"logits": logits.squeeze(), "target": y}, val=(xv, yv)
+    )
     want = roc_auc_score(yv.numpy().ravel(), _val_logits(model, xv).numpy().ravel())
     assert float(trainer.callback_metrics["val_auroc"]) == pytest.approx(want, abs=1e-9)
     assert cb.history[-1]["num_samples"] == len(yv)
@@ -204,7 +225,8 @@ def test_lightning_binary_batches_alternating_n1_and_n(tmp_path, mode):
     logits = _val_logits(model, xv)[:, 0]
     scores = logits if mode == "exact" else logits.half().double()
     assert float(trainer.callback_metrics["val_auroc"]) == pytest.approx(
-        roc_auc_score(yv.numpy(), scores.numpy()), abs=1e-9)
+        roc_auc_score(yv.numpy(), scores.numpy()), abs=1e-9
+    )
 
 
 def test_lightning_mid_epoch_checkpoint_of_the_accumulator_resumes_exactly(tmp_path):
@@ -221,14 +243,15 @@ def test_lightning_mid_epoch_checkpoint_of_the_accumulator_resumes_exactly(tmp_p
             if not trainer.sanity_checking and batch_idx == 2:  # after AUROCCallback took this batch
                 torch.save(auroc_cb.accumulator.state_dict(), path)
 
-    trainer, model = _fit(pl, tmp_path, [auroc_cb, SaveMidEpoch()], "digits",
-                          lambda logits, y, i: {"logits": logits, "target": y})
+    trainer, model = _fit(
+        pl, tmp_path, [auroc_cb, SaveMidEpoch()], "digits", lambda logits, y, i: {"logits": logits, "target": y}
+    )
     _, _, xv, yv = _dataset("digits")
     logits = _val_logits(model, xv)
     resumed = ac.AUROCAccumulator(num_classes=10)
     resumed.load_state_dict(torch.load(path, weights_only=True))
     assert resumed.num_samples == 3 * VAL_BATCH
-    resumed.update(logits[3 * VAL_BATCH:], yv[3 * VAL_BATCH:])  # the rest of the epoch
+    resumed.update(logits[3 * VAL_BATCH :], yv[3 * VAL_BATCH :])  # the rest of the epoch
     want = roc_auc_score(yv.numpy(), torch.softmax(logits, 1).numpy(), multi_class="ovr")
     assert resumed.compute().item() == pytest.approx(want, abs=1e-9)
     assert resumed.compute().item() == pytest.approx(float(trainer.callback_metrics["val_auroc"]), abs=1e-9)
@@ -242,8 +265,9 @@ def test_lightning_binary_labels_as_other_libraries_write_them(tmp_path, labels,
 
     low, high = labels
     cb = AUROCCallback(**({} if pos_label is None else {"pos_label": pos_label}))
-    trainer, model = _fit(pl, tmp_path, [cb], "cancer",
-                          lambda logits, y, i: {"logits": logits, "target": torch.where(y == 1, high, low)})
+    trainer, model = _fit(
+        pl, tmp_path, [cb], "cancer", lambda logits, y, i: {"logits": logits, "target": torch.where(y == 1, high, low)}
+    )
     _, _, xv, yv = _dataset("cancer")
     y_written = torch.where(yv == 1, high, low).numpy()
     fpr_positive = high if pos_label is None else pos_label
@@ -268,8 +292,9 @@ def _fastai_learner(x, y, model, loss_func, metrics, *, categorize=True):
 
     items = list(zip(x, y))
     y_tfms = [ItemGetter(1), Categorize()] if categorize else [ItemGetter(1), ToTensor()]
-    dsets = Datasets(items, tfms=[[ItemGetter(0), ToTensor()], y_tfms],
-                     splits=IndexSplitter(list(range(0, len(items), 5)))(items))
+    dsets = Datasets(
+        items, tfms=[[ItemGetter(0), ToTensor()], y_tfms], splits=IndexSplitter(list(range(0, len(items), 5)))(items)
+    )
     learn = Learner(dsets.dataloaders(bs=64, num_workers=0), model, loss_func=loss_func, metrics=metrics)
     learn.remove_cb(ProgressCallback)
     learn.logger = lambda *args: None

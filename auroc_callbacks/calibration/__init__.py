@@ -29,9 +29,28 @@ Example:
 """
 
 from . import calibrators, metrics
-from .calibrators import (CalibratedModel, Calibrator, IsotonicCalibrator, PlattScaler, TemperatureScaler, fit_isotonic,
-                          fit_platt, fit_temperature)
-from .metrics import (AVERAGES, STRATEGIES, CalibrationSummary, Reliability, UndefinedCalibrationWarning, brier_score_loss,
-                      calibration_error, calibration_summary, log_loss, nan_summary, reliability)
+from .calibrators import (
+    CalibratedModel,
+    Calibrator,
+    IsotonicCalibrator,
+    PlattScaler,
+    TemperatureScaler,
+    fit_isotonic,
+    fit_platt,
+    fit_temperature,
+)
+from .metrics import (
+    AVERAGES,
+    STRATEGIES,
+    CalibrationSummary,
+    Reliability,
+    UndefinedCalibrationWarning,
+    brier_score_loss,
+    calibration_error,
+    calibration_summary,
+    log_loss,
+    nan_summary,
+    reliability,
+)
 
 __all__ = metrics.__all__ + calibrators.__all__  # the public API is each submodule's

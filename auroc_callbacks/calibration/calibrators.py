@@ -102,7 +102,7 @@ class Calibrator(nn.Module):
         """How a figure's legend names this calibrator (e.g. ``"temperature-scaled (T = 2.78)"``)."""
         return "calibrated"
 
-    def wrap(self, model: nn.Module) -> "CalibratedModel":
+    def wrap(self, model: nn.Module) -> CalibratedModel:
         """``model`` followed by this calibrator: ``model = calibrator.wrap(model)`` outputs probabilities."""
         if not isinstance(model, nn.Module):
             raise TypeError(f"`model` must be a torch.nn.Module; got {type(model).__name__}")
@@ -112,18 +112,23 @@ class Calibrator(nn.Module):
         return {}
 
     @classmethod
-    def _from_saved(cls, config: dict, state: dict) -> "Calibrator":
+    def _from_saved(cls, config: dict, state: dict) -> Calibrator:
         raise NotImplementedError
 
     def save(self, path: Union[str, os.PathLike]) -> None:
         """Write the calibrator (its class, configuration and buffers) to ``path`` with ``torch.save``."""
         state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
-        payload = {"format": _FILE_FORMAT, "version": _FILE_VERSION, "class": type(self).__name__,
-                   "config": self._config(), "state": state}
+        payload = {
+            "format": _FILE_FORMAT,
+            "version": _FILE_VERSION,
+            "class": type(self).__name__,
+            "config": self._config(),
+            "state": state,
+        }
         torch.save(payload, path)
 
     @classmethod
-    def load(cls, path: Union[str, os.PathLike], map_location=None) -> "Calibrator":
+    def load(cls, path: Union[str, os.PathLike], map_location=None) -> Calibrator:
         """Read a calibrator written by :meth:`save` (``weights_only``: no code is unpickled).
 
         ``Calibrator.load`` returns whichever calibrator the file holds;
@@ -308,8 +313,9 @@ class IsotonicCalibrator(Calibrator):
         if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
             raise TypeError(f"`x` and `y` must be torch.Tensors; got {type(x).__name__} and {type(y).__name__}")
         if x.ndim != 1 or y.shape != x.shape or x.numel() == 0:
-            raise ValueError(f"`x` and `y` must be non-empty 1-d tensors of one shape; got {tuple(x.shape)}"
-                             f" and {tuple(y.shape)}")
+            raise ValueError(
+                f"`x` and `y` must be non-empty 1-d tensors of one shape; got {tuple(x.shape)} and {tuple(y.shape)}"
+            )
         x, y = x.detach().double(), y.detach().double().to(x.device)
         if not bool(torch.isfinite(x).all() & torch.isfinite(y).all()):
             raise ValueError("`x` and `y` must be finite")
@@ -318,7 +324,9 @@ class IsotonicCalibrator(Calibrator):
         if x.numel() > 1 and not bool((y[1:] >= y[:-1]).all()):
             raise ValueError("`y` must be non-decreasing")
         if not bool(((y >= 0) & (y <= 1)).all()):
-            raise ValueError(f"`y` must be probabilities in [0, 1]; got values from {float(y.min()):g} to {float(y.max()):g}")
+            raise ValueError(
+                f"`y` must be probabilities in [0, 1]; got values from {float(y.min()):g} to {float(y.max()):g}"
+            )
         self.register_buffer("x", x.clone())
         self.register_buffer("y", y.clone())
 
@@ -376,8 +384,15 @@ def minimise_lbfgs(params: torch.Tensor, loss_fn, max_iter: int) -> torch.Tensor
     """Minimise ``loss_fn(params)`` with L-BFGS (strong Wolfe line search); also under no_grad / inference mode."""
     with torch.inference_mode(False), torch.enable_grad():
         p = params.detach().clone().requires_grad_(True)
-        opt = torch.optim.LBFGS([p], lr=1.0, max_iter=max_iter, tolerance_grad=1e-12, tolerance_change=1e-15,
-                                history_size=20, line_search_fn="strong_wolfe")
+        opt = torch.optim.LBFGS(
+            [p],
+            lr=1.0,
+            max_iter=max_iter,
+            tolerance_grad=1e-12,
+            tolerance_change=1e-15,
+            history_size=20,
+            line_search_fn="strong_wolfe",
+        )
 
         def closure():
             opt.zero_grad()
@@ -432,6 +447,7 @@ def _temperature_loss(z: torch.Tensor, y: torch.Tensor, valid, softmax: bool):
 
         def loss(log_t):
             return -torch.nn.functional.logsigmoid(s * torch.exp(-log_t)).mean()
+
     if not bool(slope0 < 0):
         return loss, "the logits do no better than a uniform prediction (the NLL keeps falling as T grows)"
     if not wrong:
@@ -486,8 +502,9 @@ def fit_temperature(
         True
     """
     check_params(_RULES, max_iter=max_iter)
-    z, y, valid, layout = _fit_input(logits, target, task=task, num_classes=num_classes, ignore_index=ignore_index,
-                                     who="fit_temperature")
+    z, y, valid, layout = _fit_input(
+        logits, target, task=task, num_classes=num_classes, ignore_index=ignore_index, who="fit_temperature"
+    )
     softmax = layout.task == "multiclass"
     if softmax and decide_activation(z, logits.dtype, layout, "auto") is None:
         raise ValueError(
@@ -505,11 +522,7 @@ def fit_temperature(
 
 
 def fit_platt(
-    logits: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    ignore_index: Optional[int] = None,
-    max_iter: int = 100,
+    logits: torch.Tensor, target: torch.Tensor, *, ignore_index: Optional[int] = None, max_iter: int = 100
 ) -> PlattScaler:
     """Fit Platt scaling ``sigmoid(a * s + b)`` to a binary score by maximum likelihood (L-BFGS, float64).
 
@@ -543,13 +556,13 @@ def fit_platt(
         (1.1947, -0.1459)
     """
     check_params(_RULES, max_iter=max_iter)
-    z, y, _, _ = _fit_input(logits, target, task="binary", num_classes=None, ignore_index=ignore_index,
-                            who="fit_platt")
+    z, y, _, _ = _fit_input(logits, target, task="binary", num_classes=None, ignore_index=ignore_index, who="fit_platt")
     s = _binary_score(z, "fit_platt")
     pos, neg = s[y], s[~y]
     if pos.numel() == 0 or neg.numel() == 0:
-        raise ValueError("fit_platt needs both classes in `target`; got only " + ("negatives" if pos.numel() == 0
-                                                                                  else "positives"))
+        raise ValueError(
+            "fit_platt needs both classes in `target`; got only " + ("negatives" if pos.numel() == 0 else "positives")
+        )
     if bool(s.min() == s.max()):  # one score for everyone: the maximum is a = 0, b = logit(fraction of positives)
         rate = pos.numel() / s.numel()
         return PlattScaler(0.0, math.log(rate / (1 - rate))).to(s.device)
@@ -574,10 +587,7 @@ def fit_platt(
 
 
 def fit_isotonic(
-    scores: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    ignore_index: Optional[int] = None,
+    scores: torch.Tensor, target: torch.Tensor, *, ignore_index: Optional[int] = None
 ) -> IsotonicCalibrator:
     """Fit a non-decreasing map from a binary score to the probability of a positive (isotonic regression).
 
@@ -616,8 +626,9 @@ def fit_isotonic(
         >>> iso(torch.tensor([0.0, 4.5, 9.0]))
         tensor([0.0000, 0.6667, 1.0000])
     """
-    z, y, _, _ = _fit_input(scores, target, task="binary", num_classes=None, ignore_index=ignore_index,
-                            who="fit_isotonic")
+    z, y, _, _ = _fit_input(
+        scores, target, task="binary", num_classes=None, ignore_index=ignore_index, who="fit_isotonic"
+    )
     s = _binary_score(z, "fit_isotonic")
     order = torch.sort(s, stable=True).indices
     xs, ys = s[order], y[order].double()

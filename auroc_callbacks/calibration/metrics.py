@@ -149,8 +149,9 @@ def check_data_options(options: dict, who: str) -> None:
     """Refuse keyword options other than :data:`DATA_OPTIONS` (a TypeError naming them and the allowed ones)."""
     unknown = sorted(set(options) - set(DATA_OPTIONS))
     if unknown:
-        raise TypeError(f"{who} got unexpected keyword argument(s) {', '.join(unknown)};"
-                        f" options are {', '.join(DATA_OPTIONS)}")
+        raise TypeError(
+            f"{who} got unexpected keyword argument(s) {', '.join(unknown)}; options are {', '.join(DATA_OPTIONS)}"
+        )
 
 
 def _checked(preds, target, *, task=None, num_classes=None, activation="auto", ignore_index=None):
@@ -440,8 +441,9 @@ def calibration_error(
         tensor(0.2000, dtype=torch.float64)
     """
     check_params(_RULES, n_bins=n_bins, strategy=strategy, norm=norm, average=average)
-    layout, opts = _checked(preds, target, task=task, num_classes=num_classes, activation=activation,
-                            ignore_index=ignore_index)
+    layout, opts = _checked(
+        preds, target, task=task, num_classes=num_classes, activation=activation, ignore_index=ignore_index
+    )
     prep = _prepare(preds, target, layout, opts)
     _warn_empty_labels(prep, average)
     ece, mce = _errors(_bin(*_entries(prep, average), n_bins, strategy))
@@ -492,8 +494,9 @@ def reliability(
         ([0.0, 0.5, 1.0], [0.2, 0.525, 0.85], [3, 2, 4])
     """
     check_params({**_RULES, "average": [Choice((None, "micro"))]}, n_bins=n_bins, strategy=strategy, average=average)
-    layout, opts = _checked(preds, target, task=task, num_classes=num_classes, activation=activation,
-                            ignore_index=ignore_index)
+    layout, opts = _checked(
+        preds, target, task=task, num_classes=num_classes, activation=activation, ignore_index=ignore_index
+    )
     prep = _prepare(preds, target, layout, opts)
     _warn_empty_labels(prep, average)
     rel = _reliability(_bin(*_entries(prep, average), n_bins, strategy))
@@ -550,8 +553,17 @@ def brier_score_loss(
         >>> brier_score_loss(probs, torch.tensor([0, 1, 2]))
         tensor(0.1467, dtype=torch.float64)
     """
-    return _sample_mean(preds, target, _squared_errors, average, likelihood=False, task=task,
-                        num_classes=num_classes, activation=activation, ignore_index=ignore_index)
+    return _sample_mean(
+        preds,
+        target,
+        _squared_errors,
+        average,
+        likelihood=False,
+        task=task,
+        num_classes=num_classes,
+        activation=activation,
+        ignore_index=ignore_index,
+    )
 
 
 def log_loss(
@@ -588,8 +600,17 @@ def log_loss(
         >>> log_loss(torch.tensor([0.9, 0.2]), torch.tensor([1, 0]))  # -(log 0.9 + log 0.8) / 2
         tensor(0.1643, dtype=torch.float64)
     """
-    return _sample_mean(preds, target, _negative_loglik, average, likelihood=True, task=task,
-                        num_classes=num_classes, activation=activation, ignore_index=ignore_index)
+    return _sample_mean(
+        preds,
+        target,
+        _negative_loglik,
+        average,
+        likelihood=True,
+        task=task,
+        num_classes=num_classes,
+        activation=activation,
+        ignore_index=ignore_index,
+    )
 
 
 def _sample_mean(preds, target, values, average, *, likelihood: bool, **options) -> torch.Tensor:
@@ -672,8 +693,7 @@ def calibration_summary(
         >>> round(float(s.temperature), 2), bool(s.ece_tempered < s.ece)
         (2.78, True)
     """
-    check_params({**_RULES, "average": [Choice(("macro", "micro"))]}, n_bins=n_bins, strategy=strategy,
-                 average=average)
+    check_params({**_RULES, "average": [Choice(("macro", "micro"))]}, n_bins=n_bins, strategy=strategy, average=average)
     check_data_options(options, "calibration_summary")
     preds, target, options = data_or_epoch(preds, target, accumulator, options, DATA_OPTIONS, given=options)
     opts = _checks.check_options(**options)
@@ -684,8 +704,11 @@ def calibration_summary(
     if reason is not None:
         _checks.check_values(torch.zeros_like(preds), target, layout, opts)  # bad labels still raise
         _checks.warn(f"{reason.split(';')[0]}: every calibration number is NaN", UndefinedCalibrationWarning)
-        n = int(target.shape[0] if opts.ignore_index is None or layout.task == "multilabel"
-                else (target != opts.ignore_index).sum())
+        n = int(
+            target.shape[0]
+            if opts.ignore_index is None or layout.task == "multilabel"
+            else (target != opts.ignore_index).sum()
+        )
         return nan_summary(n_bins, preds.device, n, layout.task, strategy)
     if not validated:
         _checks.check_values(preds, target, layout, opts)
@@ -696,8 +719,19 @@ def calibration_summary(
     brier = _averaged(_squared_errors(prep), prep, average)
     nll = _averaged(_negative_loglik(prep), prep, average)
     ece_t, temperature, rel_t = _tempered(prep, n_bins, strategy, average)
-    return CalibrationSummary(ece, mce, brier, nll, ece_t, temperature, _pooled(prep, n_bins, strategy), rel_t,
-                              int(prep.target.shape[0]), prep.task, strategy)
+    return CalibrationSummary(
+        ece,
+        mce,
+        brier,
+        nll,
+        ece_t,
+        temperature,
+        _pooled(prep, n_bins, strategy),
+        rel_t,
+        int(prep.target.shape[0]),
+        prep.task,
+        strategy,
+    )
 
 
 def _tempered(prep: _Prepared, n_bins: int, strategy: str, average):
@@ -706,8 +740,10 @@ def _tempered(prep: _Prepared, n_bins: int, strategy: str, average):
     softmax = prep.task == "multiclass"
     loss, why = temperature_problem(prep.logits, prep.target, prep.valid, softmax)
     if why is not None:
-        _checks.warn(f"temperature scaling is undefined for this epoch: {why}; `temperature` and `ece_tempered`"
-                     " are NaN", UndefinedCalibrationWarning)
+        _checks.warn(
+            f"temperature scaling is undefined for this epoch: {why}; `temperature` and `ece_tempered` are NaN",
+            UndefinedCalibrationWarning,
+        )
         temperature = torch.tensor(float("nan"), dtype=torch.float64, device=device)
         return temperature.clone(), temperature, _nan_reliability(n_bins, device)
     temperature = torch.exp(minimise_lbfgs(torch.zeros((), dtype=torch.float64, device=device), loss, 100))
@@ -720,8 +756,12 @@ def _tempered(prep: _Prepared, n_bins: int, strategy: str, average):
 def _empty_reliability(n_bins: int, device) -> Reliability:
     """``n_bins`` empty bins: zero counts (and zeros elsewhere, for :func:`~auroc_callbacks._checks.nan_like`)."""
     floats = dict(dtype=torch.float64, device=device)
-    return Reliability(torch.zeros(n_bins, **floats), torch.zeros(n_bins, **floats),
-                       torch.zeros(n_bins, dtype=torch.int64, device=device), torch.zeros(n_bins + 1, **floats))
+    return Reliability(
+        torch.zeros(n_bins, **floats),
+        torch.zeros(n_bins, **floats),
+        torch.zeros(n_bins, dtype=torch.int64, device=device),
+        torch.zeros(n_bins + 1, **floats),
+    )
 
 
 def _nan_reliability(n_bins: int, device) -> Reliability:
