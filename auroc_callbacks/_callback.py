@@ -431,7 +431,7 @@ def _calibration(accumulator, settings: dict, *, auroc_undefined: bool) -> Calib
             preds, target = accumulator.gather()
             task = accumulator.layout.task if accumulator.layout is not None else "binary"
             summary = nan_summary(settings["n_bins"], preds.device, int(target.shape[0]), task, settings["strategy"])
-            warnings.warn(f"calibration is NaN this epoch: {error}", UndefinedCalibrationWarning)
+            warnings.warn(f"calibration is NaN this epoch: {error}", UndefinedCalibrationWarning, stacklevel=2)
     ours = []
     for w in caught:
         if issubclass(w.category, UndefinedCalibrationWarning):

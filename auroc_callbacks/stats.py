@@ -736,7 +736,6 @@ def _bootstrap(f: Formatted, layout: Layout, ranked: _RankedRows, n_boot: int, s
     sorted order, a chunk of replicates at a time.
     """
     device = ranked.keys.device
-    n = f.target.shape[0]
     gen = torch.Generator(device=device).manual_seed(int(seed))
     strata = _strata(f, layout)
     budget = _BOOT_CHUNK_ELEMENTS if device.type == "cpu" else _BOOT_CHUNK_ELEMENTS * 16

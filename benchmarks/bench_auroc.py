@@ -127,7 +127,7 @@ def bench_sizes(sizes, device: str, repeats: int, ties: bool, with_sklearn: bool
         times = {name: _median_time(fn, repeats, sync) for name, fn in contenders.items()}
         if device == "cpu":
             host = logits.numpy()
-            times["np.sort floor"] = _median_time(lambda: np.sort(host, axis=0), repeats)
+            times["np.sort floor"] = _median_time(lambda host=host: np.sort(host, axis=0), repeats)
         ours = times["auroc_callbacks"]
         for name, t in times.items():
             print(f"  {name:16s} {t * 1e3:10.1f} ms   {t / ours:6.2f}x ours")
@@ -188,7 +188,7 @@ def bench_ap(sizes, device: str, repeats: int, ties: bool, with_sklearn: bool) -
         acc.update(logits, target)
         acc.compute_scores()  # the epoch's checks, once, as a callback's epoch end does
         auroc_alone = _median_time(acc.compute_scores, repeats, sync)
-        pair = _median_time(lambda: acc.compute_metrics(auroc=True, average_precision=True), repeats, sync)
+        pair = _median_time(lambda acc=acc: acc.compute_metrics(auroc=True, average_precision=True), repeats, sync)
         ours = times["auroc_callbacks"]
         for name, t in times.items():
             print(f"  {name:16s} {t * 1e3:10.1f} ms   {t / ours:6.2f}x ours")

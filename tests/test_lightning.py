@@ -823,7 +823,7 @@ def test_calibration_keys_are_exempt_from_lightnings_sync_dist_advice():
         warnings.simplefilter("always")
         cb.setup(SimpleNamespace(world_size=2, loggers=[]), None, "fit")
         for key in ("ece", "ece_tempered", "brier", "test_ece", "test_brier", "auroc_lo", "val_ece", "loss"):
-            warnings.warn(advice.format(key), UserWarning)
+            warnings.warn(advice.format(key), UserWarning, stacklevel=2)
     assert [str(w.message) for w in caught] == [advice.format("val_ece"), advice.format("loss")]
 
 

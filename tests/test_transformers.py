@@ -152,7 +152,7 @@ def test_bert_token_classification_masks_padding_and_ignored_labels(tmp_path):
 
     g = torch.Generator().manual_seed(0)
     rows = []
-    for i in range(96):
+    for _ in range(96):
         n = int(torch.randint(5, 17, (1,), generator=g))
         ids = torch.randint(1, 100, (n,), generator=g)
         labels = (ids % 3).clone()  # learnable from the token alone
@@ -245,7 +245,7 @@ def test_logits_index_picks_the_entry():
 def test_batches_accumulate_until_compute_result_then_reset():
     g = torch.Generator().manual_seed(3)
     metric = AUROCMetric(per_class=True)
-    for epoch in range(2):
+    for _ in range(2):
         y = torch.randint(0, 3, (90,), generator=g)
         logits = torch.randn(90, 3, generator=g) + y.unsqueeze(1).eq(torch.arange(3)).float()
         y[::7] = -100  # ignored: the Trainer's padding label
