@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import inspect
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Dict, List, NamedTuple, Optional
@@ -42,12 +43,17 @@ __all__ = [
     "SuffixedWriter",
     "build_accumulator",
     "check_callback_options",
+    "check_distinct_keys",
     "calibration_prefix",
     "compute_epoch",
     "activation_of",
     "dataloader_key",
+    "epoch_keys",
     "insert_columns",
+    "key_pattern",
+    "known_class_names",
     "log_figures",
+    "own_options",
     "scalar_keys",
     "unused_figures",
     "vocab_names",
@@ -118,7 +124,18 @@ def build_accumulator(options: dict, *, who: str = "AUROCCallback", own: Sequenc
             f"{who} got an unexpected option `{unknown[0]}`{hint}; its own options are"
             f" {', '.join(own)}, and it passes on those of AUROCAccumulator: {', '.join(passed)}"
         )
-    return AUROCAccumulator(**options, **fixed)  # type: ignore[abstract]  # the factory builds a subclass
+    return AUROCAccumulator(**options, **fixed)  # the factory builds a subclass
+
+
+def own_options(init) -> tuple:
+    """The keyword-only options of an integration's ``__init__``: its own (``**auroc_options`` go to the accumulator).
+
+    Example:
+        >>> def __init__(self, *, name="auroc", per_class=False, **auroc_options): ...
+        >>> own_options(__init__)
+        ('name', 'per_class')
+    """
+    return tuple(n for n, p in inspect.signature(init).parameters.items() if p.kind is p.KEYWORD_ONLY)
 
 
 def check_callback_options(
@@ -196,6 +213,40 @@ def check_callback_options(
     return CallbackOptions(name, per_class, names, settings, log_curve, pr_curves, average_precision)
 
 
+def check_distinct_keys(name: str, class_names: Optional[Sequence[str]]) -> None:
+    """Refuse ``class_names`` that give one per-class key twice once made tag-safe (:func:`~auroc_callbacks.tensorboard.tag_name`).
+
+    Example:
+        >>> check_distinct_keys("val_auroc", ["a b", "a_b"])
+        Traceback (most recent call last):
+        ...
+        ValueError: `class_names` ['a b', 'a_b'] give the key `val_auroc/a_b` twice (keys keep only letters, digits, '_', '.' and '-'): make them distinct
+    """
+    from .tensorboard import tag_name
+
+    tags = [tag_name(c) for c in class_names or []]
+    clash = next((c for i, c in enumerate(tags) if c in tags[:i]), None)
+    if clash is not None:
+        raise ValueError(
+            f"`class_names` {list(class_names or [])} give the key `{name}/{clash}` twice (keys keep"
+            " only letters, digits, '_', '.' and '-'): make them distinct"
+        )
+
+
+def key_pattern(names: Sequence[str]) -> str:
+    """A regular expression matching every key a callback named ``names`` can log (:func:`scalar_keys`, any options).
+
+    Example:
+        >>> import re
+        >>> pattern = key_pattern(["val_auroc"])
+        >>> [bool(re.fullmatch(pattern, k)) for k in ("val_auroc_lo", "val_ap/cat", "val_brier", "val_loss")]
+        [True, True, True, False]
+    """
+    stems = [re.escape(n) for n in names]
+    stems += [re.escape(calibration_prefix(n) + c) for n in names for c in ("ap", *CALIBRATION_COLUMNS)]
+    return rf"(?:{'|'.join(stems)})(?:_lo|_hi|_bound)?(?:/[^']*)?"
+
+
 def calibration_prefix(name: str) -> str:
     """What a callback's calibration keys start with: ``name`` without its trailing ``auroc``, else ``name_``.
 
@@ -242,6 +293,28 @@ def scalar_keys(
         keys += [f"{ap_name}{sep}{k}" for k in class_keys]
     keys += [f"{calibration_prefix(name)}{k}" for k in CALIBRATION_COLUMNS] if calibration else []
     return keys
+
+
+def epoch_keys(accumulator, options: CallbackOptions, *, class_keys: Sequence[str] = (), sep: str = "/") -> List[str]:
+    """The :func:`scalar_keys` every epoch of ``accumulator`` under ``options`` gives, known before the first epoch.
+
+    ``class_keys`` name the per-class values, used with ``per_class`` only.
+
+    Example:
+        >>> import auroc_callbacks as ac
+        >>> acc = ac.AUROCAccumulator(num_classes=2, ci=True)
+        >>> epoch_keys(acc, check_callback_options(acc, name="auroc", per_class=True), class_keys=["a", "b"], sep="_")
+        ['auroc', 'auroc_lo', 'auroc_hi', 'auroc_a', 'auroc_b']
+    """
+    return scalar_keys(
+        options.name,
+        ci=getattr(accumulator, "ci", False),
+        bound=accumulator.mode == "histogram",
+        class_keys=class_keys if options.per_class else [],
+        calibration=options.calibration is not None,
+        sep=sep,
+        ap=options.average_precision,
+    )
 
 
 class EpochResult(NamedTuple):
@@ -555,6 +628,33 @@ def vocab_names(vocab) -> Optional[List[str]]:
     if hasattr(last, "__len__") and not isinstance(last, str):
         vocab = last
     return [str(v) for v in vocab]
+
+
+def known_class_names(options: CallbackOptions, vocab, num_classes: Optional[int]) -> Optional[List[str]]:
+    """The class names a callback knows before its first epoch: ``class_names``, the data's ``vocab``, or numbered.
+
+    Numbered from ``num_classes`` (a one-column binary model scores class ``"1"``); None when nothing tells,
+    which ``per_class=True`` refuses (its columns must exist before training).
+
+    Example:
+        >>> import auroc_callbacks as ac
+        >>> options = check_callback_options(ac.AUROCAccumulator(), name="auroc")
+        >>> known_class_names(options, ["neg", "pos"], None), known_class_names(options, None, 3)
+        (['neg', 'pos'], ['0', '1', '2'])
+    """
+    if options.class_names is not None:
+        return options.class_names
+    names = vocab_names(vocab)
+    if names is not None:
+        return names
+    if num_classes is not None:
+        return [str(i) for i in range(num_classes)] if num_classes > 1 else ["1"]
+    if options.per_class:
+        raise ValueError(
+            "AUROCCallback(per_class=True) needs the classes before training: the DataLoaders have no"
+            " `vocab`; pass `class_names=` or `num_classes=`"
+        )
+    return None
 
 
 def insert_columns(names: list, columns: Sequence[str], *, before: Optional[str]) -> None:

@@ -21,8 +21,9 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from types import ModuleType
+from typing import List, Sequence
 
-__all__ = ["is_available", "require", "require_matplotlib", "require_tensorboard"]
+__all__ = ["base_classes", "is_available", "require", "require_matplotlib", "require_tensorboard"]
 
 PLOT_EXTRA = "plot"
 TENSORBOARD_EXTRA = "tensorboard"
@@ -66,3 +67,24 @@ def require_tensorboard(caller: str) -> type:
     """
     require("tensorboard", extra=TENSORBOARD_EXTRA, caller=caller)
     return require("torch.utils.tensorboard", extra=TENSORBOARD_EXTRA, caller=caller).SummaryWriter
+
+
+def base_classes(modules: Sequence[str], attr: str, *, message: str) -> List[type]:
+    """``attr`` of each of ``modules`` that imports, in order (one class serving several packages), at least one.
+
+    Example:
+        >>> base_classes(["a_package_that_does_not_exist", "collections"], "OrderedDict", message="none")
+        [<class 'collections.OrderedDict'>]
+
+    Raises:
+        ModuleNotFoundError: none of ``modules`` imports; ``message`` says what to install.
+    """
+    bases = []
+    for module in modules:
+        try:
+            bases.append(getattr(importlib.import_module(module), attr))
+        except ImportError:  # pragma: no cover - depends on the environment
+            continue
+    if not bases:
+        raise ModuleNotFoundError(message)
+    return bases

@@ -113,6 +113,21 @@ class PaddingTrimmer:
         self.kept[dataloader_idx] = self.kept.get(dataloader_idx, 0) + kept
         return kept
 
+    def trim(self, loader, batch_idx: int, dataloader_idx: int, preds, target, weight=None):
+        """``(preds, target, weight)`` without the batch's padding rows (views: no copy, no sync); None when all are.
+
+        A 0-d prediction is one sample.
+        """
+        rows = preds.shape[0] if preds.ndim else 1
+        kept = self.keep(loader, batch_idx, dataloader_idx, rows)
+        if kept == rows:
+            return preds, target, weight
+        if not kept or not preds.ndim:
+            return None  # only padding: nothing to add
+        target = target[:kept] if target.ndim else target
+        weight = weight[:kept] if weight is not None and weight.ndim else weight
+        return preds[:kept], target, weight
+
     def check(self, loaders: list, limit_name: str, dataloader_idx: Optional[int] = None) -> None:
         """At the epoch's end (of every dataloader, or of ``dataloader_idx`` alone): warn about padding that could not
         be dropped, or real rows that were."""

@@ -13,13 +13,22 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, cast
+from typing import Any, Callable, Container, Dict, List, Literal, Mapping, Optional, Sequence, cast
 
 import torch
 
 from ._checks import UndefinedAUROCWarning
 
-__all__ = ["UndefinedNote", "check_columns", "column_owner", "never_improved", "never_saved", "stop_note"]
+__all__ = [
+    "UndefinedNote",
+    "check_columns",
+    "column_owner",
+    "keep_final_weights",
+    "never_improved",
+    "never_saved",
+    "stop_note",
+    "stop_notes",
+]
 
 
 def check_columns(ours: Sequence[str], existing: Sequence[str], owner: Callable[[str], str], *, who: str) -> None:
@@ -79,12 +88,43 @@ def never_saved(savers: Sequence, columns: Sequence[str]) -> list:
     return [s for s in savers if s.monitor in columns and not s.every_epoch and not s.at_end and never_improved(s.best)]
 
 
+def keep_final_weights(learn, savers: Sequence, columns: Sequence[str]) -> None:
+    """Save the final weights for each of ``savers`` (fastai's ``SaveModelCallback``) that never saved, with one warning.
+
+    Such a saver monitored one of ``columns`` and every value was NaN
+    (:func:`never_saved`); at its ``after_fit`` it would load a file that
+    does not exist. Saving the final weights under its ``fname`` (as
+    ``at_end=True`` would) keeps the fit.
+    """
+    for tracker in never_saved(savers, columns):
+        tracker.last_saved_path = learn.save(tracker.fname, with_opt=tracker.with_opt)
+        warnings.warn(
+            f"AUROCCallback: no epoch's `{tracker.monitor}` was defined (every value was NaN),"
+            f" so SaveModelCallback(monitor={tracker.monitor!r}) saved no best model; the final"
+            f" weights were saved as {tracker.fname!r} and kept",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def stop_note(monitor: str) -> str:
     """What ``EarlyStopping(check_finite=True)`` does with an undefined epoch, for the undefined-AUROC warning."""
     return (
         f"EarlyStopping(monitor={monitor!r}, check_finite=True) will stop training on this undefined epoch;"
         " pass check_finite=False to wait it out"
     )
+
+
+def stop_notes(stoppers: Sequence, prefixes: Sequence[str], warned: Container[str]) -> Dict[str, str]:
+    """The :func:`stop_note` of each early stopper (``check_finite=True``) monitoring a key starting with ``prefixes``.
+
+    Those whose key is in ``warned`` (noted already) are left out: the undefined-AUROC warning says it once.
+    """
+    return {
+        es.monitor: stop_note(es.monitor)
+        for es in stoppers
+        if es.check_finite and es.monitor.startswith(tuple(prefixes)) and es.monitor not in warned
+    }
 
 
 def never_improved(best) -> bool:

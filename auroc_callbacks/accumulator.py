@@ -8,7 +8,6 @@ certified bound. ``AUROCAccumulator(mode="exact" | "histogram", ...)`` builds ei
 
 from __future__ import annotations
 
-import abc
 import warnings
 from typing import Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union, cast
 
@@ -119,7 +118,7 @@ _RULES = {
 }
 
 
-class AUROCAccumulator(abc.ABC):
+class AUROCAccumulator:
     """Collects ``(preds, target)`` batches on their device; computes the epoch AUROC. Builds one of two classes.
 
     ``AUROCAccumulator(mode="exact", ...)`` (the default) returns an
@@ -221,9 +220,9 @@ class AUROCAccumulator(abc.ABC):
         return self._layout
 
     @property
-    @abc.abstractmethod
     def num_samples(self) -> int:
         """Samples held by this rank (no sync)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement it")
 
     # ------------------------------------------------------------------ accumulation
 
@@ -320,13 +319,12 @@ class AUROCAccumulator(abc.ABC):
             self._indices_checked = True
         return cast(Layout, self._layout)  # set by the first batch's check above
 
-    @abc.abstractmethod
     def _store(self, preds: torch.Tensor, target: torch.Tensor, weight: Optional[torch.Tensor] = None) -> None:
         """Keep one checked, non-empty batch (and its checked weights); forget the cached epoch."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement it")
 
     # ------------------------------------------------------------------ results
 
-    @abc.abstractmethod
     def epoch(self):
         """The epoch this accumulator computes from, cached until the next ``update``, ``truncate`` or ``reset``.
 
@@ -335,6 +333,7 @@ class AUROCAccumulator(abc.ABC):
         Raises:
             EmptyEpochError: nothing was accumulated (on any rank); a ``ValueError``. Every compute raises it too.
         """
+        raise NotImplementedError(f"{type(self).__name__} does not implement it")
 
     def compute(self) -> torch.Tensor:
         """The epoch AUROC over every sample since the last ``reset``, shaped as :func:`auroc_callbacks.auroc` returns it."""
@@ -351,21 +350,21 @@ class AUROCAccumulator(abc.ABC):
         """
         return cast(APScores, self.compute_metrics(auroc=False, average_precision=True).ap)
 
-    @abc.abstractmethod
     def compute_metrics(self, *, auroc: bool = True, average_precision: bool = True) -> RankingScores:
         """AUROC and average precision scores of the epoch, from one ranking (exact: one sort; histogram: the counts)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement it")
 
-    @abc.abstractmethod
     def _scores(self, *, per_class: bool) -> AUROCScores:
         """The epoch's scores; the per-class values only when ``per_class`` (else they may be NaN)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement it")
 
-    @abc.abstractmethod
     def compute_curves(self, *, drop_intermediate: bool = True):
         """ROC curve(s) of the epoch, as :func:`auroc_callbacks.roc_curve` returns them.
 
         Raises:
             ValueError: the scores cannot be ranked (NaN), whatever ``nan_strategy``.
         """
+        raise NotImplementedError(f"{type(self).__name__} does not implement it")
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -418,13 +417,13 @@ class AUROCAccumulator(abc.ABC):
         self.reset()
         self._load_state(state)
 
-    @abc.abstractmethod
     def _state(self) -> dict:
         """The mode's own part of :meth:`state_dict`."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement it")
 
-    @abc.abstractmethod
     def _load_state(self, state: dict) -> None:
         """Restore the mode's own part into this freshly reset accumulator."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement it")
 
     def _repr_options(self) -> str:
         """This class's own options, for ``repr``."""

@@ -34,7 +34,6 @@ bound, and nothing is reduced at the end.
 from __future__ import annotations
 
 import os
-import sys
 import warnings
 from collections.abc import Mapping
 from typing import Callable, List, Optional, Sequence, Union
@@ -47,7 +46,7 @@ from fastai.torch_core import rank_distrib
 
 from . import _callback, _optional, _trackers
 from ._checks import Choice, check_params
-from .loggers import fastai_wandb_writers, log_epoch_figures
+from .loggers import fastai_callback, fastai_wandb_writers, log_epoch_figures
 
 __all__ = ["AUROC", "AUROCCallback", "FROM_LOSS", "loss_activation"]
 
@@ -55,19 +54,8 @@ FROM_LOSS = "loss_func"
 """Default ``activation``: the one fastai's ``get_preds`` applies, ``learn.loss_func.activation``."""
 
 _ACTIVATION = {"activation": [Choice((FROM_LOSS, "auto", "softmax", "sigmoid")), None]}
+_SUPPORTED = "fastai's TensorBoardCallback or WandbCallback to `cbs`, or pass AUROCCallback(log_dir=...)"
 _RULES = {"log_dir": [None, str, os.PathLike], "weight_func": [None, callable]}
-_OWN = (
-    "name",
-    "per_class",
-    "class_names",
-    "log_dir",
-    "log_curve",
-    "pr_curves",
-    "calibration",
-    "activation",
-    "average_precision",
-    "weight_func",
-)
 
 
 def loss_activation(loss_func) -> str:
@@ -202,7 +190,7 @@ class AUROC(Metric):
     """
 
     def __init__(self, *, name: str = "auroc", activation: Optional[str] = FROM_LOSS, **auroc_options):
-        self._collector = _Collector(activation, auroc_options, "AUROC", ("name", "activation"))
+        self._collector = _Collector(activation, auroc_options, "AUROC", _callback.own_options(AUROC.__init__))
         self._name = _callback.check_callback_options(self._collector.template, name=name).name
         self._value = self._predicting = None
 
@@ -356,7 +344,8 @@ class AUROCCallback(Callback):
     ):
         super().__init__()
         check_params(_RULES, log_dir=log_dir)
-        self._collector = _Collector(activation, auroc_options, "AUROCCallback", _OWN, weight_func)
+        own = _callback.own_options(AUROCCallback.__init__)
+        self._collector = _Collector(activation, auroc_options, "AUROCCallback", own, weight_func)
         self.options = _callback.check_callback_options(
             self._collector.template,
             name=name,
@@ -388,16 +377,7 @@ class AUROCCallback(Callback):
     @property
     def columns(self) -> List[str]:
         """The Recorder columns this callback adds, in order."""
-        acc = self._collector.template
-        return _callback.scalar_keys(
-            self.name,
-            ci=getattr(acc, "ci", False),
-            bound=acc.mode == "histogram",
-            class_keys=(self._names or []) if self.options.per_class else [],
-            calibration=self.options.calibration is not None,
-            sep="_",
-            ap=self.options.average_precision,
-        )
+        return _callback.epoch_keys(self._collector.template, self.options, class_keys=self._names or [], sep="_")
 
     # ------------------------------------------------------------------ events
 
@@ -406,28 +386,23 @@ class AUROCCallback(Callback):
         # lr_find cancels validation; get_preds returns predictions, not metrics.
         self._active = not hasattr(learn, "lr_finder") and not _predicting(learn)
         self._train_epoch = False
+        if self._active:
+            vocab, n = getattr(learn.dls, "vocab", None), self._collector.template.options.num_classes
+            self._names = _callback.known_class_names(self.options, vocab, n)
         recorder = getattr(learn, "recorder", None)
-        if not self._active:  # no values, but a tracker monitoring a column of ours asserts that it is there
-            if recorder is not None and any(
-                getattr(cb, "monitor", None) in self.columns for cb in learn.cbs if isinstance(cb, TrackerCallback)
-            ):
-                _callback.insert_columns(
-                    recorder.metric_names, self.columns, before="time" if recorder.add_time else None
-                )
+        if recorder is not None and (self._active or self._monitored()):
+            if self._active:  # inactive: no values, but a tracker monitoring a column of ours asserts it is there
+                _trackers.check_columns(self.columns, list(recorder.metric_names), self._owner, who=repr(self))
+            _callback.insert_columns(recorder.metric_names, self.columns, before="time" if recorder.add_time else None)
+        if not self._active or rank_distrib() != 0:
             return
-        self._names = self._class_names()
-        if recorder is not None:
-            names = recorder.metric_names
-            _trackers.check_columns(self.columns, list(names), self._owner, who=repr(self))
-            _callback.insert_columns(names, self.columns, before="time" if recorder.add_time else None)
-        if rank_distrib() != 0:
-            return
-        if self.log_dir is None and self._tensorboard_callback() is None and not fastai_wandb_writers(learn.cbs):
-            message = _callback.unused_figures(
-                self.options,
-                "the learner has no TensorBoardCallback, WandbCallback or `log_dir`",
-                "fastai's TensorBoardCallback or WandbCallback to `cbs`, or pass AUROCCallback(log_dir=...)",
-            )
+        if (
+            self.log_dir is None
+            and fastai_callback(learn.cbs, "tensorboard", "TensorBoardCallback") is None
+            and not fastai_wandb_writers(learn.cbs)
+        ):
+            missing = "the learner has no TensorBoardCallback, WandbCallback or `log_dir`"
+            message = _callback.unused_figures(self.options, missing, _SUPPORTED)
             if message is not None:
                 warnings.warn(message, UserWarning, stacklevel=2)
             return
@@ -475,33 +450,23 @@ class AUROCCallback(Callback):
         )
         if rank_distrib() != 0:
             return
-        writer = self._writer
-        if writer is None:  # fastai's TensorBoardCallback writes the Recorder columns itself: not twice
-            writer = self._tensorboard_callback(running=True)
-            if writer is not None:  # it writes metric_names[2:-1]: not the last column (time, unless removed)
-                written = set(list(getattr(self.learn.recorder, "metric_names", []))[2:-1])
-                for key, value in self._values(self._fresh).items():
-                    if key not in written and not bool(value.isnan()):
-                        writer.add_scalar(key, float(value), self.learn.train_iter)
-        if writer is not None:
+        acc, step = self._collector.accumulator, self.learn.train_iter
+        writers = fastai_wandb_writers(self.learn.cbs)  # WandbCallback logs the Recorder columns: only figures here
+        if self._writer is not None:  # our own SummaryWriter: the numbers and the figures
             _callback.log_figures(
-                writer,
-                self._collector.accumulator,
-                self._fresh,
-                tag=self.name,
-                step=self.learn.train_iter,
-                options=self.options,
-                scalars=writer is self._writer,
+                self._writer, acc, self._fresh, tag=self.name, step=step, options=self.options, scalars=True
             )
+            self._writer.flush()
+        elif (tensorboard := self._tensorboard_writer()) is not None:
+            # fastai's TensorBoardCallback writes metric_names[2:-1] (not the last column: time, unless removed)
+            written = set(list(getattr(self.learn.recorder, "metric_names", []))[2:-1])
+            for key, value in self._values(self._fresh).items():
+                if key not in written and not bool(value.isnan()):
+                    tensorboard.add_scalar(key, float(value), step)
+            writers.insert(0, tensorboard)
+        log_epoch_figures(writers, acc, self._fresh, tag=self.name, step=step, options=self.options)
+        for writer in writers:
             writer.flush()
-        log_epoch_figures(
-            fastai_wandb_writers(self.learn.cbs),
-            self._collector.accumulator,
-            self._fresh,
-            tag=self.name,
-            step=self.learn.train_iter,
-            options=self.options,
-        )  # WandbCallback logs the Recorder columns
 
     def after_fit(self) -> None:
         if self._writer is not None:
@@ -509,16 +474,14 @@ class AUROCCallback(Callback):
             self._writer = None
         if self._active:  # before the trackers' after_fit (order 60+): one that never saved would load nothing
             savers = [cb for cb in self.learn.cbs if isinstance(cb, SaveModelCallback) and getattr(cb, "run", True)]
-            for tracker in _trackers.never_saved(savers, self.columns):
-                tracker.last_saved_path = self.learn.save(tracker.fname, with_opt=tracker.with_opt)
-                warnings.warn(
-                    f"AUROCCallback: no epoch's `{tracker.monitor}` was defined (every value was NaN),"
-                    f" so SaveModelCallback(monitor={tracker.monitor!r}) saved no best model; the final"
-                    f" weights were saved as {tracker.fname!r} and kept",
-                    UserWarning,
-                    stacklevel=2,
-                )
+            _trackers.keep_final_weights(self.learn, savers, self.columns)
         self._active = False
+
+    def _monitored(self) -> bool:
+        """A tracker of the learner monitors one of our columns."""
+        return any(
+            getattr(cb, "monitor", None) in self.columns for cb in self.learn.cbs if isinstance(cb, TrackerCallback)
+        )
 
     def _owner(self, column: str) -> str:
         others = [cb for cb in self.learn.cbs if isinstance(cb, AUROCCallback) and cb is not self]
@@ -534,33 +497,10 @@ class AUROCCallback(Callback):
             self.name, per_class=self.options.per_class, sep="_", class_keys=self._names or [], fill_binary=True
         )
 
-    def _class_names(self) -> Optional[List[str]]:
-        if self.options.class_names is not None:
-            return self.options.class_names
-        vocab = _callback.vocab_names(getattr(self.learn.dls, "vocab", None))
-        if vocab is not None:
-            return vocab
-        n = self._collector.template.options.num_classes
-        if n is not None:  # a one-column binary model scores class "1"
-            return [str(i) for i in range(n)] if n > 1 else ["1"]
-        if self.options.per_class:
-            raise ValueError(
-                "AUROCCallback(per_class=True) needs the classes before training: the DataLoaders have no"
-                " `vocab`; pass `class_names=` or `num_classes=`"
-            )
-        return None
-
-    def _tensorboard_callback(self, running: bool = False):
-        """fastai's ``TensorBoardCallback`` in this learner (``running``: its writer, if it has one), else None."""
-        module = sys.modules.get("fastai.callback.tensorboard")  # not imported: no such callback can exist
-        cb = (
-            None
-            if module is None
-            else next((c for c in self.learn.cbs if isinstance(c, module.TensorBoardCallback)), None)
-        )
-        if not running or cb is None:
-            return cb
-        return cb.__dict__.get("writer") if getattr(cb, "run", False) else None
+    def _tensorboard_writer(self):
+        """The writer of fastai's ``TensorBoardCallback`` in this learner, while it runs; else None."""
+        cb = fastai_callback(self.learn.cbs, "tensorboard", "TensorBoardCallback")
+        return cb.__dict__.get("writer") if cb is not None and getattr(cb, "run", False) else None
 
     def __repr__(self) -> str:
         return f"AUROCCallback(name={self.name!r}, per_class={self.options.per_class})"

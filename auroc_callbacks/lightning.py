@@ -23,7 +23,6 @@ the multiple inheritance is safe, and ``isinstance(cb, Callback)`` (how the
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Mapping
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
@@ -37,44 +36,18 @@ from .distributed import EmptyEpochError
 from .loggers import figure_writers, log_epoch_figures
 from .tensorboard import tag_name
 
-_BASES: List[type] = []
-try:
-    import lightning.pytorch as _lightning_pytorch
-
-    _BASES.append(_lightning_pytorch.Callback)
-except ImportError:  # pragma: no cover - depends on the environment
-    _lightning_pytorch = None
-try:
-    import pytorch_lightning as _pytorch_lightning
-
-    _BASES.append(_pytorch_lightning.Callback)
-except ImportError:  # pragma: no cover - depends on the environment
-    _pytorch_lightning = None
-if not _BASES:  # pragma: no cover - depends on the environment
-    raise ModuleNotFoundError(
-        "auroc_callbacks.lightning needs PyTorch Lightning 2.x (`lightning` or `pytorch_lightning`):"
-        " pip install 'auroc-callbacks[lightning]'"
-    )
+_BASES = _optional.base_classes(
+    ["lightning.pytorch", "pytorch_lightning"],
+    "Callback",
+    message="auroc_callbacks.lightning needs PyTorch Lightning 2.x (`lightning` or `pytorch_lightning`):"
+    " pip install 'auroc-callbacks[lightning]'",
+)
 
 __all__ = ["AUROCCallback"]
 
 OutputTransform = Callable[[Any, Any], Tuple[torch.Tensor, torch.Tensor]]
-_OWN = (
-    "name",
-    "per_class",
-    "class_names",
-    "log_curve",
-    "pr_curves",
-    "calibration",
-    "prog_bar",
-    "test",
-    "test_name",
-    "preds_key",
-    "target_key",
-    "output_transform",
-    "pool_dataloaders",
-    "average_precision",
-)
+#: what pickling keeps (not Lightning's `log`/`log_dict`, the module's methods): the options and the history
+_PICKLED = ("_auroc_options", "options", "_outputs", "test", "test_name", "prog_bar", "pool_dataloaders", "history")
 _RULES = {
     "test_name": [NONEMPTY_STR],
     "target_key": [NONEMPTY_STR],
@@ -264,13 +237,7 @@ class AUROCCallback(*_BASES):
             output_transform=output_transform,
             pool_dataloaders=pool_dataloaders,
         )
-        tags = [tag_name(c) for c in self.options.class_names or []]
-        clash = next((c for i, c in enumerate(tags) if c in tags[:i]), None)
-        if clash is not None:
-            raise ValueError(
-                f"`class_names` {self.options.class_names} give the key `{name}/{clash}` twice (keys keep"
-                " only letters, digits, '_', '.' and '-'): make them distinct"
-            )
+        _callback.check_distinct_keys(name, self.options.class_names)
         self._outputs = _callback.StepOutputs(preds_key, target_key, output_transform)
         self.test, self.test_name, self.prog_bar = test, test_name, prog_bar
         self.pool_dataloaders = pool_dataloaders
@@ -301,25 +268,15 @@ class AUROCCallback(*_BASES):
         writers = figure_writers(trainer.loggers)
         if self.options.log_curve and writers:
             _optional.require_matplotlib("AUROCCallback(log_curve=True) with a logger that takes figures")  # fail now
-        message = (
-            None
-            if writers
-            else _callback.unused_figures(
-                self.options, f"no logger of the trainer takes figures ({_logger_names(trainer)})", _SUPPORTED
-            )
-        )
-        if message is not None and getattr(trainer, "is_global_zero", True):
-            warnings.warn(message, UserWarning, stacklevel=2)
+        if not writers and getattr(trainer, "is_global_zero", True):
+            missing = f"no logger of the trainer takes figures ({_logger_names(trainer)})"
+            message = _callback.unused_figures(self.options, missing, _SUPPORTED)
+            if message is not None:
+                warnings.warn(message, UserWarning, stacklevel=2)
         if trainer.world_size > 1:
             # The values are global already (every rank gathers every rank's samples), so they are logged with
             # sync_dist=False; Lightning's generic advice to sync epoch-level values does not apply to them.
-            names = [re.escape(k) for k in (self.name, self.test_name)]
-            names += [
-                re.escape(_callback.calibration_prefix(k) + c)
-                for k in (self.name, self.test_name)
-                for c in _callback.CALIBRATION_COLUMNS
-            ]
-            key = rf"(?:{'|'.join(names)})(?:_lo|_hi|_bound)?(?:/[^']*)?"
+            key = _callback.key_pattern([self.name, self.test_name])
             warnings.filterwarnings(
                 "ignore", message=rf"It is recommended to use `self\.log\('{key}', \.\.\., sync_dist=True\)`"
             )
@@ -353,17 +310,7 @@ class AUROCCallback(*_BASES):
         self.history = [dict(h) for h in state_dict.get("history", [])]
 
     def __getstate__(self) -> Dict[str, Any]:
-        keep = (
-            "_auroc_options",
-            "options",
-            "_outputs",
-            "test",
-            "test_name",
-            "prog_bar",
-            "pool_dataloaders",
-            "history",
-        )  # not Lightning's `log`/`log_dict` (the module's methods)
-        return {k: self.__dict__[k] for k in keep}
+        return {k: self.__dict__[k] for k in _PICKLED}
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -373,7 +320,8 @@ class AUROCCallback(*_BASES):
     # ------------------------------------------------------------------ stages
 
     def _build(self):
-        return _callback.build_accumulator(self._auroc_options, own=_OWN, sync_dist=True, nan_strategy="warn")
+        own = _callback.own_options(AUROCCallback.__init__)
+        return _callback.build_accumulator(self._auroc_options, own=own, sync_dist=True, nan_strategy="warn")
 
     def _start(self, trainer, stage: _Stage) -> None:
         self._split = len(flatten_loaders(getattr(trainer, stage.loaders))) > 1 and not self.pool_dataloaders
@@ -391,16 +339,12 @@ class AUROCCallback(*_BASES):
             if weight is not None:
                 acc.check_weights_allowed()
             return
+        batch_rows = (preds, target, weight)
         if _distributed(trainer):  # drop the sampler's padding as it arrives, from every dataloader (a view: no sync)
             loader = _loader(trainer, stage, dataloader_idx)
-            rows = preds.shape[0] if preds.ndim else 1  # a 0-d prediction is one sample
-            kept = self._padding.keep(loader, batch_idx, dataloader_idx, rows)
-            if kept < rows and preds.ndim:
-                preds, target = preds[:kept], (target[:kept] if target.ndim else target)
-                weight = weight[:kept] if weight is not None and weight.ndim else weight
-            preds = preds if kept or preds.ndim else None  # a padded one-sample batch: nothing to add
-        if preds is not None:
-            acc.update(preds, target, weight)
+            batch_rows = self._padding.trim(loader, batch_idx, dataloader_idx, preds, target, weight)
+        if batch_rows is not None:
+            acc.update(*batch_rows)
         if self._split and self._last_batch(trainer, stage, batch_idx, dataloader_idx):
             self._score(trainer, pl_module, stage, dataloader_idx, in_loop=True)
 
@@ -477,12 +421,8 @@ class AUROCCallback(*_BASES):
 
     def _stop_notes(self, trainer, name: str) -> Dict[str, str]:
         """``EarlyStopping(check_finite=True)`` on one of our keys stops at a NaN: the undefined-AUROC warning says so, once."""
-        ours = (name, *(_callback.calibration_prefix(name) + c for c in _callback.CALIBRATION_COLUMNS))
-        return {
-            es.monitor: _trackers.stop_note(es.monitor)
-            for es in getattr(trainer, "early_stopping_callbacks", [])
-            if es.check_finite and es.monitor.startswith(ours) and es.monitor not in self._warned
-        }
+        ours = (name, *(_callback.calibration_prefix(name) + c for c in ("ap", *_callback.CALIBRATION_COLUMNS)))
+        return _trackers.stop_notes(getattr(trainer, "early_stopping_callbacks", []), ours, self._warned)
 
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:

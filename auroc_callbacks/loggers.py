@@ -117,9 +117,16 @@ def fastai_wandb_writers(callbacks: Sequence) -> list:
     fastai's ``WandbCallback`` logs the Recorder columns (the numbers) itself;
     this writer adds the figures to the step it logs them at.
     """
-    module = sys.modules.get("fastai.callback.wandb")  # not imported: no such callback can exist
-    found = module is not None and any(isinstance(cb, module.WandbCallback) for cb in callbacks)
-    return [WandbWriter()] if found else []
+    return [WandbWriter()] if fastai_callback(callbacks, "wandb", "WandbCallback") is not None else []
+
+
+def fastai_callback(callbacks: Sequence, module: str, name: str):
+    """The first of ``callbacks`` that is a ``fastai.callback.{module}.{name}``, else None.
+
+    The module is not imported: when it is not, no such callback can exist.
+    """
+    cls = getattr(sys.modules.get(f"fastai.callback.{module}"), name, None)
+    return next((cb for cb in callbacks if isinstance(cb, cls)), None) if isinstance(cls, type) else None
 
 
 def log_epoch_figures(

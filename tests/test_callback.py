@@ -200,3 +200,20 @@ def test_figures_asked_for_explicitly_are_the_only_ones_warned_about(log_curve, 
         if asked is None
         else f"AUROCCallback({asked}) draws figures, but no writer: no figure is logged; add a writer"
     )
+
+
+@pytest.mark.parametrize("name", ["val_auroc", "test_auroc", "cb"])
+def test_key_pattern_matches_every_key_a_callback_can_log_and_no_other(name):
+    import itertools
+    import re
+
+    pattern = _callback.key_pattern([name, "test_auroc"])
+    for ci, bound, calibration, ap in itertools.product([False, True], repeat=4):
+        keys = _callback.scalar_keys(
+            name, ci=ci, bound=bound, class_keys=["cat", "a.b-c"], calibration=calibration, ap=ap
+        )
+        keys += [_callback.dataloader_key(k, 1) for k in keys]
+        assert all(re.fullmatch(pattern, k) for k in keys), keys
+    prefix = _callback.calibration_prefix(name)
+    for other in ("val_loss", f"{prefix}acc", f"{name}x", f"x{name}", f"{prefix}mce_x"):
+        assert not re.fullmatch(pattern, other), other
