@@ -155,6 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_report_arguments(p: argparse.ArgumentParser) -> None:
+    _add_input_arguments(p)
+    _add_auroc_arguments(p)
+    _add_table_arguments(p)
+    _add_output_arguments(p)
+
+
+def _add_input_arguments(p: argparse.ArgumentParser) -> None:
+    """PREDS, where its labels are, and the class names."""
     p.add_argument("preds", metavar="PREDS", help="saved predictions: .pt, .pth, .npz, .npy or .csv")
     p.add_argument(
         "--target",
@@ -178,6 +186,10 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
         help="class names (binary: 1 or 2, the last is the positive"
         " class); for a CSV: the score columns to use, in order",
     )
+
+
+def _add_auroc_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of the AUROC: task, average, positive label, partial AUROC, activation, ignored labels."""
     p.add_argument("--task", choices=("binary", "multiclass", "multilabel"), help="default: inferred from the shapes")
     p.add_argument(
         "--average",
@@ -214,6 +226,10 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--ignore-index", type=OPTION_RULES["--ignore-index"], metavar="I", help="labels equal to I are left out"
     )
+
+
+def _add_table_arguments(p: argparse.ArgumentParser) -> None:
+    """The operating-points table: its FPR levels, the decision threshold, the decimals."""
     p.add_argument(
         "--fpr-levels",
         type=OPTION_RULES["--fpr-levels"],
@@ -234,6 +250,10 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
         default=3,
         help=f"decimals in the table, 0 to {MAX_DIGITS} (default 3)",
     )
+
+
+def _add_output_arguments(p: argparse.ArgumentParser) -> None:
+    """What is written besides the table: the ROC figure, TensorBoard events, JSON."""
     p.add_argument("--out", metavar="PNG", help="write the ROC figure here (needs matplotlib)")
     p.add_argument(
         "--tensorboard",

@@ -553,6 +553,50 @@ def run(
         last ``val_auroc`` the Lightning model logged through
         :class:`auroc_callbacks.torchmetrics.AUROC`, or None).
     """
+    frameworks = _check_run(epochs, batch_size, frameworks)
+    from ._optional import is_available
+
+    if progress is None:
+        progress = sys.stdout.isatty()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with _threads(1):
+        results = _train_each(frameworks, epochs, batch_size, seed, out_dir, out, progress)
+        k, tm = len(frameworks) + 1, None
+        if "lightning" in frameworks and is_available("torchmetrics"):
+            tm = _compare_torchmetrics(k, epochs, batch_size, seed, results["lightning"], out)
+            k += 1
+        gap = _gap_stage(k, epochs, batch_size, seed, results.get("torch"), out)
+        last_name = _MODEL_NAMES[frameworks[-1]]
+        rep, figure = _report_stage(k + 1, last_name, results[frameworks[-1]], out_dir, out)
+        log_dirs = [str(r["log_dir"]) for r in results.values() if r["log_dir"] is not None]
+        if log_dirs:
+            _log_report_text(Path(log_dirs[-1]), rep, epochs)
+
+    out("")
+    out(f"Done in {time.perf_counter() - start:.0f} s. Where to look:")
+    if figure is not None:
+        out(f"  {figure}  ROC curves of the {last_name} model, exact AUC per class, argmax decisions marked")
+    if log_dirs:
+        out(
+            f"  tensorboard --logdir {out_dir}  per-epoch AUROC scalars, ROC figures, PR curves ({', '.join(log_dirs)})"
+        )
+    return dict(
+        histories={fw: r["history"] for fw, r in results.items()},
+        gap=gap,
+        report=rep,
+        figure=figure,
+        log_dirs=log_dirs,
+        torchmetrics=tm,
+    )
+
+
+_MODEL_NAMES = {"fastai": "fastai", "lightning": "Lightning", "torch": "plain PyTorch"}
+
+
+def _check_run(epochs, batch_size, frameworks) -> List[str]:
+    """:func:`run`'s checks; the frameworks to run (default: the installed ones), each installed."""
     for arg, value in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"`{arg}` must be an int; got {type(value).__name__} {value!r}")
@@ -568,90 +612,71 @@ def run(
         raise ModuleNotFoundError('the fastai demo needs fastai: pip install "auroc-callbacks[fastai]"')
     if "lightning" in frameworks and not (is_available("lightning") or is_available("pytorch_lightning")):
         raise ModuleNotFoundError('the Lightning demo needs Lightning: pip install "auroc-callbacks[lightning]"')
-    if progress is None:
-        progress = sys.stdout.isatty()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    results = {}
+    return frameworks
+
+
+def _train_each(frameworks, epochs, batch_size, seed, out_dir: Path, out, progress: bool) -> Dict[str, dict]:
+    """Stages 1..n: train the MLP with each framework, printing its per-epoch history; framework -> its run."""
     (x_tr, _), (x_va, _) = load_digits_split(seed)
-    with _threads(1):
-        for k, fw in enumerate(frameworks, 1):
-            title = {"fastai": "fastai", "lightning": "PyTorch Lightning", "torch": "plain PyTorch"}[fw]
-            out(
-                f"== {k}. {title}: the same MLP on sklearn's digits ({len(x_tr)} train / {len(x_va)} validation"
-                f" samples, 10 classes), batches of {batch_size} =="
-            )
-            results[fw] = _RUNNERS[fw](epochs, batch_size, seed, out_dir, out, progress)
-            out("")
-
-        k, tm = len(frameworks) + 1, None
-        if "lightning" in frameworks and is_available("torchmetrics"):
-            out(
-                f'== {k}. torchmetrics: the same Lightning model, `self.log("val_auroc", AUROC())` with'
-                " auroc_callbacks.torchmetrics.AUROC =="
-            )
-            value = tm = train_lightning_torchmetrics(epochs, batch_size, seed)
-            callback = results["lightning"]["history"][-1]["exact"]
-            out(
-                f"val_auroc after epoch {epochs - 1}: {value:.6f}; the callback logged {callback:.6f}"
-                f" ({'the same number' if value == callback else 'DIFFERENT'})"
-            )
-            out("")
-            k += 1
-        out(f"== {k}. Minibatch mean vs exact, measured: mean of per-batch AUROCs minus the exact AUROC ==")
-        gap_logits = results.get("torch")
-        if gap_logits is None:
-            _, _, (logits, target), _ = train_torch(epochs, batch_size, seed)
-        else:
-            logits, target = gap_logits["logits"], gap_logits["target"]
-        gap = measure_gap(logits, target)
+    results = {}
+    for k, fw in enumerate(frameworks, 1):
+        title = {"fastai": "fastai", "lightning": "PyTorch Lightning", "torch": "plain PyTorch"}[fw]
         out(
-            f"(the plain PyTorch model after {epochs} epoch(s), validation set of {len(target)}; [k/n]: k of the n"
-            " batches had an undefined AUROC and were skipped, as nanmean does)"
+            f"== {k}. {title}: the same MLP on sklearn's digits ({len(x_tr)} train / {len(x_va)} validation"
+            f" samples, 10 classes), batches of {batch_size} =="
         )
-        out(format_gap_table(gap))
-        worst = max((r for r in gap if not math.isnan(r["gap"])), key=lambda r: abs(r["gap"]))
-        out(
-            f"The forum's 'within 0.1%' is a gap of about 0.001; the largest here is {worst['gap']:+.4f}"
-            f" ({worst['scenario']}, batches of {worst['batch_size']})."
-        )
+        results[fw] = _RUNNERS[fw](epochs, batch_size, seed, out_dir, out, progress)
         out("")
+    return results
 
-        last_fw = frameworks[-1]
-        last = results[last_fw]
-        names = {"fastai": "fastai", "lightning": "Lightning", "torch": "plain PyTorch"}
-        out(
-            f"== {k + 1}. Operating points of the {names[last_fw]} model (ac.report): why a high AUROC and a"
-            " modest recall coexist =="
-        )
-        rep = ac.report(accumulator=last["accumulator"], class_names=CLASS_NAMES)
-        out(rep.to_text())
-        figure = _save_figure(
-            last["accumulator"],
-            out_dir / "roc_digits.png",
-            f"{names[last_fw]} MLP on sklearn's digits: validation ROC curves",
-        )
-        log_dirs = [str(r["log_dir"]) for r in results.values() if r["log_dir"] is not None]
-        if log_dirs:
-            _log_report_text(Path(log_dirs[-1]), rep, epochs)
 
-    out("")
-    out(f"Done in {time.perf_counter() - start:.0f} s. Where to look:")
-    if figure is not None:
-        out(f"  {figure}  ROC curves of the {names[last_fw]} model, exact AUC per class, argmax decisions marked")
-    if log_dirs:
-        out(
-            f"  tensorboard --logdir {out_dir}  per-epoch AUROC scalars, ROC figures, PR curves ({', '.join(log_dirs)})"
-        )
-    return dict(
-        histories={fw: r["history"] for fw, r in results.items()},
-        gap=gap,
-        report=rep,
-        figure=figure,
-        log_dirs=log_dirs,
-        torchmetrics=tm,
+def _compare_torchmetrics(k: int, epochs, batch_size, seed, lightning: dict, out) -> float:
+    """Stage k: the Lightning model logging auroc_callbacks.torchmetrics.AUROC; its last ``val_auroc``."""
+    out(
+        f'== {k}. torchmetrics: the same Lightning model, `self.log("val_auroc", AUROC())` with'
+        " auroc_callbacks.torchmetrics.AUROC =="
     )
+    value = train_lightning_torchmetrics(epochs, batch_size, seed)
+    callback = lightning["history"][-1]["exact"]
+    out(
+        f"val_auroc after epoch {epochs - 1}: {value:.6f}; the callback logged {callback:.6f}"
+        f" ({'the same number' if value == callback else 'DIFFERENT'})"
+    )
+    out("")
+    return value
+
+
+def _gap_stage(k: int, epochs, batch_size, seed, torch_run: Optional[dict], out) -> List[dict]:
+    """Stage k: the minibatch mean's gap (:func:`measure_gap`) on the plain PyTorch model, trained if it was not."""
+    out(f"== {k}. Minibatch mean vs exact, measured: mean of per-batch AUROCs minus the exact AUROC ==")
+    if torch_run is None:
+        _, _, (logits, target), _ = train_torch(epochs, batch_size, seed)
+    else:
+        logits, target = torch_run["logits"], torch_run["target"]
+    gap = measure_gap(logits, target)
+    out(
+        f"(the plain PyTorch model after {epochs} epoch(s), validation set of {len(target)}; [k/n]: k of the n"
+        " batches had an undefined AUROC and were skipped, as nanmean does)"
+    )
+    out(format_gap_table(gap))
+    worst = max((r for r in gap if not math.isnan(r["gap"])), key=lambda r: abs(r["gap"]))
+    out(
+        f"The forum's 'within 0.1%' is a gap of about 0.001; the largest here is {worst['gap']:+.4f}"
+        f" ({worst['scenario']}, batches of {worst['batch_size']})."
+    )
+    out("")
+    return gap
+
+
+def _report_stage(k: int, name: str, last: dict, out_dir: Path, out):
+    """Stage k: the operating-points table of the last model, and its ROC figure; ``(report, figure path or None)``."""
+    out(f"== {k}. Operating points of the {name} model (ac.report): why a high AUROC and a modest recall coexist ==")
+    rep = ac.report(accumulator=last["accumulator"], class_names=CLASS_NAMES)
+    out(rep.to_text())
+    figure = _save_figure(
+        last["accumulator"], out_dir / "roc_digits.png", f"{name} MLP on sklearn's digits: validation ROC curves"
+    )
+    return rep, figure
 
 
 def _save_figure(accumulator, path: Path, title: str) -> Optional[Path]:

@@ -343,6 +343,24 @@ def _plan(
 
     defined = [c for c in range(n_cls) if not math.isnan(per_class[c])]
     shown, legend_title = _select(per_class, defined, n_cls, top_k, "labels" if multilabel else "classes")
+    marked = points if show_operating_points else None
+    lines, marks = _class_lines(shown, per_class, curves, names, interval, binary, marked)
+    if micro is not None and not math.isnan(micro_auc):
+        lines.append(_micro_line(micro, micro_auc))
+    macro_auc = float(scores.value)
+    if not binary and show_macro and defined and not math.isnan(macro_auc):
+        lines.append(_macro_line([curves[c] for c in defined], macro_auc, interval))
+    point_label = None
+    if marks:
+        point_label = "argmax decision" if not binary and not multilabel else "decision at p >= 0.5"
+    if title is None:
+        kind = "ROC curve" if binary else ("ROC curves per label" if multilabel else "ROC curves, one-vs-rest")
+        title = f"{kind} (n = {scores.num_samples:,})"
+    return _Plan(lines, marks, point_label, legend_title, title)
+
+
+def _class_lines(shown, per_class, curves, names, interval, binary: bool, points):
+    """The curves of the ``shown`` classes, in legend order, and their decisions' marks (``points`` None: none)."""
     palette = _palette(len(shown))
     lines, marks = [], []
     for i, c in enumerate(shown):
@@ -356,39 +374,34 @@ def _plan(
         lines.append(
             _Line(f"roc/{'binary' if binary else 'class/' + gid}", fpr, tpr, f"{names[c]} ({auc_text})", color, style)
         )
-        if show_operating_points and points is not None:
+        if points is not None:
             marks.append((f"roc/operating_point/{gid}", points[0][c], points[1][c], color))
-    if micro is not None and not math.isnan(micro_auc):
-        lines.append(
-            _Line(
-                "roc/micro",
-                micro[0].cpu().numpy(),
-                micro[1].cpu().numpy(),
-                f"micro-average (AUC = {micro_auc:.3f})",
-                "black",
-                dict(ls=":", lw=2.4),
-            )
-        )
-    macro_auc = float(scores.value)
-    if not binary and show_macro and defined and not math.isnan(macro_auc):
-        fpr, tpr = _mean_curve([curves[c] for c in defined])
-        lines.append(
-            _Line(
-                "roc/macro",
-                fpr,
-                tpr,
-                f"macro-average ({_auc_text(macro_auc, interval, None)})",
-                "0.3",
-                dict(ls=(0, (6, 1.5, 1.5, 1.5)), lw=2.2),
-            )
-        )
-    point_label = None
-    if marks:
-        point_label = "argmax decision" if not binary and not multilabel else "decision at p >= 0.5"
-    if title is None:
-        kind = "ROC curve" if binary else ("ROC curves per label" if multilabel else "ROC curves, one-vs-rest")
-        title = f"{kind} (n = {scores.num_samples:,})"
-    return _Plan(lines, marks, point_label, legend_title, title)
+    return lines, marks
+
+
+def _micro_line(micro, micro_auc: float) -> _Line:
+    """The micro-average curve: every (sample, class) entry pooled into one ranking."""
+    return _Line(
+        "roc/micro",
+        micro[0].cpu().numpy(),
+        micro[1].cpu().numpy(),
+        f"micro-average (AUC = {micro_auc:.3f})",
+        "black",
+        dict(ls=":", lw=2.4),
+    )
+
+
+def _macro_line(defined_curves, macro_auc: float, interval) -> _Line:
+    """The macro-average curve: the mean TPR of the defined classes' curves."""
+    fpr, tpr = _mean_curve(defined_curves)
+    return _Line(
+        "roc/macro",
+        fpr,
+        tpr,
+        f"macro-average ({_auc_text(macro_auc, interval, None)})",
+        "0.3",
+        dict(ls=(0, (6, 1.5, 1.5, 1.5)), lw=2.2),
+    )
 
 
 def _shorten(name: str) -> str:

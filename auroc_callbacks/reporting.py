@@ -28,13 +28,14 @@ import math
 import numbers
 import warnings
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 
 from . import _checks
 from .accumulator import AUROCAccumulator, data_or_epoch
 from .functional import (
+    AUROCScores,
     UndefinedAUROCWarning,
     auroc,
     auroc_scores,
@@ -43,7 +44,7 @@ from .functional import (
     probabilities,
     roc_curve,
 )
-from .stats import auroc_ci, resolve_ci
+from .stats import AUROCInterval, auroc_ci, resolve_ci
 
 __all__ = ["report", "AUROCReport", "ClassReport", "DEFAULT_FPR_LEVELS"]
 
@@ -305,7 +306,48 @@ def report(
     multilabel = target_f.ndim == 2
     n_cls = 1 if binary else probs.shape[1]
     names = _checks.check_class_names(class_names, n_cls, binary_default="1")
+    areas = _areas(preds, target, opts, level, binary)
 
+    valid = target != opts["ignore_index"] if multilabel and opts["ignore_index"] is not None else None
+    tp, fp, support, _ = (c.cpu() for c in decision_counts(probs, target_f, threshold=threshold, valid=valid))
+    precision = _ratio(tp, tp + fp)
+    recall = _ratio(tp, support)
+    f1 = _ratio(2 * tp, tp + fp + support)
+    rows = _class_rows(names, areas, support, precision, recall, f1, levels)
+
+    macro = weighted = accuracy = None
+    if not binary:
+        macro, weighted = _averages(rows, support, areas, levels)
+    if not binary and not multilabel:
+        accuracy = float(tp.sum()) / max(int(support.sum()), 1)
+    return AUROCReport(
+        task="binary" if binary else ("multilabel" if multilabel else "multiclass"),
+        classes=rows,
+        macro=macro,
+        weighted=weighted,
+        accuracy=accuracy,
+        fpr_levels=levels,
+        decision="argmax" if not (binary or multilabel) else f"p >= {threshold:g}",
+        activation=act,
+        num_samples=int(areas.scores.num_samples),
+        ci_level=level,
+    )
+
+
+class _Areas(NamedTuple):
+    """What :func:`report` reads off the ranking: the AUROCs (with their intervals), ROC curves and APs."""
+
+    scores: AUROCScores  # per class and macro
+    interval: Optional[AUROCInterval]  # the macro interval, with the per-class ones; None without ``ci``
+    weighted_auc: Optional[float]  # None for binary
+    weighted_iv: Optional[AUROCInterval]
+    curves: Sequence  # one (fpr, tpr, thresholds) per class, every threshold kept
+    per_ap: List[float]
+    ap_avg: Tuple[float, float]  # macro and weighted AP (NaN for binary)
+
+
+def _areas(preds, target, opts: dict, level: Optional[float], binary: bool) -> _Areas:
+    """The AUROCs, intervals, curves and APs of the report: undefined classes warned once."""
     interval = weighted_iv = None
     if level is None:
         scores = auroc_scores(preds, target, average="macro", **opts)  # one warning for undefined classes
@@ -322,24 +364,23 @@ def report(
         curves = roc_curve(preds, target, drop_intermediate=False, **opts)
         per_ap, ap_avg = _average_precision(preds, target, opts, binary)
     curves = [curves] if binary else curves
+    return _Areas(scores, interval, weighted_auc, weighted_iv, curves, per_ap, ap_avg)
 
-    valid = target != opts["ignore_index"] if multilabel and opts["ignore_index"] is not None else None
-    tp, fp, support, _ = (c.cpu() for c in decision_counts(probs, target_f, threshold=threshold, valid=valid))
-    precision = _ratio(tp, tp + fp)
-    recall = _ratio(tp, support)
-    f1 = _ratio(2 * tp, tp + fp + support)
-    per_auc = scores.per_class.tolist()
 
+def _class_rows(names, areas: _Areas, support, precision, recall, f1, levels) -> List[ClassReport]:
+    """One :class:`ClassReport` per class (one name each): the decision's counts next to the ranking's figures."""
+    per_auc = areas.scores.per_class.tolist()
+    interval = areas.interval
     rows = []
-    for c in range(n_cls):
-        fpr, tpr, thr = (t.double().cpu() for t in curves[c])
+    for c, name in enumerate(names):
+        fpr, tpr, thr = (t.double().cpu() for t in areas.curves[c])
         youden = _youden(fpr, tpr, thr)
         rows.append(
             ClassReport(
-                name=names[c],
+                name=name,
                 support=int(support[c]),
                 auroc=per_auc[c],
-                ap=per_ap[c],
+                ap=areas.per_ap[c],
                 precision=precision[c],
                 recall=recall[c],
                 f1=f1[c],
@@ -353,30 +394,20 @@ def report(
             rows[-1].update(
                 auroc_lower=float(interval.per_class_lower[c]), auroc_upper=float(interval.per_class_upper[c])
             )
+    return rows
 
-    macro = weighted = accuracy = None
-    if not binary:
-        weights = [float(s) for s in support.tolist()]
-        macro = _average("macro avg", rows, None, float(scores.value), levels)
-        weighted = _average("weighted avg", rows, weights, weighted_auc, levels)
-        macro["ap"], weighted["ap"] = ap_avg
-        if interval is not None:
-            macro.update(auroc_lower=float(interval.lower), auroc_upper=float(interval.upper))
-            weighted.update(auroc_lower=float(weighted_iv.lower), auroc_upper=float(weighted_iv.upper))
-    if not binary and not multilabel:
-        accuracy = float(tp.sum()) / max(int(support.sum()), 1)
-    return AUROCReport(
-        task="binary" if binary else ("multilabel" if multilabel else "multiclass"),
-        classes=rows,
-        macro=macro,
-        weighted=weighted,
-        accuracy=accuracy,
-        fpr_levels=levels,
-        decision="argmax" if not (binary or multilabel) else f"p >= {threshold:g}",
-        activation=act,
-        num_samples=int(scores.num_samples),
-        ci_level=level,
-    )
+
+def _averages(rows: List[ClassReport], support, areas: _Areas, levels) -> Tuple[ClassReport, ClassReport]:
+    """The macro and weighted (by support) average rows (not binary); AUROC, its interval and AP from the core."""
+    assert areas.weighted_auc is not None  # set whenever the task is not binary
+    weights = [float(s) for s in support.tolist()]
+    macro = _average("macro avg", rows, None, float(areas.scores.value), levels)
+    weighted = _average("weighted avg", rows, weights, areas.weighted_auc, levels)
+    macro["ap"], weighted["ap"] = areas.ap_avg
+    if areas.interval is not None:
+        macro.update(auroc_lower=float(areas.interval.lower), auroc_upper=float(areas.interval.upper))
+        weighted.update(auroc_lower=float(areas.weighted_iv.lower), auroc_upper=float(areas.weighted_iv.upper))
+    return macro, weighted
 
 
 # ----------------------------------------------------------------------------- checks

@@ -450,19 +450,7 @@ def compute_interval(
     # positives alone give its variance (_row_variance); so is the bootstrap's ranking, which it needs anyway.
     by_row = delong and (weights is not None or rows.numel() > 1)
     if by_row:
-        two_u = torch.zeros(rows.numel(), dtype=torch.int64, device=pos.device)
-        var_pos, var_neg = (torch.zeros(rows.numel(), dtype=torch.float64, device=pos.device) for _ in range(2))
-        contrib = None if weights is None else torch.zeros(f.target.shape[0], dtype=torch.float64, device=pos.device)
-        equal = (
-            None
-            if weights is None or not rows.numel() or not bool((weights == weights[0]).all())
-            else float(weights[0])
-        )
-        for k, row in enumerate(_influence_rows(f, layout, m, q, rows, pos.numel())):
-            two_u[k], var_pos[k], var_neg[k] = row.two_u, row.var_pos, row.var_neg
-            if contrib is not None:  # the average's: the classes' covariance, summed in row order (deterministic)
-                contrib.add_(row.psi, alpha=weights[k] if equal is None else equal)
-        row_value = _ranking.auroc_value(two_u, m, q)
+        row_value, var_pos, var_neg, contrib = _delong_by_row(f, layout, m, q, rows, pos.numel(), weights)
     else:
         ranked = _rank_rows(f, layout, pos, neg, rows, with_ids=not delong)
         row_value = ranked.value
@@ -473,47 +461,88 @@ def compute_interval(
         interval = interval or "logit-t"
         if not by_row:
             var_pos, var_neg = _row_variance(ranked)  # each class's variance from its positives: O(positives)
-        per_se = _scatter_rows((var_pos + var_neg).sqrt(), rows, pos.shape[0])
-        per_df = _satterthwaite(torch.stack([var_pos, var_neg]), torch.stack([m, q]))
-        per_lo, per_hi = _bounds(
-            per, per_se, _scatter_rows(_quantile(level, interval, per_df), rows, pos.shape[0]), interval
-        )
-        if weights is None:
-            se, lower, upper = (
-                (t[0] for t in (per_se, per_lo, per_hi)) if layout.task == "binary" else (per_se, per_lo, per_hi)
-            )
-        else:
-            if not rows.numel():  # no defined class
-                se = quantile = value.clone()
-            else:
-                strata = _strata(f, layout)  # independent groups (fixed sizes): the Satterthwaite shares
-                share = torch.zeros(int(strata.max()) + 1, dtype=torch.float64, device=contrib.device)
-                share.index_add_(0, strata, contrib.square())
-                size = torch.bincount(strata, minlength=share.shape[0])
-                se = share.sum().sqrt()
-                quantile = _quantile(level, interval, _satterthwaite(share, size))
-            lower, upper = _bounds(value, se, quantile, interval)
+        per_lo, per_hi, per_se = _delong_per_class(per, rows, m, q, var_pos, var_neg, level, interval)
+        if weights is not None:
+            se, lower, upper = _delong_average(f, layout, value, contrib, rows, level, interval)
     else:
         reps = _bootstrap(f, layout, ranked, n_boot, seed)  # (B, K)
         small = (ranked.n_pos < 2) | (ranked.n_neg < 2)
         reps[:, small] = float("nan")
-        q = torch.tensor([0.5 - level / 2, 0.5 + level / 2], dtype=torch.float64, device=reps.device)
-        if rows.numel():
-            (k_lo, k_hi), k_se = torch.quantile(reps, q, dim=0), reps.std(0)
-        else:
-            k_lo = k_hi = k_se = reps.new_zeros(0)
-        per_lo, per_hi = _scatter_rows(k_lo, rows, pos.shape[0]), _scatter_rows(k_hi, rows, pos.shape[0])
-        per_se = _scatter_rows(k_se, rows, pos.shape[0])
-        if weights is None:
-            pick = (lambda t: t[0]) if layout.task == "binary" else (lambda t: t)
-            se, lower, upper = pick(per_se), pick(per_lo), pick(per_hi)
-        else:
-            avg = reps @ weights if rows.numel() else reps.new_full((n_boot,), float("nan"))
-            se = avg.std()
-            lower, upper = torch.quantile(avg, q)
+        probs = torch.tensor([0.5 - level / 2, 0.5 + level / 2], dtype=torch.float64, device=reps.device)
+        per_lo, per_hi, per_se = _bootstrap_per_class(reps, probs, rows, pos.shape[0])
+        if weights is not None:
+            se, lower, upper = _bootstrap_average(reps, probs, rows, weights, n_boot)
+    if weights is None:  # per class; binary: its one class
+        se, lower, upper = (
+            (t[0] for t in (per_se, per_lo, per_hi)) if layout.task == "binary" else (per_se, per_lo, per_hi)
+        )
     return AUROCInterval(
         value, lower, upper, se, float(level), method, per, per_lo, per_hi, per_se, pos, int(f.target.shape[0])
     )
+
+
+def _delong_by_row(f: Formatted, layout: Layout, m, q, rows: torch.Tensor, n_cls: int, weights):
+    """DeLong from each defined row's influence values, the rows in parallel, the samples not sorted.
+
+    Returns ``(value, var_pos, var_neg, contrib)``: each row's AUROC and the
+    two terms of its variance, and the average's per-sample influence (the
+    classes' covariance, summed in row order: deterministic), or None when
+    ``weights`` is None.
+    """
+    two_u = torch.zeros(rows.numel(), dtype=torch.int64, device=m.device)
+    var_pos, var_neg = (torch.zeros(rows.numel(), dtype=torch.float64, device=m.device) for _ in range(2))
+    contrib = None if weights is None else torch.zeros(f.target.shape[0], dtype=torch.float64, device=m.device)
+    equal = (
+        None if weights is None or not rows.numel() or not bool((weights == weights[0]).all()) else float(weights[0])
+    )
+    for k, row in enumerate(_influence_rows(f, layout, m, q, rows, n_cls)):
+        two_u[k], var_pos[k], var_neg[k] = row.two_u, row.var_pos, row.var_neg
+        if contrib is not None:
+            contrib.add_(row.psi, alpha=weights[k] if equal is None else equal)
+    return _ranking.auroc_value(two_u, m, q), var_pos, var_neg, contrib
+
+
+def _delong_per_class(per, rows, m, q, var_pos, var_neg, level: float, interval: str):
+    """``(lower, upper, se)`` of each class's DeLong interval (NaN for the undefined classes)."""
+    n_cls = per.shape[0]
+    per_se = _scatter_rows((var_pos + var_neg).sqrt(), rows, n_cls)
+    per_df = _satterthwaite(torch.stack([var_pos, var_neg]), torch.stack([m, q]))
+    per_lo, per_hi = _bounds(per, per_se, _scatter_rows(_quantile(level, interval, per_df), rows, n_cls), interval)
+    return per_lo, per_hi, per_se
+
+
+def _delong_average(f: Formatted, layout: Layout, value, contrib, rows, level: float, interval: str):
+    """``(se, lower, upper)`` of the average's DeLong interval, from its per-sample influence ``contrib``."""
+    if not rows.numel():  # no defined class
+        se = quantile = value.clone()
+    else:
+        strata = _strata(f, layout)  # independent groups (fixed sizes): the Satterthwaite shares
+        share = torch.zeros(int(strata.max()) + 1, dtype=torch.float64, device=contrib.device)
+        share.index_add_(0, strata, contrib.square())
+        size = torch.bincount(strata, minlength=share.shape[0])
+        se = share.sum().sqrt()
+        quantile = _quantile(level, interval, _satterthwaite(share, size))
+    lower, upper = _bounds(value, se, quantile, interval)
+    return se, lower, upper
+
+
+def _bootstrap_per_class(reps, probs, rows, n_cls: int):
+    """``(lower, upper, se)`` of each class's percentile interval, from the (B, K) replicates ``reps``."""
+    if rows.numel():
+        (k_lo, k_hi), k_se = torch.quantile(reps, probs, dim=0), reps.std(0)
+    else:
+        k_lo = k_hi = k_se = reps.new_zeros(0)
+    per_lo, per_hi = _scatter_rows(k_lo, rows, n_cls), _scatter_rows(k_hi, rows, n_cls)
+    per_se = _scatter_rows(k_se, rows, n_cls)
+    return per_lo, per_hi, per_se
+
+
+def _bootstrap_average(reps, probs, rows, weights, n_boot: int):
+    """``(se, lower, upper)`` of the average's percentile interval: the replicates' weighted averages."""
+    avg = reps @ weights if rows.numel() else reps.new_full((n_boot,), float("nan"))
+    se = avg.std()
+    lower, upper = torch.quantile(avg, probs)
+    return se, lower, upper
 
 
 def compute_comparison(preds_a, preds_b, target, layout: Layout, opts: Options, *, level: float = 0.95):
