@@ -390,6 +390,8 @@ def bad_scores(preds: torch.Tensor, layout: Layout, activation: Optional[str]) -
     """
     if not preds.is_floating_point():
         return None
+    if bool(torch.isfinite(preds.sum())):  # one cheap pass: a NaN or inf term would make the sum NaN or inf
+        return None  # (finite terms may overflow the sum to inf: then the checks below tell)
     if bool(torch.isnan(preds).any()):
         return "`preds` contains NaN (a diverged model?); AUROC needs finite or infinite scores"
     softmax_possible = (layout.task == "multiclass" or layout.binary_column is not None) and activation in (

@@ -80,14 +80,16 @@ def main() -> None:
         callbacks=[exact, hist],
     )
     model = Model()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         trainer.validate(model, DataLoader(Indexed(), batch_size=BATCH))
     logged = {k: float(v) for k, v in trainer.callback_metrics.items()}
     out = {
         "rows": model.rows,
         "exact": {k: v for k, v in logged.items() if k.startswith(("val_ap", "val_auroc"))},
         "hist": {k: v for k, v in logged.items() if k.startswith(("hist_",))},
+        # Lightning's advice to log epoch values with sync_dist=True, which ours are exempt from (already global)
+        "sync_dist_advice": [str(w.message) for w in caught if "sync_dist=True" in str(w.message)],
     }
     with open(f"{out_dir}/rank{trainer.global_rank}.json", "w") as f:
         json.dump(out, f)

@@ -486,6 +486,7 @@ def test_ddp_uneven_shards_with_weights_equal_sklearn(tmp_path, devices):
     w = np.array([rows[i][2] for i in sorted(rows)])
     probs = torch.softmax(logits, 1).double().numpy()
     for r in ranks:  # every rank logs the same, de-duplicated values
+        assert r["sync_dist_advice"] == []
         assert abs(r["exact"]["val_ap"] - _sk_ap(y, probs, weight=w)) < 1e-7
         assert abs(r["exact"]["val_auroc"] - roc_auc_score(y, probs, multi_class="ovr", sample_weight=w)) < 1e-7
         assert abs(r["exact"]["val_ap/3"] - average_precision_score(y == 3, probs[:, 3], sample_weight=w)) < 1e-7
