@@ -318,13 +318,13 @@ def row_problem(f: Formatted, layout: Layout, rows: Optional[torch.Tensor] = Non
         if rows is not None:
             scores, labels = scores[rows], labels[rows]
             valid = None if valid is None else valid[rows]
-        return dict(scores=scores.contiguous(), labels=labels, valid=valid)
-    scores, label_index = f.scores.T, f.target
+        return dict(scores=scores, labels=labels, valid=valid)
+    scores, label_index = f.scores.T, f.target  # a view: pack() writes its contiguous keys from it in one pass
     if rows is not None:
         remap = torch.full((layout.num_classes,), -1, dtype=torch.int64, device=scores.device)
         remap[rows] = torch.arange(rows.numel(), device=scores.device)
         scores, label_index = scores[rows], remap[label_index]  # -1: a negative in every kept row
-    return dict(scores=scores.contiguous(), label_index=label_index)
+    return dict(scores=scores, label_index=label_index)
 
 
 def class_weights(f: Formatted, layout: Layout) -> Tuple[torch.Tensor, torch.Tensor]:

@@ -196,3 +196,30 @@ def test_sigmoid_rates_keep_the_leading_inf():
     _, _, thr = _ranking.as_rates(curve, sigmoid=True)
     assert thr[0] == float("inf")
     torch.testing.assert_close(thr[1:], torch.sigmoid(torch.tensor([3.0, -2.0], dtype=torch.float64)))
+
+
+@pytest.mark.parametrize("radix", [True, False])
+def test_long_rows_give_sklearns_values_through_either_cpu_sort(monkeypatch, radix):
+    """Rows of 32768+ keys are sorted by torch's radix sort where it exists, else by numpy: the same values."""
+    from sklearn.metrics import average_precision_score
+    from sklearn.preprocessing import label_binarize
+
+    if radix and not _ranking._radix_sort_available():
+        pytest.skip("this torch has no parallel radix sort")
+    monkeypatch.setattr(_ranking, "_radix_sort_available", lambda: radix)
+    calls = []
+    sort = torch.sort
+    monkeypatch.setattr(torch, "sort", lambda *a, **k: calls.append(k) or sort(*a, **k))
+    g = torch.Generator().manual_seed(0)
+    n, c = 40_000, 3
+    logits = (torch.randn(n, c, generator=g) * 4).round() / 4  # a few hundred distinct rows: heavy ties
+    target = torch.randint(0, c, (n,), generator=g)
+    probs = torch.softmax(logits, 1).double().numpy()
+    onehot = label_binarize(target.numpy(), classes=range(c))
+    auroc = ac.auroc(logits, target, num_classes=c, average=None)
+    ap = ac.average_precision(logits, target, num_classes=c, average=None)
+    assert auroc.tolist() == pytest.approx(roc_auc_score(onehot, probs, average=None), abs=1e-12)
+    assert ap.tolist() == pytest.approx(average_precision_score(onehot, probs, average=None), abs=1e-12)
+    binary = ac.auroc(logits[:, 0], target == 0)  # one row of 40,000 logits (int64 keys)
+    assert float(binary) == pytest.approx(roc_auc_score(target.numpy() == 0, logits[:, 0].numpy()), abs=1e-12)
+    assert (len(calls) >= c + 1) == radix and all(k.get("stable") for k in calls)
