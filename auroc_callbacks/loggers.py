@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple, cast
 
 import torch
 
@@ -330,7 +330,7 @@ def pr_curve_figure(labels, probabilities, *, title: Optional[str] = None):
 
     y = torch.as_tensor(labels).reshape(-1).to(torch.int64)
     p = torch.as_tensor(probabilities).reshape(-1)
-    precision, recall, _ = precision_recall_curve(p, y, task="binary", activation=None)
+    precision, recall, _ = cast(Tuple[torch.Tensor, ...], precision_recall_curve(p, y, task="binary", activation=None))
     ap = float(average_precision(p, y, task="binary", activation=None))
     fig = Figure(figsize=(5.0, 4.2), layout="constrained")
     ax = fig.add_subplot()

@@ -154,18 +154,19 @@ class AUROCMetric:
     def compute(self) -> Dict[str, float]:
         """The epoch's values, as plain floats under the shared keys; then the metric starts a new epoch."""
         acc, name = self.accumulator, self.name
+        result: Optional[_callback.EpochResult] = None
         try:
             result = _callback.compute_epoch(acc, self.options)
         except EmptyEpochError:
             warnings.warn(
                 f"AUROCMetric: no labelled sample this evaluation; `{name}` is NaN", UndefinedAUROCWarning, stacklevel=2
             )
-            result, values = None, {name: float("nan")}
+            values = {name: float("nan")}
         else:
-            values = result.values(
+            numbers = result.values(
                 name, per_class=self.options.per_class, sep=self.sep, class_keys=[tag_name(c) for c in result.names]
             )
-            values = dict(zip(values, torch.stack(list(values.values())).tolist() if values else []))  # one sync
+            values = dict(zip(numbers, torch.stack(list(numbers.values())).tolist() if numbers else []))  # one sync
         self.last = result
         self.last_accumulator = acc if self.keep_epoch and result is not None else None
         self.accumulator = self._build() if self.last_accumulator is not None else acc
