@@ -350,12 +350,19 @@ def _plan(
     macro_auc = float(scores.value)
     if not binary and show_macro and defined and not math.isnan(macro_auc):
         lines.append(_macro_line([curves[c] for c in defined], macro_auc, interval))
+    return _titled_plan(lines, marks, legend_title, title, "ROC", binary, multilabel, scores.num_samples)
+
+
+def _titled_plan(lines, marks, legend_title, title, curve: str, binary: bool, multilabel: bool, n: int) -> _Plan:
+    """A plan with its decision marks' legend label and, unless given, its title (``curve``: "ROC" or "PR")."""
     point_label = None
     if marks:
         point_label = "argmax decision" if not binary and not multilabel else "decision at p >= 0.5"
     if title is None:
-        kind = "ROC curve" if binary else ("ROC curves per label" if multilabel else "ROC curves, one-vs-rest")
-        title = f"{kind} (n = {scores.num_samples:,})"
+        if binary:
+            title = f"{curve} curve (n = {n:,})"
+        else:
+            title = f"{curve} curves{' per label' if multilabel else ', one-vs-rest'} (n = {n:,})"
     return _Plan(lines, marks, point_label, legend_title, title)
 
 
@@ -781,13 +788,7 @@ def _pr_plan(
                 dict(ls=":", lw=2.4),
             )
         )
-    point_label = None
-    if marks:
-        point_label = "argmax decision" if not binary and not multilabel else "decision at p >= 0.5"
-    if title is None:
-        kind = "PR curve" if binary else ("PR curves per label" if multilabel else "PR curves, one-vs-rest")
-        title = f"{kind} (n = {n:,})"
-    return _PRPlan(_Plan(lines, marks, point_label, legend_title, title), baselines)
+    return _PRPlan(_titled_plan(lines, marks, legend_title, title, "PR", binary, multilabel, n), baselines)
 
 
 def _draw_pr(ax, figure: _PRPlan) -> None:

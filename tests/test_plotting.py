@@ -292,3 +292,28 @@ def test_ci_puts_each_delong_interval_in_the_legend(digits):
     _, ax = plot_roc(accumulator=acc, ci=False)
     assert "CI" not in " ".join(_legend(ax))
     plt.close("all")
+
+
+@pytest.mark.parametrize("curve", ["ROC", "PR"])
+def test_default_titles_name_the_curve_the_task_and_the_samples(curve):
+    from auroc_callbacks.plotting import plot_pr
+
+    plot = plot_roc if curve == "ROC" else plot_pr
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(200, 3, generator=g), torch.randint(0, 3, (200,), generator=g)
+    multilabel = (torch.rand(200, 3, generator=g) < 0.4).long()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        titles = [
+            plot(x, y)[1].get_title(),
+            plot(x[:, 0], (y == 0).long())[1].get_title(),
+            plot(x, multilabel, task="multilabel")[1].get_title(),
+            plot(x, y, title="mine")[1].get_title(),
+        ]
+    plt.close("all")
+    assert titles == [
+        f"{curve} curves, one-vs-rest (n = 200)",
+        f"{curve} curve (n = 200)",
+        f"{curve} curves per label (n = 200)",
+        "mine",
+    ]
