@@ -390,7 +390,8 @@ def bad_scores(preds: torch.Tensor, layout: Layout, activation: Optional[str]) -
     """
     if not preds.is_floating_point():
         return None
-    if bool(torch.isfinite(preds.sum())):  # one cheap pass: a NaN or inf term would make the sum NaN or inf
+    total = preds.sum(dtype=torch.float32 if preds.element_size() < 4 else None)  # (float16 would overflow)
+    if bool(torch.isfinite(total)):  # one cheap pass: a NaN or inf term would make the sum NaN or inf
         return None  # (finite terms may overflow the sum to inf: then the checks below tell)
     if bool(torch.isnan(preds).any()):
         return "`preds` contains NaN (a diverged model?); AUROC needs finite or infinite scores"

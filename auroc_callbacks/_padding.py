@@ -114,16 +114,17 @@ class PaddingTrimmer:
         return kept
 
     def trim(self, loader, batch_idx: int, dataloader_idx: int, preds, target, weight=None):
-        """``(preds, target, weight)`` without the batch's padding rows (views: no copy, no sync); None when all are.
+        """``(preds, target, weight)`` without the batch's padding rows (views: no copy, no sync).
 
-        A 0-d prediction is one sample.
+        A batch of padding only gives empty views (the accumulator still checks their shapes); a 0-d prediction
+        is one sample, and None when it is padding.
         """
         rows = preds.shape[0] if preds.ndim else 1
         kept = self.keep(loader, batch_idx, dataloader_idx, rows)
         if kept == rows:
             return preds, target, weight
-        if not kept or not preds.ndim:
-            return None  # only padding: nothing to add
+        if not preds.ndim:
+            return None  # a padded one-sample batch: nothing to add
         target = target[:kept] if target.ndim else target
         weight = weight[:kept] if weight is not None and weight.ndim else weight
         return preds[:kept], target, weight

@@ -195,13 +195,13 @@ def auroc_value(two_u, n_pos, n_neg) -> torch.Tensor:
     return torch.as_tensor(two_u).double() / pairs.double()
 
 
-def sort_rows(keys: torch.Tensor) -> torch.Tensor:
-    """Sort each row of integer keys ascending, values only.
+def sort_rows(keys: torch.Tensor, *, radix: bool = True) -> torch.Tensor:
+    """Sort each row of integer keys ascending, values only (:func:`sort_and_count`).
 
-    On CPU, numpy sorts in place without building an index array (torch.sort
-    always returns indices); on an accelerator, ``torch.sort`` (a device radix sort).
+    ``radix=False`` keeps long CPU rows off torch's multi-threaded radix sort:
+    for callers that already run one sort per thread.
     """
-    return sort_and_count(keys)[0]
+    return sort_and_count(keys, radix=radix)[0]
 
 
 class Sorted(NamedTuple):
@@ -219,6 +219,7 @@ def sort_and_count(
     *,
     with_ids: bool = False,
     n_valid: Optional[torch.Tensor] = None,
+    radix: bool = True,
 ) -> Sorted:
     """Sort each row of packed keys and, given ``n_pos``, count its Mann-Whitney statistic.
 
@@ -270,7 +271,7 @@ def sort_and_count(
     column_t, ids_t, two_u_t = cast(torch.Tensor, column), cast(torch.Tensor, ids), cast(torch.Tensor, two_u)
     n_pos_t, n_valid_t = cast(torch.Tensor, n_pos), cast(torch.Tensor, n_valid)
 
-    radix = n >= _RADIX_MIN and _radix_sort_available()
+    radix = radix and n >= _RADIX_MIN and _radix_sort_available()
     scratch = (torch.empty(n, dtype=keys.dtype), torch.empty(n, dtype=torch.int64)) if radix else None
 
     def work(start: int) -> None:

@@ -12,6 +12,7 @@ warning, or to keep a fit that would otherwise crash at its end (fastai's
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from typing import Any, Callable, Container, Dict, List, Literal, Mapping, Optional, Sequence, cast
 
@@ -115,15 +116,16 @@ def stop_note(monitor: str) -> str:
     )
 
 
-def stop_notes(stoppers: Sequence, prefixes: Sequence[str], warned: Container[str]) -> Dict[str, str]:
-    """The :func:`stop_note` of each early stopper (``check_finite=True``) monitoring a key starting with ``prefixes``.
+def stop_notes(stoppers: Sequence, pattern: str, warned: Container[str]) -> Dict[str, str]:
+    """The :func:`stop_note` of each early stopper (``check_finite=True``) monitoring a key ``pattern`` matches whole.
 
-    Those whose key is in ``warned`` (noted already) are left out: the undefined-AUROC warning says it once.
+    ``pattern``: our keys (:func:`auroc_callbacks._callback.key_pattern`). Those whose key is in ``warned``
+    (noted already) are left out: the undefined-AUROC warning says it once.
     """
     return {
         es.monitor: stop_note(es.monitor)
         for es in stoppers
-        if es.check_finite and es.monitor.startswith(tuple(prefixes)) and es.monitor not in warned
+        if es.check_finite and re.fullmatch(pattern, es.monitor) and es.monitor not in warned
     }
 
 

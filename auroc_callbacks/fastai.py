@@ -391,7 +391,8 @@ class AUROCCallback(Callback):
             self._names = _callback.known_class_names(self.options, vocab, n)
         recorder = getattr(learn, "recorder", None)
         if recorder is not None and (self._active or self._monitored()):
-            if self._active:  # inactive: no values, but a tracker monitoring a column of ours asserts it is there
+            # inactive (lr_find, get_preds): no values, but a tracker monitoring a column of ours asserts it is there
+            if self._active:
                 _trackers.check_columns(self.columns, list(recorder.metric_names), self._owner, who=repr(self))
             _callback.insert_columns(recorder.metric_names, self.columns, before="time" if recorder.add_time else None)
         if not self._active or rank_distrib() != 0:

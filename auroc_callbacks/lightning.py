@@ -421,8 +421,8 @@ class AUROCCallback(*_BASES):
 
     def _stop_notes(self, trainer, name: str) -> Dict[str, str]:
         """``EarlyStopping(check_finite=True)`` on one of our keys stops at a NaN: the undefined-AUROC warning says so, once."""
-        ours = (name, *(_callback.calibration_prefix(name) + c for c in ("ap", *_callback.CALIBRATION_COLUMNS)))
-        return _trackers.stop_notes(getattr(trainer, "early_stopping_callbacks", []), ours, self._warned)
+        stoppers = getattr(trainer, "early_stopping_callbacks", [])
+        return _trackers.stop_notes(stoppers, _callback.key_pattern([name]), self._warned)
 
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:

@@ -661,7 +661,8 @@ def _row_influence(code: torch.Tensor, positive: torch.Tensor, valid: Optional[t
     """
     device = code.device
     hits = positive.nonzero().squeeze(1)
-    ref = _ranking.sort_rows(code.index_select(0, hits).unsqueeze(0))[0]
+    # one row per thread already (_influence_rows): numpy's single-threaded sort, not torch's threaded radix sort
+    ref = _ranking.sort_rows(code.index_select(0, hits).unsqueeze(0), radix=False)[0]
     below_pos, tied_pos = _ranking.below_and_tied(code, ref)
     at_or_below = below_pos + tied_pos
     # the negatives strictly below the k-th sorted positive: every sample with at most k positives at or below it,

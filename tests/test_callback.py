@@ -217,3 +217,20 @@ def test_key_pattern_matches_every_key_a_callback_can_log_and_no_other(name):
     prefix = _callback.calibration_prefix(name)
     for other in ("val_loss", f"{prefix}acc", f"{name}x", f"x{name}", f"{prefix}mce_x"):
         assert not re.fullmatch(pattern, other), other
+
+
+def test_stop_notes_name_the_early_stoppers_on_our_keys_only():
+    from types import SimpleNamespace
+
+    from auroc_callbacks import _trackers
+
+    monitors = ["val_auroc", "val_auroc/cat", "val_ap", "val_ap_lo", "val_brier", "val_apk", "val_approx", "val_loss"]
+    stoppers = [SimpleNamespace(monitor=m, check_finite=True) for m in monitors]
+    stoppers.append(SimpleNamespace(monitor="val_ece", check_finite=False))
+    notes = _trackers.stop_notes(stoppers, _callback.key_pattern(["val_auroc"]), warned={"val_brier"})
+    assert sorted(notes) == ["val_ap", "val_ap_lo", "val_auroc", "val_auroc/cat"]
+    assert "EarlyStopping(monitor='val_ap', check_finite=True)" in notes["val_ap"]
+    plain = _trackers.stop_notes(
+        [SimpleNamespace(monitor="apple", check_finite=True)], _callback.key_pattern(["auroc"]), ()
+    )
+    assert plain == {}
