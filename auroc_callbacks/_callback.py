@@ -213,7 +213,7 @@ def check_callback_options(
     return CallbackOptions(name, per_class, names, settings, log_curve, pr_curves, average_precision)
 
 
-def check_distinct_keys(name: str, class_names: Optional[Sequence[str]]) -> None:
+def check_distinct_keys(name: str, class_names: Optional[Sequence[str]], sep: str = "/") -> None:
     """Refuse ``class_names`` that give one per-class key twice once made tag-safe (:func:`~auroc_callbacks.tensorboard.tag_name`).
 
     Example:
@@ -228,7 +228,7 @@ def check_distinct_keys(name: str, class_names: Optional[Sequence[str]]) -> None
     clash = next((c for i, c in enumerate(tags) if c in tags[:i]), None)
     if clash is not None:
         raise ValueError(
-            f"`class_names` {list(class_names or [])} give the key `{name}/{clash}` twice (keys keep"
+            f"`class_names` {list(class_names or [])} give the key `{name}{sep}{clash}` twice (keys keep"
             " only letters, digits, '_', '.' and '-'): make them distinct"
         )
 

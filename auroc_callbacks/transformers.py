@@ -46,7 +46,6 @@ from .tensorboard import tag_name
 
 __all__ = ["AUROCCallback", "AUROCMetric", "compute_metrics"]
 
-_OWN = ("name", "per_class", "class_names", "calibration", "average_precision", "logits_index", "sep")
 #: set by the adapter: the Trainer gathers every batch (gather_for_metrics), and a NaN must not end a training run
 _FIXED = {"sync_dist": False, "nan_strategy": "warn"}
 _RULES = {"logits_index": [int], "sep": [str], "log_dir": [None, str, os.PathLike]}
@@ -115,6 +114,7 @@ class AUROCMetric:
             calibration=calibration,
             average_precision=average_precision,
         )
+        _callback.check_distinct_keys(name, self.options.class_names, sep)  # else one class's value would be lost
         self.logits_index, self.sep = logits_index, sep
         self.keep_epoch = False  # an AUROCCallback draws the epoch: it is kept for it until drawn
         self.last: Optional[_callback.EpochResult] = None
@@ -125,7 +125,8 @@ class AUROCMetric:
         return self.options.name
 
     def _build(self):
-        return _callback.build_accumulator(self._auroc_options, who="AUROCMetric", own=_OWN, **_FIXED)
+        own = _callback.own_options(AUROCMetric.__init__)
+        return _callback.build_accumulator(self._auroc_options, who="AUROCMetric", own=own, **_FIXED)
 
     def __call__(self, eval_pred, compute_result: Optional[bool] = None) -> Dict[str, float]:
         """Add ``eval_pred``; with ``compute_result`` True (batched mode) or None (whole epoch), the epoch's values."""

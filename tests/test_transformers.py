@@ -305,6 +305,10 @@ def test_options_are_checked_at_construction():
         AUROCCallback(AUROCMetric(mode="histogram"), pr_curves=True)
     with pytest.raises(TypeError, match="`metric` must be the AUROCMetric"):
         AUROCCallback(compute_metrics)
+    with pytest.raises(ValueError, match=r"give the key `auroc_a_b` twice"):  # one class's value would be lost
+        AUROCMetric(num_classes=2, per_class=True, class_names=["a b", "a_b"], sep="_")
+    with pytest.raises(TypeError, match=r"its own options are name, per_class, class_names, calibration"):
+        AUROCMetric(colour="red")
 
 
 # ----------------------------------------------------------------------------- the Trainer's own machinery
