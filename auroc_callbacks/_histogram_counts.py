@@ -24,13 +24,24 @@ from .histogram import COUNTERS, EXTREMES, NUM_BUCKETS, Epoch, bucket_values, ch
 __all__ = ["HistogramCounts"]
 
 _ZERO_KEY = NUM_BUCKETS // 2  # the key of +0.0; -0.0 counts one below it until epoch() merges them
+#: the last key of each 16-bit type's 1.0 (float16 0x3C00, bfloat16 0x3F80): probabilities need keys up to it only
+_ONE_KEY = {torch.float16: _ZERO_KEY + 0x3C00, torch.bfloat16: _ZERO_KEY + 0x3F80}
+_INT32_LIMIT = 2**31 - 1
 # the exact mode's float: half precision, bool and small integers in float32; int32 and int64 in float64
 # (exact below 2**53; the exact mode picks float32 for those too when every value is below 2**24)
 _FLOAT32_INPUTS = (torch.float16, torch.bfloat16, torch.bool, torch.uint8, torch.int8, torch.int16)
 
 
 class HistogramCounts:
-    """One epoch's counts: ``(G, R, 65536)`` int64, plus device counters for the checks. No host sync per batch.
+    """One epoch's counts: ``(G, R, K)`` int32, plus device counters for the checks. No host sync per batch.
+
+    ``K`` is 65,536 buckets, one per 16-bit pattern, or, where every ranked
+    score is a probability (multiclass under ``activation="auto"`` or
+    ``"softmax"``: softmaxed, or as given only while the epoch lies in
+    [0, 1]), only the patterns from ``-0.0`` to ``1.0``: 15,362 (float16) or
+    16,258 (bfloat16), so a class's two rows take 120 (127) KiB instead of
+    512 KiB. Counts are int32 until this rank has counted enough rows to
+    overflow one (``2**31 - 1``); then int64.
 
     ``R`` is the number of ranked columns (1 for binary, else C). ``G`` is 2
     (negative, positive) for one-vs-rest and multilabel (4 for a multilabel
@@ -78,37 +89,45 @@ class HistogramCounts:
     ) -> None:
         """Fix the layout and give the counts their memory: zeros, or the given tensors, counted into in place.
 
-        ``counts`` (flat ``(G * R * 65536 + 1,)`` int64, see :attr:`size`), ``ints``
+        ``counts`` (flat ``(G * R * K + 1,)`` int32 or int64, see :attr:`size`), ``ints``
         (``(len(COUNTERS),)`` int64) and ``extremes`` (``(len(EXTREMES),)``
         float64, ``-inf`` when empty) let a caller own the state, as the
         torchmetrics adapter's ``sum`` and ``max`` states do.
         """
         self.layout = layout
         size, cols = self.size, self.shape[1]
-        self.counts = torch.zeros(size, dtype=torch.int64, device=device) if counts is None else counts
+        self.counts = torch.zeros(size, dtype=torch.int32, device=device) if counts is None else counts
         self.ints = torch.zeros(len(COUNTERS), dtype=torch.int64, device=device) if ints is None else ints
         if extremes is None:
             extremes = torch.full((len(EXTREMES),), -math.inf, dtype=torch.float64, device=device)
         self.extremes = extremes
         self._int_views, self._extreme_views = self.ints.unbind(), self.extremes.unbind()  # in-place, one op each
         self._index_dtype = torch.int32 if size < 2**31 else torch.int64
-        self._one = torch.ones(1, dtype=torch.int64, device=device)
-        self._col_base = (torch.arange(cols, device=device) * NUM_BUCKETS + _ZERO_KEY).to(self._index_dtype)
-        self._group_step = cols * NUM_BUCKETS
+        self._one = torch.ones(1, dtype=self.counts.dtype, device=device)
+        buckets, zero_key = self.shape[2], (1 if self.compact else _ZERO_KEY)
+        self._col_base = (torch.arange(cols, device=device) * buckets + zero_key).to(self._index_dtype)
+        self._group_step = cols * buckets
 
     @property
     def size(self) -> int:
-        """Entries of the flat counts: ``G * R * 65536`` plus the trash slot (needs a layout)."""
-        groups, cols, _ = self.shape
-        return groups * cols * NUM_BUCKETS + 1
+        """Entries of the flat counts: ``G * R * K`` plus the trash slot (needs a layout)."""
+        groups, cols, buckets = self.shape
+        return groups * cols * buckets + 1
 
     @property
     def shape(self) -> Tuple[int, int, int]:
-        """``(G, R, 65536)`` of the counts (needs a layout)."""
+        """``(G, R, K)`` of the counts (needs a layout): ``K`` buckets per row, see the class."""
         layout = self.layout
         assert layout is not None, "needs a layout"
         cols = 1 if layout.task == "binary" else layout.num_classes
-        return (layout.num_classes if self.ovo else 4 if self.dual else 2), cols, NUM_BUCKETS
+        buckets = _ONE_KEY[self.dtype] - _ZERO_KEY + 2 if self.compact else NUM_BUCKETS
+        return (layout.num_classes if self.ovo else 4 if self.dual else 2), cols, buckets
+
+    @property
+    def compact(self) -> bool:
+        """Every ranked score is a probability (needs a layout): buckets from ``-0.0`` to ``1.0`` only."""
+        assert self.layout is not None, "needs a layout"
+        return self.layout.task == "multiclass" and self.options.activation in ("auto", "softmax")
 
     @property
     def dual(self) -> bool:
@@ -133,6 +152,9 @@ class HistogramCounts:
             self.allocate(layout, preds.device)
         counts = self.counts
         assert counts is not None  # allocated above
+        if counts.dtype == torch.int32 and self.rows + preds.shape[0] > _INT32_LIMIT:  # a bucket could overflow
+            self.counts = counts = counts.long()
+            self._one = self._one.long()
         preds, target = shape_inputs(preds, target, layout, counts.device)
         in_dtype = preds.dtype
         self.in_dtype = in_dtype if self.in_dtype is None else torch.promote_types(self.in_dtype, in_dtype)
@@ -232,7 +254,10 @@ class HistogramCounts:
         if scores.ndim == 1:
             scores = scores.unsqueeze(1)
         bits = scores.to(self.dtype).view(torch.int16).to(self._index_dtype)
-        return sign_flip(bits) + self._col_base  # order-preserving keys; -0.0 joins +0.0 in epoch()
+        keys = sign_flip(bits)  # order-preserving; -0.0 joins +0.0 in epoch()
+        if self.compact:  # probabilities: -0.0 to 1.0 (a NaN, counted and reported at compute, is clamped)
+            keys.clamp_(-1, _ONE_KEY[self.dtype] - _ZERO_KEY)
+        return keys + self._col_base
 
     def _add_groups(self, index: torch.Tensor, t: torch.Tensor, keep, bad, layout: Layout) -> torch.Tensor:
         """Offset ``index`` in place by each entry's count group; return which entries count (the rest: trash)."""
@@ -310,20 +335,21 @@ class HistogramCounts:
                 counts = counts[:2]
                 ints[COUNTERS.index("raw_rows")], ints[COUNTERS.index("soft_rows")] = rows, 0
         # Only occupied buckets matter (empty ones add nothing to any count, curve or bound): keep those.
-        occupied = counts.sum((0, 1)) > 0
-        occupied[_ZERO_KEY] |= occupied[_ZERO_KEY - 1]  # -0.0 == +0.0: one bucket
-        occupied[_ZERO_KEY - 1] = False
+        zero_key = 1 if self.compact else _ZERO_KEY
+        occupied = counts.sum((0, 1), dtype=torch.int64) > 0
+        occupied[zero_key] |= occupied[zero_key - 1]  # -0.0 == +0.0: one bucket
+        occupied[zero_key - 1] = False
         keys = occupied.nonzero(as_tuple=True)[0]
-        compact = counts.index_select(2, keys)
-        zero = int((keys < _ZERO_KEY).sum())
-        if zero < keys.numel() and int(keys[zero]) == _ZERO_KEY:
-            compact[..., zero] += counts[..., _ZERO_KEY - 1]
-        values = bucket_values(self.dtype, keys.device)[keys]
+        compact = counts.index_select(2, keys).long()
+        zero = int((keys < zero_key).sum())
+        if zero < keys.numel() and int(keys[zero]) == zero_key:
+            compact[..., zero] += counts[..., zero_key - 1]
+        values = bucket_values(self.dtype, keys.device)[keys + (_ZERO_KEY - zero_key)]
         return Epoch(compact, values, ints.cpu(), extremes.cpu(), layout, in_dtype, self.dtype, self.ovo)
 
     def _reduce(self, process_group):
         """Every rank's counts, counters and extremes summed (maximised), and the layout and dtype they agree on."""
-        sums = None if self.counts is None else torch.cat([self.counts, cast(torch.Tensor, self.ints)])
+        sums = None if self.counts is None else torch.cat([self.counts.long(), cast(torch.Tensor, self.ints)])
         sums, extremes, metas = reduce_uneven(sums, self.extremes, self.meta(), group=process_group)
         first = metas[0]
         for other in metas[1:]:

@@ -33,32 +33,57 @@ from .stats import AUROCInterval, check_interval_options, compute_interval
 __all__ = ["AUROCAccumulator", "ExactAccumulator", "ExactEpoch", "HistogramAccumulator", "data_or_epoch"]
 
 _MIN_CAPACITY = 1024
+#: the histogram mode counts its kept batches together once they hold this many scores (a few MB at most)
+_COUNT_ENTRIES = 1 << 18
 _STATE_VERSION = 1
 NAN_STRATEGIES = ("error", "warn")
 MODES = ("exact", "histogram")
 
 
 class _Buffer:
-    """Geometrically sized chunks: one device copy per append, nothing ever re-copied, no host sync.
+    """One epoch's batches of one tensor, joined once at the end; no host sync, no copy per batch on the same device.
 
-    Each new chunk holds as many rows as all earlier ones together, so an epoch
-    of n rows lives in O(log n) chunks with at most 2x over-allocation, joined
-    once at the end. Never re-copying also means an asynchronous device-to-host
-    copy into a pinned chunk can never race a reallocation.
+    A batch that stays on its device is kept as it came (detached): a list
+    append, not a copy. It is checked at the end to be unchanged: a batch
+    modified in place after ``update`` (a reused output buffer) raises rather
+    than counting the new values. A small view of a much larger tensor is
+    copied, so that the epoch does not keep the rest alive.
+
+    A batch that moves (``buffer_device``, e.g. to a pinned host buffer) is
+    copied into geometrically sized chunks: each new chunk holds as many rows
+    as all earlier ones together, so an epoch of n rows lives in O(log n)
+    chunks with at most 2x over-allocation. Never re-copying also means an
+    asynchronous device-to-host copy into a pinned chunk can never race a
+    reallocation.
     """
 
-    __slots__ = ("chunks", "fills", "size", "pin")
+    __slots__ = ("chunks", "fills", "versions", "size", "pin")
 
     def __init__(self, pin: bool):
         self.chunks: List[torch.Tensor] = []
         self.fills: List[int] = []
+        self.versions: List[Optional[int]] = []  # a kept batch's version counter; -1 for our own chunks
         self.size = 0
         self.pin = pin
 
+    def keep(self, x: torch.Tensor) -> None:
+        """Keep a batch that stays on its device, by reference (see the class)."""
+        if type(x) is not torch.Tensor:  # fastai's TensorBase and other subclasses: a plain tensor, as a copy gives
+            x = x.as_subclass(torch.Tensor)
+        if x.requires_grad:
+            x = x.detach()
+        if x.untyped_storage().nbytes() > 2 * x.nbytes + 4096:  # a view of something larger: do not hold it
+            x = x.clone()
+        self.chunks.append(x)
+        self.fills.append(x.shape[0])
+        self.versions.append(None if x.is_inference() else x._version)
+        self.size += x.shape[0]
+
     def append(self, x: torch.Tensor, device: torch.device) -> None:
+        """Copy a batch onto ``device`` (see the class)."""
         n = x.shape[0]
         last: Optional[torch.Tensor]
-        if self.chunks:  # the common case first: the batch fits the last chunk
+        if self.chunks and self.versions[-1] == -1:  # the common case first: the batch fits the last chunk
             last, fill = self.chunks[-1], self.fills[-1]
             if x.shape[1:] != last.shape[1:]:  # (N,) next to (N, 1): one layout, stored as the first batch was
                 x = x.reshape((n,) + tuple(last.shape[1:]))
@@ -75,6 +100,7 @@ class _Buffer:
                 last = torch.empty((rows,) + tuple(x.shape[1:]), dtype=dtype, device=device, pin_memory=self.pin)
                 self.chunks.append(last)
                 self.fills.append(0)
+                self.versions.append(-1)
             fill = self.fills[-1]
             take = min(last.shape[0] - fill, x.shape[0])
             last[fill : fill + take].copy_(x[:take], non_blocking=True)
@@ -92,13 +118,23 @@ class _Buffer:
             keep.append(chunk)
             fills.append(take)
         self.chunks, self.fills, self.size = keep, fills, sum(fills)
+        self.versions = self.versions[: len(keep)]
 
     def view(self) -> Optional[torch.Tensor]:
+        """Every row, in order: one tensor (a copy, unless it is the one chunk of our own)."""
         if not self.chunks:
             return None
-        if len(self.chunks) == 1:
+        for i, (chunk, version) in enumerate(zip(self.chunks, self.versions)):
+            if version is not None and version != -1 and chunk._version != version:
+                raise RuntimeError(
+                    f"batch {i} passed to AUROCAccumulator.update() was modified in place afterwards (its"
+                    " values are no longer those of the update); pass a copy (preds.clone()) if its tensor is"
+                    " reused"
+                )
+        if len(self.chunks) == 1 and self.versions[0] == -1:
             return self.chunks[0][: self.fills[0]]
-        return torch.cat([chunk[:fill] for chunk, fill in zip(self.chunks, self.fills)])
+        trailing = tuple(self.chunks[0].shape[1:])  # (N,) next to (N, 1): stored as the first batch was
+        return torch.cat([chunk[:fill].reshape((fill,) + trailing) for chunk, fill in zip(self.chunks, self.fills)])
 
 
 def _wider(new: torch.dtype, old: torch.dtype) -> bool:
@@ -230,6 +266,7 @@ class AUROCAccumulator:
         """Forget every sample (call at the start of each epoch)."""
         self._layout = None
         self._shapes = None
+        self._raw_shapes: Optional[tuple] = None
         self._indices_checked = False
         self._weighted: Optional[bool] = None
 
@@ -246,9 +283,11 @@ class AUROCAccumulator:
         :func:`auroc_callbacks.auroc`; their values are checked once, at compute.
         """
         preds, target = _checks.one_sample(preds, target)
-        self.check_batch(preds, target)
-        weight = self._check_weight(weight, preds)
+        self._check_batch(preds, target)
+        if weight is not None or self._weighted:
+            weight = self._check_weight(weight, preds)
         if preds.shape[0]:
+            self._weighted = weight is not None
             self._store(preds, target, weight)
 
     def check_weights_allowed(self) -> None:
@@ -289,8 +328,20 @@ class AUROCAccumulator:
         (the first such batch after ``reset``; one host sync, float scores
         never): class indices (``logits.argmax(1)``) are refused at once.
         """
-        preds, target = _checks.one_sample(preds, target)
+        return self._check_batch(*_checks.one_sample(preds, target))
+
+    def _check_batch(self, preds, target) -> Layout:
+        """:meth:`check_batch` after :func:`auroc_callbacks._checks.one_sample`."""
         tensors = isinstance(preds, torch.Tensor) and isinstance(target, torch.Tensor)
+        if tensors and self._raw_shapes is not None:  # the common case: the same shapes and dtypes as the last batch
+            raw = (preds.ndim, preds.shape[1:], preds.dtype, target.ndim, target.shape[1:], target.dtype)
+            if raw == self._raw_shapes:
+                if preds.shape[0] != target.shape[0]:
+                    raise ValueError(
+                        f"`preds` and `target` must have the same number of samples; got preds"
+                        f" {tuple(preds.shape)} and target {tuple(target.shape)}"
+                    )
+                return cast(Layout, self._layout)
         # Re-check whenever rank, trailing shape or dtype changes (a squeezed last batch, a (N, 2) head).
         shapes = (*_columns(preds), preds.dtype, *_columns(target), target.dtype) if tensors else None
         if shapes is None or shapes != self._shapes:
@@ -317,6 +368,8 @@ class AUROCAccumulator:
         if not self._indices_checked and not preds.is_floating_point() and preds.shape[0]:
             _checks.check_class_indices(preds, target, self.options)  # one sync, integer preds only
             self._indices_checked = True
+        if tensors and (self._indices_checked or preds.is_floating_point()):  # the fast path above may skip it all
+            self._raw_shapes = (preds.ndim, preds.shape[1:], preds.dtype, target.ndim, target.shape[1:], target.dtype)
         return cast(Layout, self._layout)  # set by the first batch's check above
 
     def _store(self, preds: torch.Tensor, target: torch.Tensor, weight: Optional[torch.Tensor] = None) -> None:
@@ -536,10 +589,16 @@ class ExactAccumulator(AUROCAccumulator):
         if not self._preds.chunks and device.type == "cpu" and preds.device.type == "cuda":
             self._preds.pin = self._target.pin = self._weight.pin = True
             self._async_host_copy = True
-        self._preds.append(preds.detach(), device)
-        self._target.append(target.detach(), device)
-        if weight is not None:
-            self._weight.append(weight.detach().to(torch.float64), device)
+        if self.buffer_device is None or device == preds.device:
+            self._preds.keep(preds)
+            self._target.keep(target)
+            if weight is not None:
+                self._weight.keep(weight.to(torch.float64))
+        else:
+            self._preds.append(preds.detach(), device)
+            self._target.append(target.detach(), device)
+            if weight is not None:
+                self._weight.append(weight.detach().to(torch.float64), device)
         self._gathered = self._gathered_weight = self._epoch = None
 
     def truncate(self, num_samples: int) -> None:
@@ -819,16 +878,19 @@ def _device(buffer_device) -> torch.device:
 class HistogramAccumulator(AUROCAccumulator):
     """Counts ``(preds, target)`` batches over the 65,536 values of a 16-bit float: bounded memory.
 
-    Keeps, per class, positive and negative int64 counts: ``C * 1 MiB``
-    (``C * C * 512 KiB`` for ``multi_class="ovo"``) whatever the number of
-    samples. Its value is exact for the scores the exact mode ranks rounded to
+    Keeps, per class, positive and negative int32 counts (int64 once they
+    could overflow) over the 16-bit patterns a score can take: 120 KiB for
+    multiclass probabilities (127 KiB with bfloat16), 512 KiB for binary and
+    multilabel scores (``C`` times that for ``multi_class="ovo"``), whatever
+    the number of samples. Batches are kept as they come and counted together
+    once they hold ``2**18`` scores. Its value is exact for the scores the exact mode ranks rounded to
     ``histogram_dtype`` (equal to ``roc_auc_score`` on
     ``probs.to(histogram_dtype)``), and :meth:`compute_bound` certifies how
     far the full-precision AUROC can be from it. See :mod:`auroc_callbacks.histogram`.
-    ``activation="auto"`` is decided batch by batch on the values seen so far
-    (the counts cannot be re-scored): a batch is softmaxed once any value of
-    the epoch has been outside [0, 1], so batches ranked as given before the
-    first logits disagree with the exact mode's epoch and give a
+    ``activation="auto"`` is decided block by block (the batches counted
+    together) on the values seen so far (the counts cannot be re-scored): a
+    block is softmaxed once any value of the epoch has been outside [0, 1], so
+    blocks ranked as given before the first logits disagree with the exact mode's epoch and give a
     ``ValueError`` at compute (NaN and an :class:`UndefinedAUROCWarning` with
     ``nan_strategy="warn"``). An inferred multilabel input is counted both
     as given and as a multiclass epoch would score it (twice the counts),
@@ -900,6 +962,8 @@ class HistogramAccumulator(AUROCAccumulator):
         """Forget every count (call at the start of each epoch)."""
         super().reset()
         self._counts.reset()
+        self._pending = (_Buffer(pin=False), _Buffer(pin=False))  # batches not counted yet: a few, kept as given
+        self._pending_entries = 0
         self._epoch: Optional[histogram.Epoch] = None
 
     def _check_weight(self, weight, preds) -> None:
@@ -911,8 +975,22 @@ class HistogramAccumulator(AUROCAccumulator):
         return None
 
     def _store(self, preds: torch.Tensor, target: torch.Tensor, weight: Optional[torch.Tensor] = None) -> None:
-        self._counts.update(preds, target, cast(Layout, self._layout))  # after check_batch
+        """Keep the batch; count the kept ones together once they hold ``_COUNT_ENTRIES`` scores (bounded memory)."""
+        self._pending[0].keep(preds)
+        self._pending[1].keep(target)
+        self._pending_entries += preds.numel()
+        if self._pending_entries >= _COUNT_ENTRIES:
+            self._count_pending()
         self._epoch = None
+
+    def _count_pending(self) -> None:
+        """Count the kept batches as one (a few dozen device ops for them all, instead of per batch)."""
+        preds, target = self._pending[0].view(), self._pending[1].view()
+        if preds is None or target is None:
+            return
+        self._pending = (_Buffer(pin=False), _Buffer(pin=False))
+        self._pending_entries = 0
+        self._counts.update(preds, target, cast(Layout, self._layout))  # after check_batch
 
     def truncate(self, num_samples: int) -> None:
         """Exact mode only: counts cannot forget given samples.
@@ -928,7 +1006,7 @@ class HistogramAccumulator(AUROCAccumulator):
     @property
     def num_samples(self) -> int:
         """Samples counted by this rank (no sync)."""
-        return self._counts.rows
+        return self._counts.rows + self._pending[0].size
 
     # ------------------------------------------------------------------ the epoch
 
@@ -952,6 +1030,7 @@ class HistogramAccumulator(AUROCAccumulator):
         (:func:`auroc_callbacks.histogram.interpret_epoch`).
         """
         if self._epoch is None:
+            self._count_pending()
             epoch = self._counts.epoch(sync_dist=self.sync_dist, process_group=self.process_group)
             self._epoch, notes = histogram.interpret_epoch(epoch, self.options)
             _checks.warn_interpretations(notes)
@@ -959,7 +1038,12 @@ class HistogramAccumulator(AUROCAccumulator):
 
     @property
     def state_bytes(self) -> int:
-        """Bytes of counts this accumulator holds (fixed by the classes, whatever the number of samples)."""
+        """Bytes of counts this accumulator holds (fixed by the classes, whatever the number of samples).
+
+        Counts the batches it kept first: between counts it holds up to
+        ``2**18`` scores of recent batches as they came, to count them together.
+        """
+        self._count_pending()
         counts = self._counts.counts
         return 0 if counts is None else counts.numel() * counts.element_size()
 
@@ -1037,6 +1121,7 @@ class HistogramAccumulator(AUROCAccumulator):
         raise ValueError("compute_interval() needs mode='exact'; mode='histogram' has compute_bound()")
 
     def _state(self) -> dict:
+        self._count_pending()
         c = self._counts
         state = {"histogram_dtype": str(c.dtype), "counts": None}
         if c.counts is None:
@@ -1067,9 +1152,14 @@ class HistogramAccumulator(AUROCAccumulator):
         task, n, column = state["layout"]
         layout = Layout(task, n, column)
         c.layout = layout
-        if tuple(state["counts"].shape) != (c.size,) or state["ints"].numel() != len(histogram.COUNTERS):
-            raise ValueError("`state_dict` holds counts of another shape than its layout's")
         counts = state["counts"].clone()
+        groups, cols, buckets = c.shape
+        if c.compact and counts.shape == (groups * cols * histogram.NUM_BUCKETS + 1,):  # saved by 0.1: 65,536 keys
+            first = histogram.NUM_BUCKETS // 2 - 1  # -0.0: probabilities use the keys from it to 1.0 only
+            body = counts[:-1].reshape(groups, cols, -1)[..., first : first + buckets]
+            counts = torch.cat([body.reshape(-1), counts[-1:]])
+        if tuple(counts.shape) != (c.size,) or state["ints"].numel() != len(histogram.COUNTERS):
+            raise ValueError("`state_dict` holds counts of another shape than its layout's")
         c.allocate(
             layout,
             counts.device,

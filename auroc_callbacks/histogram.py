@@ -2,7 +2,8 @@
 
 ``AUROCAccumulator(mode="histogram")`` keeps, per class, how many positive and
 how many negative samples scored each of the 65,536 bit patterns of a float16
-(or bfloat16): ``O(C * 65536)`` int64 counts whatever the number of samples.
+(or bfloat16): ``O(C * 65536)`` int32 counts whatever the number of samples (multiclass probabilities
+only need the patterns from ``-0.0`` to ``1.0``, a quarter of them).
 
 **The scores are the exact mode's.** Each batch is formatted as the exact mode
 formats the epoch (softmax probabilities bitwise ``torch.softmax(logits, 1)``,
@@ -220,7 +221,7 @@ def epoch_problem(epoch: Epoch, options: Options, nan_strategy: str) -> Optional
         _checks.check_values(witness, target, epoch.layout, check)
     if ints[_RAW_ROWS] and ints[_SOFT_ROWS]:
         reason = (
-            f"`activation='auto'` is decided batch by batch in mode='histogram', and the batches disagree:"
+            f"`activation='auto'` is decided block by block in mode='histogram', and the blocks disagree:"
             f" {ints[_RAW_ROWS]} rows came in batches ranked as given (every value in [0, 1], and in every batch"
             f" before) and {ints[_SOFT_ROWS]} in batches softmaxed (logits); pass activation='softmax' for logits"
             " or activation=None for probabilities"

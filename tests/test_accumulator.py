@@ -16,7 +16,7 @@ from sklearn.metrics import roc_curve as sk_roc_curve
 
 import auroc_callbacks as ac
 from auroc_callbacks import histogram
-from auroc_callbacks.accumulator import AUROCAccumulator, ExactAccumulator, ExactEpoch, HistogramAccumulator
+from auroc_callbacks.accumulator import AUROCAccumulator, ExactAccumulator, ExactEpoch, HistogramAccumulator, _Buffer
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -134,15 +134,53 @@ def test_infinite_logits_warn_and_give_nan_in_a_training_loop():
         assert torch.isnan(acc.compute())
 
 
-def test_buffer_grows_geometrically_not_one_tensor_per_batch():
-    acc = ac.AUROCAccumulator()
-    preds, target = torch.randn(16000, 3), torch.randint(0, 3, (16000,))
+def test_buffer_copies_grow_geometrically_not_one_tensor_per_batch():
+    # the copying path (a batch that moves to ``buffer_device``): each chunk as large as all before it
+    buffer = _Buffer(pin=False)
+    preds = torch.randn(16000, 3)
     for i in range(0, 16000, 8):
-        acc.update(preds[i : i + 8], target[i : i + 8])
-    assert acc.num_samples == 16000
-    rows = [c.shape[0] for c in acc._preds.chunks]
-    assert rows == [1024, 1024, 2048, 4096, 8192]  # each chunk as large as all before it: O(log n) chunks
-    assert torch.equal(acc.gather()[0], preds)
+        buffer.append(preds[i : i + 8], torch.device("cpu"))
+    assert buffer.size == 16000
+    assert [c.shape[0] for c in buffer.chunks] == [1024, 1024, 2048, 4096, 8192]  # O(log n) chunks
+    assert torch.equal(buffer.view(), preds)
+
+
+def test_batches_on_their_device_are_kept_not_copied_and_a_slice_does_not_hold_its_base():
+    acc = ac.AUROCAccumulator()
+    batches = [torch.randn(64, 3) for _ in range(5)]
+    target = torch.arange(320) % 3
+    for i, b in enumerate(batches):
+        acc.update(b, target[64 * i : 64 * (i + 1)])
+    assert [c.data_ptr() for c in acc._preds.chunks] == [b.data_ptr() for b in batches]  # no copy per batch
+    assert torch.equal(acc.gather()[0], torch.cat(batches))
+    assert acc.compute().item() == ac.auroc(torch.cat(batches), target).item()
+    big = torch.randn(100_000, 3)  # a small slice of a large tensor is copied: the epoch must not keep all of it
+    acc.reset()
+    acc.update(big[:10], target[:10])
+    assert acc._preds.chunks[0].untyped_storage().nbytes() == 10 * 3 * 4
+
+
+def test_a_batch_modified_in_place_after_update_is_an_error_not_a_wrong_number():
+    acc = ac.AUROCAccumulator()
+    out = torch.randn(32, 3)  # an output buffer the caller reuses
+    acc.update(out, torch.arange(32) % 3)
+    out.mul_(-1)
+    with pytest.raises(RuntimeError, match=r"batch 0 passed to AUROCAccumulator.update\(\) was modified in place"):
+        acc.compute()
+    acc.reset()
+    with torch.inference_mode():  # inference tensors have no version counter: kept, and fine
+        acc.update(torch.randn(32, 3), torch.arange(32) % 3)
+    assert 0 <= acc.compute().item() <= 1
+
+
+def test_a_tensor_subclass_is_kept_as_a_plain_tensor():
+    class Sub(torch.Tensor):
+        pass
+
+    acc = ac.AUROCAccumulator()
+    x = torch.randn(40, 3).as_subclass(Sub)
+    acc.update(x, torch.arange(40) % 3)
+    assert type(acc._preds.chunks[0]) is torch.Tensor and type(acc.gather()[0]) is torch.Tensor
 
 
 def test_dtype_promotes_when_a_later_batch_is_wider():

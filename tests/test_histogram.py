@@ -187,7 +187,8 @@ def test_one_vs_one_equals_sklearn_on_rounded_probabilities(dtype, average):
     full = _sklearn_ovo(probs.double().numpy(), target.numpy(), average)
     diff = np.nan_to_num(np.abs(full - got.value.numpy()))
     assert np.all(diff <= np.nan_to_num(got.bound.numpy()) + 1e-12)
-    assert acc._counts.counts.numel() == 5 * 5 * 65536 + 1  # counts per (true class, column, bucket)
+    buckets = {torch.float16: 15362, torch.bfloat16: 16258}[dtype]  # probabilities: the patterns of -0.0 to 1.0
+    assert acc._counts.counts.numel() == 5 * 5 * buckets + 1  # counts per (true class, column, bucket)
 
 
 def test_one_vs_one_with_an_absent_class_warns_like_the_exact_mode():
@@ -343,8 +344,51 @@ def test_memory_is_bounded_whatever_the_number_of_samples():
         preds, target = _data("multiclass", 2000, i, n_cls=10)
         acc.update(preds, target)
     assert acc.num_samples == 20_000
-    assert acc._counts.counts.numel() == 2 * 10 * 65536 + 1 and acc._counts.counts.dtype == torch.int64
+    acc.epoch()  # counts what it kept (it counts a few batches together)
+    # multiclass scores are probabilities: buckets from -0.0 to 1.0 only (15,362 float16 patterns), int32 counts
+    assert acc._counts.counts.numel() == 2 * 10 * 15362 + 1 and acc._counts.counts.dtype == torch.int32
+    assert acc.state_bytes / 10 <= 128 * 1024  # per class
     assert not hasattr(acc, "_preds") and not hasattr(acc, "_target")  # no prediction buffer, not even an empty one
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_probability_buckets_take_at_most_128_kib_per_class_and_other_scores_512(dtype):
+    probs = _hist(*_data("multiclass", 300, 1, n_cls=4), histogram_dtype=dtype, num_classes=4)
+    assert probs.state_bytes / 4 <= 128 * 1024
+    ovo = _hist(*_data("multiclass", 300, 1, n_cls=4), histogram_dtype=dtype, num_classes=4, multi_class="ovo")
+    assert ovo.state_bytes / 16 <= 128 * 1024
+    logits = _hist(*_data("multilabel", 300, 1, n_cls=4), histogram_dtype=dtype, task="multilabel", num_classes=4)
+    assert (logits.state_bytes - 4) / 4 == 2 * 65536 * 4  # any 16-bit pattern can occur: 65,536 int32 pairs (+ trash)
+
+
+def test_probability_buckets_hold_zero_signed_zero_and_one_and_a_nan_stays_out_of_other_columns():
+    preds = torch.tensor([[1.0, 0.0, 0.0], [-0.0, 1.0, 0.0], [0.5, 0.25, 0.25], [0.0, 0.0, 1.0]] * 5)
+    target = torch.tensor([0, 1, 0, 2] * 5)
+    got = _hist(preds, target, num_classes=3, average=None).compute()
+    want = roc_auc_score(np.eye(3)[target.numpy()], preds.double().numpy(), average=None)
+    np.testing.assert_allclose(got.numpy(), want, rtol=0, atol=1e-15)
+    acc = ac.AUROCAccumulator(mode="histogram", num_classes=3, nan_strategy="warn")
+    bad = preds.clone()
+    bad[0, 0] = float("nan")
+    acc.update(bad, target)
+    acc._count_pending()
+    counts = acc._counts.counts[:-1].reshape(acc._counts.shape)
+    assert counts.sum((0, 2)).tolist() == [20, 20, 20]  # the NaN counted in its own column's last bucket
+    with pytest.warns(ac.UndefinedAUROCWarning, match="NaN"):
+        assert torch.isnan(acc.compute())
+
+
+def test_counts_widen_to_int64_before_a_bucket_could_overflow():
+    acc = ac.AUROCAccumulator(mode="histogram")
+    preds, target = torch.tensor([0.25, 0.75, 0.75]), torch.tensor([0, 1, 0])
+    acc.update(preds, target)
+    acc._count_pending()
+    assert acc._counts.counts.dtype == torch.int32
+    acc._counts.rows = 2**31 - 3  # as if that many rows had been counted: three more could overflow int32
+    acc.update(preds, target)
+    acc._count_pending()
+    assert acc._counts.counts.dtype == torch.int64
+    assert acc.compute().item() == roc_auc_score([0, 1, 0] * 2, [0.25, 0.75, 0.75] * 2)
 
 
 def test_update_makes_no_host_sync_even_with_bad_labels_and_nan(monkeypatch):
@@ -414,42 +458,64 @@ def test_undefined_classes_give_nan_and_the_exact_modes_one_warning():
         assert torch.isnan(_hist(torch.randn(10), torch.zeros(10)).compute())
 
 
-def test_auto_activation_is_decided_per_batch_and_a_disagreeing_batch_is_an_error():
+def _count_now(acc):
+    """Count the batches the accumulator kept (it counts a few together): as if many more rows had come."""
+    acc._count_pending()
+    return acc
+
+
+def test_auto_activation_is_decided_per_counted_block_and_a_disagreeing_block_is_an_error():
     probs = torch.softmax(torch.randn(100, 3), 1)
     target = torch.arange(100) % 3
     acc = _hist(probs, target, 10)  # every batch is a distribution: ranked as given, like the exact mode
     rounded = probs.half().double().numpy()
     assert acc.compute().item() == pytest.approx(_sklearn(rounded, target.numpy(), "multiclass", "macro"), abs=1e-12)
     mixed = torch.cat([probs[:50], torch.randn(50, 3) * 3])
+    softmaxed = _sklearn(torch.softmax(mixed, 1).half().double().numpy(), target.numpy(), "multiclass", "macro")
+    # counted together (the batches kept until 2**18 scores): softmaxed as a whole, as the exact mode does
+    assert _hist(mixed, target, 10).compute().item() == pytest.approx(softmaxed, abs=1e-12)
+    split = ac.AUROCAccumulator(mode="histogram")
+    _count_now(_feed(split, probs[:50], target[:50], 10))  # counted before the first logits came: as given
+    _feed(split, mixed[50:], target[50:], 10)
     with pytest.raises(ValueError, match="activation='auto'.*50 rows.*50 in batches"):
-        _hist(mixed, target, 10).compute()
-    lenient = _hist(mixed, target, 10, nan_strategy="warn")
+        split.compute()
+    lenient = ac.AUROCAccumulator(mode="histogram", nan_strategy="warn")
+    _count_now(_feed(lenient, probs[:50], target[:50], 10))
+    _feed(lenient, mixed[50:], target[50:], 10)
     with pytest.warns(ac.UndefinedAUROCWarning, match="activation='softmax'"):
         assert torch.isnan(lenient.compute())
     explicit = _hist(mixed, target, 10, activation="softmax").compute()  # the way out
-    assert explicit.item() == pytest.approx(
-        _sklearn(torch.softmax(mixed, 1).half().double().numpy(), target.numpy(), "multiclass", "macro"), abs=1e-12
-    )
+    assert explicit.item() == pytest.approx(softmaxed, abs=1e-12)
 
 
-def test_a_batch_in_0_1_before_the_first_logits_disagrees_and_one_after_them_is_softmaxed_like_the_exact_mode():
-    """The exact mode softmaxes the whole epoch once any value is outside [0, 1]. The counts decide each batch on
-    the values seen so far: a small batch of logits that all happen to lie in [0, 1] is softmaxed after a batch
-    of logits (as in the exact mode), and makes the epoch disagree before one (it was ranked as given)."""
+def test_a_block_in_0_1_before_the_first_logits_disagrees_and_one_after_them_is_softmaxed_like_the_exact_mode():
+    """The exact mode softmaxes the whole epoch once any value is outside [0, 1]. The counts decide each counted
+    block on the values seen so far: a small block of logits that all happen to lie in [0, 1] is softmaxed after
+    logits (as in the exact mode), and makes the epoch disagree before them (it was ranked as given)."""
     g = torch.Generator().manual_seed(3)
     logits, target = torch.randn(41, 3, generator=g) * 3, torch.arange(41) % 3
     inside = torch.tensor([[0.3, 0.8, 0.1]])  # one row of logits, every value in [0, 1]
-    after = ac.AUROCAccumulator(mode="histogram")
-    after.update(logits[:40], target[:40])
-    after.update(inside, target[40:])
     epoch = torch.cat([logits[:40], inside])
     want = _sklearn(torch.softmax(epoch, 1).half().double().numpy(), target.numpy(), "multiclass", "macro")
+    after = ac.AUROCAccumulator(mode="histogram")
+    _count_now(_feed(after, logits[:40], target[:40]))
+    after.update(inside, target[40:])
     assert after.compute().item() == pytest.approx(want, abs=1e-12)
     before = ac.AUROCAccumulator(mode="histogram")
-    before.update(inside, target[40:])
+    _count_now(_feed(before, inside, target[40:]))
     before.update(logits[:40], target[:40])
     with pytest.raises(ValueError, match="activation='auto'.*1 rows came in batches ranked as given.*40 in batches"):
         before.compute()
+    together = ac.AUROCAccumulator(mode="histogram")  # one block: the exact mode's decision for the whole epoch
+    together.update(inside, target[40:])
+    together.update(logits[:40], target[:40])
+    want = _sklearn(
+        torch.softmax(torch.cat([inside, logits[:40]]), 1).half().double().numpy(),
+        torch.cat([target[40:], target[:40]]).numpy(),
+        "multiclass",
+        "macro",
+    )
+    assert together.compute().item() == pytest.approx(want, abs=1e-12)
 
 
 def test_bfloat16_probability_batches_next_to_float32_ones_agree_with_the_exact_mode():

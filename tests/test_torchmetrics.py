@@ -133,7 +133,7 @@ def test_histogram_states_are_fixed_size_sums_known_at_construction():
     metric = AUROC(mode="histogram", task="multiclass", num_classes=3)
     before = metric.counts.shape
     _feed(metric, *_data("multiclass", n_cls=3))
-    assert metric.counts.shape == before == (2 * 3 * 65536 + 1,)
+    assert metric.counts.shape == before == (2 * 3 * 15362 + 1,)  # probability buckets: -0.0 to 1.0
     assert int(metric.counts.sum()) == 240 * 3  # one count per sample and column, none in the trash
 
 
