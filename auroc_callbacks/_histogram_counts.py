@@ -254,10 +254,10 @@ class HistogramCounts:
         if scores.ndim == 1:
             scores = scores.unsqueeze(1)
         bits = scores.to(self.dtype).view(torch.int16).to(self._index_dtype)
-        keys = sign_flip(bits)  # order-preserving; -0.0 joins +0.0 in epoch()
-        if self.compact:  # probabilities: -0.0 to 1.0 (a NaN, counted and reported at compute, is clamped)
-            keys.clamp_(-1, _ONE_KEY[self.dtype] - _ZERO_KEY)
-        return keys + self._col_base
+        if self.compact:  # probabilities: the patterns of +0.0 to 1.0 are their own order; -0.0 (the only negative
+            # pattern) -> -1. A NaN, counted and reported at compute, is clamped into its column.
+            return bits.clamp_(-1, _ONE_KEY[self.dtype] - _ZERO_KEY).add_(self._col_base)
+        return sign_flip(bits).add_(self._col_base)  # order-preserving; -0.0 joins +0.0 in epoch()
 
     def _add_groups(self, index: torch.Tensor, t: torch.Tensor, keep, bad, layout: Layout) -> torch.Tensor:
         """Offset ``index`` in place by each entry's count group; return which entries count (the rest: trash)."""

@@ -64,7 +64,7 @@ def test_benchmark_smoke_run_agrees_with_peers():
         check=True,
         timeout=300,
     ).stdout
-    assert "Summary" in out and "update():" in out
+    assert "Summary" in out and "update() exact:" in out and "update() histogram:" in out
     assert "differs" not in out  # every peer computed the same AUROC before being timed
 
 

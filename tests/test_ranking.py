@@ -200,13 +200,13 @@ def test_sigmoid_rates_keep_the_leading_inf():
 
 @pytest.mark.parametrize("radix", [True, False])
 def test_long_rows_give_sklearns_values_through_either_cpu_sort(monkeypatch, radix):
-    """Rows of 32768+ keys are sorted by torch's radix sort where it exists, else by numpy: the same values."""
+    """Rows of 32768+ keys are sorted by torch's radix sort where it is faster, else by numpy: the same values."""
     from sklearn.metrics import average_precision_score
     from sklearn.preprocessing import label_binarize
 
     if radix and not _ranking._radix_sort_available():
         pytest.skip("this torch has no parallel radix sort")
-    monkeypatch.setattr(_ranking, "_radix_sort_available", lambda: radix)
+    monkeypatch.setattr(_ranking, "_radix_sort_faster", lambda dtype, rows: radix)
     calls = []
     sort = torch.sort
     monkeypatch.setattr(torch, "sort", lambda *a, **k: calls.append(k) or sort(*a, **k))
@@ -223,3 +223,36 @@ def test_long_rows_give_sklearns_values_through_either_cpu_sort(monkeypatch, rad
     binary = ac.auroc(logits[:, 0], target == 0)  # one row of 40,000 logits (int64 keys)
     assert float(binary) == pytest.approx(roc_auc_score(target.numpy() == 0, logits[:, 0].numpy()), abs=1e-12)
     assert (len(calls) >= c + 1) == radix and all(k.get("stable") for k in calls)
+
+
+def test_the_radix_sort_is_chosen_only_where_it_is_faster(monkeypatch):
+    real = _ranking._sort_times.__wrapped__
+    monkeypatch.setattr(_ranking, "_radix_sort_available", lambda: True)
+    monkeypatch.setattr(_ranking, "_sort_times", lambda dtype: (0.010, 0.030))  # radix 3x faster than one numpy sort
+    assert _ranking._radix_sort_faster(torch.int32, 1) and _ranking._radix_sort_faster(torch.int32, 2)
+    assert not _ranking._radix_sort_faster(torch.int32, 4)  # four numpy sorts side by side beat it
+    monkeypatch.setattr(_ranking, "_sort_times", lambda dtype: (0.030, 0.010))  # numpy's vectorised sort wins
+    assert not _ranking._radix_sort_faster(torch.int64, 1)
+    monkeypatch.setattr(_ranking, "_radix_sort_available", lambda: False)
+    assert not _ranking._radix_sort_faster(torch.int32, 1)
+    radix, numpy = real(torch.int32)  # the real timing runs, both sorts
+    assert radix > 0 and numpy > 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    rows=st.integers(1, 3),
+    words=st.integers(8192, 9000),
+    p=st.floats(0, 1),
+    tail=st.sampled_from([0, 3]),
+    seed=st.integers(0, 2**16),
+)
+def test_count_true_reads_words_and_equals_the_sum(rows, words, p, tail, seed):
+    g = torch.Generator().manual_seed(seed)
+    mask = torch.rand(rows, 8 * words + tail, generator=g) < p  # tail 3: rows not a multiple of 8 (the plain sum)
+    want = mask.sum(-1, dtype=torch.int64)
+    assert torch.equal(_ranking.count_true(mask), want)
+    assert torch.equal(_ranking.count_true(mask[0]), want[0])  # one row, 1-D
+    assert torch.equal(_ranking.count_true(mask.T.contiguous().T), want)  # strided: copied first
+    full = torch.ones(rows, 8 * words, dtype=torch.bool)
+    assert _ranking.count_true(full).tolist() == [8 * words] * rows  # every byte 1: still no carry
