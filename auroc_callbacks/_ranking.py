@@ -82,6 +82,8 @@ def pack(
         keys = torch.empty(out_shape, dtype=torch.int32, device=scores.device)
         torch.bitwise_left_shift(scores.view(torch.int32), 1, out=keys)
         decode = _decode_f32_unsigned
+    elif scores.dtype == torch.float32 and (packed := _pack_f32_compressed(scores, out_shape, max(-lo, hi))):
+        keys, decode = packed
     elif scores.dtype == torch.float32:
         bits = (scores + 0.0).view(torch.int32)  # -0.0 -> +0.0 so that they tie
         flip = (bits >> 31).bitwise_and_(_INT32_SIGN).bitwise_xor_(bits)  # in place: each new N-tensor costs
@@ -110,6 +112,51 @@ def pack(
     if valid is not None:
         keys.masked_fill_(~valid, torch.iinfo(keys.dtype).max - 1)
     return Keys(keys, decode)
+
+
+#: a compressed signed float32 code must fit 29 bits either side of zero, so that its key fits int32, label included
+_COMPRESSED_SPAN = 1 << 29
+
+
+def _pack_f32_compressed(scores: torch.Tensor, out_shape, biggest: float):
+    """int32 keys of signed float32 scores whose magnitudes span fewer than 2**29 bit patterns; else None.
+
+    A float32's magnitude bits ``m`` are in its order, but a signed score
+    needs 32 bits and the label one more, so keys would be int64: twice the
+    bytes to sort and to read in every pass after. Yet logits use a narrow
+    band of magnitudes (from the smallest nonzero ``|x|``, ``m_lo``, to the
+    largest): ``c = m - m_lo + 1`` (0 for zero) numbers the patterns that can
+    occur, ``+-c`` keeps the order and the ties (``-0.0`` ties ``+0.0``), and
+    ``(C +- c) << 1 | label`` is a non-negative int32 when ``C = m_hi - m_lo + 1 < 2**29``
+    (randn logits: about 2**28). One extra pass finds ``m_lo``.
+    """
+    import numpy as np
+
+    m_hi = int(np.float32(biggest).view(np.int32))
+    if not 0 <= m_hi < 0x7F800000:  # inf or NaN: the wide path
+        return None
+    m = scores.view(torch.int32).bitwise_and(_INT32_SIGN)
+    m_lo = int(torch.where(m != 0, m, _INT32_SIGN).amin()) if m_hi else 1
+    span = m_hi - m_lo + 1
+    if span >= _COMPRESSED_SPAN:
+        return None
+    c = m.sub_(m_lo - 1).clamp_(min=0)  # 0 for +-0.0, else 1 .. span
+    sign = scores.view(torch.int32).bitwise_right_shift(31).mul_(2).add_(1)  # -1 for a negative score, else 1
+    code = c.mul_(sign).add_(span)  # 0 .. 2 * span, in the scores' order
+    del sign
+    keys = torch.empty(out_shape, dtype=torch.int32, device=scores.device)
+    torch.bitwise_left_shift(code, 1, out=keys)
+
+    def decode(codes: torch.Tensor) -> torch.Tensor:
+        signed = codes.long() - span
+        mag = signed.abs()
+        m = torch.where(mag == 0, 0, mag + (m_lo - 1))
+        bits = torch.where(
+            signed < 0, m - 2**31, m
+        )  # a negative float's int32 pattern: its magnitude with the sign bit
+        return bits.to(torch.int32).view(torch.float32).double()
+
+    return keys, decode
 
 
 def _decode_f32_unsigned(codes: torch.Tensor) -> torch.Tensor:

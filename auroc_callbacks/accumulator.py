@@ -585,11 +585,18 @@ class ExactAccumulator(AUROCAccumulator):
         return super()._check_weight(weight, preds)
 
     def _store(self, preds: torch.Tensor, target: torch.Tensor, weight: Optional[torch.Tensor] = None) -> None:
-        device = self.buffer_device or preds.device
+        if self.buffer_device is None:  # the common case: kept on the batch's device
+            self._preds.keep(preds)
+            self._target.keep(target)
+            if weight is not None:
+                self._weight.keep(weight.to(torch.float64))
+            self._gathered = self._gathered_weight = self._epoch = None
+            return
+        device = self.buffer_device
         if not self._preds.chunks and device.type == "cpu" and preds.device.type == "cuda":
             self._preds.pin = self._target.pin = self._weight.pin = True
             self._async_host_copy = True
-        if self.buffer_device is None or device == preds.device:
+        if device == preds.device:
             self._preds.keep(preds)
             self._target.keep(target)
             if weight is not None:

@@ -256,3 +256,37 @@ def test_count_true_reads_words_and_equals_the_sum(rows, words, p, tail, seed):
     assert torch.equal(_ranking.count_true(mask.T.contiguous().T), want)  # strided: copied first
     full = torch.ones(rows, 8 * words, dtype=torch.bool)
     assert _ranking.count_true(full).tolist() == [8 * words] * rows  # every byte 1: still no carry
+
+
+_SIGNED = st.one_of(st.floats(-30, 30, width=32), st.sampled_from([0.0, -0.0, 1e-30, -1e-30, 1e-7, -1e-7, 2.5, -2.5]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(scores=st.lists(_SIGNED, min_size=2, max_size=300), seed=st.integers(0, 2**16))
+def test_signed_float32_keys_are_int32_where_the_magnitudes_allow_and_keep_order_ties_and_values(scores, seed):
+    s = torch.tensor(scores, dtype=torch.float32)
+    y = torch.randint(0, 2, (len(scores),), generator=torch.Generator().manual_seed(seed))
+    packed = _ranking.pack(s.reshape(1, -1), y.reshape(1, -1).bool())
+    magnitudes = s.abs()
+    nonzero = magnitudes[magnitudes > 0]
+    narrow = not nonzero.numel() or (
+        int(magnitudes.max().view(torch.int32)) - int(nonzero.min().view(torch.int32)) < 2**29
+    )
+    probabilities = bool((s >= 0).all() and (s <= 1).all())  # their raw bits are int32 keys already
+    assert packed.keys.dtype == (torch.int32 if narrow or probabilities else torch.int64)
+    assert torch.equal(packed.keys & 1, y.reshape(1, -1).to(packed.keys.dtype))
+    back = packed.decode(packed.keys >> 1).reshape(-1)
+    assert torch.equal(back, s.double() + 0.0)  # every score back exactly (-0.0 as +0.0: they tie)
+    codes = (packed.keys >> 1).reshape(-1)
+    order = s.double()
+    assert torch.equal(codes[:, None] < codes[None, :], order[:, None] < order[None, :])  # same order, same ties
+    if 0 < int(y.sum()) < len(scores):
+        assert float(ac.auroc(s, y)) == pytest.approx(roc_auc_score(y.numpy(), s.numpy()), abs=1e-12)
+
+
+def test_signed_float32_scores_too_wide_for_int32_keys_take_int64_keys():
+    s = torch.tensor([[1e-38, -3e30, 0.5, -0.0]])  # magnitudes from 1e-38 to 3e30: more than 2**29 patterns
+    packed = _ranking.pack(s, torch.tensor([[1, 0, 1, 0]], dtype=torch.bool))
+    assert packed.keys.dtype == torch.int64
+    assert torch.equal(packed.decode(packed.keys >> 1), s.double() + 0.0)
+    assert _ranking.pack(torch.tensor([[float("inf"), 1.0, -2.0]])).keys.dtype == torch.int64
