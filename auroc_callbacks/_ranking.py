@@ -82,8 +82,9 @@ def pack(
         keys = torch.empty(out_shape, dtype=torch.int32, device=scores.device)
         torch.bitwise_left_shift(scores.view(torch.int32), 1, out=keys)
         decode = _decode_f32_unsigned
-    elif scores.dtype == torch.float32 and (packed := _pack_f32_compressed(scores, out_shape, max(-lo, hi))):
+    elif scores.dtype == torch.float32 and (packed := _pack_f32_compressed(scores, out_shape, max(-lo, hi), labels)):
         keys, decode = packed
+        labels = None  # set in the scores' own memory order, before the one transposing copy
     elif scores.dtype == torch.float32:
         bits = (scores + 0.0).view(torch.int32)  # -0.0 -> +0.0 so that they tie
         flip = (bits >> 31).bitwise_and_(_INT32_SIGN).bitwise_xor_(bits)  # in place: each new N-tensor costs
@@ -118,7 +119,7 @@ def pack(
 _COMPRESSED_SPAN = 1 << 29
 
 
-def _pack_f32_compressed(scores: torch.Tensor, out_shape, biggest: float):
+def _pack_f32_compressed(scores: torch.Tensor, out_shape, biggest: float, labels: Optional[torch.Tensor]):
     """int32 keys of signed float32 scores whose magnitudes span fewer than 2**29 bit patterns; else None.
 
     A float32's magnitude bits ``m`` are in its order, but a signed score
@@ -128,7 +129,9 @@ def _pack_f32_compressed(scores: torch.Tensor, out_shape, biggest: float):
     largest): ``c = m - m_lo + 1`` (0 for zero) numbers the patterns that can
     occur, ``+-c`` keeps the order and the ties (``-0.0`` ties ``+0.0``), and
     ``(C +- c) << 1 | label`` is a non-negative int32 when ``C = m_hi - m_lo + 1 < 2**29``
-    (randn logits: about 2**28). One extra pass finds ``m_lo``.
+    (randn logits: about 2**28). One extra pass finds ``m_lo``. Every pass
+    runs in the scores' memory order (a transposed (N, C) matrix included),
+    ``labels`` too; the keys are then written out (R, N) in one copy.
     """
     import numpy as np
 
@@ -144,8 +147,10 @@ def _pack_f32_compressed(scores: torch.Tensor, out_shape, biggest: float):
     sign = scores.view(torch.int32).bitwise_right_shift(31).mul_(2).add_(1)  # -1 for a negative score, else 1
     code = c.mul_(sign).add_(span)  # 0 .. 2 * span, in the scores' order
     del sign
-    keys = torch.empty(out_shape, dtype=torch.int32, device=scores.device)
-    torch.bitwise_left_shift(code, 1, out=keys)
+    code.bitwise_left_shift_(1)
+    if labels is not None:
+        code.bitwise_or_(labels)
+    keys = code if code.is_contiguous() else torch.empty(out_shape, dtype=torch.int32, device=scores.device).copy_(code)
 
     def decode(codes: torch.Tensor) -> torch.Tensor:
         signed = codes.long() - span
