@@ -195,7 +195,9 @@ def count_true(mask: torch.Tensor) -> torch.Tensor:
     n = mask.shape[-1] if mask.ndim else 1
     if mask.device.type != "cpu" or mask.ndim == 0 or n % 8 or mask.numel() < 1 << 16:
         return mask.sum(-1, dtype=torch.int64)
-    words = mask.contiguous().view(torch.int64)  # (..., n / 8); a strided mask (a transpose) is copied first: 1 byte
+    if not mask.is_contiguous() or mask.storage_offset() % 8:  # a transpose, or a slice off the 8-byte grid
+        mask = mask.clone(memory_format=torch.contiguous_format)  # 1 byte an entry
+    words = mask.view(torch.int64)  # (..., n / 8)
     return words.mul(0x0101010101010101).bitwise_right_shift_(56).sum(-1)
 
 
@@ -416,7 +418,8 @@ def _sort_times(dtype: torch.dtype) -> Tuple[float, float]:
     """Seconds for torch's radix sort and numpy's sort of 2**20 random non-negative ``dtype`` keys (best of 2)."""
     import time
 
-    keys = torch.randint(0, 2**30 if dtype == torch.int32 else 2**34, (1 << 20,), dtype=dtype)
+    g = torch.Generator().manual_seed(0)  # its own: the caller's random stream is left alone
+    keys = torch.randint(0, 2**30 if dtype == torch.int32 else 2**34, (1 << 20,), dtype=dtype, generator=g)
     out = (torch.empty_like(keys), torch.empty(keys.shape, dtype=torch.int64))
     best = [float("inf"), float("inf")]
     for _ in range(2):

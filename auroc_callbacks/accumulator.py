@@ -70,6 +70,8 @@ class _Buffer:
         """Keep a batch that stays on its device, by reference (see the class)."""
         if type(x) is not torch.Tensor:  # fastai's TensorBase and other subclasses: a plain tensor, as a copy gives
             x = x.as_subclass(torch.Tensor)
+        if x.layout != torch.strided:  # a sparse batch: its values, dense (a copy would make the same)
+            x = x.to_dense()
         if x.requires_grad:
             x = x.detach()
         if x.untyped_storage().nbytes() > 2 * x.nbytes + 4096:  # a view of something larger: do not hold it
@@ -127,9 +129,9 @@ class _Buffer:
         for i, (chunk, version) in enumerate(zip(self.chunks, self.versions)):
             if version is not None and version != -1 and chunk._version != version:
                 raise RuntimeError(
-                    f"batch {i} passed to AUROCAccumulator.update() was modified in place afterwards (its"
-                    " values are no longer those of the update); pass a copy (preds.clone()) if its tensor is"
-                    " reused"
+                    f"a batch passed to AUROCAccumulator.update() (batch {i} of those it holds) was modified in"
+                    " place afterwards: its values are no longer those of the update; pass a copy"
+                    " (preds.clone()) if its tensor is reused"
                 )
         if len(self.chunks) == 1 and self.versions[0] == -1:
             return self.chunks[0][: self.fills[0]]

@@ -165,7 +165,10 @@ def test_a_batch_modified_in_place_after_update_is_an_error_not_a_wrong_number()
     out = torch.randn(32, 3)  # an output buffer the caller reuses
     acc.update(out, torch.arange(32) % 3)
     out.mul_(-1)
-    with pytest.raises(RuntimeError, match=r"batch 0 passed to AUROCAccumulator.update\(\) was modified in place"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"batch passed to AUROCAccumulator.update\(\) \(batch 0 of those it holds\) was modified in place",
+    ):
         acc.compute()
     acc.reset()
     with torch.inference_mode():  # inference tensors have no version counter: kept, and fine
@@ -912,3 +915,10 @@ def test_pos_label_reaches_plots_and_reports_as_0_1_labels():
     acc.update(torch.tensor([0.2, 0.9, 0.4, 0.7]), torch.tensor([1, 2, -100, 2]))
     _, target, options = data_or_epoch(None, None, acc, {}, ("task", "ignore_index"), given=())
     assert target.tolist() == [0, 1, -100, 1] and options == {"task": None, "ignore_index": -100}
+
+
+def test_a_sparse_batch_is_kept_dense():
+    acc = ac.AUROCAccumulator()
+    dense = torch.tensor([0.1, 0.9, 0.4, 0.0])
+    acc.update(dense.to_sparse(), torch.tensor([0, 1, 1, 0]))
+    assert acc.compute().item() == roc_auc_score([0, 1, 1, 0], dense.numpy())

@@ -235,8 +235,10 @@ def test_the_radix_sort_is_chosen_only_where_it_is_faster(monkeypatch):
     assert not _ranking._radix_sort_faster(torch.int64, 1)
     monkeypatch.setattr(_ranking, "_radix_sort_available", lambda: False)
     assert not _ranking._radix_sort_faster(torch.int32, 1)
+    before = torch.random.get_rng_state()
     radix, numpy = real(torch.int32)  # the real timing runs, both sorts
     assert radix > 0 and numpy > 0
+    assert torch.equal(torch.random.get_rng_state(), before)  # on its own generator: the caller's stream untouched
 
 
 @settings(max_examples=25, deadline=None)
@@ -254,6 +256,8 @@ def test_count_true_reads_words_and_equals_the_sum(rows, words, p, tail, seed):
     assert torch.equal(_ranking.count_true(mask), want)
     assert torch.equal(_ranking.count_true(mask[0]), want[0])  # one row, 1-D
     assert torch.equal(_ranking.count_true(mask.T.contiguous().T), want)  # strided: copied first
+    flat = mask.reshape(-1)[1 : 1 + 8 * words]  # contiguous, but off the 8-byte grid: copied first
+    assert int(_ranking.count_true(flat)) == int(flat.sum())
     full = torch.ones(rows, 8 * words, dtype=torch.bool)
     assert _ranking.count_true(full).tolist() == [8 * words] * rows  # every byte 1: still no carry
 
