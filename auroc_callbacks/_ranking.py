@@ -104,7 +104,7 @@ def pack(
         uniq = uniq.double()
         decode = uniq.__getitem__
     if labels is not None:
-        keys.bitwise_or_(labels)  # a bool mask, cast on the fly (no N-sized int copy)
+        keys.bitwise_or_(labels if not labels.is_floating_point() else labels.bool())  # cast on the fly, no int copy
     if label_index is not None:
         n = keys.shape[1]
         has_row = label_index >= 0  # -1: a negative in every row
@@ -149,7 +149,7 @@ def _pack_f32_compressed(scores: torch.Tensor, out_shape, biggest: float, labels
     del sign
     code.bitwise_left_shift_(1)
     if labels is not None:
-        code.bitwise_or_(labels)
+        code.bitwise_or_(labels if not labels.is_floating_point() else labels.bool())
     keys = code if code.is_contiguous() else torch.empty(out_shape, dtype=torch.int32, device=scores.device).copy_(code)
 
     def decode(codes: torch.Tensor) -> torch.Tensor:
@@ -197,7 +197,7 @@ def count_true(mask: torch.Tensor) -> torch.Tensor:
         return mask.sum(-1, dtype=torch.int64)
     if not mask.is_contiguous() or mask.storage_offset() % 8:  # a transpose, or a slice off the 8-byte grid
         mask = mask.clone(memory_format=torch.contiguous_format)  # 1 byte an entry
-    words = mask.view(torch.int64)  # (..., n / 8)
+    words = mask.reshape(-1).view(torch.int64).reshape(mask.shape[:-1] + (n // 8,))  # (strides of size-1 dims: any)
     return words.mul(0x0101010101010101).bitwise_right_shift_(56).sum(-1)
 
 

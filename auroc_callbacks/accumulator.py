@@ -62,7 +62,7 @@ class _Buffer:
     def __init__(self, pin: bool):
         self.chunks: List[torch.Tensor] = []
         self.fills: List[int] = []
-        self.versions: List[Optional[int]] = []  # a kept batch's version counter; -1 for our own chunks
+        self.versions: List[int] = []  # a kept batch's version counter; -1 for our own chunks and copies
         self.size = 0
         self.pin = pin
 
@@ -72,13 +72,16 @@ class _Buffer:
             x = x.as_subclass(torch.Tensor)
         if x.layout != torch.strided:  # a sparse batch: its values, dense (a copy would make the same)
             x = x.to_dense()
+        inference = x.is_inference()
+        if inference:  # no version counter to check it by (Lightning validates under inference_mode): a copy
+            x = x.clone()
         if x.requires_grad:
             x = x.detach()
         if x.untyped_storage().nbytes() > 2 * x.nbytes + 4096:  # a view of something larger: do not hold it
             x = x.clone()
         self.chunks.append(x)
         self.fills.append(x.shape[0])
-        self.versions.append(None if x.is_inference() else x._version)
+        self.versions.append(-1 if inference else x._version)  # -1: our own copy
         self.size += x.shape[0]
 
     def append(self, x: torch.Tensor, device: torch.device) -> None:
@@ -96,7 +99,13 @@ class _Buffer:
                 return
         while x.shape[0]:  # at most twice: the rest of the last chunk, then a new one
             last = self.chunks[-1] if self.chunks else None
-            if last is None or self.fills[-1] == last.shape[0] or _wider(x.dtype, last.dtype):
+            # a new chunk when the last one is full, narrower, or a kept batch (the caller's: never written to)
+            if (
+                last is None
+                or self.fills[-1] == last.shape[0]
+                or self.versions[-1] != -1
+                or _wider(x.dtype, last.dtype)
+            ):
                 dtype = x.dtype if last is None else torch.promote_types(last.dtype, x.dtype)
                 rows = max(x.shape[0], _MIN_CAPACITY, self.size)
                 last = torch.empty((rows,) + tuple(x.shape[1:]), dtype=dtype, device=device, pin_memory=self.pin)
@@ -127,13 +136,13 @@ class _Buffer:
         if not self.chunks:
             return None
         for i, (chunk, version) in enumerate(zip(self.chunks, self.versions)):
-            if version is not None and version != -1 and chunk._version != version:
+            if version != -1 and chunk._version != version:
                 raise RuntimeError(
                     f"a batch passed to AUROCAccumulator.update() (batch {i} of those it holds) was modified in"
                     " place afterwards: its values are no longer those of the update; pass a copy"
                     " (preds.clone()) if its tensor is reused"
                 )
-        if len(self.chunks) == 1 and self.versions[0] == -1:
+        if len(self.chunks) == 1 and self.versions[0] == -1:  # ours (a chunk or a copy), not a caller's tensor
             return self.chunks[0][: self.fills[0]]
         trailing = tuple(self.chunks[0].shape[1:])  # (N,) next to (N, 1): stored as the first batch was
         return torch.cat([chunk[:fill].reshape((fill,) + trailing) for chunk, fill in zip(self.chunks, self.fills)])
@@ -891,8 +900,8 @@ class HistogramAccumulator(AUROCAccumulator):
     could overflow) over the 16-bit patterns a score can take: 120 KiB for
     multiclass probabilities (127 KiB with bfloat16), 512 KiB for binary and
     multilabel scores (``C`` times that for ``multi_class="ovo"``), whatever
-    the number of samples. Batches are kept as they come and counted together
-    once they hold ``2**18`` scores. Its value is exact for the scores the exact mode ranks rounded to
+    the number of samples. Batches are copied and counted together once
+    the copies hold ``2**18`` scores. Its value is exact for the scores the exact mode ranks rounded to
     ``histogram_dtype`` (equal to ``roc_auc_score`` on
     ``probs.to(histogram_dtype)``), and :meth:`compute_bound` certifies how
     far the full-precision AUROC can be from it. See :mod:`auroc_callbacks.histogram`.
@@ -971,7 +980,7 @@ class HistogramAccumulator(AUROCAccumulator):
         """Forget every count (call at the start of each epoch)."""
         super().reset()
         self._counts.reset()
-        self._pending = (_Buffer(pin=False), _Buffer(pin=False))  # batches not counted yet: a few, kept as given
+        self._pending = (_Buffer(pin=False), _Buffer(pin=False))  # copies of the batches not counted yet
         self._pending_entries = 0
         self._epoch: Optional[histogram.Epoch] = None
 
@@ -984,16 +993,19 @@ class HistogramAccumulator(AUROCAccumulator):
         return None
 
     def _store(self, preds: torch.Tensor, target: torch.Tensor, weight: Optional[torch.Tensor] = None) -> None:
-        """Keep the batch; count the kept ones together once they hold ``_COUNT_ENTRIES`` scores (bounded memory)."""
-        self._pending[0].keep(preds)
-        self._pending[1].keep(target)
+        """Copy the batch; count the copies together once they hold ``_COUNT_ENTRIES`` scores (bounded memory).
+
+        Copies, not references: a caller reusing its output tensor must not change a batch not yet counted.
+        """
+        self._pending[0].append(preds.detach(), preds.device)
+        self._pending[1].append(target.detach(), preds.device)
         self._pending_entries += preds.numel()
         if self._pending_entries >= _COUNT_ENTRIES:
             self._count_pending()
         self._epoch = None
 
     def _count_pending(self) -> None:
-        """Count the kept batches as one (a few dozen device ops for them all, instead of per batch)."""
+        """Count the copied batches as one (a few dozen device ops for them all, instead of per batch)."""
         preds, target = self._pending[0].view(), self._pending[1].view()
         if preds is None or target is None:
             return
@@ -1049,8 +1061,8 @@ class HistogramAccumulator(AUROCAccumulator):
     def state_bytes(self) -> int:
         """Bytes of counts this accumulator holds (fixed by the classes, whatever the number of samples).
 
-        Counts the batches it kept first: between counts it holds up to
-        ``2**18`` scores of recent batches as they came, to count them together.
+        Counts the batches it copied first: between counts it holds copies of
+        up to ``2**18`` scores of recent batches, to count them together.
         """
         self._count_pending()
         counts = self._counts.counts

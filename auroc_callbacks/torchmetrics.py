@@ -126,7 +126,8 @@ class AUROC(torchmetrics.Metric):
         self.histogram_dtype = acc.histogram_dtype
         counter = HistogramCounts(self.options, self.histogram_dtype)
         counter.allocate(Layout(task, 1 if task == "binary" else n, None), torch.device("cpu"))
-        self.add_state("counts", default=counter.counts, dist_reduce_fx="sum")
+        # int64: states outlive the counter's host-side row count (it cannot widen a state it does not own)
+        self.add_state("counts", default=counter.counts.long(), dist_reduce_fx="sum")
         self.add_state("counters", default=counter.ints, dist_reduce_fx="sum")
         self.add_state("extremes", default=counter.extremes, dist_reduce_fx="max")
         # the binary column of (N, 2) scores (-1: none; the counts' shape does not depend on it)
@@ -161,6 +162,8 @@ class AUROC(torchmetrics.Metric):
         """Forget every sample (torchmetrics calls it after each epoch's ``compute`` under Lightning)."""
         super().reset()
         self._checker.reset()
+        if self.mode != "exact":
+            self._counter.rows = 0
 
     # ------------------------------------------------------------------ results
 

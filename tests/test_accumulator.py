@@ -922,3 +922,33 @@ def test_a_sparse_batch_is_kept_dense():
     dense = torch.tensor([0.1, 0.9, 0.4, 0.0])
     acc.update(dense.to_sparse(), torch.tensor([0, 1, 1, 0]))
     assert acc.compute().item() == roc_auc_score([0, 1, 1, 0], dense.numpy())
+
+
+@pytest.mark.parametrize("mode", ["exact", "histogram"])
+def test_a_reused_output_buffer_is_never_counted_twice(mode):
+    """Inference tensors have no version counter (copied); histogram batches are copied until counted."""
+    g = torch.Generator().manual_seed(0)
+    parts = [(torch.rand(100, generator=g), torch.randint(0, 2, (100,), generator=g)) for _ in range(3)]
+    want = roc_auc_score(torch.cat([t for _, t in parts]).numpy(), torch.cat([p for p, _ in parts]).numpy())
+    for inference in (True, False):
+        acc = ac.AUROCAccumulator(mode=mode)
+        with torch.inference_mode(inference):
+            buf = torch.empty(100)
+            for p, t in parts:
+                buf.copy_(p)
+                acc.update(buf, t)
+        if mode == "exact" and not inference:
+            with pytest.raises(RuntimeError, match="modified in place"):
+                acc.compute()
+        else:
+            assert acc.compute().item() == pytest.approx(want, abs=1e-3 if mode == "histogram" else 1e-12)
+
+
+def test_a_copy_after_truncate_never_writes_into_a_kept_batch():
+    buffer = _Buffer(pin=False)
+    kept = torch.arange(10.0)
+    buffer.keep(kept)
+    buffer.truncate(5)
+    buffer.append(torch.full((3,), -1.0), torch.device("cpu"))
+    assert torch.equal(kept, torch.arange(10.0))  # the caller's tensor untouched
+    assert buffer.view().tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, -1.0, -1.0, -1.0]

@@ -135,6 +135,10 @@ def test_histogram_states_are_fixed_size_sums_known_at_construction():
     _feed(metric, *_data("multiclass", n_cls=3))
     assert metric.counts.shape == before == (2 * 3 * 15362 + 1,)  # probability buckets: -0.0 to 1.0
     assert int(metric.counts.sum()) == 240 * 3  # one count per sample and column, none in the trash
+    # int64 states: the counter cannot widen a state it does not own, and its row count restarts with reset()
+    assert metric.counts.dtype == torch.int64
+    metric.reset()
+    assert metric._counter.rows == 0
 
 
 @pytest.mark.parametrize("mode", ["exact", "histogram"])
