@@ -62,8 +62,9 @@ def pack(
 
     The code of a score is a non-negative integer with the same order and ties:
     float32 scores in [0, 1] (probabilities) keep their raw bits (at most
-    0x3F800000, so the key fits int32), and the key is written in one pass (``-0.0`` and ``+0.0`` collapse as the sign bit shifts
-    out), as int32; other float32 scores use the sign-flip trick (int64 keys);
+    0x3F800000, so the key fits int32), and the key is written in one pass (``-0.0`` and ``+0.0`` collapse as the
+    sign bit shifts out), as int32; other float32 scores whose magnitudes span fewer than 2**29 bit patterns (logits)
+    are renumbered into int32 keys (:func:`_pack_f32_compressed`), the rest use the sign-flip trick (int64 keys);
     float64 scores in [0, 1] keep their raw bits (int64 keys); anything else is
     replaced by its dense rank, exact for any dtype.
 
@@ -104,7 +105,7 @@ def pack(
         uniq = uniq.double()
         decode = uniq.__getitem__
     if labels is not None:
-        keys.bitwise_or_(labels if not labels.is_floating_point() else labels.bool())  # cast on the fly, no int copy
+        keys.bitwise_or_(_label_bits(labels))
     if label_index is not None:
         n = keys.shape[1]
         has_row = label_index >= 0  # -1: a negative in every row
@@ -149,16 +150,14 @@ def _pack_f32_compressed(scores: torch.Tensor, out_shape, biggest: float, labels
     del sign
     code.bitwise_left_shift_(1)
     if labels is not None:
-        code.bitwise_or_(labels if not labels.is_floating_point() else labels.bool())
+        code.bitwise_or_(_label_bits(labels))
     keys = code if code.is_contiguous() else torch.empty(out_shape, dtype=torch.int32, device=scores.device).copy_(code)
 
     def decode(codes: torch.Tensor) -> torch.Tensor:
         signed = codes.long() - span
         mag = signed.abs()
         m = torch.where(mag == 0, 0, mag + (m_lo - 1))
-        bits = torch.where(
-            signed < 0, m - 2**31, m
-        )  # a negative float's int32 pattern: its magnitude with the sign bit
+        bits = torch.where(signed < 0, m - 2**31, m)  # a negative float's int32 pattern: magnitude and sign bit
         return bits.to(torch.int32).view(torch.float32).double()
 
     return keys, decode
@@ -176,6 +175,11 @@ def _decode_f32_signed(codes: torch.Tensor) -> torch.Tensor:
     bits = (codes - 2**31).to(torch.int32)
     bits = bits ^ ((bits >> 31) & _INT32_SIGN)
     return bits.view(torch.float32).double()
+
+
+def _label_bits(labels: torch.Tensor) -> torch.Tensor:
+    """0/1 labels to OR into keys in place: bool and integer as they are (cast on the fly, no int copy)."""
+    return labels.bool() if labels.is_floating_point() else labels
 
 
 def count_true(mask: torch.Tensor) -> torch.Tensor:
@@ -302,7 +306,8 @@ def sort_and_count(
 
     On CPU, rows of at least 32768 keys are sorted one at a time by torch's
     parallel radix sort (fbgemm's, where torch has it; linear, on torch's
-    threads) where it is the faster sort on this CPU (:func:`_radix_sort_faster`); other rows, in chunks of about 2**20 keys, in place by numpy
+    threads) where it is the faster sort on this CPU (:func:`_radix_sort_faster`); other rows, in chunks of
+    about 2**20 keys, in place by numpy
     (which releases the GIL) on ``torch.get_num_threads()`` threads. Each
     chunk is counted by :func:`mann_whitney` right after its sort, while it
     is still in cache. On an accelerator, one batched ``torch.sort``, then the
