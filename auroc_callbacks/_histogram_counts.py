@@ -17,7 +17,7 @@ from typing import List, Optional, Tuple, cast
 import torch
 
 from ._checks import TASKS, Layout, Options
-from ._format import distribution_excess, positive_label, ranked_scores, shape_inputs, softmax_applies
+from ._format import distribution_excess, is_positive, positive_label, ranked_scores, shape_inputs, softmax_applies
 from .distributed import DTYPES, EmptyEpochError, is_distributed, reduce_uneven
 from .histogram import COUNTERS, EXTREMES, NUM_BUCKETS, Epoch, bucket_values, check_histogram_dtype, sign_flip
 
@@ -234,7 +234,7 @@ class HistogramCounts:
         self._add(kept=t.numel() if keep is None else keep.sum())
         self._at_least(neg_t_lo=-t_lo, t_hi=t_hi)
         if layout.task == "binary":
-            positive = t == positive_label(layout, self.options)
+            positive = is_positive(t, positive_label(layout, self.options))
             other = ~positive if keep is None else ~positive & keep
             self._add(pos=(positive.sum() if keep is None else (positive & keep).sum()))
             self._at_least(neg_n_lo=-torch.where(other, t, math.inf).min(), n_hi=torch.where(other, t, -math.inf).max())
@@ -275,7 +275,7 @@ class HistogramCounts:
             else:  # one-vs-one: every column under the sample's class
                 index += (label * step).to(index.dtype)
             return valid.unsqueeze(1)
-        positive = t == positive_label(layout, self.options)
+        positive = is_positive(t, positive_label(layout, self.options))
         if layout.task == "binary":  # every label counts, the positive's as positive: compute checks the labels
             valid = torch.ones_like(positive) if bad is None else ~bad
             positive, valid = positive.unsqueeze(1), valid.unsqueeze(1)

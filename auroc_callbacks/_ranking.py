@@ -32,6 +32,7 @@ keys into those counts first. :func:`partial_auc` (McClish) reads either.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -127,31 +128,49 @@ def _pack_f32_compressed(scores: torch.Tensor, out_shape, biggest: float, labels
     needs 32 bits and the label one more, so keys would be int64: twice the
     bytes to sort and to read in every pass after. Yet logits use a narrow
     band of magnitudes (from the smallest nonzero ``|x|``, ``m_lo``, to the
-    largest): ``c = m - m_lo + 1`` (0 for zero) numbers the patterns that can
+    largest, ``m_hi``): ``c = m - m_lo + 1`` (0 for zero) numbers the patterns that can
     occur, ``+-c`` keeps the order and the ties (``-0.0`` ties ``+0.0``), and
     ``(C +- c) << 1 | label`` is a non-negative int32 when ``C = m_hi - m_lo + 1 < 2**29``
-    (randn logits: about 2**28). One extra pass finds ``m_lo``. Every pass
-    runs in the scores' memory order (a transposed (N, C) matrix included),
-    ``labels`` too; the keys are then written out (R, N) in one copy.
+    (randn logits: about 2**28). In terms of the sign-flipped bits ``s`` (``m``
+    for ``x >= 0``, ``-1 - m`` below), ``C +- c`` is ``s - clamp(s, -m_lo, m_lo - 1) + C``.
+
+    Two passes over the scores, block by block in their memory order (a
+    transposed (N, C) matrix included: blocks of whole rows), each in cache
+    with reused scratch: one finds ``m_lo``, one writes the keys, ``labels``
+    included. A new tensor the size of the scores costs page faults, several
+    times the arithmetic, so the keys are the only one.
     """
     import numpy as np
 
     m_hi = int(np.float32(biggest).view(np.int32))
     if not 0 <= m_hi < 0x7F800000:  # inf or NaN: the wide path
         return None
-    m = scores.view(torch.int32).bitwise_and(_INT32_SIGN)
-    m_lo = int(torch.where(m != 0, m, _INT32_SIGN).amin()) if m_hi else 1
+    if scores.ndim != 2:  # one row
+        scores = scores.reshape(1, -1)
+        labels = None if labels is None else labels.reshape(1, -1)
+    blocks = _column_blocks(scores.shape, scores.device)
+    bits = scores.view(torch.int32)
+    scratch = torch.empty(min(_BLOCK, scores.numel()), dtype=torch.int32, device=scores.device)
+    lows = torch.empty(len(blocks), dtype=torch.int32, device=scores.device)
+    for i, (start, stop) in enumerate(blocks):  # the smallest magnitude but 0: (m - 1) & MAX maps 0 to the largest
+        m = _block_out(scratch, bits, start, stop)
+        torch.bitwise_and(bits[:, start:stop], _INT32_SIGN, out=m).sub_(1).bitwise_and_(_INT32_SIGN)
+        lows[i] = m.amin()
+    m_lo = int(lows.amin()) + 1 if m_hi else 1  # (m_hi > 0: some score is not 0)
     span = m_hi - m_lo + 1
     if span >= _COMPRESSED_SPAN:
         return None
-    c = m.sub_(m_lo - 1).clamp_(min=0)  # 0 for +-0.0, else 1 .. span
-    sign = scores.view(torch.int32).bitwise_right_shift(31).mul_(2).add_(1)  # -1 for a negative score, else 1
-    code = c.mul_(sign).add_(span)  # 0 .. 2 * span, in the scores' order
-    del sign
-    code.bitwise_left_shift_(1)
-    if labels is not None:
-        code.bitwise_or_(_label_bits(labels))
-    keys = code if code.is_contiguous() else torch.empty(out_shape, dtype=torch.int32, device=scores.device).copy_(code)
+    keys = torch.empty(scores.shape, dtype=torch.int32, device=scores.device)
+    clamped = torch.empty_like(scratch)
+    for start, stop in blocks:
+        b = bits[:, start:stop]
+        s = _block_out(scratch, bits, start, stop)
+        torch.bitwise_right_shift(b, 31, out=s).bitwise_and_(_INT32_SIGN).bitwise_xor_(b)  # order-preserving ints
+        s.sub_(torch.clamp(s, -m_lo, m_lo - 1, out=_block_out(clamped, bits, start, stop)))
+        s.add_(span).bitwise_left_shift_(1)
+        if labels is not None:
+            s.bitwise_or_(_label_bits(labels[:, start:stop]))
+        keys[:, start:stop] = s
 
     def decode(codes: torch.Tensor) -> torch.Tensor:
         signed = codes.long() - span
@@ -160,7 +179,27 @@ def _pack_f32_compressed(scores: torch.Tensor, out_shape, biggest: float, labels
         bits = torch.where(signed < 0, m - 2**31, m)  # a negative float's int32 pattern: magnitude and sign bit
         return bits.to(torch.int32).view(torch.float32).double()
 
-    return keys, decode
+    return keys.reshape(out_shape), decode
+
+
+def _column_blocks(shape, device: torch.device) -> list:
+    """``(start, stop)`` column ranges of (R, N) rows: about :data:`_BLOCK` entries each on a CPU (in cache),
+    one range elsewhere (one kernel launch per operation)."""
+    rows, n = shape
+    width = max(1, _BLOCK // max(rows, 1)) if device.type == "cpu" else max(n, 1)
+    return [(start, min(start + width, n)) for start in range(0, n, width)]
+
+
+def _block_out(scratch: torch.Tensor, like: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+    """A view of ``scratch`` shaped and laid out as ``like[:, start:stop]`` (a transposed ``like``: transposed),
+    for an ``out=``; a new tensor where the scratch is too small."""
+    rows, width = like.shape[0], stop - start
+    size = rows * width
+    if size > scratch.numel():
+        return torch.empty((rows, width), dtype=scratch.dtype, device=scratch.device)
+    if rows > 1 and like.stride(1) != 1:  # column-major, as the (N, C) scores' .T
+        return scratch[:size].view(width, rows).T
+    return scratch[:size].view(rows, width)
 
 
 def _decode_f32_unsigned(codes: torch.Tensor) -> torch.Tensor:
@@ -462,23 +501,138 @@ def mann_whitney(sorted_keys: torch.Tensor, n_pos: torch.Tensor, *, n_valid: Opt
     ``sum pos_g * neg_g`` tied ones. :func:`twice_u` of the totals. Sentinel
     (invalid) keys sort last with label 0 and do not change it.
 
-    With ``n_valid`` (R,), returns ``(two_u, ap)``: the average precision
-    of each row too (:func:`average_precision_sorted`), from the same
-    positives and the same mixed groups.
+    Without ``n_valid`` the positions are summed in linear passes over the
+    keys (:func:`positive_sums`), not gathered. With ``n_valid`` (R,), returns
+    ``(two_u, ap)``: the average precision of each row too
+    (:func:`average_precision_sorted`), from the positions of every positive
+    and the same mixed groups.
     """
     rows, n = sorted_keys.shape
-    hit_rows, hit_cols = (sorted_keys & 1).nonzero(as_tuple=True)  # every positive, in sorted order
-    pos_sum = torch.zeros(rows, dtype=torch.int64, device=sorted_keys.device).index_add_(0, hit_rows, hit_cols)
+    tied = None
+    if n_valid is None:
+        pos_sum, _, tied = positive_sums(sorted_keys)
+        groups = None
+    else:
+        hit_rows, hit_cols = (sorted_keys & 1).nonzero(as_tuple=True)  # every positive, in sorted order
+        pos_sum = torch.zeros(rows, dtype=torch.int64, device=sorted_keys.device).index_add_(0, hit_rows, hit_cols)
+        gaps = key_gaps(sorted_keys, hit_rows, hit_cols)
+        groups = mixed_groups(sorted_keys, hit_rows, hit_cols, gaps)
     at_or_below = pos_sum - n_pos * (n_pos - 1) // 2
     below = at_or_below
-    gaps = None if n_valid is None else key_gaps(sorted_keys, hit_rows, hit_cols)
-    groups = mixed_groups(sorted_keys, hit_rows, hit_cols, gaps)
     if groups is not None:
-        below = at_or_below - torch.zeros_like(at_or_below).index_add_(0, groups.row, groups.n_pos * groups.n_neg)
+        tied = torch.zeros_like(at_or_below).index_add_(0, groups.row, groups.n_pos * groups.n_neg)
+    if tied is not None:
+        below = at_or_below - tied
     two_u = twice_u(below.unsqueeze(-1), at_or_below.unsqueeze(-1))
     if n_valid is None:
         return two_u
     return two_u, average_precision_sorted(hit_rows, hit_cols, gaps, groups, n_pos, n_valid)
+
+
+#: :func:`pack` and :func:`positive_sums` work through about this many keys at a time on a CPU, in cache: a new
+#: tensor the size of the scores costs page faults, several times the arithmetic on it (all at once elsewhere)
+_BLOCK = 1 << 18
+
+
+def positive_sums(sorted_keys: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per row of sorted packed keys: the sum of its positives' positions, their number, and its tied pairs.
+
+    ``(pos_sum, n_pos, tied)``, int64 (R,) each; ``tied`` is ``sum pos_g * neg_g``
+    over the row's mixed tie groups. Linear passes over blocks of columns,
+    in cache, with no index per positive and none per tie group:
+
+    * the label bits, as float64, give each block's count and position sum
+      (a sum and a dot product, exact: every partial sum is an integer below 2**53);
+    * a mixed group begins wherever a key is one more than the key before it
+      (its negative code ``2c``, then its positive ``2c + 1``: ``a ^ b == 1``).
+      Its sizes are read off the same pass: ``neg_g >= j`` where the ``j - 1``
+      keys before the group's last negative equal their neighbours, ``pos_g >= j``
+      likewise after its first positive, so shifted views of one "equals the key
+      before" mask count both, up to :data:`_TIE_WINDOW` each. Only a group wider
+      than that is located and galloped (:func:`_run_edge`). The cost does not
+      grow with the number of ties.
+    """
+    rows, n = sorted_keys.shape
+    device = sorted_keys.device
+    k = _TIE_WINDOW
+    blocks = _column_blocks((rows, n), device)
+    width = max((stop - start for start, stop in blocks), default=1)
+    column = torch.arange(width, dtype=torch.float64, device=device)
+    counts = torch.zeros(rows, dtype=torch.int64, device=device)
+    sums = torch.zeros(rows, dtype=torch.int64, device=device)
+    tied = torch.zeros(rows, dtype=torch.int64, device=device)
+    scratch = torch.empty(rows * width, dtype=sorted_keys.dtype, device=device)
+    floats = torch.empty(rows * width, dtype=torch.float64, device=device)
+    same_buf = torch.empty(rows * (width + 2 * k), dtype=torch.bool, device=device)
+    u8 = [torch.empty(rows * width, dtype=torch.bool, device=device) for _ in range(4)]
+    pair_sum = torch.empty(rows * width, dtype=torch.float32, device=device)
+    wide = []
+    for start, stop in blocks:
+        w = stop - start
+        label = torch.bitwise_and(sorted_keys[:, start:stop], 1, out=scratch[: rows * w].view(rows, w))
+        b = floats[: rows * w].view(rows, w).copy_(label)
+        count = b.sum(-1).long()  # float64 sums of integers: exact, and several times faster than integer ones
+        counts += count
+        sums += torch.mv(b, column[:w]).long() + count * start
+        first = max(start, 1)
+        w = stop - first
+        if w <= 0:
+            continue
+        # same[:, j]: the key at column lo + j equals the key before it (0 outside the row's columns 1 .. n - 1)
+        lo, hi = first - k, stop + k
+        same = same_buf[: rows * (hi - lo)].view(rows, hi - lo)
+        v0, v1 = max(lo, 1), min(hi, n)
+        same[:, : v0 - lo].zero_()
+        same[:, v1 - lo :].zero_()
+        torch.eq(sorted_keys[:, v0:v1], sorted_keys[:, v0 - 1 : v1 - 1], out=same[:, v0 - lo : v1 - lo])
+
+        def shifted(d: int) -> torch.Tensor:  # ``same`` at each column of [first, stop) plus d
+            return same[:, first + d - lo : stop + d - lo]
+
+        step = torch.bitwise_xor(
+            sorted_keys[:, first - 1 : stop - 1], sorted_keys[:, first:stop], out=scratch[: rows * w].view(rows, w)
+        )
+        bufs = [x[: rows * w].view(rows, w) for x in u8]
+        edge = torch.eq(step, 1, out=bufs[0])  # a mixed group's first positive
+        sizes = []
+        for side, run in ((-1, bufs[1]), (1, bufs[2])):  # the negatives' run before, the positives' after
+            run.copy_(shifted(side))  # the group holds at least 2
+            size = run.view(torch.uint8) + 1
+            for j in range(2, k + 1):
+                size += run.bitwise_and_(shifted(side * j)).view(torch.uint8)
+            sizes.append(size)  # min(size, k + 1); run now marks groups with more than k on this side
+        longer = torch.bitwise_or(bufs[1], bufs[2], out=bufs[3]).bitwise_and_(edge)
+        counted = torch.bitwise_xor(edge, longer, out=bufs[1]).view(torch.uint8)  # the wider ones: galloped below
+        pairs = sizes[0].mul_(sizes[1]).mul_(counted)
+        tied += pair_sum[: rows * w].view(rows, w).copy_(pairs).sum(-1).long()  # float32: exact below 2**24
+        at = _flat_nonzero(longer.view(torch.uint8))
+        if at.numel():
+            r = torch.div(at, w, rounding_mode="floor")
+            wide.append((r, r * n + at % w + first))
+    if wide:  # groups wider than the window on a side: located and galloped
+        row, at = (torch.cat(parts) for parts in zip(*wide))
+        flat = sorted_keys.view(-1)
+        key = flat[at]
+        neg_g = at - _run_edge(flat, at - 1, key - 1, row * n, forward=False)
+        pos_g = _run_edge(flat, at, key, row * n + n, forward=True) - at
+        tied.index_add_(0, row, pos_g * neg_g)
+    return sums, counts, tied
+
+
+#: :func:`positive_sums` counts a mixed tie group's negatives and positives up to this many each, in one pass
+_TIE_WINDOW = 3
+
+
+def _flat_nonzero(mask: torch.Tensor) -> torch.Tensor:
+    """The flat positions of the nonzero entries of a contiguous 0/1 uint8 tensor, int64.
+
+    On a CPU numpy's (which skips zero bytes 8 at a time), several times faster than ``torch.nonzero``.
+    """
+    if mask.device.type == "cpu":
+        import numpy as np
+
+        return torch.from_numpy(np.flatnonzero(mask.view(torch.bool).numpy()))
+    return mask.view(-1).nonzero().squeeze(1)
 
 
 def average_precision_sorted(hit_rows, hit_cols, gaps, groups: Optional[MixedGroups], n_pos, n_valid):
@@ -563,13 +717,18 @@ def mixed_groups(
     search over the whole row. ``gaps``: :func:`key_gaps`, when the caller has them.
     """
     n = sorted_keys.shape[1]
-    flat = sorted_keys.view(-1)
     mixed = (key_gaps(sorted_keys, hit_rows, hit_cols) if gaps is None else gaps) == 1
     if not bool(mixed.any()):
         return None
     hit = mixed.nonzero(as_tuple=True)[0]
     row = hit_rows[hit]
-    at = row * n + hit_cols[hit]
+    return _groups_at(sorted_keys, row, row * n + hit_cols[hit], hit)
+
+
+def _groups_at(sorted_keys: torch.Tensor, row: torch.Tensor, at: torch.Tensor, hit: torch.Tensor) -> MixedGroups:
+    """The mixed groups whose first positive is at the flat positions ``at`` (in rows ``row``), galloped out."""
+    n = sorted_keys.shape[1]
+    flat = sorted_keys.view(-1)
     start = row * n
     pos_key = flat[at]
     neg_first = _run_edge(flat, at - 1, pos_key - 1, start, forward=False)  # the negatives' run ends at at - 1

@@ -6,6 +6,7 @@ in Python integers (ties count 1, so it is twice U), ``conftest.brute_force_auro
 under test.
 """
 
+import unittest.mock
 import warnings
 
 import numpy as np
@@ -294,3 +295,46 @@ def test_signed_float32_scores_too_wide_for_int32_keys_take_int64_keys():
     assert packed.keys.dtype == torch.int64
     assert torch.equal(packed.decode(packed.keys >> 1), s.double() + 0.0)
     assert _ranking.pack(torch.tensor([[float("inf"), 1.0, -2.0]])).keys.dtype == torch.int64
+
+
+# ----------------------------------------------------------------------------- the block-wise passes
+
+_TIED = st.sampled_from([0.1, 0.2, 0.3, 0.7, -0.5, 2.0])
+
+
+@settings(max_examples=120, deadline=None)
+@given(data=st.data(), rows=st.integers(1, 3), block=st.sampled_from([8, 13, 32, 64, 1 << 18]))
+def test_block_wise_sums_and_tied_pairs_are_the_pairwise_count(data, rows, block):
+    """Few distinct scores (long tie groups, across blocks and past the window), rows ending in a tie group."""
+    n = data.draw(st.integers(1, 120))
+    scores = torch.tensor(data.draw(st.lists(_TIED, min_size=n * rows, max_size=n * rows)), dtype=torch.float32)
+    scores = scores.reshape(rows, n)
+    labels = torch.tensor(data.draw(st.lists(st.booleans(), min_size=n * rows, max_size=n * rows))).reshape(rows, n)
+    keys = _ranking.sort_rows(_ranking.pack(scores, labels).keys)
+    with unittest.mock.patch.object(_ranking, "_BLOCK", block):
+        pos_sum, n_pos, tied = _ranking.positive_sums(keys)
+        two_u = _ranking.mann_whitney(keys, labels.sum(1))
+    for r in range(rows):
+        y, s = labels[r].numpy(), scores[r].numpy().astype(np.float64)
+        assert int(n_pos[r]) == int(y.sum())
+        assert int(pos_sum[r]) == int(np.flatnonzero(keys[r].numpy() & 1).sum())
+        p, q = s[y][:, None], s[~y][None, :]
+        assert int(tied[r]) == int((p == q).sum())
+        assert int(two_u[r]) == _pairwise_twice_u(s, y)
+
+
+@settings(max_examples=60, deadline=None)
+@given(scores=st.lists(_SIGNED, min_size=2, max_size=120), cols=st.integers(1, 4), block=st.sampled_from([4, 9, 64]))
+def test_keys_written_block_by_block_are_those_of_one_block_in_either_layout(scores, cols, block):
+    """The (N, C) scores' transposed view (multilabel), labels too, and a contiguous copy: the same keys."""
+    n = len(scores) // cols
+    if n == 0:
+        return
+    s = torch.tensor(scores[: n * cols], dtype=torch.float32).reshape(n, cols)
+    y = torch.arange(n * cols).reshape(n, cols) % 3 == 0
+    whole = _ranking.pack(s.T.contiguous(), y.T.contiguous())
+    with unittest.mock.patch.object(_ranking, "_BLOCK", block):
+        for packed in (_ranking.pack(s.T, y.T), _ranking.pack(s.T.contiguous(), y.T.contiguous())):
+            assert packed.keys.is_contiguous() and packed.keys.dtype == whole.keys.dtype
+            assert torch.equal(packed.keys, whole.keys)
+            assert torch.equal(packed.decode(packed.keys >> 1), s.T.double() + 0.0)
