@@ -426,7 +426,7 @@ def check_values(preds: torch.Tensor, target: torch.Tensor, layout: Layout, opts
         check_class_indices(preds, target, opts)
         check_binary_labels(t, opts.pos_label)
     elif t.dtype != torch.bool:
-        lo, hi = t.min().item(), t.max().item()
+        lo, hi = (v.item() for v in torch.aminmax(t))  # one pass
         upper = layout.num_classes if layout.task == "multiclass" else 2
         if lo < 0:
             extra = "" if ignore_index is None else f" other than `ignore_index`={ignore_index}"
@@ -454,8 +454,10 @@ def check_binary_labels(labels: torch.Tensor, pos_label: Optional[int]) -> None:
     class). With it: at most two values, ``pos_label`` one of them when
     there are two; positives are ``target == pos_label``, negatives the other value.
     """
+    if labels.dtype == torch.bool and pos_label is None:
+        return  # 0/1
     t = labels.to(torch.int8) if labels.dtype == torch.bool else labels
-    lo, hi = (_num(v) for v in torch.stack([t.min(), t.max()]).tolist())
+    lo, hi = (_num(v) for v in torch.stack(torch.aminmax(t)).tolist())  # one pass
     if pos_label is None:
         if lo >= 0 and hi <= 1:
             return

@@ -81,8 +81,10 @@ def pack(
     lo, hi = (v.item() for v in torch.aminmax(dense))  # the same values: read in memory order, 30x faster
     out_shape = tuple(scores.shape)
     if scores.dtype == torch.float32 and lo >= 0 and hi <= 1:
-        keys = torch.empty(out_shape, dtype=torch.int32, device=scores.device)
-        torch.bitwise_left_shift(scores.view(torch.int32), 1, out=keys)
+        keys = _blockwise_keys(
+            scores.view(torch.int32), labels, lambda bits, out: torch.bitwise_left_shift(bits, 1, out=out)
+        )
+        labels = None  # set block by block
         decode = _decode_f32_unsigned
     elif scores.dtype == torch.float32 and (packed := _pack_f32_compressed(scores, out_shape, max(-lo, hi), labels)):
         keys, decode = packed
@@ -160,17 +162,14 @@ def _pack_f32_compressed(scores: torch.Tensor, out_shape, biggest: float, labels
     span = m_hi - m_lo + 1
     if span >= _COMPRESSED_SPAN:
         return None
-    keys = torch.empty(scores.shape, dtype=torch.int32, device=scores.device)
-    clamped = torch.empty_like(scratch)
-    for start, stop in blocks:
-        b = bits[:, start:stop]
-        s = _block_out(scratch, bits, start, stop)
+    clamped = scratch  # the m_lo pass is done with it
+
+    def write(b: torch.Tensor, s: torch.Tensor) -> None:
         torch.bitwise_right_shift(b, 31, out=s).bitwise_and_(_INT32_SIGN).bitwise_xor_(b)  # order-preserving ints
-        s.sub_(torch.clamp(s, -m_lo, m_lo - 1, out=_block_out(clamped, bits, start, stop)))
+        s.sub_(torch.clamp(s, -m_lo, m_lo - 1, out=_block_out(clamped, b, 0, b.shape[1])))
         s.add_(span).bitwise_left_shift_(1)
-        if labels is not None:
-            s.bitwise_or_(_label_bits(labels[:, start:stop]))
-        keys[:, start:stop] = s
+
+    keys = _blockwise_keys(bits, labels, write)
 
     def decode(codes: torch.Tensor) -> torch.Tensor:
         signed = codes.long() - span
@@ -180,6 +179,31 @@ def _pack_f32_compressed(scores: torch.Tensor, out_shape, biggest: float, labels
         return bits.to(torch.int32).view(torch.float32).double()
 
     return keys.reshape(out_shape), decode
+
+
+def _blockwise_keys(bits: torch.Tensor, labels: Optional[torch.Tensor], write) -> torch.Tensor:
+    """Contiguous int32 keys of (R, N) score bits (any layout), written block by block while in cache.
+
+    ``write(bits_block, out)`` fills ``out`` (laid out as the block) with the
+    keys' ``code << 1``; the label bit is then ORed in. A block is written
+    straight into the keys when they share its layout, else through scratch
+    (a transposed (N, C) matrix: one transposing copy per block).
+    """
+    one_row = bits.ndim != 2
+    if one_row:
+        bits = bits.reshape(1, -1)
+        labels = None if labels is None else labels.reshape(1, -1)
+    keys = torch.empty(bits.shape, dtype=torch.int32, device=bits.device)
+    direct = bits.shape[0] == 1 or bits.is_contiguous()
+    scratch = None if direct else torch.empty(min(_BLOCK, bits.numel()), dtype=torch.int32, device=bits.device)
+    for start, stop in _column_blocks(bits.shape, bits.device):
+        out = keys[:, start:stop] if scratch is None else _block_out(scratch, bits, start, stop)
+        write(bits[:, start:stop], out)
+        if labels is not None:
+            out.bitwise_or_(_label_bits(labels[:, start:stop]))
+        if scratch is not None:
+            keys[:, start:stop] = out
+    return keys.reshape(-1) if one_row else keys
 
 
 def _column_blocks(shape, device: torch.device) -> list:
@@ -236,12 +260,32 @@ def count_true(mask: torch.Tensor) -> torch.Tensor:
         tensor([ 8, 16])
     """
     n = mask.shape[-1] if mask.ndim else 1
-    if mask.device.type != "cpu" or mask.ndim == 0 or n % 8 or mask.numel() < 1 << 16:
+    if mask.device.type != "cpu" or mask.ndim == 0 or mask.numel() < 1 << 16:
         return mask.sum(-1, dtype=torch.int64)
-    if not mask.is_contiguous() or mask.storage_offset() % 8:  # a transpose, or a slice off the 8-byte grid
+    if mask.ndim == 2 and not mask.is_contiguous() and mask.T.is_contiguous():  # the (N, C) labels' .T
+        return _column_counts(mask.T)
+    if n % 8:
+        return mask.sum(-1, dtype=torch.int64)
+    if not mask.is_contiguous() or mask.storage_offset() % 8:  # a slice off the 8-byte grid, or other strides
         mask = mask.clone(memory_format=torch.contiguous_format)  # 1 byte an entry
     words = mask.reshape(-1).view(torch.int64).reshape(mask.shape[:-1] + (n // 8,))  # (strides of size-1 dims: any)
     return words.mul(0x0101010101010101).bitwise_right_shift_(56).sum(-1)
+
+
+def _column_counts(mask: torch.Tensor) -> torch.Tensor:
+    """The True entries of each column of a contiguous (N, C) bool matrix, int64 (C,), without transposing it.
+
+    Blocks of rows, in cache, as float32 (a float sum is several times faster
+    than an integer one, and exact: a block's counts stay below 2**24).
+    """
+    rows, cols = mask.shape
+    step = max(1, _BLOCK // max(cols, 1))
+    buf = torch.empty(min(rows, step) * cols, dtype=torch.float32)
+    total = torch.zeros(cols, dtype=torch.int64)
+    for start in range(0, rows, step):
+        block = mask[start : start + step]
+        total += buf[: block.numel()].view(block.shape).copy_(block).sum(0).long()
+    return total
 
 
 # ----------------------------------------------------------------------------- the statistic
@@ -509,13 +553,13 @@ def mann_whitney(sorted_keys: torch.Tensor, n_pos: torch.Tensor, *, n_valid: Opt
     """
     rows, n = sorted_keys.shape
     tied = None
-    if n_valid is None:
+    if n_valid is None and _LINEAR_SHARE * int(n_pos.sum()) >= rows * n:
         pos_sum, _, tied = positive_sums(sorted_keys)
         groups = None
     else:
         hit_rows, hit_cols = (sorted_keys & 1).nonzero(as_tuple=True)  # every positive, in sorted order
         pos_sum = torch.zeros(rows, dtype=torch.int64, device=sorted_keys.device).index_add_(0, hit_rows, hit_cols)
-        gaps = key_gaps(sorted_keys, hit_rows, hit_cols)
+        gaps = None if n_valid is None else key_gaps(sorted_keys, hit_rows, hit_cols)
         groups = mixed_groups(sorted_keys, hit_rows, hit_cols, gaps)
     at_or_below = pos_sum - n_pos * (n_pos - 1) // 2
     below = at_or_below
@@ -528,6 +572,10 @@ def mann_whitney(sorted_keys: torch.Tensor, n_pos: torch.Tensor, *, n_valid: Opt
         return two_u
     return two_u, average_precision_sorted(hit_rows, hit_cols, gaps, groups, n_pos, n_valid)
 
+
+#: :func:`mann_whitney` reads every key (:func:`positive_sums`) where at least 1 in this many is a positive, else
+#: it gathers at the positives (their cost grows with their number, the linear passes' with the row's)
+_LINEAR_SHARE = 8
 
 #: :func:`pack` and :func:`positive_sums` work through about this many keys at a time on a CPU, in cache: a new
 #: tensor the size of the scores costs page faults, several times the arithmetic on it (all at once elsewhere)
@@ -561,15 +609,16 @@ def positive_sums(sorted_keys: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor
     counts = torch.zeros(rows, dtype=torch.int64, device=device)
     sums = torch.zeros(rows, dtype=torch.int64, device=device)
     tied = torch.zeros(rows, dtype=torch.int64, device=device)
-    scratch = torch.empty(rows * width, dtype=sorted_keys.dtype, device=device)
+    # scratch, reused by every block (uint8 masks: a comparison into bool output is several times slower here)
+    step_buf = torch.empty(rows * (width + 2 * k), dtype=sorted_keys.dtype, device=device)
     floats = torch.empty(rows * width, dtype=torch.float64, device=device)
-    same_buf = torch.empty(rows * (width + 2 * k), dtype=torch.bool, device=device)
-    u8 = [torch.empty(rows * width, dtype=torch.bool, device=device) for _ in range(4)]
+    same_buf = torch.empty(rows * (width + 2 * k), dtype=torch.uint8, device=device)
+    u8 = [torch.empty(rows * width, dtype=torch.uint8, device=device) for _ in range(4)]
     pair_sum = torch.empty(rows * width, dtype=torch.float32, device=device)
     wide = []
     for start, stop in blocks:
         w = stop - start
-        label = torch.bitwise_and(sorted_keys[:, start:stop], 1, out=scratch[: rows * w].view(rows, w))
+        label = torch.bitwise_and(sorted_keys[:, start:stop], 1, out=step_buf[: rows * w].view(rows, w))
         b = floats[: rows * w].view(rows, w).copy_(label)
         count = b.sum(-1).long()  # float64 sums of integers: exact, and several times faster than integer ones
         counts += count
@@ -578,34 +627,34 @@ def positive_sums(sorted_keys: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor
         w = stop - first
         if w <= 0:
             continue
-        # same[:, j]: the key at column lo + j equals the key before it (0 outside the row's columns 1 .. n - 1)
+        # step[:, j]: the key at column lo + j xor the key before it (0 marks a tie, 1 a mixed group's boundary);
+        # same[:, j]: 1 where that key equals the key before it, 0 outside the row's columns 1 .. n - 1
         lo, hi = first - k, stop + k
-        same = same_buf[: rows * (hi - lo)].view(rows, hi - lo)
         v0, v1 = max(lo, 1), min(hi, n)
+        step = step_buf[: rows * (v1 - v0)].view(rows, v1 - v0)
+        torch.bitwise_xor(sorted_keys[:, v0 - 1 : v1 - 1], sorted_keys[:, v0:v1], out=step)
+        same = same_buf[: rows * (hi - lo)].view(rows, hi - lo)
         same[:, : v0 - lo].zero_()
         same[:, v1 - lo :].zero_()
-        torch.eq(sorted_keys[:, v0:v1], sorted_keys[:, v0 - 1 : v1 - 1], out=same[:, v0 - lo : v1 - lo])
+        torch.eq(step, 0, out=same[:, v0 - lo : v1 - lo])
 
         def shifted(d: int) -> torch.Tensor:  # ``same`` at each column of [first, stop) plus d
             return same[:, first + d - lo : stop + d - lo]
 
-        step = torch.bitwise_xor(
-            sorted_keys[:, first - 1 : stop - 1], sorted_keys[:, first:stop], out=scratch[: rows * w].view(rows, w)
-        )
         bufs = [x[: rows * w].view(rows, w) for x in u8]
-        edge = torch.eq(step, 1, out=bufs[0])  # a mixed group's first positive
+        edge = torch.eq(step[:, first - v0 : stop - v0], 1, out=bufs[0])  # a mixed group's first positive
         sizes = []
         for side, run in ((-1, bufs[1]), (1, bufs[2])):  # the negatives' run before, the positives' after
             run.copy_(shifted(side))  # the group holds at least 2
-            size = run.view(torch.uint8) + 1
+            size = run + 1
             for j in range(2, k + 1):
-                size += run.bitwise_and_(shifted(side * j)).view(torch.uint8)
+                size += run.bitwise_and_(shifted(side * j))
             sizes.append(size)  # min(size, k + 1); run now marks groups with more than k on this side
         longer = torch.bitwise_or(bufs[1], bufs[2], out=bufs[3]).bitwise_and_(edge)
-        counted = torch.bitwise_xor(edge, longer, out=bufs[1]).view(torch.uint8)  # the wider ones: galloped below
+        counted = torch.bitwise_xor(edge, longer, out=bufs[1])  # the wider ones are galloped below
         pairs = sizes[0].mul_(sizes[1]).mul_(counted)
         tied += pair_sum[: rows * w].view(rows, w).copy_(pairs).sum(-1).long()  # float32: exact below 2**24
-        at = _flat_nonzero(longer.view(torch.uint8))
+        at = _flat_nonzero(longer)
         if at.numel():
             r = torch.div(at, w, rounding_mode="floor")
             wide.append((r, r * n + at % w + first))

@@ -468,8 +468,8 @@ def compute_metrics(
     """
     f = format_inputs(preds, target, layout, opts, weight)
     n_samples = int(f.target.shape[0])
-    pos = class_counts(f, layout)[0]
-    wpos, wneg = class_weights(f, layout)
+    pos, neg = class_counts(f, layout)
+    wpos, wneg = (pos, neg) if f.weight is None else class_weights(f, layout)
     binary = layout.task == "binary"
     ovo = opts.multi_class == "ovo" and layout.task == "multiclass"
     need_auroc = auroc and (per_class or binary or not ovo and opts.average != "micro")

@@ -324,13 +324,20 @@ def test_block_wise_sums_and_tied_pairs_are_the_pairwise_count(data, rows, block
 
 
 @settings(max_examples=60, deadline=None)
-@given(scores=st.lists(_SIGNED, min_size=2, max_size=120), cols=st.integers(1, 4), block=st.sampled_from([4, 9, 64]))
-def test_keys_written_block_by_block_are_those_of_one_block_in_either_layout(scores, cols, block):
+@given(
+    scores=st.lists(_SIGNED, min_size=2, max_size=120),
+    cols=st.integers(1, 4),
+    block=st.sampled_from([4, 9, 64]),
+    probabilities=st.booleans(),
+)
+def test_keys_written_block_by_block_are_those_of_one_block_in_either_layout(scores, cols, block, probabilities):
     """The (N, C) scores' transposed view (multilabel), labels too, and a contiguous copy: the same keys."""
     n = len(scores) // cols
     if n == 0:
         return
     s = torch.tensor(scores[: n * cols], dtype=torch.float32).reshape(n, cols)
+    if probabilities:  # the raw-bits path
+        s = torch.sigmoid(s)
     y = torch.arange(n * cols).reshape(n, cols) % 3 == 0
     whole = _ranking.pack(s.T.contiguous(), y.T.contiguous())
     with unittest.mock.patch.object(_ranking, "_BLOCK", block):
