@@ -32,7 +32,6 @@ keys into those counts first. :func:`partial_auc` (McClish) reads either.
 from __future__ import annotations
 
 import functools
-import math
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -638,17 +637,15 @@ def positive_sums(sorted_keys: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor
         same[:, v1 - lo :].zero_()
         torch.eq(step, 0, out=same[:, v0 - lo : v1 - lo])
 
-        def shifted(d: int) -> torch.Tensor:  # ``same`` at each column of [first, stop) plus d
-            return same[:, first + d - lo : stop + d - lo]
-
+        mid = first - lo  # same[:, mid + d : mid + d + w]: at each column of [first, stop) plus d
         bufs = [x[: rows * w].view(rows, w) for x in u8]
         edge = torch.eq(step[:, first - v0 : stop - v0], 1, out=bufs[0])  # a mixed group's first positive
         sizes = []
         for side, run in ((-1, bufs[1]), (1, bufs[2])):  # the negatives' run before, the positives' after
-            run.copy_(shifted(side))  # the group holds at least 2
+            run.copy_(same[:, mid + side : mid + side + w])  # the group holds at least 2
             size = run + 1
             for j in range(2, k + 1):
-                size += run.bitwise_and_(shifted(side * j))
+                size += run.bitwise_and_(same[:, mid + side * j : mid + side * j + w])
             sizes.append(size)  # min(size, k + 1); run now marks groups with more than k on this side
         longer = torch.bitwise_or(bufs[1], bufs[2], out=bufs[3]).bitwise_and_(edge)
         counted = torch.bitwise_xor(edge, longer, out=bufs[1])  # the wider ones are galloped below
