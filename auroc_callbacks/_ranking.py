@@ -614,6 +614,7 @@ def positive_sums(sorted_keys: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor
     same_buf = torch.empty(rows * (width + 2 * k), dtype=torch.uint8, device=device)
     u8 = [torch.empty(rows * width, dtype=torch.uint8, device=device) for _ in range(4)]
     pair_sum = torch.empty(rows * width, dtype=torch.float32, device=device)
+    zero, one = (torch.tensor(v, dtype=sorted_keys.dtype, device=device) for v in (0, 1))  # (2x faster than 0, 1)
     wide = []
     for start, stop in blocks:
         w = stop - start
@@ -635,11 +636,11 @@ def positive_sums(sorted_keys: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor
         same = same_buf[: rows * (hi - lo)].view(rows, hi - lo)
         same[:, : v0 - lo].zero_()
         same[:, v1 - lo :].zero_()
-        torch.eq(step, 0, out=same[:, v0 - lo : v1 - lo])
+        torch.eq(step, zero, out=same[:, v0 - lo : v1 - lo])
 
         mid = first - lo  # same[:, mid + d : mid + d + w]: at each column of [first, stop) plus d
         bufs = [x[: rows * w].view(rows, w) for x in u8]
-        edge = torch.eq(step[:, first - v0 : stop - v0], 1, out=bufs[0])  # a mixed group's first positive
+        edge = torch.eq(step[:, first - v0 : stop - v0], one, out=bufs[0])  # a mixed group's first positive
         sizes = []
         for side, run in ((-1, bufs[1]), (1, bufs[2])):  # the negatives' run before, the positives' after
             run.copy_(same[:, mid + side : mid + side + w])  # the group holds at least 2
@@ -763,18 +764,13 @@ def mixed_groups(
     search over the whole row. ``gaps``: :func:`key_gaps`, when the caller has them.
     """
     n = sorted_keys.shape[1]
+    flat = sorted_keys.view(-1)
     mixed = (key_gaps(sorted_keys, hit_rows, hit_cols) if gaps is None else gaps) == 1
     if not bool(mixed.any()):
         return None
     hit = mixed.nonzero(as_tuple=True)[0]
     row = hit_rows[hit]
-    return _groups_at(sorted_keys, row, row * n + hit_cols[hit], hit)
-
-
-def _groups_at(sorted_keys: torch.Tensor, row: torch.Tensor, at: torch.Tensor, hit: torch.Tensor) -> MixedGroups:
-    """The mixed groups whose first positive is at the flat positions ``at`` (in rows ``row``), galloped out."""
-    n = sorted_keys.shape[1]
-    flat = sorted_keys.view(-1)
+    at = row * n + hit_cols[hit]
     start = row * n
     pos_key = flat[at]
     neg_first = _run_edge(flat, at - 1, pos_key - 1, start, forward=False)  # the negatives' run ends at at - 1
