@@ -245,9 +245,9 @@ def row_tolerance(rows: torch.Tensor, in_dtype: torch.dtype) -> torch.Tensor:
         if fmt_tol > base:
             # (reductions into int or float, not bool: several times faster along a row of a few classes)
             if fmt == torch.bfloat16 and rows.dtype == torch.float32:  # bfloat16 is float32's top half: one test
-                held = (rows.view(torch.int32) & 0xFFFF).amax(1) == 0
+                held = (rows.view(torch.int32) & 0xFFFF).amax(1) == 0 if rows.shape[1] else tol > 0
             else:  # no value moved by the round trip: a sum of |differences| is 0 (NaN and inf are not)
-                held = rows.to(fmt).to(rows.dtype).sub_(rows).abs_().sum(1) == 0
+                held = (rows.to(fmt).to(rows.dtype) - rows).abs_().sum(1) == 0  # (not in place: rows may be fmt)
             tol = torch.where(held, tol.clamp(min=fmt_tol), tol)
     return tol
 

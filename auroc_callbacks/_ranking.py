@@ -139,16 +139,15 @@ def _pack_f32_compressed(scores: torch.Tensor, out_shape, biggest: float, labels
     transposed (N, C) matrix included: blocks of whole rows), each in cache
     with reused scratch: one finds ``m_lo``, one writes the keys, ``labels``
     included. A new tensor the size of the scores costs page faults, several
-    times the arithmetic, so the keys are the only one.
+    times the arithmetic, so on a CPU the keys are the only one (off it, the
+    one block's scratch is the scores' size too).
     """
     import numpy as np
 
     m_hi = int(np.float32(biggest).view(np.int32))
     if not 0 <= m_hi < 0x7F800000:  # inf or NaN: the wide path
         return None
-    if scores.ndim != 2:  # one row
-        scores = scores.reshape(1, -1)
-        labels = None if labels is None else labels.reshape(1, -1)
+    scores, labels = _as_rows(scores, labels)
     blocks = _column_blocks(scores.shape, scores.device)
     bits = scores.view(torch.int32)
     scratch = torch.empty(min(_BLOCK, scores.numel()), dtype=torch.int32, device=scores.device)
@@ -188,10 +187,8 @@ def _blockwise_keys(bits: torch.Tensor, labels: Optional[torch.Tensor], write) -
     straight into the keys when they share its layout, else through scratch
     (a transposed (N, C) matrix: one transposing copy per block).
     """
-    one_row = bits.ndim != 2
-    if one_row:
-        bits = bits.reshape(1, -1)
-        labels = None if labels is None else labels.reshape(1, -1)
+    shape = bits.shape
+    bits, labels = _as_rows(bits, labels)
     keys = torch.empty(bits.shape, dtype=torch.int32, device=bits.device)
     direct = bits.shape[0] == 1 or bits.is_contiguous()
     scratch = None if direct else torch.empty(min(_BLOCK, bits.numel()), dtype=torch.int32, device=bits.device)
@@ -202,14 +199,28 @@ def _blockwise_keys(bits: torch.Tensor, labels: Optional[torch.Tensor], write) -
             out.bitwise_or_(_label_bits(labels[:, start:stop]))
         if scratch is not None:
             keys[:, start:stop] = out
-    return keys.reshape(-1) if one_row else keys
+    return keys.reshape(shape)
+
+
+def _as_rows(scores: torch.Tensor, labels: Optional[torch.Tensor]):
+    """Scores (and labels broadcast to them) as the (R, N) rows the blocks run along: a contiguous input of any
+    shape as one row (its memory order, so that a row-major (N, C) matrix is read in long runs), a transposed
+    (N, C) matrix's ``.T`` as it is."""
+    if labels is not None and labels.shape != scores.shape:
+        labels = labels.expand(scores.shape)
+    if scores.ndim == 2 and not scores.is_contiguous():
+        return scores, labels
+    if labels is not None and not labels.is_contiguous():
+        labels = labels.contiguous()
+    return scores.reshape(1, -1), None if labels is None else labels.reshape(1, -1)
 
 
 def _column_blocks(shape, device: torch.device) -> list:
     """``(start, stop)`` column ranges of (R, N) rows: about :data:`_BLOCK` entries each on a CPU (in cache),
-    one range elsewhere (one kernel launch per operation)."""
+    :data:`_DEVICE_BLOCK` elsewhere (few kernel launches; and every float64 partial sum of a block's positions,
+    below ``width**2 / 2``, stays exact)."""
     rows, n = shape
-    width = max(1, _BLOCK // max(rows, 1)) if device.type == "cpu" else max(n, 1)
+    width = max(1, (_BLOCK if device.type == "cpu" else _DEVICE_BLOCK) // max(rows, 1))
     return [(start, min(start + width, n)) for start in range(0, n, width)]
 
 
@@ -252,7 +263,8 @@ def count_true(mask: torch.Tensor) -> torch.Tensor:
     as int64 words instead, 8 bools each: multiplying a word by
     ``0x0101010101010101`` gathers the sum of its 8 bytes (each 0 or 1, so at
     most 8: no carry between bytes) into its top byte, and the products are
-    summed. Exact, and about 10x faster (4x for a strided mask, copied first).
+    summed. Exact, and about 10x faster. The transposed view of an (N, C) mask
+    is counted by columns in place (:func:`_column_counts`); other strides are copied first.
 
     Example:
         >>> count_true(torch.tensor([[True, False] * 8, [True] * 16]))
@@ -544,8 +556,9 @@ def mann_whitney(sorted_keys: torch.Tensor, n_pos: torch.Tensor, *, n_valid: Opt
     ``sum pos_g * neg_g`` tied ones. :func:`twice_u` of the totals. Sentinel
     (invalid) keys sort last with label 0 and do not change it.
 
-    Without ``n_valid`` the positions are summed in linear passes over the
-    keys (:func:`positive_sums`), not gathered. With ``n_valid`` (R,), returns
+    Without ``n_valid``, where at least one key in :data:`_LINEAR_SHARE` is a
+    positive, the positions are summed in linear passes over the keys
+    (:func:`positive_sums`), not gathered. With ``n_valid`` (R,), returns
     ``(two_u, ap)``: the average precision of each row too
     (:func:`average_precision_sorted`), from the positions of every positive
     and the same mixed groups.
@@ -579,6 +592,7 @@ _LINEAR_SHARE = 8
 #: :func:`pack` and :func:`positive_sums` work through about this many keys at a time on a CPU, in cache: a new
 #: tensor the size of the scores costs page faults, several times the arithmetic on it (all at once elsewhere)
 _BLOCK = 1 << 18
+_DEVICE_BLOCK = 1 << 24
 
 
 def positive_sums(sorted_keys: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -613,7 +627,7 @@ def positive_sums(sorted_keys: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor
     floats = torch.empty(rows * width, dtype=torch.float64, device=device)
     same_buf = torch.empty(rows * (width + 2 * k), dtype=torch.uint8, device=device)
     u8 = [torch.empty(rows * width, dtype=torch.uint8, device=device) for _ in range(4)]
-    pair_sum = torch.empty(rows * width, dtype=torch.float32, device=device)
+    pair_sum = torch.empty(rows * width, dtype=torch.float64, device=device)
     zero, one = (torch.tensor(v, dtype=sorted_keys.dtype, device=device) for v in (0, 1))  # (2x faster than 0, 1)
     wide = []
     for start, stop in blocks:
@@ -651,7 +665,7 @@ def positive_sums(sorted_keys: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor
         longer = torch.bitwise_or(bufs[1], bufs[2], out=bufs[3]).bitwise_and_(edge)
         counted = torch.bitwise_xor(edge, longer, out=bufs[1])  # the wider ones are galloped below
         pairs = sizes[0].mul_(sizes[1]).mul_(counted)
-        tied += pair_sum[: rows * w].view(rows, w).copy_(pairs).sum(-1).long()  # float32: exact below 2**24
+        tied += pair_sum[: rows * w].view(rows, w).copy_(pairs).sum(-1).long()  # float64: exact
         at = _flat_nonzero(longer)
         if at.numel():
             r = torch.div(at, w, rounding_mode="floor")

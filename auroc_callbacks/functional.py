@@ -434,7 +434,10 @@ def probabilities(
     )
     preds, target, layout, opts = checked_inputs(preds, target, opts)
     f = format_inputs(preds, target, layout, opts)
-    return probabilities_of(f), f.target, f.activation
+    labels = f.target
+    if isinstance(target, torch.Tensor) and labels.untyped_storage().data_ptr() == target.untyped_storage().data_ptr():
+        labels = labels.clone()  # a bool target is its own positive mask: never hand the caller's tensor back
+    return probabilities_of(f), labels, f.activation
 
 
 # ----------------------------------------------------------------------------- compute

@@ -88,3 +88,22 @@ def test_interpret_notes_what_it_read_once():
         "hard labels"
         in _format.interpret(torch.tensor([0, 1]), y.clamp(max=1), Layout("binary", 1, None), opts).notes[0]
     )
+
+
+def test_row_tolerance_leaves_16_bit_rows_as_they_are_and_takes_rows_without_columns():
+    from auroc_callbacks._format import row_tolerance
+
+    for dtype in (torch.float16, torch.bfloat16):
+        rows = torch.tensor([[0.25, 0.75]], dtype=dtype)
+        row_tolerance(rows, torch.float32)
+        assert rows.tolist() == [[0.25, 0.75]]
+    assert row_tolerance(torch.zeros(3, 0), torch.float32).shape == (3,)
+
+
+def test_probabilities_never_hand_back_the_callers_target():
+    import auroc_callbacks as ac
+
+    target = torch.tensor([True, False, True])
+    _, labels, _ = ac.probabilities(torch.tensor([0.9, 0.2, 0.6]), target)
+    labels[0] = False
+    assert target.tolist() == [True, False, True]

@@ -256,7 +256,7 @@ def test_count_true_reads_words_and_equals_the_sum(rows, words, p, tail, seed):
     want = mask.sum(-1, dtype=torch.int64)
     assert torch.equal(_ranking.count_true(mask), want)
     assert torch.equal(_ranking.count_true(mask[0]), want[0])  # one row, 1-D
-    assert torch.equal(_ranking.count_true(mask.T.contiguous().T), want)  # strided: copied first
+    assert torch.equal(_ranking.count_true(mask.T.contiguous().T), want)  # a transposed view: counted by columns
     flat = mask.reshape(-1)[1 : 1 + 8 * words]  # contiguous, but off the 8-byte grid: copied first
     assert int(_ranking.count_true(flat)) == int(flat.sum())
     full = torch.ones(rows, 8 * words, dtype=torch.bool)
@@ -340,8 +340,13 @@ def test_keys_written_block_by_block_are_those_of_one_block_in_either_layout(sco
         s = torch.sigmoid(s)
     y = torch.arange(n * cols).reshape(n, cols) % 3 == 0
     whole = _ranking.pack(s.T.contiguous(), y.T.contiguous())
+    row_major = _ranking.pack(s.reshape(-1), y.reshape(-1))  # one long row: the (N, C) matrix's memory order
     with unittest.mock.patch.object(_ranking, "_BLOCK", block):
         for packed in (_ranking.pack(s.T, y.T), _ranking.pack(s.T.contiguous(), y.T.contiguous())):
             assert packed.keys.is_contiguous() and packed.keys.dtype == whole.keys.dtype
             assert torch.equal(packed.keys, whole.keys)
             assert torch.equal(packed.decode(packed.keys >> 1), s.T.double() + 0.0)
+        packed = _ranking.pack(s, y)  # row-major (N, C), as one-vs-one packs it: blocks along its memory
+        assert packed.keys.shape == s.shape and torch.equal(packed.keys.reshape(-1), row_major.keys)
+        one = _ranking.pack(s[:1, :1].reshape(()))  # 0-d: keys of the same shape
+        assert one.keys.shape == ()
