@@ -21,27 +21,171 @@ from ._format import distribution_excess, is_positive, positive_label, ranked_sc
 from .distributed import DTYPES, EmptyEpochError, is_distributed, reduce_uneven
 from .histogram import COUNTERS, EXTREMES, NUM_BUCKETS, Epoch, bucket_values, check_histogram_dtype, sign_flip
 
-__all__ = ["HistogramCounts"]
+__all__ = ["HistogramCounts", "NarrowCounts"]
+
+
+def _static_sizes(device: torch.device) -> bool:
+    """Spills size their tensors by what they could hold, not by what they find: no host sync (off the CPU)."""
+    return device.type != "cpu"
+
 
 _ZERO_KEY = NUM_BUCKETS // 2  # the key of +0.0; -0.0 counts one below it until epoch() merges them
 #: the last key of each 16-bit type's 1.0 (float16 0x3C00, bfloat16 0x3F80): probabilities need keys up to it only
 _ONE_KEY = {torch.float16: _ZERO_KEY + 0x3C00, torch.bfloat16: _ZERO_KEY + 0x3F80}
 _INT32_LIMIT = 2**31 - 1
+#: a narrow count holds at most this many rows between two spills: after a spill every count is below 2**15, so
+#: it stays below 2**16 and reads exactly as uint16 from its int16 bits
+_SPILL_ROWS = 1 << 15
+_UNIT = 1 << 15  # what a spill moves out of a count of 2**15 or more (int16 bits: negative), into the sparse counts
+_SPILL_BLOCK = 256  # a spill looks only into blocks of this many counts whose minimum is negative
+_SPARSE_SHARE = 8  # widen every count once the sparse counts (16 bytes each) hold more than 1 in 8 of the buckets
 # the exact mode's float: half precision, bool and small integers in float32; int32 and int64 in float64
 # (exact below 2**53; the exact mode picks float32 for those too when every value is below 2**24)
 _FLOAT32_INPUTS = (torch.float16, torch.bfloat16, torch.bool, torch.uint8, torch.int8, torch.int16)
 
 
+class NarrowCounts:
+    """Flat int16 counts read as uint16, with sparse int64 counts for the buckets that reach ``2**15``.
+
+    One row adds at most 1 to a count (besides the trash slot, never read), so
+    at most ``2**15`` rows are counted between two :meth:`spill` calls
+    (:meth:`must_spill`, :meth:`room`): a spill moves ``2**15`` out of every
+    count of ``2**15`` or more into :attr:`index` / :attr:`value` (flat
+    index, count in units of ``2**15``: one entry per bucket that ever
+    reached ``2**15``, so at most one per ``2**15`` scores counted), and every
+    count is below ``2**15`` again, so below ``2**16`` until the next spill.
+    A spill reads one minimum per block of 256 counts, then only the blocks
+    holding such a count. On the CPU it sizes the sparse counts by what it
+    finds; elsewhere by the most they could hold (``torch.nonzero_static``,
+    padded with the trash index): no host sync.
+
+    Example:
+        >>> import torch
+        >>> counts = NarrowCounts(5, torch.device("cpu"))
+        >>> _ = counts.counts.index_add_(0, torch.zeros(40_000, dtype=torch.long), torch.ones(40_000, dtype=torch.int16))
+        >>> counts.counts.tolist()  # 40,000 read as uint16 (int16: -25,536)
+        [-25536, 0, 0, 0, 0]
+        >>> counts.spill(40_000, 1)
+        >>> counts.counts.tolist(), counts.index.tolist(), counts.value.tolist(), counts.wide().tolist()
+        ([7232, 0, 0, 0, 0], [0], [1], [40000, 0, 0, 0, 0])
+    """
+
+    def __init__(self, size: int, device: torch.device, saved=None):
+        blocks = -(-size // _SPILL_BLOCK)  # padded with zeros to whole blocks
+        self.storage = torch.zeros(blocks * _SPILL_BLOCK, dtype=torch.int16, device=device)
+        self.counts = self.storage[:size]  # the last one is the trash slot
+        empty = torch.zeros(0, dtype=torch.int64, device=device)
+        self.index, self.value, self.since = empty, empty.clone(), 0
+        if saved is not None:  # (counts, index, value, since), from state()
+            counts, index, value, self.since = saved
+            self.counts.copy_(counts)
+            self.index, self.value = index.to(device, torch.int64), value.to(device, torch.int64)
+
+    def state(self) -> list:
+        """``[index, value, since]`` (copies): with the counts, what :class:`NarrowCounts` restores."""
+        return [self.index.clone(), self.value.clone(), self.since]
+
+    @property
+    def nbytes(self) -> int:
+        """The counts (padded to whole blocks) and the sparse counts (two int64 each)."""
+        return self.storage.numel() * self.storage.element_size() + self.index.numel() * 16
+
+    def must_spill(self, rows: int) -> bool:
+        """Counting ``rows`` more (or ``2**15`` of them) could take a count past ``2**16 - 1``: spill first."""
+        return self.since + min(rows, _SPILL_ROWS) > _SPILL_ROWS
+
+    def room(self, rows: int) -> int:
+        """How many of ``rows`` rows fit before the next spill."""
+        return min(rows, _SPILL_ROWS - self.since)
+
+    def spill(self, counted: int, per_row: int) -> None:
+        """Move ``2**15`` out of every count of ``2**15`` or more into the sparse counts (see the class).
+
+        Every size follows from ``counted`` (rows counted so far) and
+        ``per_row`` (counts each row adds to): no host sync off the CPU.
+        """
+        storage, trash, step = self.storage, self.counts.numel() - 1, _SPILL_BLOCK
+        storage[trash] = 0  # never read, and it may hold anything
+        blocks = storage.view(-1, step)
+        found = blocks.amin(1) < 0  # a block holding a count of 2**15 or more (negative as int16)
+        static = _static_sizes(storage.device)
+        most = min(trash, counted * per_row // _UNIT)  # spilled buckets, at most
+        real = None
+        if static:  # the size is what could be found; the rest of picked is -1 (read block 0, change nothing)
+            picked = torch.nonzero_static(found, size=min(blocks.shape[0], most), fill_value=-1).squeeze(1)
+            real, picked = picked >= 0, picked.clamp(min=0)
+        else:
+            picked = found.nonzero().squeeze(1)
+        big = blocks.index_select(0, picked) < 0
+        if real is not None:
+            big &= real.unsqueeze(1)
+        blocks.index_add_(0, picked, big.to(torch.int16) * -_UNIT)  # 2**15 or more, less 2**15 (int16 wraps)
+        flat = (picked.unsqueeze(1) * step + torch.arange(step, device=storage.device)).reshape(-1)
+        big = big.reshape(-1)
+        if static:
+            new_index, new_value = torch.where(big, flat, trash), big.long()  # the trash slot: nothing
+        else:
+            new_index = flat[big]
+            new_value = torch.ones_like(new_index)
+        index, order = torch.cat([self.index, new_index]).sort()
+        value = torch.cat([self.value, new_value])[order]
+        first = torch.ones_like(index, dtype=torch.bool)
+        first[1:] = index[1:] != index[:-1]
+        group = first.cumsum(0) - 1
+        merged = torch.full_like(index, trash).scatter_(0, group, index)
+        summed = torch.zeros_like(value).index_add_(0, group, value)
+        # static: distinct buckets <= most, and the trash (nothing) sorts last; else exactly the distinct ones
+        keep = min(index.numel(), most) if static else (int(group[-1]) + 1 if index.numel() else 0)
+        self.index, self.value, self.since = merged[:keep], summed[:keep], 0
+
+    @property
+    def outweighed(self) -> bool:
+        """The sparse counts (16 bytes each) hold more than 1 in ``_SPARSE_SHARE`` buckets: time to widen."""
+        return self.index.numel() > (self.counts.numel() - 1) // _SPARSE_SHARE
+
+    def wide(self) -> torch.Tensor:
+        """Flat int64: each count's uint16 value plus its spilled counts."""
+        return self.counts.long().bitwise_and_(0xFFFF).index_add_(0, self.index, self.value * _UNIT)
+
+    def spilled(self, shape: Tuple[int, int, int], groups: slice):
+        """The spilled counts in the kept ``groups`` of ``shape`` ``(G, R, K)``: (group from the first kept,
+        column, bucket, count)."""
+        _, cols, buckets = shape
+        real = self.index < self.counts.numel() - 1  # the rest hold nothing (static sizes)
+        index, value = self.index[real], self.value[real] * _UNIT
+        group, col, bucket = index // (cols * buckets), index // buckets % cols, index % buckets
+        if groups.start is not None:
+            kept = (group >= groups.start) & (group < groups.stop)
+            group, col, bucket, value = group[kept] - groups.start, col[kept], bucket[kept], value[kept]
+        return group, col, bucket, value
+
+
 class HistogramCounts:
-    """One epoch's counts: ``(G, R, K)`` int32, plus device counters for the checks. No host sync per batch.
+    """One epoch's counts: ``(G, R, K)`` 16-bit counts, widened only where they could overflow. No host sync per batch.
 
     ``K`` is 65,536 buckets, one per 16-bit pattern, or, where every ranked
     score is a probability (multiclass under ``activation="auto"`` or
     ``"softmax"``: softmaxed, or as given only while the epoch lies in
     [0, 1]), only the patterns from ``-0.0`` to ``1.0``: 15,362 (float16) or
-    16,258 (bfloat16), so a class's two rows take 120 (127) KiB instead of
-    512 KiB. Counts are int32 until this rank has counted enough rows to
-    overflow one (``2**31 - 1``); then int64.
+    16,258 (bfloat16), so a class's two rows take 60 (64) KiB instead of
+    256 KiB.
+
+    **Narrow counts.** Each count is int16 whose bits read as uint16
+    (exact up to 65,535). One row adds at most 1 to a count, so after at
+    most ``2**15`` rows the counts *spill*: every count of ``2**15`` or
+    more moves ``2**15`` into sparse counts (:class:`NarrowCounts`)
+    (sparse int64 counts in units of ``2**15``, one entry per bucket that
+    ever reached ``2**15``: at most one per ``2**15`` scores counted), and
+    what stays is below ``2**15`` again. A spill reads one minimum per block
+    of 256 counts and then only the blocks holding such a count; on the CPU
+    it sizes the sparse counts by what it finds, elsewhere by the most
+    they could hold (``torch.nonzero_static``: no host sync). Should the
+    sparse counts ever need more memory than the narrow ones (an eighth as
+    many entries: past about ``4096 * K`` scores per column), the counts
+    widen to int64 at once.
+    Counts passed in by the caller (:meth:`allocate`) stay as given, int32
+    or int64 (int32 widens to int64 once this rank has counted ``2**31 - 1``
+    rows).
 
     ``R`` is the number of ranked columns (1 for binary, else C). ``G`` is 2
     (negative, positive) for one-vs-rest and multilabel (4 for a multilabel
@@ -72,6 +216,7 @@ class HistogramCounts:
     def reset(self) -> None:
         """Forget every count (the memory is allocated again by the next batch)."""
         self.counts: Optional[torch.Tensor] = None  # flat (G * R * K + 1,): the last slot is the trash
+        self.narrow_counts: Optional[NarrowCounts] = None  # the counts, where they are int16 (see the class)
         self.ints: Optional[torch.Tensor] = None  # (len(COUNTERS),) int64
         self.extremes: Optional[torch.Tensor] = None  # (len(EXTREMES),) float64
         self.layout: Optional[Layout] = None
@@ -86,17 +231,26 @@ class HistogramCounts:
         counts: Optional[torch.Tensor] = None,
         ints: Optional[torch.Tensor] = None,
         extremes: Optional[torch.Tensor] = None,
+        spill: Optional[list] = None,
     ) -> None:
         """Fix the layout and give the counts their memory: zeros, or the given tensors, counted into in place.
 
-        ``counts`` (flat ``(G * R * K + 1,)`` int32 or int64, see :attr:`size`), ``ints``
+        ``counts`` (flat ``(G * R * K + 1,)``, see :attr:`size`), ``ints``
         (``(len(COUNTERS),)`` int64) and ``extremes`` (``(len(EXTREMES),)``
         float64, ``-inf`` when empty) let a caller own the state, as the
-        torchmetrics adapter's ``sum`` and ``max`` states do.
+        torchmetrics adapter's ``sum`` and ``max`` states do: int32 or int64
+        counts are counted into as they are; int16 counts (a saved
+        :class:`NarrowCounts`) are copied, with ``spill`` from
+        :meth:`NarrowCounts.state`.
         """
         self.layout = layout
         size, cols = self.size, self.shape[1]
-        self.counts = torch.zeros(size, dtype=torch.int32, device=device) if counts is None else counts
+        self.narrow_counts = None
+        if counts is None or counts.dtype == torch.int16:
+            saved = None if counts is None else (counts, *cast(list, spill))
+            self.narrow_counts = NarrowCounts(size, device, saved)
+            counts = self.narrow_counts.counts
+        self.counts = counts
         self.ints = torch.zeros(len(COUNTERS), dtype=torch.int64, device=device) if ints is None else ints
         if extremes is None:
             extremes = torch.full((len(EXTREMES),), -math.inf, dtype=torch.float64, device=device)
@@ -107,6 +261,18 @@ class HistogramCounts:
         buckets, zero_key = self.shape[2], (1 if self.compact else _ZERO_KEY)
         self._col_base = (torch.arange(cols, device=device) * buckets + zero_key).to(self._index_dtype)
         self._group_step = cols * buckets
+
+    @property
+    def narrow(self) -> bool:
+        """The counts are int16 with sparse spilled counts (:class:`NarrowCounts`); False before the first batch."""
+        return self.narrow_counts is not None
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of counts held: the counts (narrow: padded to whole spill blocks) and the spilled counts."""
+        if self.narrow_counts is not None:
+            return self.narrow_counts.nbytes
+        return 0 if self.counts is None else self.counts.numel() * self.counts.element_size()
 
     @property
     def size(self) -> int:
@@ -152,7 +318,7 @@ class HistogramCounts:
             self.allocate(layout, preds.device)
         counts = self.counts
         assert counts is not None  # allocated above
-        if counts.dtype == torch.int32 and self.rows + preds.shape[0] > _INT32_LIMIT:  # a bucket could overflow
+        if counts.dtype == torch.int32 and self.rows + preds.shape[0] > _INT32_LIMIT:  # given int32 could overflow
             self.counts = counts = counts.long()
             self._one = self._one.long()
         preds, target = shape_inputs(preds, target, layout, counts.device)
@@ -168,13 +334,36 @@ class HistogramCounts:
         trash = counts.numel() - 1
         index = self._keys(scores, None if self.dual else as_given, layout)
         valid = self._add_groups(index, t, keep, bad, layout)
-        index = torch.where(valid, index, trash).reshape(-1)  # the trash slot
+        indices = [torch.where(valid, index, trash)]  # (N, R) each; invalid entries to the trash slot
         if self.dual:  # the same entries again, scored as a multiclass epoch would score them
             soft = self._keys(scores, as_given, layout) + 2 * self._group_step
             self._add_groups(soft, t, keep, bad, layout)
-            index = torch.cat([index, torch.where(valid, soft, trash).reshape(-1)])
-        counts.index_add_(0, index, self._one.expand(index.numel()))
+            indices.append(torch.where(valid, soft, trash))
+        self._count(indices, preds.shape[0])
         self.rows += preds.shape[0]
+
+    def _count(self, indices: List[torch.Tensor], rows: int) -> None:
+        """Add 1 at every index of the ``(rows, R)`` tensors: one ``index_add_``, split where a spill must come first."""
+        start, per_row = 0, self.shape[1] * (2 if self.dual else 1)  # counts one row adds to (besides the trash)
+        while start < rows:
+            take, narrow = rows - start, self.narrow_counts
+            if narrow is not None:  # at most _SPILL_ROWS rows between two spills
+                if narrow.must_spill(take):
+                    narrow.spill(self.rows + start, per_row)
+                    if narrow.outweighed:  # the sparse counts would outweigh the narrow ones: widen them all
+                        self.counts, self._one, self.narrow_counts = narrow.wide(), self._one.long(), None
+                take = narrow.room(take) if self.narrow_counts is not None else take
+            parts = [i if take == rows else i.narrow(0, start, take) for i in indices]
+            index = parts[0].reshape(-1) if len(parts) == 1 else torch.cat([p.reshape(-1) for p in parts])
+            cast(torch.Tensor, self.counts).index_add_(0, index, self._one.expand(index.numel()))
+            if self.narrow_counts is not None:
+                self.narrow_counts.since += take
+            start += take
+
+    def wide(self) -> torch.Tensor:
+        """The counts as flat int64 (narrow counts: their uint16 value plus the spilled counts)."""
+        counts = cast(torch.Tensor, self.counts)
+        return counts.long() if self.narrow_counts is None else self.narrow_counts.wide()
 
     def _one_hot(self, t: torch.Tensor, keep, layout: Layout) -> Optional[torch.Tensor]:
         """A 0-d bool: this multilabel batch's target is one-hot (no entry ignored); None unless :attr:`dual`."""
@@ -325,31 +514,45 @@ class HistogramCounts:
         assert ints is not None and extremes is not None and layout is not None and in_dtype is not None
         if self.layout is None:
             self.layout = layout
-        counts = counts[:-1].reshape(self.shape)
+        groups = slice(None)
         if self.dual:  # one of the two interpretations: multiclass if the target was one-hot in every row
             ints = ints.cpu().clone()
             rows, one_hot = ints[COUNTERS.index("rows")], ints[COUNTERS.index("onehot_rows")]
             if bool(one_hot == rows):
-                counts = counts[2:]
+                groups = slice(2, 4)
             else:  # scored as given: nothing was softmaxed
-                counts = counts[:2]
+                groups = slice(0, 2)
                 ints[COUNTERS.index("raw_rows")], ints[COUNTERS.index("soft_rows")] = rows, 0
+        counts = counts[:-1].reshape(self.shape)[groups]
+        # narrow (this rank's own): uint16 counts plus the spilled ones, (group, column, bucket, count) each
+        narrow = self.narrow_counts if counts.dtype == torch.int16 else None
+        spilled = None if narrow is None else narrow.spilled(self.shape, groups)
         # Only occupied buckets matter (empty ones add nothing to any count, curve or bound): keep those.
         zero_key = 1 if self.compact else _ZERO_KEY
-        occupied = counts.sum((0, 1), dtype=torch.int64) > 0
+        occupied = counts.ne(0).flatten(0, 1).any(0)
+        if spilled is not None:
+            occupied[spilled[2]] = True
         occupied[zero_key] |= occupied[zero_key - 1]  # -0.0 == +0.0: one bucket
         occupied[zero_key - 1] = False
         keys = occupied.nonzero(as_tuple=True)[0]
-        compact = counts.index_select(2, keys).long()
+        picked = torch.cat([keys, keys.new_full((1,), zero_key - 1)])  # and -0.0's, to add to +0.0's
+        wide = counts.index_select(2, picked).long()
+        if spilled is not None:
+            wide.bitwise_and_(0xFFFF)
+            column = torch.full((counts.shape[2],), -1, dtype=torch.int64, device=keys.device)
+            column[picked] = torch.arange(picked.numel(), device=keys.device)
+            group, col, bucket, count = spilled
+            wide.index_put_((group, col, column[bucket]), count, accumulate=True)
+        compact = wide[..., :-1]
         zero = int((keys < zero_key).sum())
         if zero < keys.numel() and int(keys[zero]) == zero_key:
-            compact[..., zero] += counts[..., zero_key - 1]
+            compact[..., zero] += wide[..., -1]
         values = bucket_values(self.dtype, keys.device)[keys + (_ZERO_KEY - zero_key)]
         return Epoch(compact, values, ints.cpu(), extremes.cpu(), layout, in_dtype, self.dtype, self.ovo)
 
     def _reduce(self, process_group):
         """Every rank's counts, counters and extremes summed (maximised), and the layout and dtype they agree on."""
-        sums = None if self.counts is None else torch.cat([self.counts.long(), cast(torch.Tensor, self.ints)])
+        sums = None if self.counts is None else torch.cat([self.wide(), cast(torch.Tensor, self.ints)])
         sums, extremes, metas = reduce_uneven(sums, self.extremes, self.meta(), group=process_group)
         first = metas[0]
         for other in metas[1:]:

@@ -35,7 +35,9 @@ __all__ = ["AUROCAccumulator", "ExactAccumulator", "ExactEpoch", "HistogramAccum
 _MIN_CAPACITY = 1024
 #: the histogram mode counts its kept batches together once they hold this many scores (a few MB at most)
 _COUNT_ENTRIES = 1 << 18
-_STATE_VERSION = 1
+#: version 2: histogram counts are int16 with their spilled counts (version 1's int32 counts load as they were)
+_STATE_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
 NAN_STRATEGIES = ("error", "warn")
 MODES = ("exact", "histogram")
 
@@ -82,6 +84,20 @@ class _Buffer:
         self.chunks.append(x)
         self.fills.append(x.shape[0])
         self.versions.append(-1 if inference else x._version)  # -1: our own copy
+        self.size += x.shape[0]
+
+    def copy(self, x: torch.Tensor, device: torch.device) -> None:
+        """Keep a copy of a batch, on ``device``: one clone (less per batch than :meth:`append`'s write into a chunk;
+        :meth:`view` joins the copies once)."""
+        if type(x) is not torch.Tensor:  # fastai's TensorBase and other subclasses: a plain tensor
+            x = x.as_subclass(torch.Tensor)
+        if x.layout != torch.strided:  # a sparse batch: its values, dense (already a copy)
+            x = x.to_dense().to(device)
+        else:
+            x = x.clone() if x.device == device else x.to(device)
+        self.chunks.append(x)
+        self.fills.append(x.shape[0])
+        self.versions.append(-1)  # our own copy
         self.size += x.shape[0]
 
     def append(self, x: torch.Tensor, device: torch.device) -> None:
@@ -462,9 +478,9 @@ class AUROCAccumulator:
                 options (mode, task, num_classes, ... ; histogram: its dtype).
         """
         state = state_dict
-        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION or "options" not in state:
+        if not isinstance(state, dict) or state.get("version") not in _READABLE_VERSIONS or "options" not in state:
             raise ValueError(
-                f"`state_dict` must be an AUROCAccumulator.state_dict() (version {_STATE_VERSION});"
+                f"`state_dict` must be an AUROCAccumulator.state_dict() (version {_STATE_VERSION} or 1);"
                 f" got {type(state).__name__}"
             )
         if state.get("mode") != self.mode:
@@ -896,12 +912,13 @@ def _device(buffer_device) -> torch.device:
 class HistogramAccumulator(AUROCAccumulator):
     """Counts ``(preds, target)`` batches over the 65,536 values of a 16-bit float: bounded memory.
 
-    Keeps, per class, positive and negative int32 counts (int64 once they
-    could overflow) over the 16-bit patterns a score can take: 120 KiB for
-    multiclass probabilities (127 KiB with bfloat16), 512 KiB for binary and
-    multilabel scores (``C`` times that for ``multi_class="ovo"``), whatever
-    the number of samples. Batches are copied and counted together once
-    the copies hold ``2**18`` scores. Its value is exact for the scores the exact mode ranks rounded to
+    Keeps, per class, positive and negative 16-bit counts over the 16-bit
+    patterns a score can take: 60 KiB for multiclass probabilities (64 KiB
+    with bfloat16), 256 KiB for binary and multilabel scores (``C`` times
+    that for ``multi_class="ovo"``), whatever the number of samples; a bucket
+    that reaches ``2**15`` samples also takes 16 bytes of sparse int64 counts
+    (at most one per ``2**15`` scores counted), so no count overflows. Batches
+    are copied and counted together once the copies hold ``2**18`` scores. Its value is exact for the scores the exact mode ranks rounded to
     ``histogram_dtype`` (equal to ``roc_auc_score`` on
     ``probs.to(histogram_dtype)``), and :meth:`compute_bound` certifies how
     far the full-precision AUROC can be from it. See :mod:`auroc_callbacks.histogram`.
@@ -997,8 +1014,8 @@ class HistogramAccumulator(AUROCAccumulator):
 
         Copies, not references: a caller reusing its output tensor must not change a batch not yet counted.
         """
-        self._pending[0].append(preds.detach(), preds.device)
-        self._pending[1].append(target.detach(), preds.device)
+        self._pending[0].copy(preds.detach(), preds.device)
+        self._pending[1].copy(target.detach(), preds.device)
         self._pending_entries += preds.numel()
         if self._pending_entries >= _COUNT_ENTRIES:
             self._count_pending()
@@ -1065,8 +1082,7 @@ class HistogramAccumulator(AUROCAccumulator):
         up to ``2**18`` scores of recent batches, to count them together.
         """
         self._count_pending()
-        counts = self._counts.counts
-        return 0 if counts is None else counts.numel() * counts.element_size()
+        return self._counts.nbytes
 
     # ------------------------------------------------------------------ results
 
@@ -1151,7 +1167,8 @@ class HistogramAccumulator(AUROCAccumulator):
         ints, extremes = cast(torch.Tensor, c.ints), cast(torch.Tensor, c.extremes)
         return dict(
             state,
-            counts=c.counts.clone(),
+            counts=c.counts.clone(),  # int16 (narrow, with the spilled counts) or as allocated
+            spill=None if c.narrow_counts is None else c.narrow_counts.state(),
             ints=ints.clone(),
             extremes=extremes.clone(),
             layout=[layout.task, layout.num_classes, layout.binary_column],
@@ -1187,6 +1204,7 @@ class HistogramAccumulator(AUROCAccumulator):
             counts=counts,
             ints=state["ints"].clone().to(counts.device),
             extremes=state["extremes"].clone().to(counts.device),
+            spill=_spill_state(state.get("spill"), counts),
         )
         c.in_dtype, c.rows = _dtype(state["in_dtype"]), int(state["rows"])
         p_ndim, p_trail, p_dtype, t_ndim, t_trail, t_dtype = state["shapes"]
@@ -1196,6 +1214,22 @@ class HistogramAccumulator(AUROCAccumulator):
 
     def _repr_options(self) -> str:
         return f", histogram_dtype={self.histogram_dtype}"
+
+
+def _spill_state(spill, counts: torch.Tensor):
+    """The saved ``[index, value, since]`` of narrow (int16) counts; None for wider ones."""
+    if counts.dtype != torch.int16:
+        return None
+    if not (
+        isinstance(spill, (list, tuple)) and len(spill) == 3 and all(isinstance(x, torch.Tensor) for x in spill[:2])
+    ):
+        raise ValueError("`state_dict` holds int16 counts without their spilled counts")
+    index, value, since = spill
+    if index.shape != value.shape or index.ndim != 1 or not 0 <= int(since) <= 2**15:
+        raise ValueError("`state_dict` holds spilled counts of another shape than its counts'")
+    if index.numel() and (int(index.min()) < 0 or int(index.max()) >= counts.numel() or int(value.min()) < 0):
+        raise ValueError("`state_dict` holds spilled counts outside its counts")
+    return [index, value, int(since)]
 
 
 def _any_rank(flag: bool, preds, group) -> bool:

@@ -2,8 +2,9 @@
 
 ``AUROCAccumulator(mode="histogram")`` keeps, per class, how many positive and
 how many negative samples scored each of the 65,536 bit patterns of a float16
-(or bfloat16): ``O(C * 65536)`` int32 counts whatever the number of samples (multiclass probabilities
-only need the patterns from ``-0.0`` to ``1.0``, a quarter of them).
+(or bfloat16): ``O(C * 65536)`` 16-bit counts whatever the number of samples (multiclass probabilities
+only need the patterns from ``-0.0`` to ``1.0``, a quarter of them), with sparse int64 counts for the few
+buckets that reach ``2**15`` (:class:`auroc_callbacks._histogram_counts.NarrowCounts`).
 
 **The scores are the exact mode's.** Each batch is formatted as the exact mode
 formats the epoch (softmax probabilities bitwise ``torch.softmax(logits, 1)``,

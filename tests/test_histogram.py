@@ -19,6 +19,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.metrics import roc_curve as sk_roc_curve
 
 import auroc_callbacks as ac
+from auroc_callbacks._checks import InterpretationWarning
 from auroc_callbacks.histogram import AUROCBound, Epoch, bucket_keys, bucket_values
 from conftest import brute_force_auroc
 
@@ -345,20 +346,21 @@ def test_memory_is_bounded_whatever_the_number_of_samples():
         acc.update(preds, target)
     assert acc.num_samples == 20_000
     acc.epoch()  # counts what it kept (it counts a few batches together)
-    # multiclass scores are probabilities: buckets from -0.0 to 1.0 only (15,362 float16 patterns), int32 counts
-    assert acc._counts.counts.numel() == 2 * 10 * 15362 + 1 and acc._counts.counts.dtype == torch.int32
-    assert acc.state_bytes / 10 <= 128 * 1024  # per class
+    # multiclass scores are probabilities: buckets from -0.0 to 1.0 only (15,362 float16 patterns), int16 counts
+    assert acc._counts.counts.numel() == 2 * 10 * 15362 + 1 and acc._counts.counts.dtype == torch.int16
+    assert acc.state_bytes / 10 <= 64 * 1024  # per class
     assert not hasattr(acc, "_preds") and not hasattr(acc, "_target")  # no prediction buffer, not even an empty one
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
-def test_probability_buckets_take_at_most_128_kib_per_class_and_other_scores_512(dtype):
+def test_probability_buckets_take_at_most_64_kib_per_class_and_other_scores_256(dtype):
     probs = _hist(*_data("multiclass", 300, 1, n_cls=4), histogram_dtype=dtype, num_classes=4)
-    assert probs.state_bytes / 4 <= 128 * 1024
+    assert probs.state_bytes / 4 <= 64 * 1024
     ovo = _hist(*_data("multiclass", 300, 1, n_cls=4), histogram_dtype=dtype, num_classes=4, multi_class="ovo")
-    assert ovo.state_bytes / 16 <= 128 * 1024
+    assert ovo.state_bytes / 16 <= 64 * 1024
     logits = _hist(*_data("multilabel", 300, 1, n_cls=4), histogram_dtype=dtype, task="multilabel", num_classes=4)
-    assert (logits.state_bytes - 4) / 4 == 2 * 65536 * 4  # any 16-bit pattern can occur: 65,536 int32 pairs (+ trash)
+    # any 16-bit pattern can occur: 65,536 int16 pairs per class, and one block of 256 more for the trash slot
+    assert logits.state_bytes == 2 * (4 * 2 * 65536 + 256)
 
 
 def test_probability_buckets_hold_zero_signed_zero_and_one_and_a_nan_stays_out_of_other_columns():
@@ -378,17 +380,143 @@ def test_probability_buckets_hold_zero_signed_zero_and_one_and_a_nan_stays_out_o
         assert torch.isnan(acc.compute())
 
 
-def test_counts_widen_to_int64_before_a_bucket_could_overflow():
+def test_given_int32_counts_widen_to_int64_before_a_bucket_could_overflow():
+    """Counts a caller owns (a version-1 state, the torchmetrics states) widen as int32 must; int16 never need to."""
     acc = ac.AUROCAccumulator(mode="histogram")
     preds, target = torch.tensor([0.25, 0.75, 0.75]), torch.tensor([0, 1, 0])
     acc.update(preds, target)
     acc._count_pending()
-    assert acc._counts.counts.dtype == torch.int32
-    acc._counts.rows = 2**31 - 3  # as if that many rows had been counted: three more could overflow int32
+    assert acc._counts.counts.dtype == torch.int16
+    acc._counts.rows = 2**31 - 3  # as if that many rows had been counted
+    acc.update(preds, target)
+    acc._count_pending()
+    assert acc._counts.counts.dtype == torch.int16  # narrow counts spill, whatever the rows
+    counts = acc._counts
+    counts.allocate(
+        counts.layout, torch.device("cpu"), counts=counts.wide().int(), ints=counts.ints, extremes=counts.extremes
+    )
+    counts.rows = 2**31 - 3
     acc.update(preds, target)
     acc._count_pending()
     assert acc._counts.counts.dtype == torch.int64
-    assert acc.compute().item() == roc_auc_score([0, 1, 0] * 2, [0.25, 0.75, 0.75] * 2)
+    assert acc.compute().item() == roc_auc_score([0, 1, 0] * 3, [0.25, 0.75, 0.75] * 3)
+
+
+def _spill_cases(n):
+    """Inputs whose counts pass 2**16 (and 2**15 many times): few distinct scores over many rows."""
+    g = torch.Generator().manual_seed(5)
+    few = torch.tensor([0.5, 0.5, 0.5, 0.5, 0.1, 0.9, -0.0, 0.0])  # half the rows at 0.5
+    one_hot = torch.nn.functional.one_hot(torch.randint(0, 3, (n // 3,), generator=g), 3)
+    logits = torch.randint(0, 2, (n // 3, 3), generator=g).float()
+    guess = 2.0 * torch.nn.functional.one_hot(torch.randint(0, 3, (n // 3,), generator=g), 3)  # 2 values a column
+    return {
+        "binary": (few[torch.randint(0, 8, (n,), generator=g)], torch.randint(0, 2, (n,), generator=g), {}),
+        "multiclass": (torch.softmax(guess, 1), one_hot.argmax(1), {"average": None}),
+        "ovo": (torch.softmax(guess, 1), one_hot.argmax(1), {"multi_class": "ovo", "average": None}),
+        "multilabel": (logits * 3 - 1, torch.randint(0, 2, (n // 3, 3), generator=g), {"task": "multilabel"}),
+        "one-hot multilabel": (guess, one_hot, {"average": None}),  # counted twice (dual)
+    }
+
+
+def _wide_reference(preds, target, **options):
+    """The same epoch counted into int64 counts from the start (no spills): what the narrow counts must equal."""
+    acc = ac.AUROCAccumulator(mode="histogram", **options)
+    acc.update(preds[:1], target[:1])
+    acc._count_pending()
+    c = acc._counts
+    c.allocate(c.layout, torch.device("cpu"), counts=c.wide(), ints=c.ints, extremes=c.extremes)
+    acc.update(preds[1:], target[1:])
+    return acc
+
+
+@pytest.mark.parametrize("static", [False, True], ids=["cpu-sizes", "static-sizes"])
+@pytest.mark.parametrize("case", ["binary", "multiclass", "ovo", "multilabel", "one-hot multilabel"])
+def test_int16_counts_spill_past_2_15_and_stay_exact(case, static, monkeypatch):
+    """Buckets of over 100,000 samples in int16 counts: spills move 2**15 at a time into the sparse counts."""
+    import auroc_callbacks._histogram_counts as hc
+
+    monkeypatch.setattr(hc, "_static_sizes", lambda device: static)  # the accelerators' sizes, on the CPU
+    preds, target, options = _spill_cases(330_000 if case == "binary" else 900_000)[case]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InterpretationWarning)
+        acc = _hist(preds, target, 7_777, **options)
+        got, want = acc.epoch(), _wide_reference(preds, target, **options).epoch()
+    assert acc._counts.counts.dtype == torch.int16 and acc._counts.narrow_counts.index.numel() > 0
+    assert int(got.counts.max()) > 65_535  # past what int16 (and uint16) could hold
+    assert torch.equal(got.counts, want.counts) and torch.equal(got.values, want.values)
+    rounded = preds.to(torch.float16).double().numpy()
+    if case == "binary":  # and against counts made here: rounded values by label
+        for label in (0, 1):
+            values, counts = np.unique(np.abs(rounded[target.numpy() == label]), return_counts=True)
+            assert got.values.tolist() == values.tolist() and got.counts[label, 0].tolist() == counts.tolist()
+        assert acc.compute().item() == pytest.approx(roc_auc_score(target.numpy(), rounded), abs=1e-12)
+    elif case in ("multiclass", "multilabel"):
+        y = np.eye(3)[target.numpy()] if case == "multiclass" else target.numpy()
+        np.testing.assert_allclose(
+            acc.compute().numpy(),
+            roc_auc_score(y, rounded, average=None if case == "multiclass" else "macro"),
+            rtol=0,
+            atol=1e-12,
+        )
+
+
+def test_spills_make_no_host_sync_with_static_sizes(monkeypatch):
+    from test_accumulator import _NoSync
+
+    import auroc_callbacks._histogram_counts as hc
+
+    monkeypatch.setattr(hc, "_static_sizes", lambda device: True)
+    preds, target, _ = _spill_cases(200_000)["binary"]
+    acc = ac.AUROCAccumulator(mode="histogram")
+    acc.update(preds[:4096], target[:4096])
+    with _NoSync(monkeypatch):
+        for i in range(4096, 200_000, 4096):
+            acc.update(preds[i : i + 4096], target[i : i + 4096])
+        acc._count_pending()
+    assert acc._counts.narrow_counts.index.numel() > 0  # it spilled under _NoSync
+    want = roc_auc_score(target.numpy(), preds.to(torch.float16).double().numpy())
+    assert acc.compute().item() == pytest.approx(want, abs=1e-12)
+
+
+def test_counts_widen_to_int64_once_the_sparse_counts_would_outweigh_them(monkeypatch):
+    import auroc_callbacks._histogram_counts as hc
+
+    monkeypatch.setattr(hc, "_SPARSE_SHARE", 2**40)  # any spilled bucket is too many
+    preds, target, _ = _spill_cases(200_000)["binary"]
+    acc = _hist(preds, target, 10_000)
+    acc._count_pending()
+    assert acc._counts.counts.dtype == torch.int64 and not acc._counts.narrow
+    want = roc_auc_score(target.numpy(), preds.to(torch.float16).double().numpy())
+    assert acc.compute().item() == pytest.approx(want, abs=1e-12)
+    assert acc.state_bytes == (2 * 65536 + 1) * 8
+
+
+def test_a_state_with_spilled_counts_resumes_exactly_and_a_version_1_state_still_loads(tmp_path):
+    preds, target, _ = _spill_cases(300_000)["binary"]
+    half = _hist(preds[:150_000], target[:150_000], 10_000)
+    state = half.state_dict()
+    assert state["counts"].dtype == torch.int16 and state["spill"][0].numel() > 0
+    torch.save(state, tmp_path / "hist.pt")
+    resumed = ac.AUROCAccumulator(mode="histogram")
+    resumed.load_state_dict(torch.load(tmp_path / "hist.pt", weights_only=True))
+    _feed(resumed, preds[150_000:], target[150_000:], 10_000, None)
+    whole = _hist(preds, target, 10_000)
+    assert torch.equal(resumed.epoch().counts, whole.epoch().counts)
+    # version 1 saved int32 counts and no spilled ones: they load as given, and count on
+    old = dict(state, version=1, counts=half._counts.wide().int())
+    del old["spill"]
+    v1 = ac.AUROCAccumulator(mode="histogram")
+    v1.load_state_dict(old)
+    assert v1._counts.counts.dtype == torch.int32
+    _feed(v1, preds[150_000:], target[150_000:], 10_000, None)
+    assert torch.equal(v1.epoch().counts, whole.epoch().counts)
+    for bad, match in [
+        (dict(state, spill=None), "without their spilled counts"),
+        (dict(state, spill=[state["spill"][0], state["spill"][1][:-1], 0]), "another shape"),
+        (dict(state, spill=[state["spill"][0] + 10**9, state["spill"][1], 0]), "outside its counts"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            ac.AUROCAccumulator(mode="histogram").load_state_dict(bad)
 
 
 def test_update_makes_no_host_sync_even_with_bad_labels_and_nan(monkeypatch):
