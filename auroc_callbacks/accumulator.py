@@ -70,10 +70,7 @@ class _Buffer:
 
     def keep(self, x: torch.Tensor) -> None:
         """Keep a batch that stays on its device, by reference (see the class)."""
-        if type(x) is not torch.Tensor:  # fastai's TensorBase and other subclasses: a plain tensor, as a copy gives
-            x = x.as_subclass(torch.Tensor)
-        if x.layout != torch.strided:  # a sparse batch: its values, dense (a copy would make the same)
-            x = x.to_dense()
+        x, _ = _plain(x)  # (a dense copy of a sparse batch is never written to: its version holds)
         inference = x.is_inference()
         if inference:  # no version counter to check it by (Lightning validates under inference_mode): a copy
             x = x.clone()
@@ -89,12 +86,8 @@ class _Buffer:
     def copy(self, x: torch.Tensor, device: torch.device) -> None:
         """Keep a copy of a batch, on ``device``: one clone (less per batch than :meth:`append`'s write into a chunk;
         :meth:`view` joins the copies once)."""
-        if type(x) is not torch.Tensor:  # fastai's TensorBase and other subclasses: a plain tensor
-            x = x.as_subclass(torch.Tensor)
-        if x.layout != torch.strided:  # a sparse batch: its values, dense (already a copy)
-            x = x.to_dense().to(device)
-        else:
-            x = x.clone() if x.device == device else x.to(device)
+        x, dense_copy = _plain(x)
+        x = x.to(device) if dense_copy or x.device != device else x.clone()  # to(): a copy across devices
         self.chunks.append(x)
         self.fills.append(x.shape[0])
         self.versions.append(-1)  # our own copy
@@ -162,6 +155,19 @@ class _Buffer:
             return self.chunks[0][: self.fills[0]]
         trailing = tuple(self.chunks[0].shape[1:])  # (N,) next to (N, 1): stored as the first batch was
         return torch.cat([chunk[:fill].reshape((fill,) + trailing) for chunk, fill in zip(self.chunks, self.fills)])
+
+
+def _plain(x: torch.Tensor) -> Tuple[torch.Tensor, bool]:
+    """A plain strided tensor of a batch, and whether it is already a copy (a sparse batch made dense).
+
+    fastai's TensorBase and other subclasses become plain tensors, as a copy
+    gives; a sparse batch its values, dense.
+    """
+    if type(x) is not torch.Tensor:
+        x = x.as_subclass(torch.Tensor)
+    if x.layout != torch.strided:
+        return x.to_dense(), True
+    return x, False
 
 
 def _wider(new: torch.dtype, old: torch.dtype) -> bool:
@@ -1225,11 +1231,16 @@ def _spill_state(spill, counts: torch.Tensor):
     ):
         raise ValueError("`state_dict` holds int16 counts without their spilled counts")
     index, value, since = spill
-    if index.shape != value.shape or index.ndim != 1 or not 0 <= int(since) <= 2**15:
-        raise ValueError("`state_dict` holds spilled counts of another shape than its counts'")
+    if isinstance(since, bool) or not isinstance(since, int) or not 0 <= since <= 2**15:
+        raise ValueError(f"`state_dict` holds rows since the last spill that no spill leaves: {since!r}")
+    if index.shape != value.shape or index.ndim != 1 or index.is_floating_point() or value.is_floating_point():
+        raise ValueError("`state_dict` holds spilled counts of another shape or type than its counts'")
     if index.numel() and (int(index.min()) < 0 or int(index.max()) >= counts.numel() or int(value.min()) < 0):
         raise ValueError("`state_dict` holds spilled counts outside its counts")
-    return [index, value, int(since)]
+    # after a spill every count is below 2**15, and each row since adds at most 1 (the trash slot holds anything)
+    if counts.numel() > 1 and int(counts[:-1].long().bitwise_and(0xFFFF).max()) >= 2**15 + since:
+        raise ValueError("`state_dict` holds int16 counts larger than its rows since the last spill allow")
+    return [index, value, since]
 
 
 def _any_rank(flag: bool, preds, group) -> bool:

@@ -514,6 +514,11 @@ def test_a_state_with_spilled_counts_resumes_exactly_and_a_version_1_state_still
         (dict(state, spill=None), "without their spilled counts"),
         (dict(state, spill=[state["spill"][0], state["spill"][1][:-1], 0]), "another shape"),
         (dict(state, spill=[state["spill"][0] + 10**9, state["spill"][1], 0]), "outside its counts"),
+        (dict(state, spill=[state["spill"][0].double(), state["spill"][1], 0]), "another shape or type"),
+        (dict(state, spill=[*state["spill"][:2], "3"]), "rows since the last spill"),
+        (dict(state, spill=[*state["spill"][:2], 2**15 + 1]), "rows since the last spill"),
+        # a count of 2**15 or more with no row counted since the last spill: no spill leaves that
+        (dict(state, counts=state["counts"].clone().fill_(-1), spill=[*state["spill"][:2], 0]), "larger than"),
     ]:
         with pytest.raises(ValueError, match=match):
             ac.AUROCAccumulator(mode="histogram").load_state_dict(bad)
