@@ -1,6 +1,7 @@
 """Shared references. Expected values come from here or from scikit-learn, never from the code under test."""
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -36,6 +37,22 @@ def rng():
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _mlflow_forgets_its_tracking_uri():
+    """Lightning's MLFlowLogger sets mlflow's process-wide tracking URI (and exports it to the environment).
+
+    Left set, a later test in the same worker writes to that URI: a relative ``file:./mlruns`` then
+    points into another test's working directory, or nowhere.
+    """
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    yield
+    mlflow = sys.modules.get("mlflow")
+    if mlflow is not None:
+        mlflow.set_tracking_uri(None)
+        if before is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = before
 
 
 # Scripts run in subprocesses by the distributed tests, not test modules.
