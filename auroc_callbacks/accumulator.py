@@ -8,8 +8,9 @@ certified bound. ``AUROCAccumulator(mode="exact" | "histogram", ...)`` builds ei
 
 from __future__ import annotations
 
+import math
 import warnings
-from typing import Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union, cast
+from typing import Callable, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union, cast
 
 import torch
 
@@ -70,7 +71,7 @@ class _Buffer:
 
     def keep(self, x: torch.Tensor) -> None:
         """Keep a batch that stays on its device, by reference (see the class)."""
-        x, _ = _plain(x)  # (a dense copy of a sparse batch is never written to: its version holds)
+        x = _plain(x)  # (a dense copy of a sparse batch is never written to: its version holds)
         inference = x.is_inference()
         if inference:  # no version counter to check it by (Lightning validates under inference_mode): a copy
             x = x.clone()
@@ -81,16 +82,6 @@ class _Buffer:
         self.chunks.append(x)
         self.fills.append(x.shape[0])
         self.versions.append(-1 if inference else x._version)  # -1: our own copy
-        self.size += x.shape[0]
-
-    def copy(self, x: torch.Tensor, device: torch.device) -> None:
-        """Keep a copy of a batch, on ``device``: one clone (less per batch than :meth:`append`'s write into a chunk;
-        :meth:`view` joins the copies once)."""
-        x, dense_copy = _plain(x)
-        x = x.to(device) if dense_copy or x.device != device else x.clone()  # to(): a copy across devices
-        self.chunks.append(x)
-        self.fills.append(x.shape[0])
-        self.versions.append(-1)  # our own copy
         self.size += x.shape[0]
 
     def append(self, x: torch.Tensor, device: torch.device) -> None:
@@ -157,17 +148,68 @@ class _Buffer:
         return torch.cat([chunk[:fill].reshape((fill,) + trailing) for chunk, fill in zip(self.chunks, self.fills)])
 
 
-def _plain(x: torch.Tensor) -> Tuple[torch.Tensor, bool]:
-    """A plain strided tensor of a batch, and whether it is already a copy (a sparse batch made dense).
+class _Staging:
+    """Histogram batches not counted yet, copied into one block allocated once and reused: counted together.
 
-    fastai's TensorBase and other subclasses become plain tensors, as a copy
-    gives; a sparse batch its values, dense.
+    A copy, not a reference: a caller reusing its output tensor must not
+    change a batch not yet counted. Writing into one block (instead of a new
+    tensor per batch, joined at count time) costs one ``copy_`` per tensor and
+    no allocation; the block stays in cache. It holds ``2**18`` scores at most
+    (fewer for small batches: 128 of the largest batch so far). A batch of
+    another dtype, device or row shape counts the block first, then takes a
+    new one; a batch as large as a whole block is counted as it is.
     """
+
+    __slots__ = ("preds", "target", "fill", "kind")
+
+    def __init__(self):
+        self.preds: Optional[torch.Tensor] = None
+        self.target: Optional[torch.Tensor] = None
+        self.fill = 0
+        self.kind: Optional[tuple] = None  # what the block holds: dtypes, device, scores and labels per row
+
+    def add(self, preds: torch.Tensor, target: torch.Tensor, count: Callable[[torch.Tensor, torch.Tensor], None]):
+        """Copy one batch in (``count`` the block first where it does not fit)."""
+        preds, target = _plain(preds.detach()), _plain(target.detach())
+        n = preds.shape[0]
+        kind = (preds.dtype, target.dtype, preds.device, math.prod(preds.shape[1:]), math.prod(target.shape[1:]))
+        block, labels = self.preds, self.target
+        if block is None or labels is None or kind != self.kind or self.fill + n > block.shape[0]:
+            self.flush(count)
+            rows = max(1, _COUNT_ENTRIES // max(kind[3], 1))
+            if n >= rows:  # a whole block's worth: counted now, no copy needed
+                count(preds, target.to(preds.device))
+                return
+            if block is None or labels is None or kind != self.kind or n > block.shape[0]:
+                rows = min(rows, max(128 * n, _MIN_CAPACITY))
+                with torch.inference_mode(False):  # a plain tensor, written to in or out of inference mode
+                    block = torch.empty((rows,) + preds.shape[1:], dtype=preds.dtype, device=preds.device)
+                    labels = torch.empty((rows,) + target.shape[1:], dtype=target.dtype, device=preds.device)
+                self.preds, self.target, self.kind = block, labels, kind
+        if preds.shape[1:] != block.shape[1:]:  # (N,) next to (N, 1): stored as the block's first batch was
+            preds = preds.reshape((n,) + block.shape[1:])
+        if target.shape[1:] != labels.shape[1:]:
+            target = target.reshape((n,) + labels.shape[1:])
+        fill = self.fill
+        block[fill : fill + n].copy_(preds)
+        labels[fill : fill + n].copy_(target)
+        self.fill = fill + n
+        if self.fill == block.shape[0]:
+            self.flush(count)
+
+    def flush(self, count: Callable[[torch.Tensor, torch.Tensor], None]) -> None:
+        """``count`` the rows copied so far, and empty the block."""
+        if self.fill:
+            fill, self.fill = self.fill, 0
+            count(cast(torch.Tensor, self.preds)[:fill], cast(torch.Tensor, self.target)[:fill])
+
+
+def _plain(x: torch.Tensor) -> torch.Tensor:
+    """A plain strided tensor of a batch: fastai's TensorBase and other subclasses as a copy gives, a sparse
+    batch its values, dense."""
     if type(x) is not torch.Tensor:
         x = x.as_subclass(torch.Tensor)
-    if x.layout != torch.strided:
-        return x.to_dense(), True
-    return x, False
+    return x.to_dense() if x.layout != torch.strided else x
 
 
 def _wider(new: torch.dtype, old: torch.dtype) -> bool:
@@ -990,6 +1032,7 @@ class HistogramAccumulator(AUROCAccumulator):
             )
         dtype = torch.float16 if histogram_dtype is None else histogram_dtype
         self._counts = HistogramCounts(self.options, dtype)
+        self._staging = _Staging()
         self.reset()
 
     @property
@@ -1003,8 +1046,7 @@ class HistogramAccumulator(AUROCAccumulator):
         """Forget every count (call at the start of each epoch)."""
         super().reset()
         self._counts.reset()
-        self._pending = (_Buffer(pin=False), _Buffer(pin=False))  # copies of the batches not counted yet
-        self._pending_entries = 0
+        self._staging.fill = 0  # (its block is kept for the next epoch)
         self._epoch: Optional[histogram.Epoch] = None
 
     def _check_weight(self, weight, preds) -> None:
@@ -1016,25 +1058,16 @@ class HistogramAccumulator(AUROCAccumulator):
         return None
 
     def _store(self, preds: torch.Tensor, target: torch.Tensor, weight: Optional[torch.Tensor] = None) -> None:
-        """Copy the batch; count the copies together once they hold ``_COUNT_ENTRIES`` scores (bounded memory).
-
-        Copies, not references: a caller reusing its output tensor must not change a batch not yet counted.
-        """
-        self._pending[0].copy(preds.detach(), preds.device)
-        self._pending[1].copy(target.detach(), preds.device)
-        self._pending_entries += preds.numel()
-        if self._pending_entries >= _COUNT_ENTRIES:
-            self._count_pending()
+        """Copy the batch into the staging block; count the block once it holds ``_COUNT_ENTRIES`` scores."""
+        self._staging.add(preds, target, self._count)
         self._epoch = None
 
-    def _count_pending(self) -> None:
-        """Count the copied batches as one (a few dozen device ops for them all, instead of per batch)."""
-        preds, target = self._pending[0].view(), self._pending[1].view()
-        if preds is None or target is None:
-            return
-        self._pending = (_Buffer(pin=False), _Buffer(pin=False))
-        self._pending_entries = 0
+    def _count(self, preds: torch.Tensor, target: torch.Tensor) -> None:
         self._counts.update(preds, target, cast(Layout, self._layout))  # after check_batch
+
+    def _count_pending(self) -> None:
+        """Count the staged batches as one (a few dozen device ops for them all, instead of per batch)."""
+        self._staging.flush(self._count)
 
     def truncate(self, num_samples: int) -> None:
         """Exact mode only: counts cannot forget given samples.
@@ -1050,7 +1083,7 @@ class HistogramAccumulator(AUROCAccumulator):
     @property
     def num_samples(self) -> int:
         """Samples counted by this rank (no sync)."""
-        return self._counts.rows + self._pending[0].size
+        return self._counts.rows + self._staging.fill
 
     # ------------------------------------------------------------------ the epoch
 
@@ -1084,8 +1117,9 @@ class HistogramAccumulator(AUROCAccumulator):
     def state_bytes(self) -> int:
         """Bytes of counts this accumulator holds (fixed by the classes, whatever the number of samples).
 
-        Counts the batches it copied first: between counts it holds copies of
-        up to ``2**18`` scores of recent batches, to count them together.
+        Counts the batches it copied first. Besides the counts it keeps one
+        staging block, allocated once, that holds copies of up to ``2**18``
+        scores of recent batches (1 MiB of float32 and their labels), to count them together.
         """
         self._count_pending()
         return self._counts.nbytes

@@ -380,6 +380,63 @@ def test_probability_buckets_hold_zero_signed_zero_and_one_and_a_nan_stays_out_o
         assert torch.isnan(acc.compute())
 
 
+def test_staged_batches_of_every_kind_count_as_one_epoch(monkeypatch):
+    """Batches are copied into one reused block (64 scores here) and counted when it fills: sizes that cross it,
+    a batch larger than a block, (N,) next to (N, 1), float16 next to float32, bool and float targets, a reused
+    output buffer, inference tensors: each batch counts once, as given, as sklearn scores the rounded epoch."""
+    from auroc_callbacks import accumulator
+
+    monkeypatch.setattr(accumulator, "_COUNT_ENTRIES", 64)
+    g = torch.Generator().manual_seed(3)
+    acc = ac.AUROCAccumulator(mode="histogram")
+    out = torch.empty(300)  # an output buffer the caller reuses
+    scores, labels = [], []
+    plan = [(1, "plain"), (5, "plain"), (63, "plain"), (64, "column"), (200, "plain"), (7, "half"), (40, "bool")]
+    plan += [(9, "float"), (30, "inference"), (70, "inference"), (12, "plain")]
+    for n, kind in plan:
+        y = torch.randint(0, 2, (n,), generator=g)
+        x = out[:n].copy_(torch.rand(n, generator=g) * 0.5 + 0.4 * y)
+        preds, target = x, y
+        if kind == "column":
+            preds = x.unsqueeze(1)
+        elif kind == "half":
+            preds = x.half()
+        elif kind == "bool":
+            target = y.bool()
+        elif kind == "float":
+            target = y.float()
+        if kind == "inference":
+            with torch.inference_mode():
+                acc.update(preds.clone(), target.clone())
+        else:
+            acc.update(preds, target)
+        scores.append(preds.reshape(-1).half().double())
+        labels.append(y)
+        out.fill_(0.99)  # reused: what was staged must not change
+        assert acc.num_samples == sum(len(s) for s in scores)
+    want = roc_auc_score(torch.cat(labels).numpy(), torch.cat(scores).numpy())
+    assert acc.compute().item() == pytest.approx(want, abs=1e-15)
+    assert acc._counts.rows == sum(len(s) for s in scores)  # compute counted every staged row, once
+    acc.reset()  # the block is kept; the rows staged before the reset are forgotten
+    acc.update(torch.tensor([0.2, 0.7, 0.7]), torch.tensor([0, 1, 0]))
+    acc.reset()
+    acc.update(torch.tensor([0.2, 0.7]), torch.tensor([0, 1]))
+    assert acc.num_samples == 2 and acc.compute().item() == 1.0
+
+
+def test_staged_multiclass_logits_count_as_sklearn_scores_their_rounded_softmax(monkeypatch):
+    from auroc_callbacks import accumulator
+
+    monkeypatch.setattr(accumulator, "_COUNT_ENTRIES", 3 * 50)  # a block of 50 rows
+    g = torch.Generator().manual_seed(4)
+    logits = torch.randn(333, 3, generator=g) * 2
+    target = torch.randint(0, 3, (333,), generator=g)
+    acc = _hist(logits, target, sizes=[1, 49, 60, 33, 150, 17, 23], num_classes=3, average=None)
+    probs = torch.softmax(logits, 1).half().double().numpy()
+    want = roc_auc_score(np.eye(3)[target.numpy()], probs, average=None)
+    np.testing.assert_allclose(acc.compute().numpy(), want, rtol=0, atol=1e-15)
+
+
 def test_given_int32_counts_widen_to_int64_before_a_bucket_could_overflow():
     """Counts a caller owns (a version-1 state, the torchmetrics states) widen as int32 must; int16 never need to."""
     acc = ac.AUROCAccumulator(mode="histogram")
