@@ -313,7 +313,15 @@ class HistogramCounts:
     # ------------------------------------------------------------------ one batch
 
     def update(self, preds: torch.Tensor, target: torch.Tensor, layout: Layout) -> None:
-        """Count one validated, non-empty batch, on its device. No ``.item()``, no boolean indexing."""
+        """Count one validated, non-empty batch, on its device. No ``.item()``, no boolean indexing.
+
+        Counts into plain tensors in or out of ``torch.inference_mode`` (Lightning validates under it; a plain loop
+        may count under it and compute after it): an inference tensor could never be written to outside it.
+        """
+        with torch.inference_mode(False):
+            self._update(preds, target, layout)
+
+    def _update(self, preds: torch.Tensor, target: torch.Tensor, layout: Layout) -> None:
         if self.counts is None:
             self.allocate(layout, preds.device)
         counts = self.counts

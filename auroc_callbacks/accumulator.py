@@ -154,10 +154,13 @@ class _Staging:
     A copy, not a reference: a caller reusing its output tensor must not
     change a batch not yet counted. Writing into one block (instead of a new
     tensor per batch, joined at count time) costs one ``copy_`` per tensor and
-    no allocation; the block stays in cache. It holds ``2**18`` scores at most
-    (fewer for small batches: 128 of the largest batch so far). A batch of
-    another dtype, device or row shape counts the block first, then takes a
-    new one; a batch as large as a whole block is counted as it is.
+    no allocation; the block stays in cache. The block holds ``2**18`` scores
+    (on the CPU, pages the epoch never fills are never touched) and is counted when the
+    next batch does not fit: the blocks the counts decide ``activation="auto"``
+    by are those of the batches joined before. A batch of a wider dtype widens
+    the block (as joining them would promote them); one on another device, or
+    of other row sizes, counts the block first; one of a whole block's scores
+    is counted as it is, after the block.
     """
 
     __slots__ = ("preds", "target", "fill", "kind")
@@ -166,26 +169,25 @@ class _Staging:
         self.preds: Optional[torch.Tensor] = None
         self.target: Optional[torch.Tensor] = None
         self.fill = 0
-        self.kind: Optional[tuple] = None  # what the block holds: dtypes, device, scores and labels per row
+        self.kind: Optional[tuple] = None  # what the block holds: its device, scores and labels per row
 
     def add(self, preds: torch.Tensor, target: torch.Tensor, count: Callable[[torch.Tensor, torch.Tensor], None]):
         """Copy one batch in (``count`` the block first where it does not fit)."""
         preds, target = _plain(preds.detach()), _plain(target.detach())
         n = preds.shape[0]
-        kind = (preds.dtype, target.dtype, preds.device, math.prod(preds.shape[1:]), math.prod(target.shape[1:]))
-        block, labels = self.preds, self.target
-        if block is None or labels is None or kind != self.kind or self.fill + n > block.shape[0]:
+        kind = (preds.device, math.prod(preds.shape[1:]), math.prod(target.shape[1:]))
+        rows = max(1, _COUNT_ENTRIES // max(kind[1], 1))
+        if kind != self.kind or self.fill + n > rows:
             self.flush(count)
-            rows = max(1, _COUNT_ENTRIES // max(kind[3], 1))
-            if n >= rows:  # a whole block's worth: counted now, no copy needed
-                count(preds, target.to(preds.device))
-                return
-            if block is None or labels is None or kind != self.kind or n > block.shape[0]:
-                rows = min(rows, max(128 * n, _MIN_CAPACITY))
-                with torch.inference_mode(False):  # a plain tensor, written to in or out of inference mode
-                    block = torch.empty((rows,) + preds.shape[1:], dtype=preds.dtype, device=preds.device)
-                    labels = torch.empty((rows,) + target.shape[1:], dtype=target.dtype, device=preds.device)
-                self.preds, self.target, self.kind = block, labels, kind
+        if n >= rows:  # a whole block's worth: counted now, no copy needed
+            count(preds, target.to(preds.device))
+            return
+        block, labels, same = self.preds, self.target, kind == self.kind
+        if block is None or not same or self._retype(preds.dtype, block.dtype):
+            block = self._block(rows, preds, block)
+        if labels is None or not same or self._retype(target.dtype, labels.dtype):
+            labels = self._block(rows, target, labels)
+        self.preds, self.target, self.kind = block, labels, kind
         if preds.shape[1:] != block.shape[1:]:  # (N,) next to (N, 1): stored as the block's first batch was
             preds = preds.reshape((n,) + block.shape[1:])
         if target.shape[1:] != labels.shape[1:]:
@@ -194,14 +196,28 @@ class _Staging:
         block[fill : fill + n].copy_(preds)
         labels[fill : fill + n].copy_(target)
         self.fill = fill + n
-        if self.fill == block.shape[0]:
-            self.flush(count)
+
+    def _retype(self, dtype: torch.dtype, held: torch.dtype) -> bool:
+        """Whether a block of ``held`` must change for a batch of ``dtype``: an empty block takes the batch's own
+        (counted as it came: int scores stay int), one with staged rows the type they promote to."""
+        return dtype != held and (not self.fill or _wider(dtype, held))
+
+    def _block(self, rows: int, batch: torch.Tensor, old: Optional[torch.Tensor]) -> torch.Tensor:
+        """A block of ``rows`` rows for ``batch``, on its device, holding ``old``'s staged rows (same kind)."""
+        staged = old if old is not None and self.fill else None
+        dtype = batch.dtype if staged is None else torch.promote_types(staged.dtype, batch.dtype)
+        shape = (rows,) + (batch.shape[1:] if staged is None else staged.shape[1:])
+        with torch.inference_mode(False):  # a plain tensor, written to in or out of inference mode
+            block = torch.empty(shape, dtype=dtype, device=batch.device)
+        if staged is not None:
+            block[: self.fill].copy_(staged[: self.fill])
+        return block
 
     def flush(self, count: Callable[[torch.Tensor, torch.Tensor], None]) -> None:
         """``count`` the rows copied so far, and empty the block."""
-        if self.fill:
-            fill, self.fill = self.fill, 0
-            count(cast(torch.Tensor, self.preds)[:fill], cast(torch.Tensor, self.target)[:fill])
+        if self.fill:  # emptied once counted: rows a failed count did not take stay staged
+            count(cast(torch.Tensor, self.preds)[: self.fill], cast(torch.Tensor, self.target)[: self.fill])
+            self.fill = 0
 
 
 def _plain(x: torch.Tensor) -> torch.Tensor:

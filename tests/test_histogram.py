@@ -424,6 +424,73 @@ def test_staged_batches_of_every_kind_count_as_one_epoch(monkeypatch):
     assert acc.num_samples == 2 and acc.compute().item() == 1.0
 
 
+def test_counted_under_inference_mode_then_computed_outside_it(monkeypatch):
+    """Blocks counted inside ``torch.inference_mode`` (the counts allocated there) take later counts outside it;
+    a count that fails keeps its rows staged."""
+    from auroc_callbacks import accumulator
+
+    monkeypatch.setattr(accumulator, "_COUNT_ENTRIES", 64)
+    g = torch.Generator().manual_seed(6)
+    preds, target = torch.rand(6400, generator=g), torch.randint(0, 2, (6400,), generator=g)
+    acc = ac.AUROCAccumulator(mode="histogram")
+    with torch.inference_mode():
+        for i in range(0, 6016, 32):
+            acc.update(preds[i : i + 32], target[i : i + 32])
+    for i in range(6016, 6400, 32):
+        acc.update(preds[i : i + 32], target[i : i + 32])
+    assert acc.num_samples == 6400
+    want = roc_auc_score(target.numpy(), preds.half().double().numpy())
+    assert acc.compute().item() == pytest.approx(want, abs=1e-15)
+
+    acc = ac.AUROCAccumulator(mode="histogram")
+    acc.update(preds[:10], target[:10])
+
+    def broken(*_):
+        raise RuntimeError("the device went away")
+
+    monkeypatch.setattr(acc._counts, "update", broken)
+    with pytest.raises(RuntimeError, match="went away"):
+        acc.compute()
+    assert acc.num_samples == 10  # still staged, not dropped
+    monkeypatch.undo()
+    assert acc.compute().item() == roc_auc_score(target[:10].numpy(), preds[:10].half().double().numpy())
+
+
+def test_a_small_first_batch_in_0_1_joins_the_logits_after_it_as_the_exact_mode_reads_them():
+    """activation='auto' is decided per counted block: the block is 2**18 scores whatever the first batch's size,
+    so 8 rows in [0, 1] before 2,000 rows of logits are softmaxed with them (as the exact mode does)."""
+    g = torch.Generator().manual_seed(0)
+    batches = [(torch.rand(8, 3, generator=g), torch.arange(8) % 3)]
+    batches.append((torch.randn(2000, 3, generator=g) * 3, torch.arange(2000) % 3))
+    hist, exact = ac.AUROCAccumulator(mode="histogram", num_classes=3), ac.AUROCAccumulator(num_classes=3)
+    for x, y in batches:
+        hist.update(x, y)
+        exact.update(x, y)
+    logits, target = torch.cat([x for x, _ in batches]), torch.cat([y for _, y in batches])
+    probs = torch.softmax(logits, 1).half().double().numpy()
+    want = np.mean([roc_auc_score(target.numpy() == k, probs[:, k]) for k in range(3)])
+    assert hist.compute().item() == pytest.approx(want, abs=1e-15)
+    assert abs(hist.compute().item() - exact.compute().item()) <= hist.compute_bound().bound.item()
+
+
+def test_the_staging_block_takes_each_epochs_own_dtype_and_promotes_mixed_batches(monkeypatch):
+    """Batches staged together are promoted as joining them would; an empty block takes the next batch's dtype,
+    so an epoch of int scores after a float epoch is still read as hard labels."""
+    from auroc_callbacks import accumulator
+
+    monkeypatch.setattr(accumulator, "_COUNT_ENTRIES", 1 << 10)
+    acc = ac.AUROCAccumulator(mode="histogram")
+    acc.update(torch.tensor([0.25, 0.5], dtype=torch.float16), torch.tensor([0, 1]))
+    acc.update(torch.tensor([0.75, 0.125]), torch.tensor([True, False]))  # float32 scores, bool labels: widened
+    assert (acc._staging.preds.dtype, acc._staging.target.dtype) == (torch.float32, torch.int64)
+    assert acc.compute().item() == roc_auc_score([0, 1, 1, 0], [0.25, 0.5, 0.75, 0.125])
+    acc.reset()
+    acc.update(torch.tensor([0, 1, 1, 0]), torch.tensor([0, 1, 0, 0]))  # int scores: the block is int again
+    assert acc._staging.preds.dtype == torch.int64
+    with pytest.warns(InterpretationWarning, match="hard"):
+        assert acc.compute().item() == roc_auc_score([0, 1, 0, 0], [0, 1, 1, 0])
+
+
 def test_staged_multiclass_logits_count_as_sklearn_scores_their_rounded_softmax(monkeypatch):
     from auroc_callbacks import accumulator
 
