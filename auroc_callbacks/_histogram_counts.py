@@ -409,10 +409,13 @@ class HistogramCounts:
         self._at_least(neg_lo=-lo, hi=hi)
         if self.options.activation != "auto" or not (softmax_applies(layout, scores.ndim) or one_hot is not None):
             return None
-        dev = distribution_excess(scores, in_dtype)  # the exact mode's test of the rows that do not sum to 1
-        self._at_least(dev=(dev if row_keep is None else torch.where(row_keep, dev, -math.inf)).max())
         views = self._extreme_views
         softmax = (views[EXTREMES.index("neg_lo")] > 0) | (views[EXTREMES.index("hi")] > 1)  # this epoch's, so far
+        # The rows' distance from summing to 1 only matters to an epoch that softmaxes no row. On the CPU, where
+        # reading a flag waits for nothing, it is skipped once the epoch softmaxes (logits: a tenth of the count or more).
+        if _static_sizes(scores.device) or not bool(softmax):
+            dev = distribution_excess(scores, in_dtype)  # the exact mode's test of the rows that do not sum to 1
+            self._at_least(dev=(dev if row_keep is None else torch.where(row_keep, dev, -math.inf)).max())
         self._add(raw_rows=kept_rows * ~softmax, soft_rows=kept_rows * softmax)  # dual: of the multiclass groups
         return ~softmax
 
