@@ -448,9 +448,11 @@ class HistogramCounts:
 
     def _keys(self, scores: torch.Tensor, as_given, layout: Layout) -> torch.Tensor:
         """The scores the exact mode ranks, rounded, as bucket keys offset by their column: ``(N, R)``."""
-        scores = ranked_scores(
-            scores, layout, softmax=self.options.activation == "softmax" or as_given is not None, keep_rows=as_given
-        )
+        if as_given is not None and not _static_sizes(scores.device):  # on the CPU, reading the decision waits for
+            scores = ranked_scores(scores, layout, softmax=not bool(as_given))  # nothing: one of the two is computed
+        else:  # off it, both, and the decision picks (no host sync)
+            softmax = self.options.activation == "softmax" or as_given is not None
+            scores = ranked_scores(scores, layout, softmax=softmax, keep_rows=as_given)
         if scores.ndim == 1:
             scores = scores.unsqueeze(1)
         bits = scores.to(self.dtype).view(torch.int16).to(self._index_dtype)
