@@ -649,20 +649,33 @@ def test_a_state_with_spilled_counts_resumes_exactly_and_a_version_1_state_still
 
 
 def test_update_makes_no_host_sync_even_with_bad_labels_and_nan(monkeypatch):
+    """Counting too, as off the CPU (static sizes): the softmax decision, the rows-sum-to-1 test, the keys."""
     from test_accumulator import _NoSync
+
+    import auroc_callbacks._histogram_counts as hc
 
     for options, target in [
         ({}, torch.full((64,), 7)),
         ({"activation": "auto", "ignore_index": -1}, torch.arange(64) % 3 - 1),
+        ({"num_classes": 3}, torch.arange(64) % 3),  # probabilities first, logits after: both blocks decided
+        ({"activation": "auto"}, torch.nn.functional.one_hot(torch.arange(64) % 3, 3)),  # dual counts
     ]:
         acc = ac.AUROCAccumulator(mode="histogram", **options)
         preds = torch.randn(64, 3)
         preds[5, 1] = math.nan
+        monkeypatch.setattr(hc, "_static_sizes", lambda device: True)  # (each _NoSync undoes every patch)
         with _NoSync(monkeypatch):
+            if "num_classes" in options:
+                acc.update(torch.softmax(preds, 1), target)
+                acc._count_pending()
             for _ in range(3):
                 acc.update(preds, target)
-        with pytest.raises(ValueError, match="label 7|NaN"):
-            acc.compute()
+            acc._count_pending()
+        assert acc._counts.rows == 64 * (4 if "num_classes" in options else 3)  # counted under _NoSync
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InterpretationWarning)
+            with pytest.raises(ValueError, match="label 7|NaN|disagree"):
+                acc.compute()
 
 
 def test_bad_labels_and_scores_get_the_exact_modes_messages():
