@@ -171,7 +171,9 @@ class _Staging:
         self.fill = 0
         self.kind: Optional[tuple] = None  # what the block holds: its device, scores and labels per row
 
-    def add(self, preds: torch.Tensor, target: torch.Tensor, count: Callable[[torch.Tensor, torch.Tensor], None]):
+    def add(
+        self, preds: torch.Tensor, target: torch.Tensor, count: Callable[[torch.Tensor, torch.Tensor], None]
+    ) -> None:
         """Copy one batch in (``count`` the block first where it does not fit)."""
         preds, target = _plain(preds.detach()), _plain(target.detach())
         n = preds.shape[0]
