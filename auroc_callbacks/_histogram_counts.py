@@ -263,11 +263,6 @@ class HistogramCounts:
         self._group_step = cols * buckets
 
     @property
-    def narrow(self) -> bool:
-        """The counts are int16 with sparse spilled counts (:class:`NarrowCounts`); False before the first batch."""
-        return self.narrow_counts is not None
-
-    @property
     def nbytes(self) -> int:
         """Bytes of counts held: the counts (narrow: padded to whole spill blocks) and the spilled counts."""
         if self.narrow_counts is not None:

@@ -984,7 +984,8 @@ class HistogramAccumulator(AUROCAccumulator):
     that for ``multi_class="ovo"``), whatever the number of samples; a bucket
     that reaches ``2**15`` samples also takes 16 bytes of sparse int64 counts
     (at most one per ``2**15`` scores counted), so no count overflows. Batches
-    are copied and counted together once the copies hold ``2**18`` scores. Its value is exact for the scores the exact mode ranks rounded to
+    are copied into one staging block and counted together once it holds ``2**18`` scores. Its value is exact for
+    the scores the exact mode ranks rounded to
     ``histogram_dtype`` (equal to ``roc_auc_score`` on
     ``probs.to(histogram_dtype)``), and :meth:`compute_bound` certifies how
     far the full-precision AUROC can be from it. See :mod:`auroc_callbacks.histogram`.

@@ -609,7 +609,7 @@ def test_counts_widen_to_int64_once_the_sparse_counts_would_outweigh_them(monkey
     preds, target, _ = _spill_cases(200_000)["binary"]
     acc = _hist(preds, target, 10_000)
     acc._count_pending()
-    assert acc._counts.counts.dtype == torch.int64 and not acc._counts.narrow
+    assert acc._counts.counts.dtype == torch.int64 and acc._counts.narrow_counts is None
     want = roc_auc_score(target.numpy(), preds.to(torch.float16).double().numpy())
     assert acc.compute().item() == pytest.approx(want, abs=1e-12)
     assert acc.state_bytes == (2 * 65536 + 1) * 8
